@@ -1,0 +1,134 @@
+#pragma once
+// Catalog: products, stores, categories, markets and stock, as one immutable
+// snapshot read lock-free by Recommend. The writer changes it through a
+// CatalogBuilder, which shares every table it does not touch with the
+// previous snapshot (a stock update copies only the stock bits, never the
+// products), and publishes the result by pointer swap.
+//
+// Stock: one bit per (product, store) and one per (product, online market),
+// so "in stock in this store" is one load and a mask, for 700 stores too.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "core/types.h"
+
+namespace nextbest::core {
+
+struct Product {
+  std::string id;
+  std::string name;
+  std::string brand;
+  std::vector<std::string> category_path;
+  CategoryIndex category = kNoCategory;  // the leaf of category_path
+  int64_t price_minor = 0;
+  std::vector<std::string> sizes;
+  std::vector<std::string> tags;
+  TimeMs available_from = 0;
+  bool active = false;
+  // False for a product only seen in events so far (never recommended).
+  bool listed = false;
+};
+
+struct Store {
+  std::string id;
+  CountryIndex country = kNoCountry;
+  std::string name;
+  std::string city;
+};
+
+class Catalog {
+ public:
+  // A catalog with no products or stores. `markets` are ISO country codes
+  // (at most kMaxCountries); the first is the default market.
+  static absl::StatusOr<std::unique_ptr<const Catalog>> Empty(std::vector<std::string> markets,
+                                                              std::string currency);
+
+  size_t product_count() const { return products_->products.size(); }
+  const Product& product(ProductIndex p) const { return products_->products[p]; }
+  std::optional<ProductIndex> FindProduct(absl::string_view id) const;
+
+  size_t store_count() const { return stores_->stores.size(); }
+  const Store& store(StoreIndex s) const { return stores_->stores[s]; }
+  std::optional<StoreIndex> FindStore(absl::string_view id) const;
+
+  size_t market_count() const { return markets_->codes.size(); }
+  const std::string& market_code(CountryIndex c) const { return markets_->codes[c]; }
+  std::optional<CountryIndex> FindMarket(absl::string_view code) const;
+  const std::string& currency() const { return markets_->currency; }
+
+  const std::string& category_name(CategoryIndex c) const { return products_->categories[c]; }
+  size_t category_count() const { return products_->categories.size(); }
+  std::optional<CategoryIndex> FindCategory(absl::string_view path) const;
+
+  // Listed, active and available at `now`.
+  bool Recommendable(ProductIndex p, TimeMs now) const {
+    const Product& prod = products_->products[p];
+    return prod.listed && prod.active && prod.available_from <= now;
+  }
+  // In stock in `store` if one is given, else online in `country`.
+  bool InStock(ProductIndex p, CountryIndex country, StoreIndex store) const;
+
+ private:
+  friend class CatalogBuilder;
+  struct ProductTable {
+    std::vector<Product> products;
+    absl::flat_hash_map<std::string, ProductIndex> by_id;
+    std::vector<std::string> categories;  // path joined with "/"
+    absl::flat_hash_map<std::string, CategoryIndex> category_by_path;
+  };
+  struct StoreTable {
+    std::vector<Store> stores;
+    absl::flat_hash_map<std::string, StoreIndex> by_id;
+  };
+  struct StockTable {
+    size_t words_per_product = 1;
+    std::vector<uint64_t> store_bits;   // product-major
+    std::vector<uint16_t> online_mask;  // bit per market
+  };
+  struct Markets {
+    std::vector<std::string> codes;
+    std::string currency;
+  };
+
+  std::shared_ptr<const ProductTable> products_;
+  std::shared_ptr<const StoreTable> stores_;
+  std::shared_ptr<const StockTable> stock_;
+  std::shared_ptr<const Markets> markets_;
+};
+
+// Writer side: starts from a snapshot, copies only the tables it changes.
+class CatalogBuilder {
+ public:
+  explicit CatalogBuilder(const Catalog& base) : next_(base) {}
+
+  const Catalog& current() const { return next_; }
+  bool changed() const { return changed_; }
+
+  // The index of `id`, adding an unlisted placeholder if it is new.
+  ProductIndex InternProduct(absl::string_view id);
+  // Creates or replaces a product (its category path is interned).
+  ProductIndex UpsertProduct(Product product);
+  StoreIndex UpsertStore(Store store);
+  void SetStoreStock(ProductIndex p, StoreIndex s, bool in_stock);
+  void SetOnlineStock(ProductIndex p, CountryIndex c, bool in_stock);
+
+  std::unique_ptr<const Catalog> Build();
+
+ private:
+  Catalog::ProductTable& Products();
+  Catalog::StoreTable& Stores();
+  Catalog::StockTable& Stock();
+
+  Catalog next_;
+  bool changed_ = false;
+  bool products_owned_ = false, stores_owned_ = false, stock_owned_ = false;
+};
+
+}  // namespace nextbest::core

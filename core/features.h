@@ -1,0 +1,119 @@
+#pragma once
+// Customer features, updated incrementally and exactly per event.
+//
+// Every update is order-independent: minima/maxima for times, sums for
+// counts and money, and decayed scores kept relative to a reference time
+// (a late event adds its weight decayed to the reference instead of moving
+// it), so replaying the same events in any order gives the same state up to
+// floating-point rounding. Duplicates are filtered before ApplyEvent by the
+// idempotency check in storage/; ApplyEvent itself counts what it is given.
+//
+// Per-customer state is bounded: recently viewed (N), category affinities
+// and purchase history have configured maxima; the weakest entry is evicted.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/catalog.h"
+#include "core/types.h"
+
+namespace nextbest::core {
+
+struct FeatureOptions {
+  int recently_viewed_count = 20;
+  double affinity_half_life_days = 30;
+  double popularity_half_life_days = 7;
+  int max_purchase_history = 64;
+  int max_category_affinities = 16;
+  double view_weight = 1;
+  double add_to_cart_weight = 3;
+  double purchase_weight = 5;
+  double return_weight = -5;
+  int trending_list_size = 500;
+};
+
+// exp2(-dt / half_life), the decay of a weight `dt` milliseconds old.
+double DecayFactor(TimeMs dt, double half_life_days);
+
+// A score decayed with time, kept at a reference time. Order-independent.
+struct DecayedScore {
+  TimeMs ref = 0;
+  double value = 0;
+  void Add(TimeMs t, double weight, double half_life_days);
+  double At(TimeMs t, double half_life_days) const;
+};
+
+struct CustomerAttributes {
+  bool present = false;  // false: known only from events
+  CountryIndex country = kNoCountry;
+  StoreIndex home_store = kNoStore;
+  std::string language;
+  int32_t birth_year = 0;
+  bool loyalty_member = false;
+  bool consent_personalization = false;
+  bool consent_marketing_email = false;
+};
+
+struct ViewedProduct {
+  ProductIndex product;
+  TimeMs time;
+};
+
+struct CategoryScore {
+  CategoryIndex category;
+  double score;  // at CustomerFeatures::affinity_ref
+};
+
+struct PurchaseRecord {
+  ProductIndex product;
+  uint32_t count;  // orders containing the product
+  TimeMs first;
+  TimeMs last;
+  // Mean time between purchases; 0 with fewer than two.
+  TimeMs TypicalInterval() const { return count < 2 ? 0 : (last - first) / (count - 1); }
+};
+
+struct CustomerFeatures {
+  int64_t events = 0;
+  TimeMs first_seen = 0;  // 0 = never
+  TimeMs last_seen = 0;
+  std::array<TimeMs, kEventTypeSlots> last_by_type{};
+  int32_t orders = 0;
+  TimeMs first_purchase = 0;
+  TimeMs last_purchase = 0;
+  int64_t spend_minor = 0;  // purchases minus returns
+  int32_t returns = 0;
+  std::vector<ViewedProduct> recently_viewed;  // most recent first, distinct
+  TimeMs affinity_ref = 0;
+  std::vector<CategoryScore> affinities;
+  std::vector<PurchaseRecord> purchases;
+};
+
+struct CustomerState {
+  CustomerAttributes attributes;
+  CustomerFeatures features;
+};
+
+// Applies one accepted event. `catalog` gives product categories for the
+// affinities (products it does not list contribute no affinity).
+void ApplyEvent(const FeatureOptions& options, const Catalog& catalog, const Event& event,
+                CustomerFeatures& features);
+
+// Read-time derived figures (RFM(T)) at `now`.
+struct RfmView {
+  double tenure_days = 0;
+  double days_since_last_purchase = -1;  // -1: never purchased
+  int32_t orders = 0;
+  double orders_per_month = 0;
+  int64_t total_spend_minor = 0;
+  int64_t average_order_value_minor = 0;
+};
+RfmView ComputeRfm(const CustomerFeatures& features, TimeMs now);
+
+// Categories by decayed score at `now`, highest first, at most `limit`.
+std::vector<CategoryScore> TopAffinities(const CustomerFeatures& features, TimeMs now,
+                                         double half_life_days, size_t limit);
+
+}  // namespace nextbest::core

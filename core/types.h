@@ -1,0 +1,66 @@
+#pragma once
+// Plain value types shared by every layer: time, ids after interning, events.
+// Strings from the wire are interned into dense indices by the single writer
+// (storage/ingestor) before core/ sees them.
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace nextbest::core {
+
+// Unix epoch milliseconds.
+using TimeMs = int64_t;
+inline constexpr TimeMs kMsPerDay = 86'400'000;
+
+using ProductIndex = uint32_t;
+using StoreIndex = uint32_t;
+using CategoryIndex = uint32_t;
+using CountryIndex = uint8_t;
+inline constexpr ProductIndex kNoProduct = std::numeric_limits<uint32_t>::max();
+inline constexpr StoreIndex kNoStore = std::numeric_limits<uint32_t>::max();
+inline constexpr CategoryIndex kNoCategory = std::numeric_limits<uint32_t>::max();
+inline constexpr CountryIndex kNoCountry = 0xff;
+inline constexpr int kMaxCountries = 16;
+
+// Values equal the wire enum's numbers.
+enum class EventType : uint8_t {
+  kView = 1,
+  kAddToCart = 2,
+  kRemoveFromCart = 3,
+  kPurchase = 4,
+  kReturn = 5,
+  kOfferImpression = 6,
+  kOfferClick = 7,
+};
+inline constexpr int kEventTypeSlots = 8;  // indexed by the enum value
+
+enum class Channel : uint8_t {
+  kUnspecified = 0,
+  kWeb = 1,
+  kApp = 2,
+  kStore = 3,
+  kEmail = 4,
+  kCallCenter = 5,
+};
+
+struct OrderLine {
+  ProductIndex product = kNoProduct;
+  int32_t quantity = 0;
+  int64_t unit_price_minor = 0;
+};
+
+// An event after validation and interning: what the feature math consumes.
+struct Event {
+  EventType type = EventType::kView;
+  TimeMs time = 0;
+  Channel channel = Channel::kUnspecified;
+  CountryIndex country = kNoCountry;  // resolved market, or kNoCountry
+  StoreIndex store = kNoStore;
+  ProductIndex product = kNoProduct;  // view / cart events
+  int32_t quantity = 0;
+  std::vector<OrderLine> lines;  // purchase / return
+};
+
+}  // namespace nextbest::core

@@ -1,0 +1,179 @@
+#include "storage/codec.h"
+
+namespace nextbest::storage::codec {
+
+v1::EventRecord EventToRecord(const RawEvent& e) {
+  v1::EventRecord r;
+  r.set_event_id(e.event_id);
+  r.set_type(static_cast<int>(e.type));
+  r.set_time_ms(e.time);
+  r.set_channel(static_cast<int>(e.channel));
+  r.set_store_id(e.store_id);
+  r.set_country(e.country);
+  r.set_product_id(e.product_id);
+  r.set_quantity(e.quantity);
+  r.set_order_id(e.order_id);
+  for (const auto& l : e.lines) {
+    auto* line = r.add_lines();
+    line->set_product_id(l.product_id);
+    line->set_quantity(l.quantity);
+    line->set_unit_price_minor(l.unit_price_minor);
+  }
+  r.set_offer_id(e.offer_id);
+  r.set_placement(e.placement);
+  return r;
+}
+
+uint64_t PayloadHash(const v1::EventRecord& record) {
+  const std::string bytes = record.SerializeAsString();
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+v1::CustomerRecord AttributesToRecord(const CustomerUpsert& c, int64_t now_ms) {
+  v1::CustomerRecord r;
+  r.set_country(c.country);
+  r.set_home_store_id(c.home_store_id);
+  r.set_language(c.language);
+  r.set_birth_year(c.birth_year);
+  r.set_loyalty_member(c.loyalty_member);
+  r.set_consent_personalization(c.consent_personalization);
+  r.set_consent_marketing_email(c.consent_marketing_email);
+  r.set_updated_ms(now_ms);
+  return r;
+}
+
+core::CustomerAttributes AttributesFromRecord(const v1::CustomerRecord& r,
+                                              const core::Catalog& catalog) {
+  core::CustomerAttributes a;
+  a.present = true;
+  a.country = catalog.FindMarket(r.country()).value_or(core::kNoCountry);
+  a.home_store = r.home_store_id().empty()
+                     ? core::kNoStore
+                     : catalog.FindStore(r.home_store_id()).value_or(core::kNoStore);
+  a.language = r.language();
+  a.birth_year = r.birth_year();
+  a.loyalty_member = r.loyalty_member();
+  a.consent_personalization = r.consent_personalization();
+  a.consent_marketing_email = r.consent_marketing_email();
+  return a;
+}
+
+v1::FeaturesRecord FeaturesToRecord(const core::CustomerFeatures& f, const core::Catalog& catalog) {
+  v1::FeaturesRecord r;
+  r.set_events(f.events);
+  r.set_first_seen_ms(f.first_seen);
+  r.set_last_seen_ms(f.last_seen);
+  for (core::TimeMs t : f.last_by_type) r.add_last_by_type_ms(t);
+  r.set_orders(f.orders);
+  r.set_first_purchase_ms(f.first_purchase);
+  r.set_last_purchase_ms(f.last_purchase);
+  r.set_spend_minor(f.spend_minor);
+  r.set_returns(f.returns);
+  for (const auto& v : f.recently_viewed) {
+    auto* rv = r.add_recently_viewed();
+    rv->set_product_id(catalog.product(v.product).id);
+    rv->set_time_ms(v.time);
+  }
+  r.set_affinity_ref_ms(f.affinity_ref);
+  for (const auto& a : f.affinities) {
+    auto* ra = r.add_affinities();
+    ra->set_category(catalog.category_name(a.category));
+    ra->set_score(a.score);
+  }
+  for (const auto& p : f.purchases) {
+    auto* rp = r.add_purchases();
+    rp->set_product_id(catalog.product(p.product).id);
+    rp->set_count(p.count);
+    rp->set_first_ms(p.first);
+    rp->set_last_ms(p.last);
+  }
+  return r;
+}
+
+core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,
+                                          core::CatalogBuilder& catalog) {
+  core::CustomerFeatures f;
+  f.events = r.events();
+  f.first_seen = r.first_seen_ms();
+  f.last_seen = r.last_seen_ms();
+  for (int i = 0; i < r.last_by_type_ms_size() && i < core::kEventTypeSlots; ++i) {
+    f.last_by_type[i] = r.last_by_type_ms(i);
+  }
+  f.orders = r.orders();
+  f.first_purchase = r.first_purchase_ms();
+  f.last_purchase = r.last_purchase_ms();
+  f.spend_minor = r.spend_minor();
+  f.returns = r.returns();
+  for (const auto& v : r.recently_viewed()) {
+    f.recently_viewed.push_back({catalog.InternProduct(v.product_id()), v.time_ms()});
+  }
+  f.affinity_ref = r.affinity_ref_ms();
+  for (const auto& a : r.affinities()) {
+    // A category no listed product has any more carries no signal.
+    if (auto c = catalog.current().FindCategory(a.category())) f.affinities.push_back({*c, a.score()});
+  }
+  for (const auto& p : r.purchases()) {
+    f.purchases.push_back(
+        {catalog.InternProduct(p.product_id()), p.count(), p.first_ms(), p.last_ms()});
+  }
+  return f;
+}
+
+v1::ProductRecord ProductToRecord(const core::Product& p) {
+  v1::ProductRecord r;
+  r.set_name(p.name);
+  r.set_brand(p.brand);
+  for (const auto& c : p.category_path) r.add_category_path(c);
+  r.set_price_minor(p.price_minor);
+  for (const auto& s : p.sizes) r.add_sizes(s);
+  for (const auto& t : p.tags) r.add_tags(t);
+  r.set_available_from_ms(p.available_from);
+  r.set_active(p.active);
+  return r;
+}
+
+core::Product ProductFromRecord(const std::string& id, const v1::ProductRecord& r) {
+  core::Product p;
+  p.id = id;
+  p.name = r.name();
+  p.brand = r.brand();
+  p.category_path.assign(r.category_path().begin(), r.category_path().end());
+  p.price_minor = r.price_minor();
+  p.sizes.assign(r.sizes().begin(), r.sizes().end());
+  p.tags.assign(r.tags().begin(), r.tags().end());
+  p.available_from = r.available_from_ms();
+  p.active = r.active();
+  return p;
+}
+
+v1::PopularityRecord PopularityToRecord(const core::ProductPopularity& p,
+                                        const core::Catalog& catalog) {
+  v1::PopularityRecord r;
+  r.set_ref_ms(p.ref);
+  r.set_overall(p.overall);
+  for (size_t m = 0; m < catalog.market_count(); ++m) {
+    if (p.by_market[m] == 0) continue;
+    auto* ms = r.add_by_market();
+    ms->set_market(catalog.market_code(static_cast<core::CountryIndex>(m)));
+    ms->set_score(p.by_market[m]);
+  }
+  return r;
+}
+
+core::ProductPopularity PopularityFromRecord(const v1::PopularityRecord& r,
+                                             const core::Catalog& catalog) {
+  core::ProductPopularity p;
+  p.ref = r.ref_ms();
+  p.overall = r.overall();
+  for (const auto& ms : r.by_market()) {
+    if (auto m = catalog.FindMarket(ms.market())) p.by_market[*m] = ms.score();
+  }
+  return p;
+}
+
+}  // namespace nextbest::storage::codec

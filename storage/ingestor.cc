@@ -1,0 +1,409 @@
+#include "storage/ingestor.h"
+
+#include <chrono>
+#include <future>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "storage/codec.h"
+#include "storage/keys.h"
+
+namespace nextbest::storage {
+
+// The work of one group commit: the batch, and the new in-memory objects
+// that are published only if the batch is written.
+class Ingestor::Group {
+ public:
+  Group(RocksStore& store, core::LiveState& live, const std::vector<core::ProductPopularity>& pop)
+      : store_(store), live_(live), catalog_(*live.catalog.Get()), popularity_base_(pop) {}
+
+  rocksdb::WriteBatch& batch() { return batch_; }
+  core::CatalogBuilder& catalog() { return catalog_; }
+  RocksStore& store() { return store_; }
+
+  // The customer's state as this group leaves it; created if new.
+  core::CustomerState& Customer(const std::string& id, bool features_changed) {
+    auto [it, inserted] = customers_.try_emplace(id);
+    if (inserted) {
+      const core::CustomerState* current = live_.customers.Find(id);
+      it->second.state = current != nullptr ? std::make_unique<core::CustomerState>(*current)
+                                            : std::make_unique<core::CustomerState>();
+    }
+    it->second.features_changed |= features_changed;
+    return *it->second.state;
+  }
+  const core::CustomerState* FindCustomer(const std::string& id) const {
+    auto it = customers_.find(id);
+    return it != customers_.end() ? it->second.state.get() : live_.customers.Find(id);
+  }
+
+  core::ProductPopularity& Popularity(core::ProductIndex p) {
+    auto [it, inserted] = popularity_.try_emplace(p);
+    if (inserted && p < popularity_base_.size()) it->second = popularity_base_[p];
+    return it->second;
+  }
+
+  // Event ids written by earlier requests of this group: key -> payload hash.
+  absl::flat_hash_map<std::string, uint64_t>& seen_ids() { return seen_ids_; }
+
+  // Adds the final feature and popularity records to the batch.
+  void Seal() {
+    const core::Catalog& catalog = catalog_.current();
+    for (auto& [id, pending] : customers_) {
+      if (!pending.features_changed) continue;
+      batch_.Put(store_.handle(Cf::kFeatures), keys::Customer(id),
+                 codec::FeaturesToRecord(pending.state->features, catalog).SerializeAsString());
+    }
+    for (auto& [p, pop] : popularity_) {
+      batch_.Put(store_.handle(Cf::kPopularity), catalog.product(p).id,
+                 codec::PopularityToRecord(pop, catalog).SerializeAsString());
+    }
+  }
+
+  // After a successful write: catalog first, so that published customer
+  // states never name a product the published catalog lacks.
+  void Publish(std::vector<core::ProductPopularity>& popularity) {
+    if (catalog_.changed()) live_.catalog.Publish(catalog_.Build(), live_.epochs);
+    for (auto& [id, pending] : customers_) live_.customers.Publish(id, std::move(pending.state));
+    if (popularity.size() < catalog_.current().product_count()) {
+      popularity.resize(catalog_.current().product_count());
+    }
+    for (auto& [p, pop] : popularity_) popularity[p] = pop;
+  }
+
+  bool catalog_changed() const { return catalog_.changed(); }
+  bool popularity_changed() const { return !popularity_.empty(); }
+
+ private:
+  struct PendingCustomer {
+    std::unique_ptr<core::CustomerState> state;
+    bool features_changed = false;
+  };
+  RocksStore& store_;
+  core::LiveState& live_;
+  rocksdb::WriteBatch batch_;
+  core::CatalogBuilder catalog_;
+  const std::vector<core::ProductPopularity>& popularity_base_;
+  absl::flat_hash_map<std::string, PendingCustomer> customers_;
+  absl::flat_hash_map<core::ProductIndex, core::ProductPopularity> popularity_;
+  absl::flat_hash_map<std::string, uint64_t> seen_ids_;
+};
+
+Ingestor::Ingestor(RocksStore* store, core::LiveState* live, const IngestOptions& options,
+                   const core::Clock* clock)
+    : store_(store), live_(live), options_(options), clock_(clock) {}
+
+absl::StatusOr<std::unique_ptr<Ingestor>> Ingestor::Start(RocksStore* store,
+                                                          core::LiveState* live,
+                                                          const IngestOptions& options,
+                                                          const core::Clock* clock) {
+  if (live->catalog.Get() == nullptr) {
+    return absl::FailedPreconditionError("LiveState has no catalog (markets) yet");
+  }
+  std::unique_ptr<Ingestor> ingestor(new Ingestor(store, live, options, clock));
+  RETURN_IF_ERROR(ingestor->Recover());
+  ingestor->thread_ = std::thread([p = ingestor.get()] { p->Run(); });
+  return ingestor;
+}
+
+Ingestor::~Ingestor() { Stop(); }
+
+void Ingestor::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::Status Ingestor::Submit(Command command, WriteDone done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return absl::UnavailableError("server is shutting down");
+    if (queue_.size() >= static_cast<size_t>(options_.queue_capacity)) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("ingest queue full (", options_.queue_capacity, " requests); retry later"));
+    }
+    queue_.push_back({std::move(command), std::move(done)});
+    queue_depth_.store(queue_.size(), std::memory_order_relaxed);
+  }
+  cv_.notify_one();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<WriteResult> Ingestor::SubmitAndWait(Command command) {
+  std::promise<std::pair<absl::Status, WriteResult>> promise;
+  auto future = promise.get_future();
+  RETURN_IF_ERROR(Submit(std::move(command), [&promise](absl::Status s, WriteResult r) {
+    promise.set_value({std::move(s), r});
+  }));
+  auto [status, result] = future.get();
+  if (!status.ok()) return status;
+  return result;
+}
+
+void Ingestor::Run() {
+  std::vector<Pending> group;
+  const size_t max_group =
+      store_->durability() == Durability::kSyncEachWrite ? 1 : options_.max_group_requests;
+  const auto interval = std::chrono::milliseconds(options_.trending_publish_interval_ms);
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      auto ready = [&] { return !queue_.empty() || stopping_; };
+      if (trending_dirty_) {
+        cv_.wait_for(lock, interval, ready);
+      } else {
+        cv_.wait(lock, ready);
+      }
+      if (queue_.empty() && stopping_) break;
+      while (!queue_.empty() && group.size() < max_group) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queue_depth_.store(queue_.size(), std::memory_order_relaxed);
+    }
+    if (!group.empty()) ProcessGroup(group);
+    group.clear();
+    if (trending_dirty_ &&
+        clock_->Now() - last_trending_ms_ >= options_.trending_publish_interval_ms) {
+      PublishTrending();
+    }
+    live_->epochs.Reclaim();
+  }
+  if (trending_dirty_) PublishTrending();
+  live_->epochs.Reclaim();
+}
+
+void Ingestor::PublishTrending() {
+  const core::FeatureOptions& f = options_.features;
+  live_->trending.Publish(core::BuildTrending(popularity_, *live_->catalog.Get(), clock_->Now(),
+                                              f.popularity_half_life_days,
+                                              static_cast<size_t>(f.trending_list_size)),
+                          live_->epochs);
+  trending_dirty_ = false;
+  last_trending_ms_ = clock_->Now();
+}
+
+void Ingestor::ProcessGroup(std::vector<Pending>& group) {
+  Group g(*store_, *live_, popularity_);
+  std::vector<absl::Status> statuses(group.size());
+  std::vector<WriteResult> results(group.size());
+  for (size_t i = 0; i < group.size(); ++i) {
+    statuses[i] = std::visit([&](const auto& c) { return Apply(c, g, results[i]); },
+                             group[i].command);
+  }
+  g.Seal();
+  absl::Status write = absl::OkStatus();
+  if (g.batch().Count() > 0) {
+    write = store_->Write(g.batch());
+    counters_.write_groups.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (write.ok()) {
+    g.Publish(popularity_);
+    trending_dirty_ |= g.catalog_changed() || g.popularity_changed();
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (!statuses[i].ok() || !std::holds_alternative<RecordEvents>(group[i].command)) continue;
+      counters_.events_accepted.fetch_add(results[i].accepted, std::memory_order_relaxed);
+      counters_.events_duplicate.fetch_add(results[i].duplicates, std::memory_order_relaxed);
+    }
+  } else {
+    counters_.write_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    absl::Status s = statuses[i].ok() ? write : statuses[i];
+    group[i].done(std::move(s), s.ok() ? results[i] : WriteResult{});
+  }
+}
+
+namespace {
+
+double EventWeight(const core::FeatureOptions& o, core::EventType t) {
+  switch (t) {
+    case core::EventType::kView: return o.view_weight;
+    case core::EventType::kAddToCart: return o.add_to_cart_weight;
+    case core::EventType::kPurchase: return o.purchase_weight;
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
+  // 1. Check: which events are new, and is any id reused for other content?
+  struct Checked {
+    v1::EventRecord record;
+    uint64_t hash;
+    std::string idem_key;
+    bool duplicate;
+  };
+  std::vector<Checked> checked;
+  checked.reserve(c.events.size());
+  absl::flat_hash_map<std::string, uint64_t> in_request;
+  for (size_t i = 0; i < c.events.size(); ++i) {
+    const RawEvent& e = c.events[i];
+    Checked ch{codec::EventToRecord(e), 0, keys::Idempotency(e.customer_id, e.event_id), false};
+    ch.hash = codec::PayloadHash(ch.record);
+    std::optional<uint64_t> known;
+    if (auto it = in_request.find(ch.idem_key); it != in_request.end()) {
+      known = it->second;
+    } else if (auto it2 = g.seen_ids().find(ch.idem_key); it2 != g.seen_ids().end()) {
+      known = it2->second;
+    } else {
+      ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->Get(Cf::kIdempotency, ch.idem_key));
+      if (stored.has_value()) {
+        ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::IdempotencyRecord>(*stored, "idempotency"));
+        known = rec.payload_hash();
+      }
+    }
+    if (known.has_value()) {
+      if (*known != ch.hash) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "events[", i, "].event_id: '", e.event_id,
+            "' was already recorded for this customer with a different payload"));
+      }
+      ch.duplicate = true;
+    } else {
+      in_request.emplace(ch.idem_key, ch.hash);
+    }
+    checked.push_back(std::move(ch));
+  }
+
+  // 2. Apply.
+  const core::FeatureOptions& fo = options_.features;
+  const int64_t now = clock_->Now();
+  for (size_t i = 0; i < c.events.size(); ++i) {
+    const RawEvent& e = c.events[i];
+    Checked& ch = checked[i];
+    if (ch.duplicate) {
+      ++r.duplicates;
+      continue;
+    }
+    ++r.accepted;
+    g.seen_ids().emplace(ch.idem_key, ch.hash);
+    g.batch().Put(store_->handle(Cf::kEvents), keys::Event(e.customer_id, e.time, e.event_id),
+                  ch.record.SerializeAsString());
+    v1::IdempotencyRecord idem;
+    idem.set_payload_hash(ch.hash);
+    idem.set_recorded_ms(now);
+    g.batch().Put(store_->handle(Cf::kIdempotency), ch.idem_key, idem.SerializeAsString());
+
+    core::CatalogBuilder& cat = g.catalog();
+    core::Event ev;
+    ev.type = e.type;
+    ev.time = e.time;
+    ev.channel = e.channel;
+    ev.quantity = e.quantity;
+    if (!e.store_id.empty()) ev.store = cat.current().FindStore(e.store_id).value_or(core::kNoStore);
+    if (!e.product_id.empty()) ev.product = cat.InternProduct(e.product_id);
+    for (const RawOrderLine& l : e.lines) {
+      ev.lines.push_back({cat.InternProduct(l.product_id), l.quantity, l.unit_price_minor});
+    }
+    core::CustomerState& state = g.Customer(e.customer_id, /*features_changed=*/true);
+    // The market the event counts for: given, else the store's, else the customer's.
+    if (!e.country.empty()) {
+      ev.country = cat.current().FindMarket(e.country).value_or(core::kNoCountry);
+    } else if (ev.store != core::kNoStore) {
+      ev.country = cat.current().store(ev.store).country;
+    } else {
+      ev.country = state.attributes.country;
+    }
+    core::ApplyEvent(fo, cat.current(), ev, state.features);
+
+    const double w = EventWeight(fo, ev.type);
+    if (w > 0) {
+      if (ev.product != core::kNoProduct) {
+        core::AddPopularity(g.Popularity(ev.product), ev.time, w, ev.country,
+                            fo.popularity_half_life_days);
+      }
+      for (const core::OrderLine& l : ev.lines) {
+        core::AddPopularity(g.Popularity(l.product), ev.time, w, ev.country,
+                            fo.popularity_half_life_days);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::Apply(const UpsertCustomers& c, Group& g, WriteResult& r) {
+  const core::Catalog& catalog = g.catalog().current();
+  for (size_t i = 0; i < c.customers.size(); ++i) {
+    const CustomerUpsert& u = c.customers[i];
+    if (!u.home_store_id.empty() && !catalog.FindStore(u.home_store_id)) {
+      return absl::NotFoundError(absl::StrCat("customers[", i, "].home_store_id: unknown store '",
+                                              u.home_store_id, "'"));
+    }
+  }
+  const int64_t now = clock_->Now();
+  for (const CustomerUpsert& u : c.customers) {
+    v1::CustomerRecord rec = codec::AttributesToRecord(u, now);
+    core::CustomerState& state = g.Customer(u.customer_id, /*features_changed=*/false);
+    state.attributes = codec::AttributesFromRecord(rec, catalog);
+    g.batch().Put(store_->handle(Cf::kCustomers), keys::Customer(u.customer_id),
+                  rec.SerializeAsString());
+    ++r.accepted;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::Apply(const UpsertProducts& c, Group& g, WriteResult& r) {
+  for (const core::Product& p : c.products) {
+    g.batch().Put(store_->handle(Cf::kProducts), p.id,
+                  codec::ProductToRecord(p).SerializeAsString());
+    g.catalog().UpsertProduct(p);
+    ++r.accepted;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::Apply(const UpsertStores& c, Group& g, WriteResult& r) {
+  for (const StoreUpsert& s : c.stores) {
+    v1::StoreRecord rec;
+    rec.set_country(s.country);
+    rec.set_name(s.name);
+    rec.set_city(s.city);
+    g.batch().Put(store_->handle(Cf::kStores), s.store_id, rec.SerializeAsString());
+    core::Store store{s.store_id, g.catalog().current().FindMarket(s.country).value_or(core::kNoCountry),
+                      s.name, s.city};
+    g.catalog().UpsertStore(std::move(store));
+    ++r.accepted;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::Apply(const SetStock& c, Group& g, WriteResult& r) {
+  const core::Catalog& before = g.catalog().current();
+  for (size_t i = 0; i < c.levels.size(); ++i) {
+    const StockUpdate& u = c.levels[i];
+    auto p = before.FindProduct(u.product_id);
+    if (!p.has_value() || !before.product(*p).listed) {
+      return absl::NotFoundError(absl::StrCat("levels[", i, "].product_id: unknown product '",
+                                              u.product_id, "' (upsert it first)"));
+    }
+    if (!u.store_id.empty() && !before.FindStore(u.store_id)) {
+      return absl::NotFoundError(
+          absl::StrCat("levels[", i, "].store_id: unknown store '", u.store_id, "'"));
+    }
+  }
+  for (const StockUpdate& u : c.levels) {
+    core::CatalogBuilder& cat = g.catalog();
+    const core::ProductIndex p = *cat.current().FindProduct(u.product_id);
+    v1::StockRecord rec;
+    rec.set_quantity(u.quantity);
+    if (!u.store_id.empty()) {
+      cat.SetStoreStock(p, *cat.current().FindStore(u.store_id), u.quantity > 0);
+      g.batch().Put(store_->handle(Cf::kStock), keys::StoreStock(u.product_id, u.store_id),
+                    rec.SerializeAsString());
+    } else {
+      cat.SetOnlineStock(p, *cat.current().FindMarket(u.online_country), u.quantity > 0);
+      g.batch().Put(store_->handle(Cf::kStock), keys::OnlineStock(u.product_id, u.online_country),
+                    rec.SerializeAsString());
+    }
+    ++r.accepted;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace nextbest::storage

@@ -1,0 +1,129 @@
+#pragma once
+// Ingestor: the single writer of nextbest.
+//
+// Every mutation (events, customers, products, stores, stock) is queued here
+// and applied by one thread, in order. The thread takes whatever is queued
+// (up to a limit) as one group and, for the group:
+//   1. checks each request (duplicate and conflicting event ids, unknown
+//      references); a rejected request leaves no trace;
+//   2. applies the accepted ones to copies of the affected customer states,
+//      product popularity and (if touched) the catalog;
+//   3. writes ONE RocksDB WriteBatch holding every event, its idempotency
+//      key and the customers' new feature state, fsync'ed once (group
+//      commit) under the default durability;
+//   4. only then publishes the new states to LiveState (pointer swaps) and
+//      acknowledges, so an acknowledged event is durable and visible to the
+//      very next Recommend (read-your-writes).
+// If the write fails, nothing is published and every request of the group
+// gets the error (UNAVAILABLE for I/O errors and a full disk).
+//
+// Trending lists are rebuilt from the popularity table at most every
+// `trending_publish_interval_ms` while events arrive.
+//
+// Thread-safety: Submit/SubmitAndWait/queue_depth from any thread.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "core/features.h"
+#include "core/live_state.h"
+#include "core/trending.h"
+#include "storage/commands.h"
+#include "storage/rocks_store.h"
+
+namespace nextbest::storage {
+
+struct IngestOptions {
+  int queue_capacity = 4096;
+  int max_group_requests = 256;
+  int trending_publish_interval_ms = 200;
+  core::FeatureOptions features;
+};
+
+struct RecoveryStats {
+  int64_t customers = 0;
+  int64_t products = 0;
+  int64_t stores = 0;
+  double seconds = 0;
+};
+
+class Ingestor {
+ public:
+  // Loads catalog, customers and popularity from `store` into `live` (whose
+  // catalog must already hold an empty Catalog with the markets), publishes
+  // them, then starts the writer thread. `store`, `live` and `clock` must
+  // outlive the Ingestor.
+  static absl::StatusOr<std::unique_ptr<Ingestor>> Start(RocksStore* store, core::LiveState* live,
+                                                         const IngestOptions& options,
+                                                         const core::Clock* clock);
+  ~Ingestor();  // Stop()
+
+  // Queues `command`; `done` runs on the writer thread once it is durable
+  // or rejected. RESOURCE_EXHAUSTED at once if the queue is full,
+  // UNAVAILABLE after Stop() (then `done` is not called).
+  absl::Status Submit(Command command, WriteDone done);
+  // Submit and block until done. Not for gRPC callback threads.
+  absl::StatusOr<WriteResult> SubmitAndWait(Command command);
+
+  // Refuses new requests, finishes everything queued, stops the thread.
+  void Stop();
+
+  size_t queue_depth() const { return queue_depth_.load(std::memory_order_relaxed); }
+  const RecoveryStats& recovery() const { return recovery_; }
+
+  struct Counters {
+    std::atomic<int64_t> events_accepted{0};
+    std::atomic<int64_t> events_duplicate{0};
+    std::atomic<int64_t> write_groups{0};
+    std::atomic<int64_t> write_errors{0};
+  };
+  const Counters& counters() const { return counters_; }
+
+ private:
+  struct Pending {
+    Command command;
+    WriteDone done;
+  };
+  class Group;
+
+  Ingestor(RocksStore* store, core::LiveState* live, const IngestOptions& options,
+           const core::Clock* clock);
+  absl::Status Recover();
+  void Run();
+  void ProcessGroup(std::vector<Pending>& group);
+  void PublishTrending();
+
+  absl::Status Apply(const RecordEvents& c, Group& g, WriteResult& r);
+  absl::Status Apply(const UpsertCustomers& c, Group& g, WriteResult& r);
+  absl::Status Apply(const UpsertProducts& c, Group& g, WriteResult& r);
+  absl::Status Apply(const UpsertStores& c, Group& g, WriteResult& r);
+  absl::Status Apply(const SetStock& c, Group& g, WriteResult& r);
+
+  RocksStore* const store_;
+  core::LiveState* const live_;
+  const IngestOptions options_;
+  const core::Clock* const clock_;
+
+  // Writer thread only.
+  std::vector<core::ProductPopularity> popularity_;
+  bool trending_dirty_ = false;
+  core::TimeMs last_trending_ms_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::atomic<size_t> queue_depth_{0};
+  std::thread thread_;
+  RecoveryStats recovery_;
+  Counters counters_;
+};
+
+}  // namespace nextbest::storage

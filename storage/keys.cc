@@ -1,0 +1,68 @@
+#include "storage/keys.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace nextbest::storage::keys {
+namespace {
+constexpr char kSep = '\0';
+
+// Order-preserving for signed times: flip the sign bit, big-endian.
+void AppendTime(std::string& out, int64_t t) {
+  const uint64_t u = static_cast<uint64_t>(t) ^ (uint64_t{1} << 63);
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((u >> shift) & 0xff));
+}
+
+int64_t ReadTime(absl::string_view s) {
+  uint64_t u = 0;
+  for (int i = 0; i < 8; ++i) u = (u << 8) | static_cast<uint8_t>(s[i]);
+  return static_cast<int64_t>(u ^ (uint64_t{1} << 63));
+}
+}  // namespace
+
+std::string Customer(absl::string_view customer_id) { return std::string(customer_id); }
+
+std::string Event(absl::string_view customer_id, int64_t time_ms, absl::string_view event_id) {
+  std::string k;
+  k.reserve(customer_id.size() + 9 + event_id.size());
+  k.append(customer_id.data(), customer_id.size());
+  k.push_back(kSep);
+  AppendTime(k, time_ms);
+  k.append(event_id.data(), event_id.size());
+  return k;
+}
+
+std::string Idempotency(absl::string_view customer_id, absl::string_view event_id) {
+  return absl::StrCat(customer_id, absl::string_view(&kSep, 1), event_id);
+}
+
+std::string StoreStock(absl::string_view product_id, absl::string_view store_id) {
+  return absl::StrCat(product_id, absl::string_view(&kSep, 1), "S", store_id);
+}
+
+std::string OnlineStock(absl::string_view product_id, absl::string_view country) {
+  return absl::StrCat(product_id, absl::string_view(&kSep, 1), "O", country);
+}
+
+Range CustomerRange(absl::string_view customer_id) {
+  Range r{std::string(customer_id), std::string(customer_id)};
+  r.begin.push_back('\0');
+  r.end.push_back('\1');
+  return r;
+}
+
+std::optional<EventKey> ParseEvent(absl::string_view key) {
+  const size_t sep = key.find(kSep);
+  if (sep == absl::string_view::npos || key.size() < sep + 1 + 8) return std::nullopt;
+  return EventKey{std::string(key.substr(0, sep)), ReadTime(key.substr(sep + 1, 8)),
+                  std::string(key.substr(sep + 9))};
+}
+
+std::optional<StockKey> ParseStock(absl::string_view key) {
+  const size_t sep = key.find(kSep);
+  if (sep == absl::string_view::npos || sep == 0 || key.size() < sep + 3) return std::nullopt;
+  const char kind = key[sep + 1];
+  if (kind != 'S' && kind != 'O') return std::nullopt;
+  return StockKey{std::string(key.substr(0, sep)), kind == 'O', std::string(key.substr(sep + 2))};
+}
+
+}  // namespace nextbest::storage::keys

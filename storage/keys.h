@@ -1,0 +1,55 @@
+#pragma once
+// Key layout of every column family, in one place.
+//
+// Customer-scoped keys start with the customer id followed by '\0' (ids
+// never contain control characters: the API rejects them), so everything
+// about one customer in a column family is the range
+// [id + '\0', id + '\1') — found, exported and range-deleted in one sweep.
+//
+//   customers    id                              -> CustomerRecord
+//   features     id                              -> FeaturesRecord
+//   events       id \0 time(8, big-endian) evid  -> EventRecord
+//   idempotency  id \0 event_id                  -> IdempotencyRecord
+//   products     product_id                      -> ProductRecord
+//   stores       store_id                        -> StoreRecord
+//   stock        product_id \0 'S' store_id      -> StockRecord
+//                product_id \0 'O' country
+//   popularity   product_id                      -> PopularityRecord
+//   meta         name                            -> value
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace nextbest::storage::keys {
+
+std::string Customer(absl::string_view customer_id);
+std::string Event(absl::string_view customer_id, int64_t time_ms, absl::string_view event_id);
+std::string Idempotency(absl::string_view customer_id, absl::string_view event_id);
+std::string StoreStock(absl::string_view product_id, absl::string_view store_id);
+std::string OnlineStock(absl::string_view product_id, absl::string_view country);
+
+// [begin, end) covering every customer-scoped key of `customer_id`.
+struct Range {
+  std::string begin;
+  std::string end;
+};
+Range CustomerRange(absl::string_view customer_id);
+
+struct EventKey {
+  std::string customer_id;
+  int64_t time_ms;
+  std::string event_id;
+};
+std::optional<EventKey> ParseEvent(absl::string_view key);
+
+struct StockKey {
+  std::string product_id;
+  bool online;           // true: `location` is a country; false: a store id
+  std::string location;
+};
+std::optional<StockKey> ParseStock(absl::string_view key);
+
+}  // namespace nextbest::storage::keys

@@ -1,0 +1,80 @@
+#pragma once
+// RocksStore: the RocksDB database of one nextbest process.
+//
+// One column family per kind of data (see keys.h). Opening creates what is
+// missing, checks the record-format version, and refuses to open a database
+// with corruption in the middle of its WAL (WALRecoveryMode
+// kTolerateCorruptedTailRecords: a torn last record from a crash is
+// tolerated, it was never acknowledged; anything else is an error instead
+// of a silent loss).
+//
+// Thread-safety: all methods may be called from any thread (RocksDB is
+// thread-safe); nextbest writes from one writer thread only.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace nextbest::storage {
+
+enum class Durability {
+  // One fsync'ed WriteBatch per group of queued requests (the default):
+  // survives kill -9 and power loss.
+  kGroupCommitSync,
+  // An fsync'ed WriteBatch per request: same guarantee, one fsync each.
+  kSyncEachWrite,
+  // WAL written, not fsync'ed: survives kill -9, not a power loss.
+  kNoSync,
+};
+
+struct StoreOptions {
+  std::string path;
+  Durability durability = Durability::kGroupCommitSync;
+  int block_cache_mb = 64;
+};
+
+enum class Cf : int {
+  kCustomers = 0,
+  kFeatures,
+  kEvents,
+  kIdempotency,
+  kProducts,
+  kStores,
+  kStock,
+  kPopularity,
+  kMeta,
+  kCount
+};
+
+class RocksStore {
+ public:
+  // Opens or creates the database at options.path. FAILED_PRECONDITION if it
+  // was written by an incompatible format version; DATA_LOSS on corruption;
+  // UNAVAILABLE on I/O errors (e.g. the directory is locked by another
+  // process).
+  static absl::StatusOr<std::unique_ptr<RocksStore>> Open(const StoreOptions& options);
+  ~RocksStore();  // flushes nothing extra: the WAL already holds every write
+
+  // Writes atomically. Synced unless the durability is kNoSync.
+  absl::Status Write(rocksdb::WriteBatch& batch);
+  absl::StatusOr<std::optional<std::string>> Get(Cf cf, const std::string& key);
+  std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf);
+
+  rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<int>(cf)]; }
+  rocksdb::DB* db() const { return db_.get(); }
+  Durability durability() const { return durability_; }
+
+  static const char* CfName(Cf cf);
+
+ private:
+  RocksStore() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  Durability durability_ = Durability::kGroupCommitSync;
+};
+
+}  // namespace nextbest::storage

@@ -1,0 +1,77 @@
+#pragma once
+// App: one nextbest process — config, RocksDB, in-memory state, the writer,
+// the gRPC server and the metrics endpoint — in start and stop order.
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/clock.h"
+#include "core/live_state.h"
+#include "grpcpp/server.h"
+#include "prometheus/exposer.h"
+#include "server/config.h"
+#include "server/metrics.h"
+#include "server/services.h"
+#include "storage/ingestor.h"
+#include "storage/rocks_store.h"
+
+namespace nextbest::server {
+
+struct AppOptions {
+  std::string grpc_address = "127.0.0.1:50051";
+  std::string metrics_address = "127.0.0.1:9464";  // empty: no metrics endpoint
+  std::string data_dir = "./data";
+  std::string config_path;  // empty: built-in defaults
+};
+
+class App {
+ public:
+  // Loads the config, opens the database, recovers every customer and the
+  // catalog into memory, then starts serving (health SERVING). Fails without
+  // serving anything on bad config, a damaged database or a busy port.
+  static absl::StatusOr<std::unique_ptr<App>> Start(const AppOptions& options,
+                                                    const core::Clock* clock = nullptr);
+  ~App();  // Shutdown(absl::Seconds(5)) if not done
+
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const { return metrics_port_; }
+  const storage::RecoveryStats& recovery() const { return ingestor_->recovery(); }
+
+  // Health NOT_SERVING, stop accepting calls, let in-flight calls finish
+  // (at most `drain`), finish every queued write, close RocksDB.
+  void Shutdown(absl::Duration drain);
+
+ private:
+  App() = default;
+  void RunTicker();
+
+  core::SystemClock system_clock_;
+  const core::Clock* clock_ = nullptr;
+  ServiceConfig config_;
+  std::unique_ptr<storage::RocksStore> store_;
+  std::unique_ptr<core::LiveState> live_;
+  std::unique_ptr<storage::Ingestor> ingestor_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<EventServiceImpl> events_;
+  std::unique_ptr<CustomerServiceImpl> customers_;
+  std::unique_ptr<CatalogServiceImpl> catalog_;
+  std::unique_ptr<DecisionServiceImpl> decisions_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int grpc_port_ = 0;
+  int metrics_port_ = 0;
+
+  std::mutex ticker_mu_;
+  std::condition_variable ticker_cv_;
+  bool stopping_ = false;
+  std::thread ticker_;
+  bool shut_down_ = false;
+};
+
+}  // namespace nextbest::server

@@ -1,0 +1,31 @@
+#pragma once
+// Server configuration: the config file (protobuf text format of
+// nextbest.config.v1.ServerConfig) parsed and validated once at start-up,
+// with defaults filled in, and handed down as plain option structs.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/decision.h"
+#include "storage/ingestor.h"
+#include "storage/rocks_store.h"
+
+namespace nextbest::server {
+
+struct ServiceConfig {
+  std::vector<std::string> markets;
+  std::string currency;
+  storage::StoreOptions store;  // path filled in from --data_dir
+  storage::IngestOptions ingest;
+  int max_events_per_request = 1000;
+  std::vector<core::PlacementSpec> placements;
+};
+
+// Parses and validates config text. INVALID_ARGUMENT naming the field (or
+// the line and column of a syntax error).
+absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text);
+// Reads and parses a file; an empty path gives the defaults.
+absl::StatusOr<ServiceConfig> LoadConfig(const std::string& path);
+
+}  // namespace nextbest::server

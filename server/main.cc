@@ -1,0 +1,51 @@
+// nextbest-server: the gRPC service. See README.md for the flags.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "server/app.h"
+#include "server/log.h"
+
+ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051", "gRPC listen address HOST:PORT (port 0: any free port)");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464", "Prometheus /metrics address HOST:PORT (port 0: any; empty: off)");
+ABSL_FLAG(std::string, data_dir, "./data", "RocksDB data directory (created if missing)");
+ABSL_FLAG(std::string, config, "", "Config file (protobuf text format of nextbest.config.v1.ServerConfig)");
+ABSL_FLAG(int, drain_seconds, 10, "On SIGTERM: how long in-flight calls may take to finish");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("nextbest real-time personalization service");
+  absl::ParseCommandLine(argc, argv);
+
+  // Signals are taken by sigwait below, never by a random thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  nextbest::server::AppOptions options;
+  options.grpc_address = absl::GetFlag(FLAGS_grpc_address);
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.config_path = absl::GetFlag(FLAGS_config);
+
+  auto app = nextbest::server::App::Start(options);
+  if (!app.ok()) {
+    nextbest::server::Log("cannot start: %s", app.status().ToString());
+    return 1;
+  }
+  nextbest::server::Log("serving gRPC on port %d, metrics on port %d, data in %s",
+                        (*app)->grpc_port(), (*app)->metrics_port(), options.data_dir);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  nextbest::server::Log("signal %d: draining and shutting down", sig);
+  (*app)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
+  nextbest::server::Log("stopped cleanly");
+  return 0;
+}

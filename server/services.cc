@@ -1,0 +1,302 @@
+#include "server/services.h"
+
+#include <chrono>
+#include <mutex>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/decision.h"
+#include "core/status_macros.h"
+#include "server/convert.h"
+#include "server/status_mapping.h"
+
+namespace nextbest::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void Finish(grpc::ServerUnaryReactor* reactor, Metrics* metrics, Rpc rpc, const absl::Status& s,
+            Clock::time_point start) {
+  grpc::Status g = ToGrpcStatus(s);
+  metrics->RecordRpc(rpc, g.error_code(), SecondsSince(start));
+  reactor->Finish(g);
+}
+
+// The shape of every unary write: validate+convert, queue, answer when the
+// writer is done.
+template <typename Response, typename OnOk>
+grpc::ServerUnaryReactor* SubmitUnary(grpc::CallbackServerContext* ctx, const ServiceDeps& deps,
+                                      Rpc rpc, absl::StatusOr<storage::Command> command,
+                                      Response* response, OnOk on_ok) {
+  const auto start = Clock::now();
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (!command.ok()) {
+    Finish(reactor, deps.metrics, rpc, command.status(), start);
+    return reactor;
+  }
+  Metrics* metrics = deps.metrics;
+  absl::Status queued = deps.ingestor->Submit(
+      std::move(*command),
+      [reactor, metrics, rpc, start, response, on_ok](absl::Status s, storage::WriteResult r) {
+        if (s.ok()) on_ok(r, *response);
+        Finish(reactor, metrics, rpc, s, start);
+      });
+  if (!queued.ok()) Finish(reactor, deps.metrics, rpc, queued, start);
+  return reactor;
+}
+
+template <typename T>
+absl::StatusOr<storage::Command> AsCommand(absl::StatusOr<T> c) {
+  if (!c.ok()) return c.status();
+  return storage::Command(std::move(*c));
+}
+
+// Client-streaming ingest. Each chunk is validated and queued as it arrives;
+// up to kMaxInFlight chunks wait for the writer at once (back-pressure: the
+// next read starts only when a slot is free). The stream finishes after the
+// client half-closes and every chunk is durable, or at the first error once
+// the chunks already queued are done.
+class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEventsRequest> {
+ public:
+  StreamEventsReactor(const ServiceDeps& deps, v1::StreamEventsResponse* response)
+      : deps_(deps), response_(response), start_(Clock::now()) {
+    reading_ = true;
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    reading_ = false;
+    if (!ok) {
+      reads_done_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    if (!error_.ok()) return;
+    ++chunks_;
+    absl::StatusOr<storage::RecordEvents> cmd =
+        ToRecordEvents(request_.events(), deps_.limits, deps_.clock->Now());
+    if (!cmd.ok()) {
+      error_ = absl::Status(cmd.status().code(),
+                            absl::StrCat("chunk ", chunks_ - 1, ": ", cmd.status().message()));
+      MaybeFinishLocked();
+      return;
+    }
+    ++in_flight_;
+    const int64_t chunk = chunks_ - 1;
+    lock.unlock();
+    absl::Status queued = deps_.ingestor->Submit(
+        std::move(*cmd), [this, chunk](absl::Status s, storage::WriteResult r) {
+          std::lock_guard<std::mutex> l(mu_);
+          --in_flight_;
+          if (s.ok()) {
+            accepted_ += r.accepted;
+            duplicates_ += r.duplicates;
+          } else if (error_.ok()) {
+            error_ = absl::Status(s.code(), absl::StrCat("chunk ", chunk, ": ", s.message()));
+          }
+          StartReadIfAllowedLocked();
+          MaybeFinishLocked();
+        });
+    lock.lock();
+    if (!queued.ok()) {
+      --in_flight_;
+      if (error_.ok()) error_ = queued;
+    }
+    StartReadIfAllowedLocked();
+    MaybeFinishLocked();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  static constexpr int kMaxInFlight = 4;
+
+  void StartReadIfAllowedLocked() {
+    if (finished_ || reading_ || reads_done_ || !error_.ok() || in_flight_ >= kMaxInFlight) return;
+    reading_ = true;
+    StartRead(&request_);
+  }
+
+  void MaybeFinishLocked() {
+    if (finished_ || in_flight_ > 0) return;
+    if (error_.ok() && !reads_done_) return;
+    finished_ = true;
+    response_->set_accepted(accepted_);
+    response_->set_duplicates(duplicates_);
+    response_->set_chunks(chunks_);
+    grpc::Status g = ToGrpcStatus(error_);
+    deps_.metrics->RecordRpc(Rpc::kStreamEvents, g.error_code(), SecondsSince(start_));
+    Finish(g);
+  }
+
+  const ServiceDeps& deps_;
+  v1::StreamEventsResponse* response_;
+  const Clock::time_point start_;
+  v1::StreamEventsRequest request_;
+  std::mutex mu_;
+  bool reading_ = false;
+  bool reads_done_ = false;
+  bool finished_ = false;
+  int in_flight_ = 0;
+  int64_t chunks_ = 0;
+  int64_t accepted_ = 0;
+  int64_t duplicates_ = 0;
+  absl::Status error_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* EventServiceImpl::RecordEvents(grpc::CallbackServerContext* ctx,
+                                                         const v1::RecordEventsRequest* request,
+                                                         v1::RecordEventsResponse* response) {
+  return SubmitUnary(ctx, deps_, Rpc::kRecordEvents,
+                     AsCommand(ToRecordEvents(request->events(), deps_.limits, deps_.clock->Now())),
+                     response, [](const storage::WriteResult& r, v1::RecordEventsResponse& out) {
+                       out.set_accepted(static_cast<int32_t>(r.accepted));
+                       out.set_duplicates(static_cast<int32_t>(r.duplicates));
+                     });
+}
+
+grpc::ServerReadReactor<v1::StreamEventsRequest>* EventServiceImpl::StreamEvents(
+    grpc::CallbackServerContext* ctx, v1::StreamEventsResponse* response) {
+  return new StreamEventsReactor(deps_, response);
+}
+
+grpc::ServerUnaryReactor* CustomerServiceImpl::UpsertCustomers(
+    grpc::CallbackServerContext* ctx, const v1::UpsertCustomersRequest* request,
+    v1::UpsertCustomersResponse* response) {
+  return SubmitUnary(ctx, deps_, Rpc::kUpsertCustomers,
+                     AsCommand(ToUpsertCustomers(*request, deps_.limits, deps_.clock->Now())),
+                     response, [](const storage::WriteResult& r, v1::UpsertCustomersResponse& out) {
+                       out.set_upserted(static_cast<int32_t>(r.accepted));
+                     });
+}
+
+grpc::ServerUnaryReactor* CustomerServiceImpl::GetProfile(grpc::CallbackServerContext* ctx,
+                                                          const v1::GetProfileRequest* request,
+                                                          v1::GetProfileResponse* response) {
+  const auto start = Clock::now();
+  auto* reactor = ctx->DefaultReactor();
+  absl::Status s = ValidateId(request->customer_id(), "customer_id", deps_.limits);
+  if (s.ok()) {
+    core::ReadGuard guard(deps_.live->epochs);
+    const core::CustomerState* state = deps_.live->customers.Find(request->customer_id());
+    if (state == nullptr) {
+      s = absl::NotFoundError("customer_id: no such customer");
+    } else {
+      FillProfile(request->customer_id(), *state, *deps_.live->catalog.Get(), deps_.features,
+                  deps_.clock->Now(), *response);
+    }
+  }
+  Finish(reactor, deps_.metrics, Rpc::kGetProfile, s, start);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CatalogServiceImpl::UpsertProducts(grpc::CallbackServerContext* ctx,
+                                                             const v1::UpsertProductsRequest* request,
+                                                             v1::UpsertProductsResponse* response) {
+  return SubmitUnary(ctx, deps_, Rpc::kUpsertProducts,
+                     AsCommand(ToUpsertProducts(*request, deps_.limits)), response,
+                     [](const storage::WriteResult& r, v1::UpsertProductsResponse& out) {
+                       out.set_upserted(static_cast<int32_t>(r.accepted));
+                     });
+}
+
+grpc::ServerUnaryReactor* CatalogServiceImpl::UpsertStores(grpc::CallbackServerContext* ctx,
+                                                           const v1::UpsertStoresRequest* request,
+                                                           v1::UpsertStoresResponse* response) {
+  return SubmitUnary(ctx, deps_, Rpc::kUpsertStores,
+                     AsCommand(ToUpsertStores(*request, deps_.limits)), response,
+                     [](const storage::WriteResult& r, v1::UpsertStoresResponse& out) {
+                       out.set_upserted(static_cast<int32_t>(r.accepted));
+                     });
+}
+
+grpc::ServerUnaryReactor* CatalogServiceImpl::SetStock(grpc::CallbackServerContext* ctx,
+                                                       const v1::SetStockRequest* request,
+                                                       v1::SetStockResponse* response) {
+  return SubmitUnary(ctx, deps_, Rpc::kSetStock, AsCommand(ToSetStock(*request, deps_.limits)),
+                     response, [](const storage::WriteResult& r, v1::SetStockResponse& out) {
+                       out.set_updated(static_cast<int32_t>(r.accepted));
+                     });
+}
+
+DecisionServiceImpl::DecisionServiceImpl(const ServiceDeps& deps) : deps_(deps) {
+  core::ReadGuard guard(deps_.live->epochs);
+  std::vector<std::string> ids;
+  for (const auto& p : deps_.live->placements.Get()->placements) ids.push_back(p.id);
+  known_placements_ = absl::StrJoin(ids, ", ");
+}
+
+absl::Status DecisionServiceImpl::Decide(const v1::RecommendRequest& request,
+                                         v1::RecommendResponse& response) {
+  RETURN_IF_ERROR(ValidateRecommend(request, deps_.limits));
+  const v1::RecommendContext& ctx = request.context();
+
+  core::ReadGuard guard(deps_.live->epochs);
+  const core::PlacementTable& placements = *deps_.live->placements.Get();
+  const core::PlacementSpec* spec = placements.Find(ctx.placement());
+  if (spec == nullptr) {
+    return absl::NotFoundError(absl::StrCat("context.placement: unknown placement '",
+                                            ctx.placement(), "'; known: ", known_placements_));
+  }
+  if (ctx.count() > spec->max_count) {
+    return absl::InvalidArgumentError(absl::StrCat("context.count: at most ", spec->max_count,
+                                                   " for placement ", spec->id));
+  }
+  const core::Catalog& catalog = *deps_.live->catalog.Get();
+  core::DecisionRequest d;
+  d.placement = spec;
+  if (!request.customer_id().empty()) d.customer = deps_.live->customers.Find(request.customer_id());
+  if (!ctx.country().empty()) d.country = *catalog.FindMarket(ctx.country());
+  if (!ctx.store_id().empty()) {
+    auto store = catalog.FindStore(ctx.store_id());
+    if (!store.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("context.store_id: unknown store '", ctx.store_id(), "'"));
+    }
+    d.store = *store;
+  }
+  if (!ctx.product_id().empty()) d.current_product = catalog.FindProduct(ctx.product_id()).value_or(core::kNoProduct);
+  absl::InlinedVector<core::ProductIndex, 16> cart;
+  for (const std::string& id : ctx.cart_product_ids()) {
+    if (auto p = catalog.FindProduct(id)) cart.push_back(*p);
+  }
+  d.cart = cart;
+  d.count = ctx.count();
+  d.now = ctx.has_time() ? ToTimeMs(ctx.time()) : deps_.clock->Now();
+
+  const auto started = Clock::now();
+  core::Decision decision = core::Decide(catalog, *deps_.live->trending.Get(), d);
+  deps_.metrics->RecordDecision(static_cast<size_t>(spec - placements.placements.data()),
+                                SecondsSince(started));
+  response.set_placement(spec->id);
+  FillRecommendation(decision, catalog, d.now, response);
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* DecisionServiceImpl::Recommend(grpc::CallbackServerContext* ctx,
+                                                         const v1::RecommendRequest* request,
+                                                         v1::RecommendResponse* response) {
+  const auto start = Clock::now();
+  auto* reactor = ctx->DefaultReactor();
+  Finish(reactor, deps_.metrics, Rpc::kRecommend, Decide(*request, *response), start);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* DecisionServiceImpl::Ping(grpc::CallbackServerContext* ctx,
+                                                    const v1::PingRequest* request,
+                                                    v1::PingResponse* response) {
+  const auto start = Clock::now();
+  auto* reactor = ctx->DefaultReactor();
+  Finish(reactor, deps_.metrics, Rpc::kPing, absl::OkStatus(), start);
+  return reactor;
+}
+
+}  // namespace nextbest::server

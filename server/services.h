@@ -1,0 +1,89 @@
+#pragma once
+// The gRPC services: thin adapters. Each handler validates, converts to
+// core/storage types, calls the core (reads) or queues to the single writer
+// (writes), maps the status and records one metric.
+//
+// Reads (Recommend, GetProfile, Ping) run inline on the gRPC callback
+// thread, lock-free. Writes finish from the writer thread once durable.
+
+#include "core/clock.h"
+#include "core/live_state.h"
+#include "nextbest/v1/catalog.grpc.pb.h"
+#include "nextbest/v1/customers.grpc.pb.h"
+#include "nextbest/v1/decisions.grpc.pb.h"
+#include "nextbest/v1/events.grpc.pb.h"
+#include "server/metrics.h"
+#include "server/validation.h"
+#include "storage/ingestor.h"
+
+namespace nextbest::server {
+
+struct ServiceDeps {
+  core::LiveState* live;
+  storage::Ingestor* ingestor;
+  Metrics* metrics;
+  const core::Clock* clock;
+  Limits limits;
+  core::FeatureOptions features;
+};
+
+class EventServiceImpl final : public v1::EventService::CallbackService {
+ public:
+  explicit EventServiceImpl(const ServiceDeps& deps) : deps_(deps) {}
+  grpc::ServerUnaryReactor* RecordEvents(grpc::CallbackServerContext* ctx,
+                                         const v1::RecordEventsRequest* request,
+                                         v1::RecordEventsResponse* response) override;
+  grpc::ServerReadReactor<v1::StreamEventsRequest>* StreamEvents(
+      grpc::CallbackServerContext* ctx, v1::StreamEventsResponse* response) override;
+
+ private:
+  const ServiceDeps deps_;
+};
+
+class CustomerServiceImpl final : public v1::CustomerService::CallbackService {
+ public:
+  explicit CustomerServiceImpl(const ServiceDeps& deps) : deps_(deps) {}
+  grpc::ServerUnaryReactor* UpsertCustomers(grpc::CallbackServerContext* ctx,
+                                            const v1::UpsertCustomersRequest* request,
+                                            v1::UpsertCustomersResponse* response) override;
+  grpc::ServerUnaryReactor* GetProfile(grpc::CallbackServerContext* ctx,
+                                       const v1::GetProfileRequest* request,
+                                       v1::GetProfileResponse* response) override;
+
+ private:
+  const ServiceDeps deps_;
+};
+
+class CatalogServiceImpl final : public v1::CatalogService::CallbackService {
+ public:
+  explicit CatalogServiceImpl(const ServiceDeps& deps) : deps_(deps) {}
+  grpc::ServerUnaryReactor* UpsertProducts(grpc::CallbackServerContext* ctx,
+                                           const v1::UpsertProductsRequest* request,
+                                           v1::UpsertProductsResponse* response) override;
+  grpc::ServerUnaryReactor* UpsertStores(grpc::CallbackServerContext* ctx,
+                                         const v1::UpsertStoresRequest* request,
+                                         v1::UpsertStoresResponse* response) override;
+  grpc::ServerUnaryReactor* SetStock(grpc::CallbackServerContext* ctx,
+                                     const v1::SetStockRequest* request,
+                                     v1::SetStockResponse* response) override;
+
+ private:
+  const ServiceDeps deps_;
+};
+
+class DecisionServiceImpl final : public v1::DecisionService::CallbackService {
+ public:
+  explicit DecisionServiceImpl(const ServiceDeps& deps);
+  grpc::ServerUnaryReactor* Recommend(grpc::CallbackServerContext* ctx,
+                                      const v1::RecommendRequest* request,
+                                      v1::RecommendResponse* response) override;
+  grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* ctx, const v1::PingRequest* request,
+                                 v1::PingResponse* response) override;
+
+ private:
+  absl::Status Decide(const v1::RecommendRequest& request, v1::RecommendResponse& response);
+  const ServiceDeps deps_;
+  std::string known_placements_;  // for NOT_FOUND messages
+};
+
+}  // namespace nextbest::server

@@ -1,0 +1,302 @@
+#include "server/validation.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/status_macros.h"
+
+namespace nextbest::server {
+namespace {
+
+constexpr core::TimeMs kYear2000Ms = 946'684'800'000;
+constexpr int32_t kMaxQuantity = 100'000;
+constexpr int64_t kMaxPriceMinor = 100'000'000;  // 1,000,000.00 per unit
+
+absl::Status Invalid(const std::string& field, const std::string& rule) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", rule));
+}
+
+absl::Status ValidateMarket(const std::string& code, const std::string& field, const Limits& l) {
+  if (std::find(l.markets.begin(), l.markets.end(), code) == l.markets.end()) {
+    return Invalid(field, absl::StrCat("'", code, "' is not a served market (",
+                                       absl::StrJoin(l.markets, ", "), ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateOptionalId(const std::string& id, const std::string& field, const Limits& l) {
+  return id.empty() ? absl::OkStatus() : ValidateId(id, field, l);
+}
+
+absl::Status ValidateMoney(const v1::Money& m, bool present, const std::string& field,
+                           const Limits& l) {
+  if (!present) return Invalid(field, "required");
+  if (m.currency() != l.currency) {
+    return Invalid(field + ".currency", absl::StrCat("must be ", l.currency, ", got '", m.currency(), "'"));
+  }
+  if (m.amount_minor() < 0) return Invalid(field + ".amount_minor", "must be >= 0");
+  if (m.amount_minor() > kMaxPriceMinor) {
+    return Invalid(field + ".amount_minor", absl::StrCat("must be <= ", kMaxPriceMinor));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTimestamp(const google::protobuf::Timestamp& t, const std::string& field) {
+  if (t.nanos() < 0 || t.nanos() > 999'999'999) return Invalid(field + ".nanos", "must be 0..999999999");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::string& f,
+                                             const Limits& l, core::TimeMs now) {
+  storage::RawEvent r;
+  RETURN_IF_ERROR(ValidateId(e.event_id(), f + ".event_id", l));
+  RETURN_IF_ERROR(ValidateId(e.customer_id(), f + ".customer_id", l));
+  if (e.type() == v1::EVENT_TYPE_UNSPECIFIED) return Invalid(f + ".type", "required");
+  if (!v1::EventType_IsValid(e.type())) {
+    return Invalid(f + ".type", absl::StrCat("unknown value ", e.type()));
+  }
+  if (!e.has_time()) return Invalid(f + ".time", "required");
+  RETURN_IF_ERROR(ValidateTimestamp(e.time(), f + ".time"));
+  r.time = ToTimeMs(e.time());
+  if (r.time < kYear2000Ms) return Invalid(f + ".time", "must be after 2000-01-01");
+  if (r.time > now + l.max_future_skew_ms) {
+    return Invalid(f + ".time", "must not be more than 24h ahead of the server clock");
+  }
+  if (e.channel() == v1::CHANNEL_UNSPECIFIED) return Invalid(f + ".channel", "required");
+  if (!v1::Channel_IsValid(e.channel())) {
+    return Invalid(f + ".channel", absl::StrCat("unknown value ", e.channel()));
+  }
+  RETURN_IF_ERROR(ValidateOptionalId(e.store_id(), f + ".store_id", l));
+  if (!e.country().empty()) RETURN_IF_ERROR(ValidateMarket(e.country(), f + ".country", l));
+  if (e.quantity() < 0) return Invalid(f + ".quantity", "must be >= 0");
+  if (e.quantity() > kMaxQuantity) return Invalid(f + ".quantity", absl::StrCat("must be <= ", kMaxQuantity));
+
+  r.event_id = e.event_id();
+  r.customer_id = e.customer_id();
+  r.type = static_cast<core::EventType>(e.type());
+  r.channel = static_cast<core::Channel>(e.channel());
+  r.store_id = e.store_id();
+  r.country = e.country();
+  r.quantity = e.quantity();
+  r.offer_id = e.offer_id();
+  r.placement = e.placement();
+
+  switch (e.type()) {
+    case v1::EVENT_TYPE_VIEW:
+    case v1::EVENT_TYPE_ADD_TO_CART:
+    case v1::EVENT_TYPE_REMOVE_FROM_CART:
+      RETURN_IF_ERROR(ValidateId(e.product_id(), f + ".product_id", l));
+      r.product_id = e.product_id();
+      if (r.quantity == 0 && e.type() != v1::EVENT_TYPE_VIEW) r.quantity = 1;
+      break;
+    case v1::EVENT_TYPE_PURCHASE:
+    case v1::EVENT_TYPE_RETURN: {
+      if (!e.has_order() || e.order().lines_size() == 0) {
+        return Invalid(f + ".order.lines", "at least one line required");
+      }
+      if (e.order().lines_size() > 1000) return Invalid(f + ".order.lines", "at most 1000 lines");
+      RETURN_IF_ERROR(ValidateOptionalId(e.order().order_id(), f + ".order.order_id", l));
+      r.order_id = e.order().order_id();
+      for (int i = 0; i < e.order().lines_size(); ++i) {
+        const v1::OrderLine& line = e.order().lines(i);
+        const std::string lf = absl::StrCat(f, ".order.lines[", i, "]");
+        RETURN_IF_ERROR(ValidateId(line.product_id(), lf + ".product_id", l));
+        if (line.quantity() <= 0) return Invalid(lf + ".quantity", "must be > 0");
+        if (line.quantity() > kMaxQuantity) {
+          return Invalid(lf + ".quantity", absl::StrCat("must be <= ", kMaxQuantity));
+        }
+        RETURN_IF_ERROR(ValidateMoney(line.unit_price(), line.has_unit_price(), lf + ".unit_price", l));
+        r.lines.push_back({line.product_id(), line.quantity(), line.unit_price().amount_minor()});
+      }
+      break;
+    }
+    case v1::EVENT_TYPE_OFFER_IMPRESSION:
+    case v1::EVENT_TYPE_OFFER_CLICK:
+      RETURN_IF_ERROR(ValidateId(e.offer_id(), f + ".offer_id", l));
+      RETURN_IF_ERROR(ValidateOptionalId(e.product_id(), f + ".product_id", l));
+      r.product_id = e.product_id();
+      break;
+    default:
+      break;
+  }
+  return r;
+}
+
+}  // namespace
+
+core::TimeMs ToTimeMs(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000 + t.nanos() / 1'000'000;
+}
+
+google::protobuf::Timestamp FromTimeMs(core::TimeMs ms) {
+  google::protobuf::Timestamp t;
+  int64_t s = ms / 1000;
+  int64_t rem = ms % 1000;
+  if (rem < 0) {
+    --s;
+    rem += 1000;
+  }
+  t.set_seconds(s);
+  t.set_nanos(static_cast<int32_t>(rem * 1'000'000));
+  return t;
+}
+
+absl::Status ValidateId(const std::string& id, const std::string& field, const Limits& l) {
+  if (id.empty()) return Invalid(field, "required");
+  if (id.size() > l.max_id_bytes) return Invalid(field, absl::StrCat("longer than ", l.max_id_bytes, " bytes"));
+  for (unsigned char c : id) {
+    if (c < 0x20 || c == 0x7f) return Invalid(field, "contains a control character");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<storage::RecordEvents> ToRecordEvents(
+    const google::protobuf::RepeatedPtrField<v1::Event>& events, const Limits& l,
+    core::TimeMs now) {
+  if (events.empty()) return Invalid("events", "at least one event required");
+  if (events.size() > l.max_events_per_request) {
+    return Invalid("events", absl::StrCat("at most ", l.max_events_per_request, " per request"));
+  }
+  storage::RecordEvents out;
+  out.events.reserve(events.size());
+  for (int i = 0; i < events.size(); ++i) {
+    ASSIGN_OR_RETURN(storage::RawEvent e, ToRawEvent(events[i], absl::StrCat("events[", i, "]"), l, now));
+    out.events.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<storage::UpsertCustomers> ToUpsertCustomers(const v1::UpsertCustomersRequest& r,
+                                                           const Limits& l, core::TimeMs now) {
+  if (r.customers().empty()) return Invalid("customers", "at least one customer required");
+  if (r.customers_size() > l.max_items_per_request) {
+    return Invalid("customers", absl::StrCat("at most ", l.max_items_per_request, " per request"));
+  }
+  const int64_t this_year = 1970 + now / (365.2425 * core::kMsPerDay);
+  storage::UpsertCustomers out;
+  for (int i = 0; i < r.customers_size(); ++i) {
+    const v1::Customer& c = r.customers(i);
+    const std::string f = absl::StrCat("customers[", i, "]");
+    RETURN_IF_ERROR(ValidateId(c.customer_id(), f + ".customer_id", l));
+    if (!c.country().empty()) RETURN_IF_ERROR(ValidateMarket(c.country(), f + ".country", l));
+    RETURN_IF_ERROR(ValidateOptionalId(c.home_store_id(), f + ".home_store_id", l));
+    if (c.language().size() > 16) return Invalid(f + ".language", "at most 16 bytes");
+    if (c.birth_year() != 0 && (c.birth_year() < 1900 || c.birth_year() > this_year)) {
+      return Invalid(f + ".birth_year", absl::StrCat("must be 0 (unknown) or 1900..", this_year));
+    }
+    out.customers.push_back({c.customer_id(), c.country(), c.home_store_id(), c.language(),
+                             c.birth_year(), c.loyalty_member(), c.consent().personalization(),
+                             c.consent().marketing_email()});
+  }
+  return out;
+}
+
+absl::StatusOr<storage::UpsertProducts> ToUpsertProducts(const v1::UpsertProductsRequest& r,
+                                                         const Limits& l) {
+  if (r.products().empty()) return Invalid("products", "at least one product required");
+  if (r.products_size() > l.max_items_per_request) {
+    return Invalid("products", absl::StrCat("at most ", l.max_items_per_request, " per request"));
+  }
+  storage::UpsertProducts out;
+  for (int i = 0; i < r.products_size(); ++i) {
+    const v1::Product& p = r.products(i);
+    const std::string f = absl::StrCat("products[", i, "]");
+    RETURN_IF_ERROR(ValidateId(p.product_id(), f + ".product_id", l));
+    if (p.name().empty()) return Invalid(f + ".name", "required");
+    if (p.name().size() > 512) return Invalid(f + ".name", "at most 512 bytes");
+    if (p.category_path().empty()) return Invalid(f + ".category_path", "at least one level required");
+    for (int j = 0; j < p.category_path_size(); ++j) {
+      const std::string& level = p.category_path(j);
+      if (level.empty() || level.find('/') != std::string::npos || level.size() > 128) {
+        return Invalid(absl::StrCat(f, ".category_path[", j, "]"), "must be 1..128 bytes without '/'");
+      }
+    }
+    RETURN_IF_ERROR(ValidateMoney(p.price(), p.has_price(), f + ".price", l));
+    if (p.has_available_from()) RETURN_IF_ERROR(ValidateTimestamp(p.available_from(), f + ".available_from"));
+    core::Product prod;
+    prod.id = p.product_id();
+    prod.name = p.name();
+    prod.brand = p.brand();
+    prod.category_path.assign(p.category_path().begin(), p.category_path().end());
+    prod.price_minor = p.price().amount_minor();
+    prod.sizes.assign(p.sizes().begin(), p.sizes().end());
+    prod.tags.assign(p.tags().begin(), p.tags().end());
+    prod.available_from = p.has_available_from() ? ToTimeMs(p.available_from()) : 0;
+    prod.active = p.has_active() ? p.active() : true;
+    out.products.push_back(std::move(prod));
+  }
+  return out;
+}
+
+absl::StatusOr<storage::UpsertStores> ToUpsertStores(const v1::UpsertStoresRequest& r,
+                                                     const Limits& l) {
+  if (r.stores().empty()) return Invalid("stores", "at least one store required");
+  if (r.stores_size() > l.max_items_per_request) {
+    return Invalid("stores", absl::StrCat("at most ", l.max_items_per_request, " per request"));
+  }
+  storage::UpsertStores out;
+  for (int i = 0; i < r.stores_size(); ++i) {
+    const v1::Store& s = r.stores(i);
+    const std::string f = absl::StrCat("stores[", i, "]");
+    RETURN_IF_ERROR(ValidateId(s.store_id(), f + ".store_id", l));
+    if (s.country().empty()) return Invalid(f + ".country", "required");
+    RETURN_IF_ERROR(ValidateMarket(s.country(), f + ".country", l));
+    out.stores.push_back({s.store_id(), s.country(), s.name(), s.city()});
+  }
+  return out;
+}
+
+absl::StatusOr<storage::SetStock> ToSetStock(const v1::SetStockRequest& r, const Limits& l) {
+  if (r.levels().empty()) return Invalid("levels", "at least one level required");
+  if (r.levels_size() > l.max_items_per_request) {
+    return Invalid("levels", absl::StrCat("at most ", l.max_items_per_request, " per request"));
+  }
+  storage::SetStock out;
+  for (int i = 0; i < r.levels_size(); ++i) {
+    const v1::StockLevel& s = r.levels(i);
+    const std::string f = absl::StrCat("levels[", i, "]");
+    RETURN_IF_ERROR(ValidateId(s.product_id(), f + ".product_id", l));
+    storage::StockUpdate u{s.product_id(), "", "", s.quantity()};
+    switch (s.location_case()) {
+      case v1::StockLevel::kStoreId:
+        RETURN_IF_ERROR(ValidateId(s.store_id(), f + ".store_id", l));
+        u.store_id = s.store_id();
+        break;
+      case v1::StockLevel::kOnlineCountry:
+        RETURN_IF_ERROR(ValidateMarket(s.online_country(), f + ".online_country", l));
+        u.online_country = s.online_country();
+        break;
+      default:
+        return Invalid(f + ".location", "store_id or online_country required");
+    }
+    if (s.quantity() < 0) return Invalid(f + ".quantity", "must be >= 0");
+    out.levels.push_back(std::move(u));
+  }
+  return out;
+}
+
+absl::Status ValidateRecommend(const v1::RecommendRequest& r, const Limits& l) {
+  // An empty customer id is an anonymous visitor: popular in context.
+  RETURN_IF_ERROR(ValidateOptionalId(r.customer_id(), "customer_id", l));
+  if (!r.has_context()) return Invalid("context", "required");
+  const v1::RecommendContext& c = r.context();
+  if (c.placement().empty()) return Invalid("context.placement", "required");
+  if (!v1::Channel_IsValid(c.channel())) {
+    return Invalid("context.channel", absl::StrCat("unknown value ", c.channel()));
+  }
+  if (!c.country().empty()) RETURN_IF_ERROR(ValidateMarket(c.country(), "context.country", l));
+  RETURN_IF_ERROR(ValidateOptionalId(c.store_id(), "context.store_id", l));
+  RETURN_IF_ERROR(ValidateOptionalId(c.product_id(), "context.product_id", l));
+  if (c.cart_product_ids_size() > l.max_cart_items) {
+    return Invalid("context.cart_product_ids", absl::StrCat("at most ", l.max_cart_items, " items"));
+  }
+  for (int i = 0; i < c.cart_product_ids_size(); ++i) {
+    RETURN_IF_ERROR(ValidateId(c.cart_product_ids(i), absl::StrCat("context.cart_product_ids[", i, "]"), l));
+  }
+  if (c.count() < 0) return Invalid("context.count", "must be >= 0");
+  if (c.has_time()) RETURN_IF_ERROR(ValidateTimestamp(c.time(), "context.time"));
+  return absl::OkStatus();
+}
+
+}  // namespace nextbest::server

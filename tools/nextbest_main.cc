@@ -1,0 +1,456 @@
+// nextbest: command-line client of a running nextbest-server.
+//
+//   nextbest [--target=HOST:PORT] recommend --customer=C --placement=P [--cart=p1,p2]
+//            [--product=P] [--count=N] [--country=NL] [--store=S] [--json]
+//   nextbest profile --customer=C [--json]
+//   nextbest track --file=events.jsonl      (one nextbest.v1.Event per line, JSON mapping; - = stdin)
+//   nextbest track --customer=C --type=view --product=P [--quantity=N] [--price_cents=X]
+//            [--time=RFC3339] [--event_id=ID] [--channel=web]
+//   nextbest health
+//   nextbest ping
+//   nextbest demo-data [--customers=N --products=M --stores=S --days=D --seed=X]
+//
+// The exit code is the gRPC status code (0 OK, 3 INVALID_ARGUMENT, 5 NOT_FOUND, 14 UNAVAILABLE...).
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "nextbest/v1/catalog.grpc.pb.h"
+#include "nextbest/v1/customers.grpc.pb.h"
+#include "nextbest/v1/decisions.grpc.pb.h"
+#include "nextbest/v1/events.grpc.pb.h"
+#include "tools/demo_retailer.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "nextbest-server address");
+ABSL_FLAG(int, timeout_ms, 30000, "Deadline per RPC");
+ABSL_FLAG(std::string, customer, "", "Customer id");
+ABSL_FLAG(std::string, placement, "", "Placement id, e.g. homepage.door_jou_bekeken");
+ABSL_FLAG(std::string, cart, "", "Comma-separated product ids in the cart");
+ABSL_FLAG(std::string, product, "", "Product id (on screen for recommend; of the event for track)");
+ABSL_FLAG(int, count, 0, "Items wanted (0: the placement's default)");
+ABSL_FLAG(std::string, country, "", "Market, e.g. NL");
+ABSL_FLAG(std::string, store, "", "Store id");
+ABSL_FLAG(bool, json, false, "Print the response in the protobuf JSON mapping");
+ABSL_FLAG(std::string, file, "", "track: JSON-lines file of events (- for stdin)");
+ABSL_FLAG(std::string, type, "", "track: view|add_to_cart|remove_from_cart|purchase|return");
+ABSL_FLAG(int, quantity, 1, "track: quantity");
+ABSL_FLAG(int64_t, price_cents, -1, "track: unit price in cents (purchase/return)");
+ABSL_FLAG(std::string, time, "", "track: event time, RFC 3339 (default now)");
+ABSL_FLAG(std::string, event_id, "", "track: event id (default: generated)");
+ABSL_FLAG(std::string, channel, "web", "track: web|app|store|email|call_center");
+ABSL_FLAG(int, customers, 2000, "demo-data: customers");
+ABSL_FLAG(int, products, 800, "demo-data: products");
+ABSL_FLAG(int, stores, 700, "demo-data: stores");
+ABSL_FLAG(int, days, 365, "demo-data: days of history");
+ABSL_FLAG(uint64_t, seed, 42, "demo-data: random seed");
+ABSL_FLAG(int, load_threads, 4, "demo-data: concurrent requests while loading events");
+
+namespace {
+
+using namespace nextbest;  // NOLINT
+
+std::shared_ptr<grpc::Channel> Channel() {
+  return grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials());
+}
+
+void SetDeadline(grpc::ClientContext& ctx) {
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms)));
+}
+
+int Fail(const grpc::Status& s, const char* what) {
+  std::fprintf(stderr, "nextbest %s: %s (code %d)\n", what, s.error_message().c_str(),
+               static_cast<int>(s.error_code()));
+  return static_cast<int>(s.error_code());
+}
+
+int Usage(const std::string& msg) {
+  std::fprintf(stderr, "nextbest: %s\nRun nextbest --help for usage.\n", msg.c_str());
+  return 3;  // INVALID_ARGUMENT
+}
+
+void PrintJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+  std::cout << out;
+}
+
+std::string Euro(const v1::Money& m) {
+  const int64_t a = m.amount_minor();
+  return absl::StrFormat("%s %d,%02d", m.currency() == "EUR" ? "€" : m.currency(), a / 100, a % 100);
+}
+
+const char* SourceName(v1::Source s) {
+  switch (s) {
+    case v1::SOURCE_RECENTLY_VIEWED: return "recently viewed";
+    case v1::SOURCE_TRENDING: return "trending";
+    case v1::SOURCE_REPLENISHMENT: return "replenishment";
+    default: return "?";
+  }
+}
+
+int Recommend() {
+  auto stub = v1::DecisionService::NewStub(Channel());
+  v1::RecommendRequest req;
+  req.set_customer_id(absl::GetFlag(FLAGS_customer));
+  auto* ctx = req.mutable_context();
+  ctx->set_placement(absl::GetFlag(FLAGS_placement));
+  ctx->set_product_id(absl::GetFlag(FLAGS_product));
+  ctx->set_count(absl::GetFlag(FLAGS_count));
+  ctx->set_country(absl::GetFlag(FLAGS_country));
+  ctx->set_store_id(absl::GetFlag(FLAGS_store));
+  for (absl::string_view p : absl::StrSplit(absl::GetFlag(FLAGS_cart), ',', absl::SkipEmpty())) {
+    ctx->add_cart_product_ids(std::string(p));
+  }
+  v1::RecommendResponse resp;
+  grpc::ClientContext cc;
+  SetDeadline(cc);
+  grpc::Status s = stub->Recommend(&cc, req, &resp);
+  if (!s.ok()) return Fail(s, "recommend");
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    return 0;
+  }
+  std::cout << resp.placement() << " for "
+            << (req.customer_id().empty() ? "an anonymous visitor" : req.customer_id()) << " ("
+            << resp.country() << (resp.personalized() ? ", personalized" : ", not personalized")
+            << ")\n";
+  if (!resp.fallback_reason().empty()) std::cout << "  note: " << resp.fallback_reason() << "\n";
+  if (resp.items().empty()) std::cout << "  (nothing to show)\n";
+  int i = 0;
+  for (const auto& it : resp.items()) {
+    std::cout << absl::StrFormat("  %2d. %-34s %10s  %-26s %s  [%s %.3g]\n", ++i, it.name(),
+                                 Euro(it.price()), absl::StrJoin(it.category_path(), "/"),
+                                 it.reason(), SourceName(it.source()), it.score());
+  }
+  return 0;
+}
+
+std::string Ts(const google::protobuf::Timestamp& t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(t.seconds()), absl::UTCTimeZone());
+}
+
+int Profile() {
+  auto stub = v1::CustomerService::NewStub(Channel());
+  v1::GetProfileRequest req;
+  req.set_customer_id(absl::GetFlag(FLAGS_customer));
+  v1::GetProfileResponse resp;
+  grpc::ClientContext cc;
+  SetDeadline(cc);
+  grpc::Status s = stub->GetProfile(&cc, req, &resp);
+  if (!s.ok()) return Fail(s, "profile");
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    return 0;
+  }
+  const auto& c = resp.customer();
+  const auto& f = resp.features();
+  std::cout << "customer " << c.customer_id() << "\n";
+  if (resp.has_attributes()) {
+    std::cout << absl::StrFormat("  country %s, home store %s, language %s, born %d, loyalty %s\n",
+                                 c.country(), c.home_store_id(), c.language(), c.birth_year(),
+                                 c.loyalty_member() ? "yes" : "no");
+    std::cout << absl::StrFormat("  consent: personalization %s, marketing e-mail %s\n",
+                                 c.consent().personalization() ? "yes" : "no",
+                                 c.consent().marketing_email() ? "yes" : "no");
+  } else {
+    std::cout << "  (no attributes: known from events only)\n";
+  }
+  std::cout << absl::StrFormat(
+      "  RFM: %s since last purchase, %d orders (%.2f/month), spend %s, average order %s\n",
+      f.days_since_last_purchase() < 0 ? "never purchased" : absl::StrFormat("%.0f days", f.days_since_last_purchase()),
+      f.orders(), f.orders_per_month(), Euro(f.total_spend()), Euro(f.average_order_value()));
+  std::cout << absl::StrFormat("  tenure %.0f days, %d events\n", f.tenure_days(), f.events());
+  if (!f.recently_viewed().empty()) {
+    std::cout << "  recently viewed:";
+    for (const auto& v : f.recently_viewed()) std::cout << " " << v.product_id();
+    std::cout << "\n";
+  }
+  if (!f.top_categories().empty()) {
+    std::cout << "  top categories:";
+    for (const auto& a : f.top_categories()) std::cout << absl::StrFormat(" %s (%.1f)", a.category(), a.score());
+    std::cout << "\n";
+  }
+  for (const auto& p : f.purchase_history()) {
+    if (p.purchases() < 2) continue;
+    std::cout << absl::StrFormat("  buys %s: %d times, about every %.0f days, last %s\n",
+                                 p.product_id(), p.purchases(), p.typical_interval_days(),
+                                 Ts(p.last_purchase()));
+  }
+  return 0;
+}
+
+int Health() {
+  auto stub = grpc::health::v1::Health::NewStub(Channel());
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::ClientContext cc;
+  SetDeadline(cc);
+  grpc::Status s = stub->Check(&cc, req, &resp);
+  if (!s.ok()) return Fail(s, "health");
+  const bool serving = resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  std::cout << (serving ? "SERVING" : "NOT_SERVING") << "\n";
+  return serving ? 0 : 14;  // UNAVAILABLE
+}
+
+int Ping() {
+  auto stub = v1::DecisionService::NewStub(Channel());
+  v1::PingRequest req;
+  v1::PingResponse resp;
+  grpc::ClientContext cc;
+  SetDeadline(cc);
+  const auto t0 = std::chrono::steady_clock::now();
+  grpc::Status s = stub->Ping(&cc, req, &resp);
+  if (!s.ok()) return Fail(s, "ping");
+  std::cout << absl::StrFormat("pong in %.3f ms\n", std::chrono::duration<double, std::milli>(
+                                                       std::chrono::steady_clock::now() - t0).count());
+  return 0;
+}
+
+// Sends events in batches; returns the first error's code, or 0.
+class EventSender {
+ public:
+  EventSender() : stub_(v1::EventService::NewStub(Channel())) {}
+  int Add(v1::Event e) {
+    *batch_.add_events() = std::move(e);
+    return batch_.events_size() >= 500 ? Flush() : 0;
+  }
+  int Flush() {
+    if (batch_.events().empty()) return 0;
+    v1::RecordEventsResponse resp;
+    grpc::ClientContext cc;
+    SetDeadline(cc);
+    grpc::Status s = stub_->RecordEvents(&cc, batch_, &resp);
+    batch_.clear_events();
+    if (!s.ok()) return Fail(s, "track");
+    accepted_ += resp.accepted();
+    duplicates_ += resp.duplicates();
+    return 0;
+  }
+  int64_t accepted() const { return accepted_; }
+  int64_t duplicates() const { return duplicates_; }
+
+ private:
+  std::unique_ptr<v1::EventService::Stub> stub_;
+  v1::RecordEventsRequest batch_;
+  int64_t accepted_ = 0, duplicates_ = 0;
+};
+
+int TrackFromFlags() {
+  static const std::map<std::string, v1::EventType> kTypes = {
+      {"view", v1::EVENT_TYPE_VIEW}, {"add_to_cart", v1::EVENT_TYPE_ADD_TO_CART},
+      {"remove_from_cart", v1::EVENT_TYPE_REMOVE_FROM_CART}, {"purchase", v1::EVENT_TYPE_PURCHASE},
+      {"return", v1::EVENT_TYPE_RETURN}};
+  static const std::map<std::string, v1::Channel> kChannels = {
+      {"web", v1::CHANNEL_WEB}, {"app", v1::CHANNEL_APP}, {"store", v1::CHANNEL_STORE},
+      {"email", v1::CHANNEL_EMAIL}, {"call_center", v1::CHANNEL_CALL_CENTER}};
+  auto type = kTypes.find(absl::GetFlag(FLAGS_type));
+  if (type == kTypes.end()) return Usage("track: --type must be view|add_to_cart|remove_from_cart|purchase|return");
+  auto channel = kChannels.find(absl::GetFlag(FLAGS_channel));
+  if (channel == kChannels.end()) return Usage("track: --channel must be web|app|store|email|call_center");
+  absl::Time t = absl::Now();
+  std::string err;
+  if (!absl::GetFlag(FLAGS_time).empty() &&
+      !absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_time), &t, &err)) {
+    return Usage("track: --time: " + err);
+  }
+  v1::Event e;
+  e.set_event_id(absl::GetFlag(FLAGS_event_id).empty()
+                     ? absl::StrCat("cli-", absl::ToUnixNanos(absl::Now()))
+                     : absl::GetFlag(FLAGS_event_id));
+  e.set_customer_id(absl::GetFlag(FLAGS_customer));
+  e.set_type(type->second);
+  e.mutable_time()->set_seconds(absl::ToUnixSeconds(t));
+  e.set_channel(channel->second);
+  e.set_store_id(absl::GetFlag(FLAGS_store));
+  e.set_country(absl::GetFlag(FLAGS_country));
+  if (type->second == v1::EVENT_TYPE_PURCHASE || type->second == v1::EVENT_TYPE_RETURN) {
+    auto* line = e.mutable_order()->add_lines();
+    line->set_product_id(absl::GetFlag(FLAGS_product));
+    line->set_quantity(absl::GetFlag(FLAGS_quantity));
+    line->mutable_unit_price()->set_amount_minor(absl::GetFlag(FLAGS_price_cents));
+    line->mutable_unit_price()->set_currency("EUR");
+  } else {
+    e.set_product_id(absl::GetFlag(FLAGS_product));
+    if (type->second != v1::EVENT_TYPE_VIEW) e.set_quantity(absl::GetFlag(FLAGS_quantity));
+  }
+  EventSender sender;
+  if (int rc = sender.Add(std::move(e)); rc != 0) return rc;
+  if (int rc = sender.Flush(); rc != 0) return rc;
+  std::cout << (sender.accepted() == 1 ? "recorded\n" : "duplicate: already recorded\n");
+  return 0;
+}
+
+int Track() {
+  const std::string path = absl::GetFlag(FLAGS_file);
+  if (path.empty()) return TrackFromFlags();
+  std::ifstream file;
+  if (path != "-") {
+    file.open(path);
+    if (!file) return Usage("track: cannot open " + path);
+  }
+  std::istream& in = path == "-" ? std::cin : file;
+  EventSender sender;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    v1::Event e;
+    auto st = google::protobuf::util::JsonStringToMessage(line, &e);
+    if (!st.ok()) return Usage(absl::StrCat(path, ":", line_no, ": ", st.ToString()));
+    if (int rc = sender.Add(std::move(e)); rc != 0) return rc;
+  }
+  if (int rc = sender.Flush(); rc != 0) return rc;
+  std::cout << absl::StrFormat("%d events recorded, %d duplicates\n", sender.accepted(), sender.duplicates());
+  return 0;
+}
+
+
+int DemoData() {
+  tools::RetailerSize size;
+  size.customers = absl::GetFlag(FLAGS_customers);
+  size.products = absl::GetFlag(FLAGS_products);
+  size.stores = absl::GetFlag(FLAGS_stores);
+  size.days = absl::GetFlag(FLAGS_days);
+  size.seed = absl::GetFlag(FLAGS_seed);
+  if (size.customers < 1 || size.products < 1 || size.stores < 1 || size.days < 1) {
+    return Usage("demo-data: --customers, --products, --stores and --days must be >= 1");
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  tools::DemoRetailer retailer(size);
+  auto channel = Channel();
+  auto catalog = v1::CatalogService::NewStub(channel);
+  auto customers = v1::CustomerService::NewStub(channel);
+
+  {
+    v1::UpsertStoresRequest req;
+    for (const auto& s : retailer.stores()) *req.add_stores() = s;
+    v1::UpsertStoresResponse resp;
+    grpc::ClientContext cc;
+    SetDeadline(cc);
+    if (auto s = catalog->UpsertStores(&cc, req, &resp); !s.ok()) return Fail(s, "demo-data stores");
+  }
+  for (size_t i = 0; i < retailer.products().size(); i += 1000) {
+    v1::UpsertProductsRequest req;
+    for (size_t j = i; j < std::min(i + 1000, retailer.products().size()); ++j) {
+      *req.add_products() = retailer.products()[j];
+    }
+    v1::UpsertProductsResponse resp;
+    grpc::ClientContext cc;
+    SetDeadline(cc);
+    if (auto s = catalog->UpsertProducts(&cc, req, &resp); !s.ok()) return Fail(s, "demo-data products");
+  }
+  {
+    v1::SetStockRequest req;
+    int rc = 0;
+    auto flush = [&] {
+      if (req.levels().empty() || rc != 0) return;
+      v1::SetStockResponse resp;
+      grpc::ClientContext cc;
+      SetDeadline(cc);
+      if (auto s = catalog->SetStock(&cc, req, &resp); !s.ok()) rc = Fail(s, "demo-data stock");
+      req.clear_levels();
+    };
+    retailer.ForEachStockLevel([&](const v1::StockLevel& l) {
+      *req.add_levels() = l;
+      if (req.levels_size() >= 10000) flush();
+    });
+    flush();
+    if (rc != 0) return rc;
+  }
+  for (int i = 1; i <= size.customers; i += 1000) {
+    v1::UpsertCustomersRequest req;
+    for (int j = i; j < std::min(i + 1000, size.customers + 1); ++j) {
+      *req.add_customers() = retailer.CustomerAttributes(j);
+    }
+    v1::UpsertCustomersResponse resp;
+    grpc::ClientContext cc;
+    SetDeadline(cc);
+    if (auto s = customers->UpsertCustomers(&cc, req, &resp); !s.ok()) return Fail(s, "demo-data customers");
+  }
+  std::fprintf(stderr, "demo-data: %zu stores, %zu products with stock, %d customers loaded in %.1f s\n",
+               retailer.stores().size(), retailer.products().size(), size.customers, elapsed());
+
+  // Events: several senders in parallel, so the server can group-commit.
+  const int threads = std::max(1, absl::GetFlag(FLAGS_load_threads));
+  std::atomic<int> next{1};
+  std::atomic<int> failed{0};
+  std::atomic<int64_t> accepted{0}, duplicates{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      EventSender sender;
+      for (int i = next.fetch_add(1); i <= size.customers && failed == 0; i = next.fetch_add(1)) {
+        for (auto& e : retailer.CustomerEvents(i)) {
+          if (int rc = sender.Add(std::move(e)); rc != 0) failed = rc;
+        }
+        if (i % 10000 == 0) {
+          std::fprintf(stderr, "demo-data: %d/%d customers' events sent (%.0f s)\n", i,
+                       size.customers, elapsed());
+        }
+      }
+      if (failed == 0) {
+        if (int rc = sender.Flush(); rc != 0) failed = rc;
+      }
+      accepted += sender.accepted();
+      duplicates += sender.duplicates();
+    });
+  }
+  for (auto& w : workers) w.join();
+  if (failed != 0) return failed;
+  const double secs = elapsed();
+  std::cout << absl::StrFormat(
+      "demo retailer loaded: %d customers (c1..c%d), %d products (p1..p%d), %d stores; "
+      "%d events recorded (%d duplicates) in %.1f s\n",
+      size.customers, size.customers, size.products, size.products, size.stores, accepted.load(),
+      duplicates.load(), secs);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "nextbest [--target=HOST:PORT] recommend|profile|track|health|ping|demo-data [flags]");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() != 2) return Usage("expected exactly one command");
+  const std::string cmd = args[1];
+  if (cmd == "recommend") {
+    if (absl::GetFlag(FLAGS_placement).empty()) return Usage("recommend: --placement required");
+    return Recommend();
+  }
+  if (cmd == "profile") {
+    if (absl::GetFlag(FLAGS_customer).empty()) return Usage("profile: --customer required");
+    return Profile();
+  }
+  if (cmd == "track") return Track();
+  if (cmd == "health") return Health();
+  if (cmd == "ping") return Ping();
+  if (cmd == "demo-data") return DemoData();
+  return Usage("unknown command '" + cmd + "'");
+}

@@ -79,6 +79,8 @@ Catalog::StockTable& CatalogBuilder::Stock() {
     stock_owned_ = true;
   }
   auto& st = const_cast<Catalog::StockTable&>(*next_.stock_);
+  if (stock_layout_ok_) return st;
+  stock_layout_ok_ = true;
   // Keep the layout in step with the product and store counts.
   const size_t products = next_.product_count();
   const size_t words = std::max<size_t>(1, (next_.store_count() + 63) / 64);
@@ -101,6 +103,7 @@ Catalog::StockTable& CatalogBuilder::Stock() {
 ProductIndex CatalogBuilder::InternProduct(absl::string_view id) {
   if (auto p = next_.FindProduct(id)) return *p;
   auto& t = Products();
+  stock_layout_ok_ = false;
   const auto idx = static_cast<ProductIndex>(t.products.size());
   Product placeholder;
   placeholder.id = std::string(id);
@@ -129,6 +132,7 @@ StoreIndex CatalogBuilder::UpsertStore(Store store) {
     t.stores[it->second] = std::move(store);
     return it->second;
   }
+  stock_layout_ok_ = false;
   const auto idx = static_cast<StoreIndex>(t.stores.size());
   t.by_id.emplace(store.id, idx);
   t.stores.push_back(std::move(store));
@@ -151,6 +155,7 @@ void CatalogBuilder::SetOnlineStock(ProductIndex p, CountryIndex c, bool in_stoc
 std::unique_ptr<const Catalog> CatalogBuilder::Build() {
   if (changed_) Stock();  // grow the stock layout to new products/stores
   products_owned_ = stores_owned_ = stock_owned_ = false;
+  stock_layout_ok_ = false;
   changed_ = false;
   return std::make_unique<const Catalog>(next_);
 }

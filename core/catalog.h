@@ -129,6 +129,8 @@ class CatalogBuilder {
   Catalog next_;
   bool changed_ = false;
   bool products_owned_ = false, stores_owned_ = false, stock_owned_ = false;
+  // The stock layout matches the product and store counts.
+  bool stock_layout_ok_ = false;
 };
 
 }  // namespace nextbest::core

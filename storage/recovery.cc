@@ -35,12 +35,18 @@ absl::Status Ingestor::Recover() {
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read products"));
 
+  // Stock keys come sorted by product: look each product up once.
+  std::string last_product;
+  std::optional<core::ProductIndex> p;
   it = store_->NewIterator(Cf::kStock);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto key = keys::ParseStock(it->key().ToString());
     if (!key.has_value()) return absl::DataLossError("malformed stock key");
     ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::StockRecord>(it->value().ToString(), "stock"));
-    auto p = catalog.current().FindProduct(key->product_id);
+    if (key->product_id != last_product) {
+      p = catalog.current().FindProduct(key->product_id);
+      last_product = key->product_id;
+    }
     if (!p.has_value()) continue;
     if (key->online) {
       if (auto m = catalog.current().FindMarket(key->location)) {

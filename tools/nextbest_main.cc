@@ -1,7 +1,7 @@
 // nextbest: command-line client of a running nextbest-server.
 //
 //   nextbest [--target=HOST:PORT] recommend --customer=C --placement=P [--cart=p1,p2]
-//            [--product=P] [--count=N] [--country=NL] [--store=S] [--json]
+//            [--product=P] [--count=N] [--country=NL] [--store=S] [--time=RFC3339] [--json]
 //   nextbest profile --customer=C [--json]
 //   nextbest track --file=events.jsonl      (one nextbest.v1.Event per line, JSON mapping; - = stdin)
 //   nextbest track --customer=C --type=view --product=P [--quantity=N] [--price_cents=X]
@@ -53,7 +53,7 @@ ABSL_FLAG(std::string, file, "", "track: JSON-lines file of events (- for stdin)
 ABSL_FLAG(std::string, type, "", "track: view|add_to_cart|remove_from_cart|purchase|return");
 ABSL_FLAG(int, quantity, 1, "track: quantity");
 ABSL_FLAG(int64_t, price_cents, -1, "track: unit price in cents (purchase/return)");
-ABSL_FLAG(std::string, time, "", "track: event time, RFC 3339 (default now)");
+ABSL_FLAG(std::string, time, "", "Event time (track) or decision time (recommend), RFC 3339; default now");
 ABSL_FLAG(std::string, event_id, "", "track: event id (default: generated)");
 ABSL_FLAG(std::string, channel, "web", "track: web|app|store|email|call_center");
 ABSL_FLAG(int, customers, 2000, "demo-data: customers");
@@ -122,6 +122,14 @@ int Recommend() {
   ctx->set_store_id(absl::GetFlag(FLAGS_store));
   for (absl::string_view p : absl::StrSplit(absl::GetFlag(FLAGS_cart), ',', absl::SkipEmpty())) {
     ctx->add_cart_product_ids(std::string(p));
+  }
+  if (!absl::GetFlag(FLAGS_time).empty()) {
+    absl::Time t;
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_time), &t, &err)) {
+      return Usage("recommend: --time: " + err);
+    }
+    ctx->mutable_time()->set_seconds(absl::ToUnixSeconds(t));
   }
   v1::RecommendResponse resp;
   grpc::ClientContext cc;

@@ -1,0 +1,51 @@
+#include "storage/keys.h"
+
+#include <gtest/gtest.h>
+
+namespace nextbest::storage::keys {
+namespace {
+
+TEST(KeysTest, EventKeysSortByCustomerThenTime) {
+  const std::string a = Event("c1", -5, "e");
+  const std::string b = Event("c1", 0, "e");
+  const std::string c = Event("c1", 1'700'000'000'000, "a");
+  const std::string d = Event("c10", 0, "a");
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_LT(c, d);  // "c1\0..." sorts before "c10..."
+  auto parsed = ParseEvent(c);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->customer_id, "c1");
+  EXPECT_EQ(parsed->time_ms, 1'700'000'000'000);
+  EXPECT_EQ(parsed->event_id, "a");
+  EXPECT_FALSE(ParseEvent("c1").has_value());  // no separator
+}
+
+TEST(KeysTest, CustomerRangeCoversExactlyThatCustomer) {
+  const Range r = CustomerRange("c1");
+  for (const std::string& k : {Event("c1", 0, "x"), Idempotency("c1", "x"), Event("c1", -1, "")}) {
+    EXPECT_GE(k, r.begin);
+    EXPECT_LT(k, r.end);
+  }
+  for (const std::string& k : {Event("c10", 0, "x"), Idempotency("c", "x"), Customer("c1"),
+                               Idempotency("c2", "")}) {
+    EXPECT_FALSE(k >= r.begin && k < r.end) << k;
+  }
+}
+
+TEST(KeysTest, StockKeysRoundTrip) {
+  auto s = ParseStock(StoreStock("p1", "s700"));
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->product_id, "p1");
+  EXPECT_FALSE(s->online);
+  EXPECT_EQ(s->location, "s700");
+  auto o = ParseStock(OnlineStock("p1", "NL"));
+  ASSERT_TRUE(o.has_value());
+  EXPECT_TRUE(o->online);
+  EXPECT_EQ(o->location, "NL");
+  EXPECT_FALSE(ParseStock("p1").has_value());
+  EXPECT_FALSE(ParseStock(std::string("p1\0X1", 5)).has_value());
+}
+
+}  // namespace
+}  // namespace nextbest::storage::keys

@@ -110,6 +110,7 @@ void App::Shutdown(absl::Duration drain) {
     server_->GetHealthCheckService()->SetServingStatus(false);
     server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(drain));
     server_->Wait();
+    Log("gRPC server stopped");
   }
   {
     std::lock_guard<std::mutex> lock(ticker_mu_);
@@ -118,6 +119,7 @@ void App::Shutdown(absl::Duration drain) {
   ticker_cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
   if (ingestor_) ingestor_->Stop();  // every queued write finishes first
+  Log("writer stopped");
   exposer_.reset();
   ingestor_.reset();
   store_.reset();  // closes RocksDB

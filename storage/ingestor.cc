@@ -167,14 +167,18 @@ void Ingestor::Run() {
     }
     if (!group.empty()) ProcessGroup(group);
     group.clear();
-    if (trending_dirty_ &&
-        clock_->Now() - last_trending_ms_ >= options_.trending_publish_interval_ms) {
-      PublishTrending();
-    }
+    MaybePublishTrending();
     live_->epochs.Reclaim();
   }
   if (trending_dirty_) PublishTrending();
   live_->epochs.Reclaim();
+}
+
+void Ingestor::MaybePublishTrending() {
+  if (trending_dirty_ &&
+      clock_->Now() - last_trending_ms_ >= options_.trending_publish_interval_ms) {
+    PublishTrending();
+  }
 }
 
 void Ingestor::PublishTrending() {
@@ -204,6 +208,8 @@ void Ingestor::ProcessGroup(std::vector<Pending>& group) {
   if (write.ok()) {
     g.Publish(popularity_);
     trending_dirty_ |= g.catalog_changed() || g.popularity_changed();
+    // A due trending list goes out before the acknowledgements.
+    MaybePublishTrending();
     for (size_t i = 0; i < group.size(); ++i) {
       if (!statuses[i].ok() || !std::holds_alternative<RecordEvents>(group[i].command)) continue;
       counters_.events_accepted.fetch_add(results[i].accepted, std::memory_order_relaxed);

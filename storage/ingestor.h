@@ -99,6 +99,7 @@ class Ingestor {
   void Run();
   void ProcessGroup(std::vector<Pending>& group);
   void PublishTrending();
+  void MaybePublishTrending();
 
   absl::Status Apply(const RecordEvents& c, Group& g, WriteResult& r);
   absl::Status Apply(const UpsertCustomers& c, Group& g, WriteResult& r);

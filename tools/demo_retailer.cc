@@ -45,8 +45,11 @@ struct Persona {
 
 DemoRetailer::DemoRetailer(const RetailerSize& size) : size_(size) {
   if (size_.now_ms == 0) {
-    size_.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+    // Today's UTC midnight: the same data all day long, so a reload is a
+    // no-op (every event a duplicate) rather than a conflict.
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    size_.now_ms = now - now % kDayMs;
   }
   const std::vector<std::string> kids_sizes = {"50/56", "62/68", "74/80", "86/92", "98/104"};
   const std::vector<std::string> adult_sizes = {"XS", "S", "M", "L", "XL"};

@@ -25,7 +25,7 @@ struct RetailerSize {
   int stores = 700;
   int days = 365;
   uint64_t seed = 42;
-  int64_t now_ms = 0;  // events end here; 0 = wall clock
+  int64_t now_ms = 0;  // history ends here; 0 = today's UTC midnight
 };
 
 class DemoRetailer {

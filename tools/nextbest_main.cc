@@ -8,7 +8,7 @@
 //            [--time=RFC3339] [--event_id=ID] [--channel=web]
 //   nextbest health
 //   nextbest ping
-//   nextbest demo-data [--customers=N --products=M --stores=S --days=D --seed=X]
+//   nextbest demo-data [--customers=N --products=M --stores=S --days=D --seed=X --now=RFC3339]
 //
 // The exit code is the gRPC status code (0 OK, 3 INVALID_ARGUMENT, 5 NOT_FOUND, 14 UNAVAILABLE...).
 
@@ -61,6 +61,7 @@ ABSL_FLAG(int, products, 800, "demo-data: products");
 ABSL_FLAG(int, stores, 700, "demo-data: stores");
 ABSL_FLAG(int, days, 365, "demo-data: days of history");
 ABSL_FLAG(uint64_t, seed, 42, "demo-data: random seed");
+ABSL_FLAG(std::string, now, "", "demo-data: end of the generated history, RFC 3339 (default today 00:00 UTC)");
 ABSL_FLAG(int, load_threads, 4, "demo-data: concurrent requests while loading events");
 
 namespace {
@@ -343,6 +344,14 @@ int DemoData() {
   size.stores = absl::GetFlag(FLAGS_stores);
   size.days = absl::GetFlag(FLAGS_days);
   size.seed = absl::GetFlag(FLAGS_seed);
+  if (!absl::GetFlag(FLAGS_now).empty()) {
+    absl::Time t;
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_now), &t, &err)) {
+      return Usage("demo-data: --now: " + err);
+    }
+    size.now_ms = absl::ToUnixMillis(t);
+  }
   if (size.customers < 1 || size.products < 1 || size.stores < 1 || size.days < 1) {
     return Usage("demo-data: --customers, --products, --stores and --days must be >= 1");
   }

@@ -226,7 +226,12 @@ TEST_F(IngestorTest, EverythingIsRecoveredAfterReopen) {
                       View("c2", "e5", "p-ghost", kT0)})
                   .ok());
   const core::CustomerState before = *Customer("c1");
-  const auto trending_before = live_->trending.Get()->For(0);
+  std::vector<core::TrendingEntry> trending_before;
+  {
+    core::ReadGuard guard(live_->epochs);
+    trending_before = live_->trending.Get()->For(0);
+  }
+  ASSERT_FALSE(trending_before.empty());
 
   Reopen();
   const core::Catalog& catalog = *live_->catalog.Get();
@@ -256,6 +261,7 @@ TEST_F(IngestorTest, EverythingIsRecoveredAfterReopen) {
   ASSERT_EQ(after->features.affinities.size(), before.features.affinities.size());
   EXPECT_NE(Customer("c2"), nullptr);
 
+  core::ReadGuard guard(live_->epochs);
   const auto& trending_after = live_->trending.Get()->For(0);
   ASSERT_EQ(trending_after.size(), trending_before.size());
   for (size_t i = 0; i < trending_after.size(); ++i) {

@@ -1,0 +1,249 @@
+// nextbest-load: closed-loop gRPC load against a running nextbest-server,
+// measuring every request kind next to an empty Ping on the same server in
+// the same run. Phases alternate (ping, recommend..., ping, ...) for
+// --rounds rounds so that drift on a shared machine hits all kinds alike;
+// the figures are medians over rounds.
+//
+//   nextbest-load --target=127.0.0.1:50051 --concurrency=16 --duration_s=5 --rounds=3 \
+//     --kinds=ping,homepage.door_jou_bekeken,homepage.populair,checkout.vergeten,record
+//
+// Kinds: "ping" (empty RPC), a placement id (Recommend for a random customer
+// c1..c<customers>), "record" (RecordEvents with one new view event).
+// Ends with "name value" summary lines.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "grpcpp/grpcpp.h"
+#include "nextbest/v1/decisions.grpc.pb.h"
+#include "nextbest/v1/events.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
+ABSL_FLAG(int, concurrency, 16, "requests in flight");
+ABSL_FLAG(int, channels, 4, "gRPC channels (connections)");
+ABSL_FLAG(double, duration_s, 5, "seconds per phase");
+ABSL_FLAG(int, rounds, 3, "rounds of all phases");
+ABSL_FLAG(int, customers, 2000, "customer ids c1..cN to ask for");
+ABSL_FLAG(std::string, kinds, "ping,homepage.door_jou_bekeken,homepage.populair,checkout.vergeten",
+          "comma-separated phases: ping, a placement id, or record");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace v1 = nextbest::v1;
+
+struct PhaseResult {
+  std::vector<double> latency_us;
+  double seconds = 0;
+  int64_t errors = 0;
+  std::string first_error;
+  double Percentile(double q) const {
+    if (latency_us.empty()) return 0;
+    return latency_us[std::min(latency_us.size() - 1, static_cast<size_t>(q * latency_us.size()))];
+  }
+  double Qps() const { return latency_us.size() / seconds; }
+};
+
+class Phase {
+ public:
+  Phase(const std::vector<std::shared_ptr<grpc::Channel>>& channels, std::string kind, int customers)
+      : kind_(std::move(kind)), customers_(customers) {
+    for (auto& ch : channels) {
+      decisions_.push_back(v1::DecisionService::NewStub(ch));
+      events_.push_back(v1::EventService::NewStub(ch));
+    }
+  }
+
+  PhaseResult Run(int concurrency, double seconds) {
+    slots_.clear();
+    for (int i = 0; i < concurrency; ++i) {
+      slots_.push_back(std::make_unique<Slot>());
+      slots_.back()->rng.seed(i * 7919 + run_++);
+      slots_.back()->index = i;
+    }
+    active_ = concurrency;
+    stop_ = false;
+    const auto start = Clock::now();
+    for (auto& s : slots_) Issue(*s);
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    stop_ = true;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return active_ == 0; });
+    }
+    PhaseResult r;
+    r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    for (auto& s : slots_) {
+      r.latency_us.insert(r.latency_us.end(), s->latency_us.begin(), s->latency_us.end());
+      r.errors += s->errors;
+      if (r.first_error.empty()) r.first_error = s->first_error;
+    }
+    std::sort(r.latency_us.begin(), r.latency_us.end());
+    return r;
+  }
+
+ private:
+  struct Slot {
+    std::unique_ptr<grpc::ClientContext> ctx;
+    v1::PingRequest ping_req;
+    v1::PingResponse ping_resp;
+    v1::RecommendRequest rec_req;
+    v1::RecommendResponse rec_resp;
+    v1::RecordEventsRequest ev_req;
+    v1::RecordEventsResponse ev_resp;
+    Clock::time_point started;
+    std::vector<double> latency_us;
+    int64_t errors = 0;
+    std::string first_error;
+    std::mt19937_64 rng;
+    int index = 0;
+    int64_t sent = 0;
+  };
+
+  void Issue(Slot& s) {
+    s.ctx = std::make_unique<grpc::ClientContext>();
+    s.ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    const size_t stub = s.index % decisions_.size();
+    auto done = [this, &s](grpc::Status st) { Done(s, st); };
+    s.started = Clock::now();
+    if (kind_ == "ping") {
+      decisions_[stub]->async()->Ping(s.ctx.get(), &s.ping_req, &s.ping_resp, done);
+    } else if (kind_ == "record") {
+      s.ev_req.Clear();
+      v1::Event* e = s.ev_req.add_events();
+      const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+      e->set_event_id(absl::StrCat("load-", now, "-", s.index, "-", s.sent++));
+      e->set_customer_id(absl::StrCat("c", 1 + s.rng() % customers_));
+      e->set_type(v1::EVENT_TYPE_VIEW);
+      e->mutable_time()->set_seconds(now);
+      e->set_channel(v1::CHANNEL_WEB);
+      e->set_product_id(absl::StrCat("p", 1 + s.rng() % 100));
+      events_[stub]->async()->RecordEvents(s.ctx.get(), &s.ev_req, &s.ev_resp, done);
+    } else {
+      s.rec_req.Clear();
+      s.rec_req.set_customer_id(absl::StrCat("c", 1 + s.rng() % customers_));
+      s.rec_req.mutable_context()->set_placement(kind_);
+      s.rec_req.mutable_context()->add_cart_product_ids("p1");
+      decisions_[stub]->async()->Recommend(s.ctx.get(), &s.rec_req, &s.rec_resp, done);
+    }
+  }
+
+  void Done(Slot& s, const grpc::Status& st) {
+    const double us = std::chrono::duration<double, std::micro>(Clock::now() - s.started).count();
+    if (st.ok()) {
+      s.latency_us.push_back(us);
+    } else {
+      ++s.errors;
+      if (s.first_error.empty()) s.first_error = st.error_message();
+    }
+    if (!stop_) {
+      Issue(s);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--active_ == 0) cv_.notify_all();
+  }
+
+  const std::string kind_;
+  const int customers_;
+  std::vector<std::unique_ptr<v1::DecisionService::Stub>> decisions_;
+  std::vector<std::unique_ptr<v1::EventService::Stub>> events_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int active_ = 0;
+  int run_ = 0;
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_channels)); ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("nextbest.load.channel", i);  // distinct args: distinct connections
+    channels.push_back(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target),
+                                                 grpc::InsecureChannelCredentials(), args));
+  }
+  const std::vector<std::string> kinds = absl::StrSplit(absl::GetFlag(FLAGS_kinds), ',', absl::SkipEmpty());
+  std::map<std::string, std::unique_ptr<Phase>> phases;
+  for (const auto& k : kinds) phases[k] = std::make_unique<Phase>(channels, k, absl::GetFlag(FLAGS_customers));
+
+  // Warm-up: connections, server caches.
+  for (const auto& k : kinds) phases[k]->Run(absl::GetFlag(FLAGS_concurrency), 0.3);
+
+  struct Figures {
+    std::vector<double> p50, p90, p99, p999, qps;
+    int64_t errors = 0;
+    std::string first_error;
+  };
+  std::map<std::string, Figures> figures;
+  for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
+    for (const auto& k : kinds) {
+      PhaseResult r = phases[k]->Run(absl::GetFlag(FLAGS_concurrency), absl::GetFlag(FLAGS_duration_s));
+      Figures& f = figures[k];
+      f.p50.push_back(r.Percentile(0.5));
+      f.p90.push_back(r.Percentile(0.9));
+      f.p99.push_back(r.Percentile(0.99));
+      f.p999.push_back(r.Percentile(0.999));
+      f.qps.push_back(r.Qps());
+      f.errors += r.errors;
+      if (f.first_error.empty()) f.first_error = r.first_error;
+      std::fprintf(stderr, "round %d %-28s p50 %7.1f us  p99 %7.1f us  %8.0f req/s  errors %lld\n", round, k.c_str(),
+                   r.Percentile(0.5), r.Percentile(0.99), r.Qps(), static_cast<long long>(r.errors));
+    }
+  }
+
+  std::printf("%-28s %9s %9s %9s %9s %10s %7s\n", "kind (median of rounds)", "p50_us", "p90_us", "p99_us",
+              "p99.9_us", "req/s", "errors");
+  for (const auto& k : kinds) {
+    const Figures& f = figures[k];
+    std::printf("%-28s %9.1f %9.1f %9.1f %9.1f %10.0f %7lld\n", k.c_str(), Median(f.p50), Median(f.p90),
+                Median(f.p99), Median(f.p999), Median(f.qps), static_cast<long long>(f.errors));
+    if (f.errors > 0) std::fprintf(stderr, "%s: first error: %s\n", k.c_str(), f.first_error.c_str());
+  }
+  int rc = 0;
+  for (const auto& [k, f] : figures) rc |= f.errors > 0;
+  if (figures.count("ping") == 0) return rc;
+  const Figures& ping = figures["ping"];
+  std::printf("\n");
+  double worst_p50 = 0, worst_p99 = 0, worst_qps = 1e9;
+  for (const auto& k : kinds) {
+    if (k == "ping") continue;
+    const Figures& f = figures[k];
+    const double p50 = Median(f.p50) / Median(ping.p50), p99 = Median(f.p99) / Median(ping.p99),
+                 qps = Median(f.qps) / Median(ping.qps);
+    std::printf("%s_p50_over_ping %.3f\n%s_p99_over_ping %.3f\n%s_throughput_over_ping %.3f\n", k.c_str(), p50,
+                k.c_str(), p99, k.c_str(), qps);
+    if (k != "record") {
+      worst_p50 = std::max(worst_p50, p50);
+      worst_p99 = std::max(worst_p99, p99);
+      worst_qps = std::min(worst_qps, qps);
+    }
+  }
+  if (worst_p50 > 0) {
+    std::printf("recommend_p50_over_ping %.3f\nrecommend_p99_over_ping %.3f\nrecommend_throughput_over_ping %.3f\n",
+                worst_p50, worst_p99, worst_qps);
+  }
+  return rc;
+}

@@ -1,0 +1,623 @@
+// End to end: the real nextbest-server binary on a loopback port, talked to
+// through a real gRPC channel (and the real nextbest CLI).
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/field_comparator.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "nextbest/v1/catalog.grpc.pb.h"
+#include "nextbest/v1/customers.grpc.pb.h"
+#include "nextbest/v1/decisions.grpc.pb.h"
+#include "nextbest/v1/events.grpc.pb.h"
+#include "tests/server/server_process.h"
+
+namespace nextbest {
+namespace {
+
+using testing::ServerProcess;
+using testing::TempDir;
+
+constexpr int64_t kDaySec = 86400;
+
+int64_t NowSec() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+class E2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(); }
+
+  void StartServer() {
+    server_ = std::make_unique<ServerProcess>();
+    ASSERT_TRUE(server_->Start(dir_.path())) << server_->log();
+    channel_ = server_->Channel();
+    events_ = v1::EventService::NewStub(channel_);
+    customers_ = v1::CustomerService::NewStub(channel_);
+    catalog_ = v1::CatalogService::NewStub(channel_);
+    decisions_ = v1::DecisionService::NewStub(channel_);
+  }
+  void RestartServer() {
+    ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->log();
+    StartServer();
+  }
+
+  template <typename Stub, typename Req, typename Resp>
+  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Stub* stub,
+                    const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    return (stub->*method)(&ctx, req, resp);
+  }
+
+  // Stores s1 (NL), s2 (BE); products p1..p6 (p6 inactive); all in stock
+  // online in NL except p4; p1 out of stock in s2.
+  void LoadCatalog() {
+    v1::UpsertStoresRequest sr;
+    auto* s1 = sr.add_stores();
+    s1->set_store_id("s1");
+    s1->set_country("NL");
+    s1->set_name("HEMA Utrecht");
+    auto* s2 = sr.add_stores();
+    s2->set_store_id("s2");
+    s2->set_country("BE");
+    v1::UpsertStoresResponse sresp;
+    ASSERT_TRUE(Call(&v1::CatalogService::Stub::UpsertStores, catalog_.get(), sr, &sresp).ok());
+
+    v1::UpsertProductsRequest pr;
+    for (int i = 1; i <= 6; ++i) {
+      auto* p = pr.add_products();
+      p->set_product_id(absl::StrCat("p", i));
+      p->set_name(absl::StrCat("Product ", i));
+      p->add_category_path("Baby");
+      p->add_category_path(i <= 3 ? "Luiers" : "Rompers");
+      p->mutable_price()->set_amount_minor(100 * i + 99);
+      p->mutable_price()->set_currency("EUR");
+      if (i == 6) p->set_active(false);
+    }
+    v1::UpsertProductsResponse presp;
+    ASSERT_TRUE(Call(&v1::CatalogService::Stub::UpsertProducts, catalog_.get(), pr, &presp).ok());
+    EXPECT_EQ(presp.upserted(), 6);
+
+    v1::SetStockRequest st;
+    for (int i = 1; i <= 6; ++i) {
+      auto* l = st.add_levels();
+      l->set_product_id(absl::StrCat("p", i));
+      l->set_online_country("NL");
+      l->set_quantity(i == 4 ? 0 : 10);
+      auto* be = st.add_levels();
+      be->set_product_id(absl::StrCat("p", i));
+      be->set_store_id("s2");
+      be->set_quantity(i == 1 ? 0 : 5);
+    }
+    v1::SetStockResponse stresp;
+    grpc::Status s = Call(&v1::CatalogService::Stub::SetStock, catalog_.get(), st, &stresp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+
+    v1::UpsertCustomersRequest cr;
+    auto* c = cr.add_customers();
+    c->set_customer_id("c1");
+    c->set_country("NL");
+    c->set_home_store_id("s1");
+    c->mutable_consent()->set_personalization(true);
+    v1::UpsertCustomersResponse cresp;
+    ASSERT_TRUE(Call(&v1::CustomerService::Stub::UpsertCustomers, customers_.get(), cr, &cresp).ok());
+  }
+
+  v1::Event View(const std::string& id, const std::string& customer, const std::string& product,
+                 int64_t t) {
+    v1::Event e;
+    e.set_event_id(id);
+    e.set_customer_id(customer);
+    e.set_type(v1::EVENT_TYPE_VIEW);
+    e.mutable_time()->set_seconds(t);
+    e.set_channel(v1::CHANNEL_WEB);
+    e.set_product_id(product);
+    return e;
+  }
+  v1::Event Purchase(const std::string& id, const std::string& customer, const std::string& product,
+                     int64_t t) {
+    v1::Event e;
+    e.set_event_id(id);
+    e.set_customer_id(customer);
+    e.set_type(v1::EVENT_TYPE_PURCHASE);
+    e.mutable_time()->set_seconds(t);
+    e.set_channel(v1::CHANNEL_STORE);
+    e.set_store_id("s1");
+    auto* line = e.mutable_order()->add_lines();
+    line->set_product_id(product);
+    line->set_quantity(1);
+    line->mutable_unit_price()->set_amount_minor(299);
+    line->mutable_unit_price()->set_currency("EUR");
+    return e;
+  }
+
+  grpc::Status Record(std::vector<v1::Event> events, v1::RecordEventsResponse* resp = nullptr) {
+    v1::RecordEventsRequest req;
+    for (auto& e : events) *req.add_events() = e;
+    v1::RecordEventsResponse local;
+    return Call(&v1::EventService::Stub::RecordEvents, events_.get(), req, resp ? resp : &local);
+  }
+
+  grpc::Status Recommend(const std::string& customer, const std::string& placement,
+                         v1::RecommendResponse* resp, std::vector<std::string> cart = {},
+                         int64_t at = 0, const std::string& store = "") {
+    v1::RecommendRequest req;
+    req.set_customer_id(customer);
+    req.mutable_context()->set_placement(placement);
+    for (auto& c : cart) req.mutable_context()->add_cart_product_ids(c);
+    if (at != 0) req.mutable_context()->mutable_time()->set_seconds(at);
+    req.mutable_context()->set_store_id(store);
+    return Call(&v1::DecisionService::Stub::Recommend, decisions_.get(), req, resp);
+  }
+
+  void WaitForTrending(int64_t at) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    v1::RecommendResponse r;
+    while (std::chrono::steady_clock::now() < deadline) {
+      ASSERT_TRUE(Recommend("", "homepage.populair", &r, {}, at).ok());
+      if (r.items_size() > 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL() << "trending list never published";
+  }
+
+  static std::vector<std::string> Ids(const v1::RecommendResponse& r) {
+    std::vector<std::string> out;
+    for (const auto& i : r.items()) out.push_back(i.product_id());
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::EventService::Stub> events_;
+  std::unique_ptr<v1::CustomerService::Stub> customers_;
+  std::unique_ptr<v1::CatalogService::Stub> catalog_;
+  std::unique_ptr<v1::DecisionService::Stub> decisions_;
+};
+
+TEST_F(E2eTest, IngestThenEveryPlacementThenRestartGivesTheSameAnswers) {
+  LoadCatalog();
+  const int64_t now = NowSec();
+  // c1 viewed p1..p5 (p5 most recently); buys p2 every ~10 days, last 12
+  // days ago (due); p3 every 10 days, last 2 days ago (not due).
+  std::vector<v1::Event> events;
+  for (int i = 1; i <= 5; ++i) events.push_back(View(absl::StrCat("v", i), "c1", absl::StrCat("p", i), now - 3600 * (10 - i)));
+  events.push_back(View("v6", "c1", "p6", now - 60));  // inactive: never shown
+  for (int k = 0; k < 3; ++k) events.push_back(Purchase(absl::StrCat("b", k), "c1", "p2", now - (32 - 10 * k) * kDaySec));
+  events.push_back(Purchase("b10", "c1", "p3", now - 12 * kDaySec));
+  events.push_back(Purchase("b11", "c1", "p3", now - 2 * kDaySec));
+  // Other shoppers make p5 the most popular (a view weighs 1, a purchase 5).
+  // Their market comes with the event (they have no profile).
+  for (int i = 0; i < 30; ++i) {
+    events.push_back(View(absl::StrCat("x", i), absl::StrCat("shopper", i), "p5", now - 100));
+    events.back().set_country("NL");
+  }
+  for (int i = 0; i < 3; ++i) events.push_back(View(absl::StrCat("y", i), absl::StrCat("shopper", i), "p1", now - 100));
+  v1::RecordEventsResponse rr;
+  grpc::Status s = Record(events, &rr);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(rr.accepted(), static_cast<int>(events.size()));
+
+  const int64_t at = now + 1;
+  v1::RecommendResponse viewed, popular, forgotten, anonymous;
+  ASSERT_TRUE(Recommend("c1", "homepage.door_jou_bekeken", &viewed, {"p3"}, at).ok());
+  // Most recent first; p6 inactive, p4 out of stock online in NL, p3 in the cart.
+  ASSERT_GE(viewed.items_size(), 3);
+  EXPECT_EQ(viewed.items(0).product_id(), "p5");
+  EXPECT_EQ(viewed.items(1).product_id(), "p2");
+  EXPECT_EQ(viewed.items(2).product_id(), "p1");
+  EXPECT_EQ(viewed.items(0).source(), v1::SOURCE_RECENTLY_VIEWED);
+  EXPECT_EQ(viewed.items(0).name(), "Product 5");
+  EXPECT_EQ(viewed.items(0).price().amount_minor(), 599);
+  EXPECT_NE(viewed.items(0).reason().find("you viewed this"), std::string::npos);
+  EXPECT_TRUE(viewed.personalized());
+  for (const auto& id : Ids(viewed)) {
+    EXPECT_NE(id, "p3");
+    EXPECT_NE(id, "p4");
+    EXPECT_NE(id, "p6");
+  }
+
+  // Trending lists are republished within trending_publish_interval_ms.
+  WaitForTrending(at);
+  ASSERT_TRUE(Recommend("c1", "homepage.populair", &popular, {}, at).ok());
+  ASSERT_GE(popular.items_size(), 2);
+  EXPECT_EQ(popular.items(0).product_id(), "p5");
+  EXPECT_EQ(popular.items(0).source(), v1::SOURCE_TRENDING);
+  EXPECT_EQ(popular.country(), "NL");
+
+  ASSERT_TRUE(Recommend("c1", "checkout.vergeten", &forgotten, {}, at).ok());
+  ASSERT_GE(forgotten.items_size(), 1);
+  EXPECT_EQ(forgotten.items(0).product_id(), "p2");
+  EXPECT_EQ(forgotten.items(0).source(), v1::SOURCE_REPLENISHMENT);
+  EXPECT_NE(forgotten.items(0).reason().find("bought 3 times, about every 10 days"), std::string::npos)
+      << forgotten.items(0).reason();
+  for (int i = 1; i < forgotten.items_size(); ++i) {
+    EXPECT_NE(forgotten.items(i).source(), v1::SOURCE_REPLENISHMENT) << "p3 is not due yet";
+  }
+  // The cart removes it.
+  v1::RecommendResponse forgotten_cart;
+  ASSERT_TRUE(Recommend("c1", "checkout.vergeten", &forgotten_cart, {"p2"}, at).ok());
+  for (const auto& id : Ids(forgotten_cart)) EXPECT_NE(id, "p2");
+
+  // Unknown customer: cold start, never an error.
+  ASSERT_TRUE(Recommend("stranger", "homepage.door_jou_bekeken", &anonymous, {}, at).ok());
+  EXPECT_FALSE(anonymous.personalized());
+  EXPECT_NE(anonymous.fallback_reason().find("unknown customer"), std::string::npos);
+  ASSERT_GE(anonymous.items_size(), 1);
+  EXPECT_EQ(anonymous.items(0).product_id(), "p5");
+
+  // In store s2 (BE), p1 is out of stock.
+  v1::RecommendResponse in_store;
+  ASSERT_TRUE(Recommend("c1", "homepage.door_jou_bekeken", &in_store, {}, at, "s2").ok());
+  for (const auto& id : Ids(in_store)) EXPECT_NE(id, "p1");
+
+  RestartServer();
+  v1::RecommendResponse viewed2, popular2, forgotten2, anonymous2;
+  ASSERT_TRUE(Recommend("c1", "homepage.door_jou_bekeken", &viewed2, {"p3"}, at).ok());
+  ASSERT_TRUE(Recommend("c1", "homepage.populair", &popular2, {}, at).ok());
+  ASSERT_TRUE(Recommend("c1", "checkout.vergeten", &forgotten2, {}, at).ok());
+  ASSERT_TRUE(Recommend("stranger", "homepage.door_jou_bekeken", &anonymous2, {}, at).ok());
+  using google::protobuf::util::MessageDifferencer;
+  // Trending scores are float snapshots taken at publication time: equal
+  // to ~1e-7 relative across a restart.
+  google::protobuf::util::DefaultFieldComparator comparator;
+  comparator.set_float_comparison(google::protobuf::util::DefaultFieldComparator::APPROXIMATE);
+  comparator.SetDefaultFractionAndMargin(1e-6, 1e-12);
+  MessageDifferencer diff;
+  diff.set_field_comparator(&comparator);
+  EXPECT_TRUE(diff.Compare(viewed, viewed2)) << viewed.DebugString() << viewed2.DebugString();
+  EXPECT_TRUE(diff.Compare(popular, popular2)) << popular.DebugString() << popular2.DebugString();
+  EXPECT_TRUE(diff.Compare(forgotten, forgotten2));
+  EXPECT_TRUE(diff.Compare(anonymous, anonymous2));
+
+  v1::GetProfileRequest pr;
+  pr.set_customer_id("c1");
+  v1::GetProfileResponse profile;
+  ASSERT_TRUE(Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, &profile).ok());
+  EXPECT_EQ(profile.features().orders(), 5);
+  EXPECT_EQ(profile.features().total_spend().amount_minor(), 5 * 299);
+  EXPECT_EQ(profile.customer().home_store_id(), "s1");
+  EXPECT_EQ(profile.features().recently_viewed(0).product_id(), "p6");
+  EXPECT_NEAR(profile.features().days_since_last_purchase(), 2, 0.01);
+}
+
+TEST_F(E2eTest, AcknowledgedEventIsSeenByTheNextRecommend) {
+  LoadCatalog();
+  const int64_t now = NowSec();
+  for (int round = 0; round < 30; ++round) {
+    const std::string product = absl::StrCat("p", 1 + round % 3);
+    ASSERT_TRUE(Record({View(absl::StrCat("ryw", round), "c1", product, now - 1000 + round)}).ok());
+    v1::RecommendResponse r;
+    ASSERT_TRUE(Recommend("c1", "homepage.door_jou_bekeken", &r).ok());
+    ASSERT_GE(r.items_size(), 1);
+    EXPECT_EQ(r.items(0).product_id(), product) << "round " << round;
+  }
+}
+
+TEST_F(E2eTest, StreamEventsWritesChunksAndStopsAtABadOne) {
+  LoadCatalog();
+  const int64_t now = NowSec();
+  {
+    grpc::ClientContext ctx;
+    v1::StreamEventsResponse resp;
+    auto writer = events_->StreamEvents(&ctx, &resp);
+    for (int chunk = 0; chunk < 5; ++chunk) {
+      v1::StreamEventsRequest req;
+      for (int i = 0; i < 100; ++i) *req.add_events() = View(absl::StrCat("s", chunk, "-", i), absl::StrCat("sc", i), "p2", now - 50);
+      ASSERT_TRUE(writer->Write(req));
+    }
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.accepted(), 500);
+    EXPECT_EQ(resp.chunks(), 5);
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::StreamEventsResponse resp;
+    auto writer = events_->StreamEvents(&ctx, &resp);
+    v1::StreamEventsRequest good, bad;
+    *good.add_events() = View("t1", "tc", "p1", now);
+    *bad.add_events() = View("t2", "tc", "p1", now);
+    bad.mutable_events(0)->clear_channel();
+    writer->Write(good);
+    writer->Write(bad);
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(s.error_message().find("chunk 1: events[0].channel: required"), std::string::npos) << s.error_message();
+  }
+  // The good chunk before the bad one is durable.
+  v1::GetProfileRequest pr;
+  pr.set_customer_id("tc");
+  v1::GetProfileResponse profile;
+  ASSERT_TRUE(Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, &profile).ok());
+  EXPECT_EQ(profile.features().events(), 1);
+}
+
+TEST_F(E2eTest, BadInputGetsAClearErrorAndWritesNothing) {
+  LoadCatalog();
+  const int64_t now = NowSec();
+  ASSERT_TRUE(Record({Purchase("e1", "c1", "p1", now - 100)}).ok());
+
+  struct Case {
+    std::string name;
+    std::function<grpc::Status()> call;
+    grpc::StatusCode code;
+    std::string message;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"empty batch", [&] { return Record({}); }, grpc::INVALID_ARGUMENT, "events: at least one"});
+  cases.push_back({"negative price", [&] {
+                     auto e = Purchase("e2", "c1", "p1", now);
+                     e.mutable_order()->mutable_lines(0)->mutable_unit_price()->set_amount_minor(-5);
+                     return Record({View("ok1", "c1", "p2", now), e});
+                   }, grpc::INVALID_ARGUMENT, "events[1].order.lines[0].unit_price.amount_minor"});
+  cases.push_back({"reused id, other payload", [&] {
+                     auto e = Purchase("e1", "c1", "p2", now - 100);
+                     return Record({View("ok2", "c1", "p2", now), e});
+                   }, grpc::ALREADY_EXISTS, "events[1].event_id"});
+  cases.push_back({"far future", [&] { return Record({View("f", "c1", "p1", now + 3 * kDaySec)}); },
+                   grpc::INVALID_ARGUMENT, "events[0].time"});
+  cases.push_back({"profile: unknown", [&] {
+                     v1::GetProfileRequest r;
+                     r.set_customer_id("nobody");
+                     v1::GetProfileResponse resp;
+                     return Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), r, &resp);
+                   }, grpc::NOT_FOUND, "customer_id"});
+  cases.push_back({"profile: empty id", [&] {
+                     v1::GetProfileRequest r;
+                     v1::GetProfileResponse resp;
+                     return Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), r, &resp);
+                   }, grpc::INVALID_ARGUMENT, "customer_id: required"});
+  cases.push_back({"customers: unknown home store", [&] {
+                     v1::UpsertCustomersRequest r;
+                     auto* c = r.add_customers();
+                     c->set_customer_id("c9");
+                     c->set_home_store_id("s404");
+                     v1::UpsertCustomersResponse resp;
+                     return Call(&v1::CustomerService::Stub::UpsertCustomers, customers_.get(), r, &resp);
+                   }, grpc::NOT_FOUND, "customers[0].home_store_id"});
+  cases.push_back({"products: no price", [&] {
+                     v1::UpsertProductsRequest r;
+                     auto* p = r.add_products();
+                     p->set_product_id("p9");
+                     p->set_name("x");
+                     p->add_category_path("x");
+                     v1::UpsertProductsResponse resp;
+                     return Call(&v1::CatalogService::Stub::UpsertProducts, catalog_.get(), r, &resp);
+                   }, grpc::INVALID_ARGUMENT, "products[0].price: required"});
+  cases.push_back({"stores: unknown market", [&] {
+                     v1::UpsertStoresRequest r;
+                     auto* s = r.add_stores();
+                     s->set_store_id("s9");
+                     s->set_country("US");
+                     v1::UpsertStoresResponse resp;
+                     return Call(&v1::CatalogService::Stub::UpsertStores, catalog_.get(), r, &resp);
+                   }, grpc::INVALID_ARGUMENT, "stores[0].country"});
+  cases.push_back({"stock: unknown product", [&] {
+                     v1::SetStockRequest r;
+                     auto* l = r.add_levels();
+                     l->set_product_id("p404");
+                     l->set_online_country("NL");
+                     v1::SetStockResponse resp;
+                     return Call(&v1::CatalogService::Stub::SetStock, catalog_.get(), r, &resp);
+                   }, grpc::NOT_FOUND, "levels[0].product_id"});
+  cases.push_back({"recommend: unknown placement", [&] {
+                     v1::RecommendResponse resp;
+                     return Recommend("c1", "homepage.nope", &resp);
+                   }, grpc::NOT_FOUND, "known: homepage.door_jou_bekeken, homepage.populair, checkout.vergeten"});
+  cases.push_back({"recommend: no context", [&] {
+                     v1::RecommendRequest r;
+                     r.set_customer_id("c1");
+                     v1::RecommendResponse resp;
+                     return Call(&v1::DecisionService::Stub::Recommend, decisions_.get(), r, &resp);
+                   }, grpc::INVALID_ARGUMENT, "context: required"});
+  cases.push_back({"recommend: count over max", [&] {
+                     v1::RecommendRequest r;
+                     r.mutable_context()->set_placement("homepage.populair");
+                     r.mutable_context()->set_count(51);
+                     v1::RecommendResponse resp;
+                     return Call(&v1::DecisionService::Stub::Recommend, decisions_.get(), r, &resp);
+                   }, grpc::INVALID_ARGUMENT, "context.count: at most 50"});
+  cases.push_back({"recommend: unknown store", [&] {
+                     v1::RecommendResponse resp;
+                     return Recommend("c1", "homepage.populair", &resp, {}, 0, "s404");
+                   }, grpc::INVALID_ARGUMENT, "context.store_id"});
+  for (const Case& c : cases) {
+    grpc::Status s = c.call();
+    EXPECT_EQ(s.error_code(), c.code) << c.name << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find(c.message), std::string::npos) << c.name << ": " << s.error_message();
+  }
+  // The valid events in rejected batches (ok1, ok2) were not written.
+  v1::GetProfileRequest pr;
+  pr.set_customer_id("c1");
+  v1::GetProfileResponse profile;
+  ASSERT_TRUE(Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, &profile).ok());
+  EXPECT_EQ(profile.features().events(), 1);
+  EXPECT_EQ(profile.features().recently_viewed_size(), 0);
+}
+
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  (void)!write(fd, req.data(), req.size());
+  std::string out;
+  char buf[8192];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+TEST_F(E2eTest, HealthReflectionAndMetrics) {
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  grpc::health::v1::HealthCheckRequest hreq;
+  grpc::health::v1::HealthCheckResponse hresp;
+  ASSERT_TRUE(Call(&grpc::health::v1::Health::Stub::Check, health.get(), hreq, &hresp).ok());
+  EXPECT_EQ(hresp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(channel_);
+  grpc::ClientContext ctx;
+  auto stream = reflection->ServerReflectionInfo(&ctx);
+  grpc::reflection::v1alpha::ServerReflectionRequest rreq;
+  rreq.set_list_services("");
+  ASSERT_TRUE(stream->Write(rreq));
+  grpc::reflection::v1alpha::ServerReflectionResponse rresp;
+  ASSERT_TRUE(stream->Read(&rresp));
+  std::set<std::string> services;
+  for (const auto& s : rresp.list_services_response().service()) services.insert(s.name());
+  for (const char* want : {"nextbest.v1.EventService", "nextbest.v1.CustomerService",
+                           "nextbest.v1.CatalogService", "nextbest.v1.DecisionService",
+                           "grpc.health.v1.Health"}) {
+    EXPECT_EQ(services.count(want), 1u) << want;
+  }
+  stream->WritesDone();
+  stream->Finish();
+
+  v1::RecommendResponse r;
+  ASSERT_TRUE(Recommend("c1", "homepage.populair", &r).ok());
+  v1::RecommendResponse bad;
+  Recommend("c1", "nope", &bad);
+  std::string metrics;
+  for (int i = 0; i < 50 && metrics.find("nextbest_customers_in_memory") == std::string::npos; ++i) {
+    metrics = HttpGet(server_->metrics_port(), "/metrics");
+  }
+  EXPECT_NE(metrics.find("nextbest_requests_total{code=\"OK\",rpc=\"Recommend\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("nextbest_requests_total{code=\"NOT_FOUND\",rpc=\"Recommend\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("nextbest_decision_duration_seconds_bucket{placement=\"homepage.populair\",le=\"1e-05\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("nextbest_request_duration_seconds_count{rpc=\"Recommend\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("nextbest_ingest_queue_depth"), std::string::npos);
+  EXPECT_EQ(metrics.find("c1"), std::string::npos) << "no customer ids in metrics";
+
+  // The exposition is valid for Prometheus' own checker.
+  if (system("command -v promtool >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "promtool not installed (scripts/setup --test installs it)";
+  }
+  const size_t body = metrics.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos);
+  const std::string file = dir_.path() + "/metrics.txt";
+  std::ofstream(file) << metrics.substr(body + 4);
+  EXPECT_EQ(system(("promtool check metrics < " + file).c_str()), 0);
+}
+
+int RunCli(const std::string& target, const std::string& args, std::string* out) {
+  const std::string cmd = std::string(NEXTBEST_CLI_BIN) + " --target=" + target + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  out->clear();
+  while (fgets(buf, sizeof(buf), p) != nullptr) *out += buf;
+  const int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(E2eTest, CliSpeaksTheContractAndExitsWithTheGrpcCode) {
+  LoadCatalog();
+  std::string out;
+  const std::string t = server_->target();
+  ASSERT_EQ(RunCli(t, "health", &out), 0) << out;
+  EXPECT_NE(out.find("SERVING"), std::string::npos);
+
+  ASSERT_EQ(RunCli(t, "track --customer=c1 --type=view --product=p2 --event_id=cli1", &out), 0) << out;
+  ASSERT_EQ(RunCli(t, "track --customer=c1 --type=view --product=p2 --event_id=cli1", &out), 0) << out;
+  EXPECT_NE(out.find("duplicate"), std::string::npos) << out;
+  ASSERT_EQ(RunCli(t, "track --customer=c1 --type=purchase --product=p1 --quantity=2 --price_cents=199", &out), 0) << out;
+  EXPECT_EQ(RunCli(t, "track --customer=c1 --type=purchase --product=p1 --price_cents=-5", &out), 3) << out;
+
+  const std::string jsonl = dir_.path() + "/events.jsonl";
+  std::ofstream(jsonl) << R"({"event_id":"j1","customer_id":"c1","type":"EVENT_TYPE_VIEW","time":"2026-01-02T10:00:00Z","channel":"CHANNEL_APP","product_id":"p3"})"
+                       << "\n\n"
+                       << R"({"eventId":"j2","customerId":"c1","type":"EVENT_TYPE_VIEW","time":"2026-01-02T11:00:00Z","channel":"CHANNEL_WEB","productId":"p5"})"
+                       << "\n";
+  ASSERT_EQ(RunCli(t, "track --file=" + jsonl, &out), 0) << out;
+  EXPECT_NE(out.find("2 events recorded"), std::string::npos) << out;
+
+  ASSERT_EQ(RunCli(t, "recommend --customer=c1 --placement=homepage.door_jou_bekeken --count=2 --json", &out), 0) << out;
+  v1::RecommendResponse parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &parsed).ok()) << out;
+  ASSERT_EQ(parsed.items_size(), 2);
+  EXPECT_EQ(parsed.items(0).product_id(), "p2");  // the CLI's view is the latest
+
+  ASSERT_EQ(RunCli(t, "recommend --customer=c1 --placement=homepage.door_jou_bekeken --cart=p2", &out), 0);
+  EXPECT_NE(out.find("Product 5"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Product 2 "), std::string::npos) << out;
+  EXPECT_NE(out.find("€"), std::string::npos);
+
+  EXPECT_EQ(RunCli(t, "recommend --customer=c1 --placement=nope", &out), 5) << out;
+  EXPECT_EQ(RunCli(t, "recommend --customer=c1 --placement=homepage.populair --count=500", &out), 3) << out;
+  EXPECT_EQ(RunCli(t, "profile --customer=nobody", &out), 5) << out;
+  ASSERT_EQ(RunCli(t, "profile --customer=c1", &out), 0) << out;
+  EXPECT_NE(out.find("1 orders"), std::string::npos) << out;
+  ASSERT_EQ(RunCli(t, "profile --customer=c1 --json", &out), 0) << out;
+  v1::GetProfileResponse profile;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &profile).ok()) << out;
+  EXPECT_EQ(profile.features().events(), 4);
+  EXPECT_EQ(RunCli("127.0.0.1:1", "health --timeout_ms=500", &out), 14) << out;
+}
+
+TEST_F(E2eTest, DemoDataLoadsThroughTheRealApi) {
+  std::string out;
+  ASSERT_EQ(RunCli(server_->target(), "demo-data --customers=50 --products=60 --stores=20 --days=60", &out), 0) << out;
+  EXPECT_NE(out.find("50 customers"), std::string::npos) << out;
+  ASSERT_EQ(RunCli(server_->target(), "recommend --customer=c1 --placement=homepage.door_jou_bekeken --json", &out), 0);
+  v1::RecommendResponse r;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &r).ok()) << out;
+  EXPECT_GT(r.items_size(), 0);
+  EXPECT_TRUE(r.personalized());
+  // Deterministic: loading again records nothing new.
+  ASSERT_EQ(RunCli(server_->target(), "demo-data --customers=50 --products=60 --stores=20 --days=60", &out), 0) << out;
+  EXPECT_NE(out.find(" 0 events recorded"), std::string::npos) << out;
+}
+
+TEST_F(E2eTest, SigtermDrainsAndExitsCleanly) {
+  LoadCatalog();
+  ASSERT_TRUE(Record({View("z1", "c1", "p1", NowSec())}).ok());
+  EXPECT_EQ(server_->Stop(SIGTERM), 0);
+  EXPECT_NE(server_->log().find("stopped cleanly"), std::string::npos) << server_->log();
+}
+
+TEST(E2eStartupTest, BadConfigExitsNonZeroBeforeServing) {
+  TempDir dir;
+  const std::string config = dir.path() + "/bad.textproto";
+  std::ofstream(config) << "placements { id: 'x' kind: TRENDING max_count: 2000 }";
+  ServerProcess server;
+  EXPECT_FALSE(server.Start(dir.path() + "/data", {"--config=" + config}));
+  EXPECT_EQ(server.Wait(), 1);
+  EXPECT_NE(server.log().find("placements[0]"), std::string::npos) << server.log();
+}
+
+TEST(E2eStartupTest, SecondServerOnTheSameDataDirIsRefused) {
+  TempDir dir;
+  ServerProcess first;
+  ASSERT_TRUE(first.Start(dir.path()));
+  ServerProcess second;
+  EXPECT_FALSE(second.Start(dir.path()));
+  EXPECT_EQ(second.Wait(), 1);
+  EXPECT_NE(second.log().find("lock"), std::string::npos) << second.log();
+}
+
+}  // namespace
+}  // namespace nextbest

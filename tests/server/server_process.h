@@ -1,0 +1,128 @@
+#pragma once
+// Starts the real nextbest-server binary on loopback port 0 with a data
+// directory of the test's, reads the chosen ports from its log, and stops it
+// with SIGTERM (or SIGKILL). Never a fixed port, never a shared directory.
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "grpcpp/grpcpp.h"
+
+namespace nextbest::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "nextbest-e2e-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class ServerProcess {
+ public:
+  // Returns false (and the log) if the server did not report serving.
+  bool Start(const std::string& data_dir, const std::vector<std::string>& extra_flags = {}) {
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0) return false;
+    std::vector<std::string> args = {NEXTBEST_SERVER_BIN, "--grpc_address=127.0.0.1:0",
+                                     "--metrics_address=127.0.0.1:0", "--data_dir=" + data_dir};
+    args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(pipe_fds[1], STDERR_FILENO);
+      close(pipe_fds[0]);
+      close(pipe_fds[1]);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(pipe_fds[1]);
+    reader_ = std::thread([this, fd = pipe_fds[0]] { ReadLog(fd); });
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(60), [&] { return grpc_port_ != 0 || eof_; });
+    return grpc_port_ != 0;
+  }
+
+  // SIGTERM (graceful) or SIGKILL; returns the exit status (or -signal).
+  int Stop(int signal = SIGTERM) {
+    if (pid_ <= 0) return 0;
+    kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = 0;
+    if (reader_.joinable()) reader_.join();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+  // Waits for an exit the server does on its own (e.g. failed start).
+  int Wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = 0;
+    if (reader_.joinable()) reader_.join();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+
+  ~ServerProcess() { Stop(SIGKILL); }
+
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const { return metrics_port_; }
+  std::string target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
+  std::shared_ptr<grpc::Channel> Channel() const {
+    return grpc::CreateChannel(target(), grpc::InsecureChannelCredentials());
+  }
+  std::string log() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_;
+  }
+
+ private:
+  void ReadLog(int fd) {
+    FILE* f = fdopen(fd, "r");
+    char buf[4096];
+    static const std::regex serving("serving gRPC on port ([0-9]+), metrics on port ([0-9]+)");
+    while (fgets(buf, sizeof(buf), f) != nullptr) {
+      std::lock_guard<std::mutex> lock(mu_);
+      log_ += buf;
+      std::cmatch m;
+      if (std::regex_search(buf, m, serving)) {
+        grpc_port_ = std::stoi(m[1]);
+        metrics_port_ = std::stoi(m[2]);
+        cv_.notify_all();
+      }
+    }
+    fclose(f);
+    std::lock_guard<std::mutex> lock(mu_);
+    eof_ = true;
+    cv_.notify_all();
+  }
+
+  pid_t pid_ = 0;
+  std::thread reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string log_;
+  int grpc_port_ = 0;
+  int metrics_port_ = 0;
+  bool eof_ = false;
+};
+
+}  // namespace nextbest::testing

@@ -54,6 +54,16 @@ bool Catalog::InStock(ProductIndex p, CountryIndex country, StoreIndex store) co
   return (st.online_mask[p] >> country) & 1;
 }
 
+absl::Span<const uint64_t> Catalog::StoreStockBits(ProductIndex p) const {
+  const StockTable& st = *stock_;
+  if ((p + 1) * st.words_per_product > st.store_bits.size()) return {};
+  return absl::MakeConstSpan(st.store_bits.data() + p * st.words_per_product, st.words_per_product);
+}
+
+uint16_t Catalog::OnlineStockMask(ProductIndex p) const {
+  return p < stock_->online_mask.size() ? stock_->online_mask[p] : 0;
+}
+
 Catalog::ProductTable& CatalogBuilder::Products() {
   changed_ = true;
   if (!products_owned_) {
@@ -150,6 +160,15 @@ void CatalogBuilder::SetOnlineStock(ProductIndex p, CountryIndex c, bool in_stoc
   auto& st = Stock();
   const auto bit = static_cast<uint16_t>(1u << c);
   st.online_mask[p] = in_stock ? (st.online_mask[p] | bit) : (st.online_mask[p] & ~bit);
+}
+
+void CatalogBuilder::SetStock(ProductIndex p, absl::Span<const uint64_t> store_bits,
+                              uint16_t online_mask) {
+  auto& st = Stock();
+  for (size_t w = 0; w < st.words_per_product; ++w) {
+    st.store_bits[p * st.words_per_product + w] = w < store_bits.size() ? store_bits[w] : 0;
+  }
+  st.online_mask[p] = online_mask;
 }
 
 std::unique_ptr<const Catalog> CatalogBuilder::Build() {

@@ -17,6 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "core/types.h"
 
 namespace nextbest::core {
@@ -74,6 +75,10 @@ class Catalog {
   }
   // In stock in `store` if one is given, else online in `country`.
   bool InStock(ProductIndex p, CountryIndex country, StoreIndex store) const;
+  // The product's availability as stored: one bit per store index (64 per
+  // word) and one per market.
+  absl::Span<const uint64_t> StoreStockBits(ProductIndex p) const;
+  uint16_t OnlineStockMask(ProductIndex p) const;
 
  private:
   friend class CatalogBuilder;
@@ -115,9 +120,12 @@ class CatalogBuilder {
   ProductIndex InternProduct(absl::string_view id);
   // Creates or replaces a product (its category path is interned).
   ProductIndex UpsertProduct(Product product);
+  // New stores get the next index; an existing id keeps its index.
   StoreIndex UpsertStore(Store store);
   void SetStoreStock(ProductIndex p, StoreIndex s, bool in_stock);
   void SetOnlineStock(ProductIndex p, CountryIndex c, bool in_stock);
+  // Replaces the product's availability (recovery); extra words are ignored.
+  void SetStock(ProductIndex p, absl::Span<const uint64_t> store_bits, uint16_t online_mask);
 
   std::unique_ptr<const Catalog> Build();
 

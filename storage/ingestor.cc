@@ -1,5 +1,6 @@
 #include "storage/ingestor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 
@@ -366,14 +367,15 @@ absl::Status Ingestor::Apply(const UpsertProducts& c, Group& g, WriteResult& r) 
 
 absl::Status Ingestor::Apply(const UpsertStores& c, Group& g, WriteResult& r) {
   for (const StoreUpsert& s : c.stores) {
+    core::CatalogBuilder& cat = g.catalog();
+    const core::StoreIndex ordinal = cat.UpsertStore(
+        {s.store_id, cat.current().FindMarket(s.country).value_or(core::kNoCountry), s.name, s.city});
     v1::StoreRecord rec;
     rec.set_country(s.country);
     rec.set_name(s.name);
     rec.set_city(s.city);
+    rec.set_ordinal(ordinal);
     g.batch().Put(store_->handle(Cf::kStores), s.store_id, rec.SerializeAsString());
-    core::Store store{s.store_id, g.catalog().current().FindMarket(s.country).value_or(core::kNoCountry),
-                      s.name, s.city};
-    g.catalog().UpsertStore(std::move(store));
     ++r.accepted;
   }
   return absl::OkStatus();
@@ -393,21 +395,30 @@ absl::Status Ingestor::Apply(const SetStock& c, Group& g, WriteResult& r) {
           absl::StrCat("levels[", i, "].store_id: unknown store '", u.store_id, "'"));
     }
   }
+  core::CatalogBuilder& cat = g.catalog();
+  std::vector<core::ProductIndex> touched;
   for (const StockUpdate& u : c.levels) {
-    core::CatalogBuilder& cat = g.catalog();
     const core::ProductIndex p = *cat.current().FindProduct(u.product_id);
-    v1::StockRecord rec;
-    rec.set_quantity(u.quantity);
     if (!u.store_id.empty()) {
       cat.SetStoreStock(p, *cat.current().FindStore(u.store_id), u.quantity > 0);
-      g.batch().Put(store_->handle(Cf::kStock), keys::StoreStock(u.product_id, u.store_id),
-                    rec.SerializeAsString());
     } else {
       cat.SetOnlineStock(p, *cat.current().FindMarket(u.online_country), u.quantity > 0);
-      g.batch().Put(store_->handle(Cf::kStock), keys::OnlineStock(u.product_id, u.online_country),
-                    rec.SerializeAsString());
     }
+    touched.push_back(p);
     ++r.accepted;
+  }
+  // One record per product holds its availability everywhere.
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  const core::Catalog& after = cat.current();
+  for (core::ProductIndex p : touched) {
+    v1::StockRecord rec;
+    for (uint64_t w : after.StoreStockBits(p)) rec.add_store_bits(w);
+    const uint16_t online = after.OnlineStockMask(p);
+    for (size_t m = 0; m < after.market_count(); ++m) {
+      if ((online >> m) & 1) rec.add_online_markets(after.market_code(static_cast<core::CountryIndex>(m)));
+    }
+    g.batch().Put(store_->handle(Cf::kStock), after.product(p).id, rec.SerializeAsString());
   }
   return absl::OkStatus();
 }

@@ -35,14 +35,6 @@ std::string Idempotency(absl::string_view customer_id, absl::string_view event_i
   return absl::StrCat(customer_id, absl::string_view(&kSep, 1), event_id);
 }
 
-std::string StoreStock(absl::string_view product_id, absl::string_view store_id) {
-  return absl::StrCat(product_id, absl::string_view(&kSep, 1), "S", store_id);
-}
-
-std::string OnlineStock(absl::string_view product_id, absl::string_view country) {
-  return absl::StrCat(product_id, absl::string_view(&kSep, 1), "O", country);
-}
-
 Range CustomerRange(absl::string_view customer_id) {
   Range r{std::string(customer_id), std::string(customer_id)};
   r.begin.push_back('\0');
@@ -55,14 +47,6 @@ std::optional<EventKey> ParseEvent(absl::string_view key) {
   if (sep == absl::string_view::npos || key.size() < sep + 1 + 8) return std::nullopt;
   return EventKey{std::string(key.substr(0, sep)), ReadTime(key.substr(sep + 1, 8)),
                   std::string(key.substr(sep + 9))};
-}
-
-std::optional<StockKey> ParseStock(absl::string_view key) {
-  const size_t sep = key.find(kSep);
-  if (sep == absl::string_view::npos || sep == 0 || key.size() < sep + 3) return std::nullopt;
-  const char kind = key[sep + 1];
-  if (kind != 'S' && kind != 'O') return std::nullopt;
-  return StockKey{std::string(key.substr(0, sep)), kind == 'O', std::string(key.substr(sep + 2))};
 }
 
 }  // namespace nextbest::storage::keys

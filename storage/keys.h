@@ -12,8 +12,7 @@
 //   idempotency  id \0 event_id                  -> IdempotencyRecord
 //   products     product_id                      -> ProductRecord
 //   stores       store_id                        -> StoreRecord
-//   stock        product_id \0 'S' store_id      -> StockRecord
-//                product_id \0 'O' country
+//   stock        product_id                      -> StockRecord (all stores)
 //   popularity   product_id                      -> PopularityRecord
 //   meta         name                            -> value
 
@@ -28,8 +27,6 @@ namespace nextbest::storage::keys {
 std::string Customer(absl::string_view customer_id);
 std::string Event(absl::string_view customer_id, int64_t time_ms, absl::string_view event_id);
 std::string Idempotency(absl::string_view customer_id, absl::string_view event_id);
-std::string StoreStock(absl::string_view product_id, absl::string_view store_id);
-std::string OnlineStock(absl::string_view product_id, absl::string_view country);
 
 // [begin, end) covering every customer-scoped key of `customer_id`.
 struct Range {
@@ -44,12 +41,5 @@ struct EventKey {
   std::string event_id;
 };
 std::optional<EventKey> ParseEvent(absl::string_view key);
-
-struct StockKey {
-  std::string product_id;
-  bool online;           // true: `location` is a country; false: a store id
-  std::string location;
-};
-std::optional<StockKey> ParseStock(absl::string_view key);
 
 }  // namespace nextbest::storage::keys

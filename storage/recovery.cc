@@ -2,6 +2,7 @@
 // replayed: every event was written in the same batch as the feature state
 // it produced, so the features column family is already the result.
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -17,15 +18,28 @@ absl::Status Ingestor::Recover() {
   const auto started = std::chrono::steady_clock::now();
   core::CatalogBuilder catalog(*live_->catalog.Get());
 
+  // Stores in ordinal order, so that stock bit i means the same store as
+  // when it was written.
+  std::vector<std::pair<uint32_t, core::Store>> stores;
   auto it = store_->NewIterator(Cf::kStores);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::StoreRecord>(it->value().ToString(), "store"));
-    catalog.UpsertStore({it->key().ToString(),
-                         catalog.current().FindMarket(rec.country()).value_or(core::kNoCountry),
-                         rec.name(), rec.city()});
-    ++recovery_.stores;
+    stores.push_back({rec.ordinal(),
+                      {it->key().ToString(),
+                       catalog.current().FindMarket(rec.country()).value_or(core::kNoCountry),
+                       rec.name(), rec.city()}});
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read stores"));
+  std::sort(stores.begin(), stores.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < stores.size(); ++i) {
+    if (stores[i].first != i) {
+      return absl::DataLossError(absl::StrCat("store ordinals are not dense: store '",
+                                              stores[i].second.id, "' has ordinal ",
+                                              stores[i].first, ", expected ", i));
+    }
+    catalog.UpsertStore(std::move(stores[i].second));
+  }
+  recovery_.stores = static_cast<int64_t>(stores.size());
 
   it = store_->NewIterator(Cf::kProducts);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -35,26 +49,18 @@ absl::Status Ingestor::Recover() {
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read products"));
 
-  // Stock keys come sorted by product: look each product up once.
-  std::string last_product;
-  std::optional<core::ProductIndex> p;
   it = store_->NewIterator(Cf::kStock);
+  std::vector<uint64_t> bits;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto key = keys::ParseStock(it->key().ToString());
-    if (!key.has_value()) return absl::DataLossError("malformed stock key");
     ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::StockRecord>(it->value().ToString(), "stock"));
-    if (key->product_id != last_product) {
-      p = catalog.current().FindProduct(key->product_id);
-      last_product = key->product_id;
-    }
+    auto p = catalog.current().FindProduct(it->key().ToString());
     if (!p.has_value()) continue;
-    if (key->online) {
-      if (auto m = catalog.current().FindMarket(key->location)) {
-        catalog.SetOnlineStock(*p, *m, rec.quantity() > 0);
-      }
-    } else if (auto s = catalog.current().FindStore(key->location)) {
-      catalog.SetStoreStock(*p, *s, rec.quantity() > 0);
+    uint16_t online = 0;
+    for (const auto& m : rec.online_markets()) {
+      if (auto c = catalog.current().FindMarket(m)) online |= static_cast<uint16_t>(1u << *c);
     }
+    bits.assign(rec.store_bits().begin(), rec.store_bits().end());
+    catalog.SetStock(*p, bits, online);
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read stock"));
 

@@ -270,6 +270,44 @@ TEST_F(IngestorTest, EverythingIsRecoveredAfterReopen) {
   }
 }
 
+TEST_F(IngestorTest, StockSurvivesRestartWhateverTheStoreOrder) {
+  // Stores inserted in an order unlike their key order ("s9" before "s10"),
+  // more than 64 of them (several bit words per product).
+  UpsertStores stores;
+  for (int i = 130; i >= 1; --i) stores.stores.push_back({absl::StrCat("s", i), i % 2 ? "NL" : "BE", "", ""});
+  ASSERT_TRUE(ingestor_->SubmitAndWait(stores).ok());
+  core::Product p;
+  p.id = "p1";
+  p.name = "P";
+  p.category_path = {"C"};
+  p.active = true;
+  ASSERT_TRUE(ingestor_->SubmitAndWait(UpsertProducts{{p}}).ok());
+  SetStock stock;
+  for (int i : {1, 10, 64, 65, 129}) stock.levels.push_back({"p1", absl::StrCat("s", i), "", 5});
+  stock.levels.push_back({"p1", "", "BE", 1});
+  stock.levels.push_back({"p1", "s10", "", 0});  // and out again: last one wins
+  ASSERT_TRUE(ingestor_->SubmitAndWait(stock).ok());
+  // Only one stock record for the product, however many levels.
+  {
+    int records = 0;
+    auto it = store_->NewIterator(Cf::kStock);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++records;
+    EXPECT_EQ(records, 1);
+  }
+
+  for (int round = 0; round < 2; ++round) {
+    const core::Catalog& c = *live_->catalog.Get();
+    const core::ProductIndex idx = *c.FindProduct("p1");
+    for (int i = 1; i <= 130; ++i) {
+      const bool expected = i == 1 || i == 64 || i == 65 || i == 129;
+      EXPECT_EQ(c.InStock(idx, 0, *c.FindStore(absl::StrCat("s", i))), expected) << "s" << i << " round " << round;
+    }
+    EXPECT_TRUE(c.InStock(idx, *c.FindMarket("BE"), core::kNoStore));
+    EXPECT_FALSE(c.InStock(idx, *c.FindMarket("NL"), core::kNoStore));
+    Reopen();
+  }
+}
+
 TEST_F(IngestorTest, ConcurrentSubmittersAreGroupCommitted) {
   LoadCatalog();
   const int kThreads = 4, kPerThread = 200;

@@ -33,19 +33,5 @@ TEST(KeysTest, CustomerRangeCoversExactlyThatCustomer) {
   }
 }
 
-TEST(KeysTest, StockKeysRoundTrip) {
-  auto s = ParseStock(StoreStock("p1", "s700"));
-  ASSERT_TRUE(s.has_value());
-  EXPECT_EQ(s->product_id, "p1");
-  EXPECT_FALSE(s->online);
-  EXPECT_EQ(s->location, "s700");
-  auto o = ParseStock(OnlineStock("p1", "NL"));
-  ASSERT_TRUE(o.has_value());
-  EXPECT_TRUE(o->online);
-  EXPECT_EQ(o->location, "NL");
-  EXPECT_FALSE(ParseStock("p1").has_value());
-  EXPECT_FALSE(ParseStock(std::string("p1\0X1", 5)).has_value());
-}
-
 }  // namespace
 }  // namespace nextbest::storage::keys

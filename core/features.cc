@@ -138,6 +138,12 @@ void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
   }
 }
 
+void ShrinkToFit(CustomerFeatures& f) {
+  f.recently_viewed.shrink_to_fit();
+  f.affinities.shrink_to_fit();
+  f.purchases.shrink_to_fit();
+}
+
 RfmView ComputeRfm(const CustomerFeatures& f, TimeMs now) {
   RfmView v;
   if (f.first_seen != 0) v.tenure_days = std::max<double>(0, now - f.first_seen) / kMsPerDay;

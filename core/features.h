@@ -101,6 +101,10 @@ struct CustomerState {
 void ApplyEvent(const FeatureOptions& options, const Catalog& catalog, const Event& event,
                 CustomerFeatures& features);
 
+// Releases spare vector capacity: published states are immutable, so
+// their memory should be exactly what they hold.
+void ShrinkToFit(CustomerFeatures& features);
+
 // Read-time derived figures (RFM(T)) at `now`.
 struct RfmView {
   double tenure_days = 0;

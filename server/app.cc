@@ -118,8 +118,10 @@ void App::Shutdown(absl::Duration drain) {
   }
   ticker_cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
-  if (ingestor_) ingestor_->Stop();  // every queued write finishes first
-  Log("writer stopped");
+  if (ingestor_) {
+    ingestor_->Stop();  // every queued write finishes first
+    Log("writer stopped");
+  }
   exposer_.reset();
   ingestor_.reset();
   store_.reset();  // closes RocksDB

@@ -109,6 +109,9 @@ core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,
   f.last_purchase = r.last_purchase_ms();
   f.spend_minor = r.spend_minor();
   f.returns = r.returns();
+  f.recently_viewed.reserve(r.recently_viewed_size());
+  f.affinities.reserve(r.affinities_size());
+  f.purchases.reserve(r.purchases_size());
   for (const auto& v : r.recently_viewed()) {
     f.recently_viewed.push_back({catalog.InternProduct(v.product_id()), v.time_ms()});
   }

@@ -66,7 +66,10 @@ class Ingestor::Group {
   // states never name a product the published catalog lacks.
   void Publish(std::vector<core::ProductPopularity>& popularity) {
     if (catalog_.changed()) live_.catalog.Publish(catalog_.Build(), live_.epochs);
-    for (auto& [id, pending] : customers_) live_.customers.Publish(id, std::move(pending.state));
+    for (auto& [id, pending] : customers_) {
+      core::ShrinkToFit(pending.state->features);
+      live_.customers.Publish(id, std::move(pending.state));
+    }
     if (popularity.size() < catalog_.current().product_count()) {
       popularity.resize(catalog_.current().product_count());
     }

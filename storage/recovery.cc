@@ -21,7 +21,7 @@ absl::Status Ingestor::Recover() {
   // Stores in ordinal order, so that stock bit i means the same store as
   // when it was written.
   std::vector<std::pair<uint32_t, core::Store>> stores;
-  auto it = store_->NewIterator(Cf::kStores);
+  auto it = store_->NewIterator(Cf::kStores, /*fill_cache=*/false);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::StoreRecord>(it->value().ToString(), "store"));
     stores.push_back({rec.ordinal(),
@@ -41,7 +41,7 @@ absl::Status Ingestor::Recover() {
   }
   recovery_.stores = static_cast<int64_t>(stores.size());
 
-  it = store_->NewIterator(Cf::kProducts);
+  it = store_->NewIterator(Cf::kProducts, /*fill_cache=*/false);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::ProductRecord>(it->value().ToString(), "product"));
     catalog.UpsertProduct(codec::ProductFromRecord(it->key().ToString(), rec));
@@ -49,7 +49,7 @@ absl::Status Ingestor::Recover() {
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read products"));
 
-  it = store_->NewIterator(Cf::kStock);
+  it = store_->NewIterator(Cf::kStock, /*fill_cache=*/false);
   std::vector<uint64_t> bits;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::StockRecord>(it->value().ToString(), "stock"));
@@ -65,7 +65,7 @@ absl::Status Ingestor::Recover() {
   RETURN_IF_ERROR(FromRocks(it->status(), "read stock"));
 
   std::vector<std::pair<core::ProductIndex, v1::PopularityRecord>> popularity;
-  it = store_->NewIterator(Cf::kPopularity);
+  it = store_->NewIterator(Cf::kPopularity, /*fill_cache=*/false);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ASSIGN_OR_RETURN(auto rec,
                      codec::Parse<v1::PopularityRecord>(it->value().ToString(), "popularity"));
@@ -80,8 +80,8 @@ absl::Status Ingestor::Recover() {
     std::unique_ptr<core::CustomerState> state;
   };
   std::vector<Loaded> customers;
-  auto attrs = store_->NewIterator(Cf::kCustomers);
-  auto feats = store_->NewIterator(Cf::kFeatures);
+  auto attrs = store_->NewIterator(Cf::kCustomers, /*fill_cache=*/false);
+  auto feats = store_->NewIterator(Cf::kFeatures, /*fill_cache=*/false);
   attrs->SeekToFirst();
   feats->SeekToFirst();
   while (attrs->Valid() || feats->Valid()) {

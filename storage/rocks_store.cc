@@ -103,8 +103,10 @@ absl::StatusOr<std::optional<std::string>> RocksStore::Get(Cf cf, const std::str
   return std::optional<std::string>(std::move(value));
 }
 
-std::unique_ptr<rocksdb::Iterator> RocksStore::NewIterator(Cf cf) {
-  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), handle(cf)));
+std::unique_ptr<rocksdb::Iterator> RocksStore::NewIterator(Cf cf, bool fill_cache) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = fill_cache;
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, handle(cf)));
 }
 
 }  // namespace nextbest::storage

@@ -62,7 +62,9 @@ class RocksStore {
   // Writes atomically. Synced unless the durability is kNoSync.
   absl::Status Write(rocksdb::WriteBatch& batch);
   absl::StatusOr<std::optional<std::string>> Get(Cf cf, const std::string& key);
-  std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf);
+  // `fill_cache` false for one-off scans (recovery, export) that should not
+  // evict the working set from the block cache.
+  std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf, bool fill_cache = true);
 
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<int>(cf)]; }
   rocksdb::DB* db() const { return db_.get(); }

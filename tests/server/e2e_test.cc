@@ -13,6 +13,8 @@
 #include <arpa/inet.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/field_comparator.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -542,9 +544,14 @@ TEST_F(E2eTest, CliSpeaksTheContractAndExitsWithTheGrpcCode) {
   ASSERT_EQ(RunCli(t, "health", &out), 0) << out;
   EXPECT_NE(out.find("SERVING"), std::string::npos);
 
-  ASSERT_EQ(RunCli(t, "track --customer=c1 --type=view --product=p2 --event_id=cli1", &out), 0) << out;
-  ASSERT_EQ(RunCli(t, "track --customer=c1 --type=view --product=p2 --event_id=cli1", &out), 0) << out;
+  // A retry carries the same content (time included): a duplicate.
+  const std::string view = "track --customer=c1 --type=view --product=p2 --event_id=cli1 --time=" +
+                           absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
+  ASSERT_EQ(RunCli(t, view, &out), 0) << out;
+  ASSERT_EQ(RunCli(t, view, &out), 0) << out;
   EXPECT_NE(out.find("duplicate"), std::string::npos) << out;
+  // The same id with other content is refused.
+  EXPECT_EQ(RunCli(t, "track --customer=c1 --type=view --product=p3 --event_id=cli1", &out), 6) << out;
   ASSERT_EQ(RunCli(t, "track --customer=c1 --type=purchase --product=p1 --quantity=2 --price_cents=199", &out), 0) << out;
   EXPECT_EQ(RunCli(t, "track --customer=c1 --type=purchase --product=p1 --price_cents=-5", &out), 3) << out;
 

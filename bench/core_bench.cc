@@ -4,6 +4,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -19,7 +22,14 @@ namespace {
 constexpr TimeMs kNow = 1'790'000'000'000;
 constexpr int kProducts = 32000;
 constexpr int kStores = 700;
-constexpr int kCustomers = 100000;
+// NEXTBEST_BENCH_CUSTOMERS overrides (scripts/bench --full uses 1,000,000).
+int Customers() {
+  static const int n = [] {
+    const char* env = std::getenv("NEXTBEST_BENCH_CUSTOMERS");
+    return env != nullptr ? std::atoi(env) : 100000;
+  }();
+  return n;
+}
 
 struct World {
   LiveState live;
@@ -50,7 +60,7 @@ struct World {
     }
     live.trending.Publish(BuildTrending(pop, *live.catalog.Get(), kNow, 7, 500), live.epochs);
     FeatureOptions fo;
-    for (int c = 0; c < kCustomers; ++c) {
+    for (int c = 0; c < Customers(); ++c) {
       auto s = std::make_unique<CustomerState>();
       s->attributes.country = c % 6;
       for (int v = 0; v < 60; ++v) {
@@ -80,7 +90,7 @@ void BM_Decide(benchmark::State& state) {
   state.SetLabel(spec.id);
   std::vector<std::string> ids;
   std::mt19937_64 rng(7);
-  for (int i = 0; i < 4096; ++i) ids.push_back(absl::StrCat("c", 1 + rng() % kCustomers));
+  for (int i = 0; i < 4096; ++i) ids.push_back(absl::StrCat("c", 1 + rng() % Customers()));
   const ProductIndex cart[] = {5, 17, 300};
   size_t i = 0;
   for (auto _ : state) {
@@ -96,6 +106,40 @@ void BM_Decide(benchmark::State& state) {
   state.counters["decisions/s"] = benchmark::Counter(state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Decide)->Arg(0)->Arg(1)->Arg(2)->ThreadRange(1, 2);
+
+// The distribution of single decisions: each one timed on its own
+// (steady_clock costs ~20 ns of each sample), reported as p50/p99/max.
+void BM_DecisionLatency(benchmark::State& state) {
+  World& w = TheWorld();
+  const PlacementSpec& spec = w.placements[state.range(0)];
+  state.SetLabel(spec.id);
+  std::vector<std::string> ids;
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 65536; ++i) ids.push_back(absl::StrCat("c", 1 + rng() % Customers()));
+  const ProductIndex cart[] = {5, 17, 300};
+  std::vector<double> ns;
+  ns.reserve(state.max_iterations);
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    {
+      ReadGuard guard(w.live.epochs);
+      DecisionRequest r;
+      r.placement = &spec;
+      r.customer = w.live.customers.Find(ids[i++ & 65535]);
+      r.cart = cart;
+      r.now = kNow;
+      Decision d = Decide(*w.live.catalog.Get(), *w.live.trending.Get(), r);
+      benchmark::DoNotOptimize(d);
+    }
+    ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ns.begin(), ns.end());
+  state.counters["p50_us"] = ns[ns.size() / 2] / 1000;
+  state.counters["p99_us"] = ns[ns.size() * 99 / 100] / 1000;
+  state.counters["max_us"] = ns.back() / 1000;
+}
+BENCHMARK(BM_DecisionLatency)->Arg(0)->Arg(1)->Arg(2)->Iterations(200000);
 
 // Decide for a store context: every item checks the store's stock bit.
 void BM_DecideInStore(benchmark::State& state) {

@@ -36,6 +36,9 @@ ABSL_FLAG(int, channels, 4, "gRPC channels (connections)");
 ABSL_FLAG(double, duration_s, 5, "seconds per phase");
 ABSL_FLAG(int, rounds, 3, "rounds of all phases");
 ABSL_FLAG(int, customers, 2000, "customer ids c1..cN to ask for");
+ABSL_FLAG(int, stream_chunk, 0,
+          "instead of the phases: StreamEvents ingest, one stream per --concurrency, chunks of "
+          "this many new view events, for --duration_s; prints ingest_grpc_stream_events_per_s");
 ABSL_FLAG(std::string, kinds, "ping,homepage.door_jou_bekeken,homepage.populair,checkout.vergeten",
           "comma-separated phases: ping, a placement id, or record");
 
@@ -169,6 +172,56 @@ class Phase {
   int run_ = 0;
 };
 
+// Client-streaming ingest: each thread keeps one StreamEvents call open and
+// writes chunks of new events until the time is up.
+int RunStreamIngest(const std::vector<std::shared_ptr<grpc::Channel>>& channels) {
+  const int threads = absl::GetFlag(FLAGS_concurrency), chunk = absl::GetFlag(FLAGS_stream_chunk);
+  const double seconds = absl::GetFlag(FLAGS_duration_s);
+  const int customers = absl::GetFlag(FLAGS_customers);
+  std::atomic<int64_t> accepted{0};
+  std::atomic<int> failures{0};
+  const int64_t nonce = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto start = Clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      auto stub = v1::EventService::NewStub(channels[t % channels.size()]);
+      grpc::ClientContext ctx;
+      v1::StreamEventsResponse resp;
+      auto writer = stub->StreamEvents(&ctx, &resp);
+      std::mt19937_64 rng(t);
+      const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+      int64_t seq = 0;
+      while (std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
+        v1::StreamEventsRequest req;
+        for (int i = 0; i < chunk; ++i) {
+          v1::Event* e = req.add_events();
+          e->set_event_id(absl::StrCat("stream-", nonce, "-", t, "-", seq++));
+          e->set_customer_id(absl::StrCat("c", 1 + rng() % customers));
+          e->set_type(v1::EVENT_TYPE_VIEW);
+          e->mutable_time()->set_seconds(now);
+          e->set_channel(v1::CHANNEL_WEB);
+          e->set_product_id(absl::StrCat("p", 1 + rng() % 100));
+        }
+        if (!writer->Write(req)) break;
+      }
+      writer->WritesDone();
+      grpc::Status s = writer->Finish();
+      if (!s.ok()) {
+        std::fprintf(stderr, "stream %d: %s\n", t, s.error_message().c_str());
+        ++failures;
+      }
+      accepted += resp.accepted();
+    });
+  }
+  for (auto& w : workers) w.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("ingest_grpc_stream_events_per_s %.0f\n", accepted / secs);
+  return failures > 0 ? 1 : 0;
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
@@ -185,6 +238,7 @@ int main(int argc, char** argv) {
     channels.push_back(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target),
                                                  grpc::InsecureChannelCredentials(), args));
   }
+  if (absl::GetFlag(FLAGS_stream_chunk) > 0) return RunStreamIngest(channels);
   const std::vector<std::string> kinds = absl::StrSplit(absl::GetFlag(FLAGS_kinds), ',', absl::SkipEmpty());
   std::map<std::string, std::unique_ptr<Phase>> phases;
   for (const auto& k : kinds) phases[k] = std::make_unique<Phase>(channels, k, absl::GetFlag(FLAGS_customers));

@@ -43,7 +43,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
 
   std::vector<std::string> placement_ids;
   for (const auto& p : cfg.placements) placement_ids.push_back(p.id);
-  app->metrics_ = std::make_unique<Metrics>(placement_ids);
+  app->metrics_ = std::make_unique<Metrics>(placement_ids, options.request_metrics);
 
   Limits limits;
   limits.markets = cfg.markets;
@@ -78,7 +78,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
       return absl::UnavailableError(
           absl::StrCat("cannot listen on metrics address ", options.metrics_address, ": ", e.what()));
     }
-    app->exposer_->RegisterCollectable(app->metrics_->registry());
+    for (const auto& c : app->metrics_->collectables()) app->exposer_->RegisterCollectable(c);
     auto ports = app->exposer_->GetListeningPorts();
     app->metrics_port_ = ports.empty() ? 0 : ports.front();
   }

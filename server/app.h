@@ -28,6 +28,7 @@ struct AppOptions {
   std::string metrics_address = "127.0.0.1:9464";  // empty: no metrics endpoint
   std::string data_dir = "./data";
   std::string config_path;  // empty: built-in defaults
+  bool request_metrics = true;  // false: no per-request metrics (benchmarking their cost)
 };
 
 class App {

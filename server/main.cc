@@ -15,6 +15,7 @@ ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051", "gRPC listen address HOS
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464", "Prometheus /metrics address HOST:PORT (port 0: any; empty: off)");
 ABSL_FLAG(std::string, data_dir, "./data", "RocksDB data directory (created if missing)");
 ABSL_FLAG(std::string, config, "", "Config file (protobuf text format of nextbest.config.v1.ServerConfig)");
+ABSL_FLAG(bool, request_metrics, true, "Record per-request metrics (off only to measure their cost)");
 ABSL_FLAG(int, drain_seconds, 10, "On SIGTERM: how long in-flight calls may take to finish");
 
 int main(int argc, char** argv) {
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.config_path = absl::GetFlag(FLAGS_config);
+  options.request_metrics = absl::GetFlag(FLAGS_request_metrics);
 
   auto app = nextbest::server::App::Start(options);
   if (!app.ok()) {

@@ -1,5 +1,7 @@
 #include "server/metrics.h"
 
+#include <limits>
+
 #include "absl/strings/ascii.h"
 
 namespace nextbest::server {
@@ -23,6 +25,41 @@ const char* kCodeNames[17] = {"OK",
                               "UNAUTHENTICATED"};
 }  // namespace
 
+AtomicHistogramFamily::AtomicHistogramFamily(std::string name, std::string help,
+                                             std::string label, std::vector<double> upper_bounds)
+    : name_(std::move(name)), help_(std::move(help)), label_(std::move(label)),
+      bounds_(std::move(upper_bounds)) {}
+
+size_t AtomicHistogramFamily::Add(const std::string& label_value) {
+  auto s = std::make_unique<Series>();
+  s->label_value = label_value;
+  s->counts.reset(new std::atomic<uint64_t>[bounds_.size() + 1]);
+  for (size_t i = 0; i <= bounds_.size(); ++i) s->counts[i].store(0, std::memory_order_relaxed);
+  series_.push_back(std::move(s));
+  return series_.size() - 1;
+}
+
+std::vector<prometheus::MetricFamily> AtomicHistogramFamily::Collect() const {
+  prometheus::MetricFamily family;
+  family.name = name_;
+  family.help = help_;
+  family.type = prometheus::MetricType::Histogram;
+  for (const auto& s : series_) {
+    prometheus::ClientMetric m;
+    m.label.push_back({label_, s->label_value});
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i <= bounds_.size(); ++i) {
+      cumulative += s->counts[i].load(std::memory_order_relaxed);
+      m.histogram.bucket.push_back(
+          {cumulative, i < bounds_.size() ? bounds_[i] : std::numeric_limits<double>::infinity()});
+    }
+    m.histogram.sample_count = cumulative;
+    m.histogram.sample_sum = static_cast<double>(s->sum_ns.load(std::memory_order_relaxed)) / 1e9;
+    family.metric.push_back(std::move(m));
+  }
+  return {family};
+}
+
 const char* RpcName(Rpc rpc) {
   switch (rpc) {
     case Rpc::kRecordEvents: return "RecordEvents";
@@ -39,33 +76,28 @@ const char* RpcName(Rpc rpc) {
   return "?";
 }
 
-Metrics::Metrics(const std::vector<std::string>& placements)
-    : registry_(std::make_shared<prometheus::Registry>()) {
+Metrics::Metrics(const std::vector<std::string>& placements, bool request_metrics)
+    : registry_(std::make_shared<prometheus::Registry>()), request_metrics_(request_metrics) {
   auto& requests = prometheus::BuildCounter()
                        .Name("nextbest_requests_total")
                        .Help("gRPC requests handled, by method and status code")
                        .Register(*registry_);
-  auto& latency = prometheus::BuildHistogram()
-                      .Name("nextbest_request_duration_seconds")
-                      .Help("Time from handler entry to Finish, by method")
-                      .Register(*registry_);
-  const prometheus::Histogram::BucketBoundaries rpc_buckets = {
-      10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3,
-      5e-3,  10e-3, 25e-3, 50e-3,  100e-3, 250e-3, 1.0,  2.5};
+  latency_ = std::make_shared<AtomicHistogramFamily>(
+      "nextbest_request_duration_seconds", "Time from handler entry to Finish, by method", "rpc",
+      std::vector<double>{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3,
+                          25e-3, 50e-3, 100e-3, 250e-3, 1.0, 2.5});
   for (int r = 0; r < static_cast<int>(Rpc::kCount); ++r) {
     const std::string name = RpcName(static_cast<Rpc>(r));
     for (int c = 0; c < 17; ++c) {
       requests_[r][c] = &requests.Add({{"rpc", name}, {"code", kCodeNames[c]}});
     }
-    latency_[r] = &latency.Add({{"rpc", name}}, rpc_buckets);
+    latency_->Add(name);
   }
-  auto& decision = prometheus::BuildHistogram()
-                       .Name("nextbest_decision_duration_seconds")
-                       .Help("Server-side decision time inside Recommend, by placement")
-                       .Register(*registry_);
-  const prometheus::Histogram::BucketBoundaries decision_buckets = {
-      1e-6, 2.5e-6, 5e-6, 10e-6, 20e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 5e-3};
-  for (const auto& p : placements) decision_.push_back(&decision.Add({{"placement", p}}, decision_buckets));
+  decision_ = std::make_shared<AtomicHistogramFamily>(
+      "nextbest_decision_duration_seconds", "Server-side decision time inside Recommend, by placement",
+      "placement",
+      std::vector<double>{1e-6, 2.5e-6, 5e-6, 10e-6, 20e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 5e-3});
+  for (const auto& p : placements) decision_->Add(p);
 
   queue_depth_ = &prometheus::BuildGauge()
                       .Name("nextbest_ingest_queue_depth")

@@ -4,17 +4,49 @@
 // atomic add. Labels are bounded: rpc, code, placement — never a customer.
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "grpcpp/support/status_code_enum.h"
+#include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
-#include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
 namespace nextbest::server {
+
+// A histogram family whose Observe is two relaxed atomic adds: no lock.
+// (prometheus-cpp 1.0's Histogram takes a mutex per observation, which the
+// lock-free Recommend path must not.) Exposed through prometheus-cpp's
+// Collectable interface, so the text format is prometheus-cpp's own.
+class AtomicHistogramFamily final : public prometheus::Collectable {
+ public:
+  AtomicHistogramFamily(std::string name, std::string help, std::string label,
+                        std::vector<double> upper_bounds);
+  // Adds the series for `label_value`; returns its index. Before serving only.
+  size_t Add(const std::string& label_value);
+  // Any thread, lock-free.
+  void Observe(size_t series, double seconds) {
+    Series& s = *series_[series];
+    size_t i = 0;
+    while (i < bounds_.size() && seconds > bounds_[i]) ++i;
+    s.counts[i].fetch_add(1, std::memory_order_relaxed);
+    s.sum_ns.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  struct Series {
+    std::string label_value;
+    std::unique_ptr<std::atomic<uint64_t>[]> counts;  // per bucket, +Inf last
+    std::atomic<uint64_t> sum_ns{0};
+  };
+  const std::string name_, help_, label_;
+  const std::vector<double> bounds_;
+  std::vector<std::unique_ptr<Series>> series_;
+};
 
 enum class Rpc : int {
   kRecordEvents,
@@ -31,17 +63,27 @@ enum class Rpc : int {
 
 class Metrics {
  public:
-  explicit Metrics(const std::vector<std::string>& placements);
+  // `request_metrics` false turns RecordRpc/RecordDecision into no-ops (for
+  // measuring their cost; scripts/bench).
+  explicit Metrics(const std::vector<std::string>& placements, bool request_metrics = true);
 
-  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  bool request_metrics() const { return request_metrics_; }
+
+  // Everything to register with the exposer.
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const {
+    return {registry_, latency_, decision_};
+  }
 
   void RecordRpc(Rpc rpc, grpc::StatusCode code, double seconds) {
+    if (!request_metrics_) return;
     const int c = static_cast<int>(code) <= 16 ? static_cast<int>(code) : 2;  // UNKNOWN
     requests_[static_cast<int>(rpc)][c]->Increment();
-    latency_[static_cast<int>(rpc)]->Observe(seconds);
+    latency_->Observe(static_cast<size_t>(rpc), seconds);
   }
   // `placement` is the index in the list given to the constructor.
-  void RecordDecision(size_t placement, double seconds) { decision_[placement]->Observe(seconds); }
+  void RecordDecision(size_t placement, double seconds) {
+    if (request_metrics_) decision_->Observe(placement, seconds);
+  }
 
   struct Snapshot {
     double queue_depth;
@@ -57,9 +99,10 @@ class Metrics {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  const bool request_metrics_;
   std::array<std::array<prometheus::Counter*, 17>, static_cast<int>(Rpc::kCount)> requests_{};
-  std::array<prometheus::Histogram*, static_cast<int>(Rpc::kCount)> latency_{};
-  std::vector<prometheus::Histogram*> decision_;
+  std::shared_ptr<AtomicHistogramFamily> latency_;   // series = Rpc
+  std::shared_ptr<AtomicHistogramFamily> decision_;  // series = placement
   prometheus::Gauge* queue_depth_;
   prometheus::Gauge* customers_;
   prometheus::Gauge* products_;

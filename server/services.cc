@@ -272,10 +272,13 @@ absl::Status DecisionServiceImpl::Decide(const v1::RecommendRequest& request,
   d.count = ctx.count();
   d.now = ctx.has_time() ? ToTimeMs(ctx.time()) : deps_.clock->Now();
 
-  const auto started = Clock::now();
+  const bool timed = deps_.metrics->request_metrics();
+  const auto started = timed ? Clock::now() : Clock::time_point();
   core::Decision decision = core::Decide(catalog, *deps_.live->trending.Get(), d);
-  deps_.metrics->RecordDecision(static_cast<size_t>(spec - placements.placements.data()),
-                                SecondsSince(started));
+  if (timed) {
+    deps_.metrics->RecordDecision(static_cast<size_t>(spec - placements.placements.data()),
+                                  SecondsSince(started));
+  }
   response.set_placement(spec->id);
   FillRecommendation(decision, catalog, d.now, response);
   return absl::OkStatus();

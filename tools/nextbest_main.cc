@@ -9,6 +9,7 @@
 //   nextbest health
 //   nextbest ping
 //   nextbest demo-data [--customers=N --products=M --stores=S --days=D --seed=X --now=RFC3339]
+//            [--what=all|catalog|customers]
 //
 // The exit code is the gRPC status code (0 OK, 3 INVALID_ARGUMENT, 5 NOT_FOUND, 14 UNAVAILABLE...).
 
@@ -62,6 +63,7 @@ ABSL_FLAG(int, stores, 700, "demo-data: stores");
 ABSL_FLAG(int, days, 365, "demo-data: days of history");
 ABSL_FLAG(uint64_t, seed, 42, "demo-data: random seed");
 ABSL_FLAG(std::string, now, "", "demo-data: end of the generated history, RFC 3339 (default today 00:00 UTC)");
+ABSL_FLAG(std::string, what, "all", "demo-data: all | catalog (stores, products, stock) | customers (attributes and events)");
 ABSL_FLAG(int, load_threads, 4, "demo-data: concurrent requests while loading events");
 
 namespace {
@@ -364,7 +366,11 @@ int DemoData() {
   auto catalog = v1::CatalogService::NewStub(channel);
   auto customers = v1::CustomerService::NewStub(channel);
 
-  {
+  const std::string what = absl::GetFlag(FLAGS_what);
+  if (what != "all" && what != "catalog" && what != "customers") {
+    return Usage("demo-data: --what must be all, catalog or customers");
+  }
+  if (what != "customers") {
     v1::UpsertStoresRequest req;
     for (const auto& s : retailer.stores()) *req.add_stores() = s;
     v1::UpsertStoresResponse resp;
@@ -372,7 +378,7 @@ int DemoData() {
     SetDeadline(cc);
     if (auto s = catalog->UpsertStores(&cc, req, &resp); !s.ok()) return Fail(s, "demo-data stores");
   }
-  for (size_t i = 0; i < retailer.products().size(); i += 1000) {
+  for (size_t i = 0; what != "customers" && i < retailer.products().size(); i += 1000) {
     v1::UpsertProductsRequest req;
     for (size_t j = i; j < std::min(i + 1000, retailer.products().size()); ++j) {
       *req.add_products() = retailer.products()[j];
@@ -382,7 +388,7 @@ int DemoData() {
     SetDeadline(cc);
     if (auto s = catalog->UpsertProducts(&cc, req, &resp); !s.ok()) return Fail(s, "demo-data products");
   }
-  {
+  if (what != "customers") {
     v1::SetStockRequest req;
     int rc = 0;
     auto flush = [&] {
@@ -399,6 +405,11 @@ int DemoData() {
     });
     flush();
     if (rc != 0) return rc;
+  }
+  if (what == "catalog") {
+    std::cout << absl::StrFormat("demo catalog loaded: %d products, %d stores in %.1f s\n",
+                                 size.products, size.stores, elapsed());
+    return 0;
   }
   for (int i = 1; i <= size.customers; i += 1000) {
     v1::UpsertCustomersRequest req;

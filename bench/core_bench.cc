@@ -15,13 +15,15 @@
 #include "core/features.h"
 #include "core/live_state.h"
 #include "core/trending.h"
+#include "bench/bench_world.h"
 
 namespace nextbest::core {
 namespace {
 
-constexpr TimeMs kNow = 1'790'000'000'000;
+using bench::kNow;
 constexpr int kProducts = 32000;
 constexpr int kStores = 700;
+
 // NEXTBEST_BENCH_CUSTOMERS overrides (scripts/bench --full uses 1,000,000).
 int Customers() {
   static const int n = [] {
@@ -31,61 +33,15 @@ int Customers() {
   return n;
 }
 
-struct World {
-  LiveState live;
-  std::vector<PlacementSpec> placements = {
-      {"homepage.door_jou_bekeken", PlacementSpec::Kind::kRecentlyViewed, 10, 50},
-      {"homepage.populair", PlacementSpec::Kind::kTrending, 10, 50},
-      {"checkout.vergeten", PlacementSpec::Kind::kReplenishment, 5, 20}};
-  World() {
-    std::mt19937_64 rng(1);
-    auto empty = Catalog::Empty({"NL", "BE", "LU", "FR", "DE", "AT"}, "EUR");
-    CatalogBuilder b(**empty);
-    for (int s = 0; s < kStores; ++s) b.UpsertStore({absl::StrCat("s", s), static_cast<CountryIndex>(s % 6), "", ""});
-    for (int i = 0; i < kProducts; ++i) {
-      Product p;
-      p.id = absl::StrCat("p", i + 1);
-      p.name = absl::StrCat("Product ", i + 1);
-      p.category_path = {"C", absl::StrCat("S", i % 200)};
-      p.active = rng() % 50 != 0;
-      const ProductIndex idx = b.UpsertProduct(std::move(p));
-      for (CountryIndex c = 0; c < 6; ++c) b.SetOnlineStock(idx, c, rng() % 10 != 0);
-      for (int s = 0; s < kStores; ++s) b.SetStoreStock(idx, s, rng() % 5 != 0);
-    }
-    live.catalog.Publish(b.Build(), live.epochs);
-    std::vector<ProductPopularity> pop(kProducts);
-    for (int i = 0; i < 200000; ++i) {
-      AddPopularity(pop[rng() % kProducts], kNow - static_cast<TimeMs>(rng() % (30 * kMsPerDay)), 1 + rng() % 5,
-                    rng() % 6, 7);
-    }
-    live.trending.Publish(BuildTrending(pop, *live.catalog.Get(), kNow, 7, 500), live.epochs);
-    FeatureOptions fo;
-    for (int c = 0; c < Customers(); ++c) {
-      auto s = std::make_unique<CustomerState>();
-      s->attributes.country = c % 6;
-      for (int v = 0; v < 60; ++v) {
-        Event e;
-        e.type = v % 4 == 0 ? EventType::kPurchase : EventType::kView;
-        e.time = kNow - static_cast<TimeMs>(rng() % (365 * kMsPerDay));
-        const ProductIndex p = rng() % kProducts;
-        if (e.type == EventType::kView) e.product = p;
-        else e.lines = {{static_cast<ProductIndex>(rng() % 40), 1, 199}};
-        ApplyEvent(fo, *live.catalog.Get(), e, s->features);
-      }
-      live.customers.Publish(absl::StrCat("c", c + 1), std::move(s));
-    }
-  }
-};
-
-World& TheWorld() {
-  static World* w = new World();
+bench::World& TheWorld() {
+  static auto* w = new bench::World(kProducts, kStores, Customers());
   return *w;
 }
 
 // One decision as Recommend makes it: guard, snapshot loads, customer
 // lookup by id, Decide.
 void BM_Decide(benchmark::State& state) {
-  World& w = TheWorld();
+  bench::World& w = TheWorld();
   const PlacementSpec& spec = w.placements[state.range(0)];
   state.SetLabel(spec.id);
   std::vector<std::string> ids;
@@ -110,7 +66,7 @@ BENCHMARK(BM_Decide)->Arg(0)->Arg(1)->Arg(2)->ThreadRange(1, 2);
 // The distribution of single decisions: each one timed on its own
 // (steady_clock costs ~20 ns of each sample), reported as p50/p99/max.
 void BM_DecisionLatency(benchmark::State& state) {
-  World& w = TheWorld();
+  bench::World& w = TheWorld();
   const PlacementSpec& spec = w.placements[state.range(0)];
   state.SetLabel(spec.id);
   std::vector<std::string> ids;
@@ -143,7 +99,7 @@ BENCHMARK(BM_DecisionLatency)->Arg(0)->Arg(1)->Arg(2)->Iterations(200000);
 
 // Decide for a store context: every item checks the store's stock bit.
 void BM_DecideInStore(benchmark::State& state) {
-  World& w = TheWorld();
+  bench::World& w = TheWorld();
   const PlacementSpec& spec = w.placements[1];
   for (auto _ : state) {
     ReadGuard guard(w.live.epochs);
@@ -157,7 +113,7 @@ void BM_DecideInStore(benchmark::State& state) {
 BENCHMARK(BM_DecideInStore);
 
 void BM_ReadGuard(benchmark::State& state) {
-  World& w = TheWorld();
+  bench::World& w = TheWorld();
   for (auto _ : state) {
     ReadGuard guard(w.live.epochs);
     benchmark::DoNotOptimize(w.live.catalog.Get());
@@ -166,7 +122,7 @@ void BM_ReadGuard(benchmark::State& state) {
 BENCHMARK(BM_ReadGuard)->ThreadRange(1, 2);
 
 void BM_ApplyEvent(benchmark::State& state) {
-  World& w = TheWorld();
+  bench::World& w = TheWorld();
   const Catalog& catalog = *w.live.catalog.Get();
   FeatureOptions fo;
   CustomerState base = *w.live.customers.Find("c1");
@@ -186,7 +142,7 @@ void BM_ApplyEvent(benchmark::State& state) {
 BENCHMARK(BM_ApplyEvent)->Arg(1)->Arg(4);
 
 void BM_BuildTrending(benchmark::State& state) {
-  World& w = TheWorld();
+  bench::World& w = TheWorld();
   std::vector<ProductPopularity> pop(kProducts);
   std::mt19937_64 rng(3);
   for (auto& p : pop) AddPopularity(p, kNow, 1 + rng() % 100, rng() % 6, 7);

@@ -107,6 +107,8 @@ Decision Decide(const Catalog& catalog, const TrendingSnapshot& trending,
   if (spec.kind != PlacementSpec::Kind::kTrending) {
     if (r.customer == nullptr) {
       out.fallback = FallbackReason::kUnknownCustomer;
+    } else if (r.require_consent && !r.customer->attributes.consent_personalization) {
+      out.fallback = FallbackReason::kNoConsent;
     } else if (spec.kind == PlacementSpec::Kind::kRecentlyViewed) {
       AddRecentlyViewed(r.customer->features, r.now, sel);
     } else {
@@ -116,7 +118,8 @@ Decision Decide(const Catalog& catalog, const TrendingSnapshot& trending,
     if (!sel.full() && out.fallback == FallbackReason::kNone) {
       out.fallback = FallbackReason::kTooFewPersonal;
     }
-    if (!spec.fill_with_trending || sel.full()) {
+    // Without consent the trending fill is the answer, whatever the placement says.
+    if ((!spec.fill_with_trending && out.fallback != FallbackReason::kNoConsent) || sel.full()) {
       if (sel.full()) out.fallback = FallbackReason::kNone;
       return out;
     }
@@ -155,6 +158,8 @@ const char* FallbackReasonText(FallbackReason reason) {
       return "unknown customer: popular products instead";
     case FallbackReason::kTooFewPersonal:
       return "too few personal items: filled with popular products";
+    case FallbackReason::kNoConsent:
+      return "no personalization consent: popular products instead";
   }
   return "";
 }

@@ -7,6 +7,8 @@
 // placement, fallback included: the product is listed, active and
 // available; in stock in the context's store, else online in the market;
 // not in the cart; not the product on screen; not already in the answer.
+// Consent: without the customer's personalization consent (when required)
+// no personal source is used; the answer is the trending fill, and says so.
 
 #include <cstdint>
 #include <string>
@@ -39,6 +41,7 @@ enum class FallbackReason : uint8_t {
   kNone = 0,
   kUnknownCustomer,     // no state for the customer: non-personalized answer
   kTooFewPersonal,      // the placement's own source had fewer items than asked
+  kNoConsent,           // no personalization consent: non-personalized answer
 };
 
 struct DecidedItem {
@@ -60,6 +63,9 @@ struct DecisionRequest {
   absl::Span<const ProductIndex> cart;
   int count = 0;  // 0: the placement's default; capped at its max
   TimeMs now = 0;
+  // Personal sources need the customer's personalization consent (a
+  // customer known only from events has not given it).
+  bool require_consent = true;
 };
 
 struct Decision {

@@ -50,7 +50,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   limits.currency = cfg.currency;
   limits.max_events_per_request = cfg.max_events_per_request;
   ServiceDeps deps{app->live_.get(), app->ingestor_.get(), app->metrics_.get(), app->clock_,
-                   limits, cfg.ingest.features};
+                   limits, cfg.ingest.features, cfg.personalization_requires_consent};
   app->events_ = std::make_unique<EventServiceImpl>(deps);
   app->customers_ = std::make_unique<CustomerServiceImpl>(deps);
   app->catalog_ = std::make_unique<CatalogServiceImpl>(deps);

@@ -143,6 +143,8 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
     out.placements.push_back(std::move(spec));
   }
   if (out.placements.empty()) out.placements = DefaultPlacements();
+  out.personalization_requires_consent = !c.privacy().has_personalization_requires_consent() ||
+                                         c.privacy().personalization_requires_consent();
   return out;
 }
 

@@ -20,6 +20,7 @@ struct ServiceConfig {
   storage::IngestOptions ingest;
   int max_events_per_request = 1000;
   std::vector<core::PlacementSpec> placements;
+  bool personalization_requires_consent = true;
 };
 
 // Parses and validates config text. INVALID_ARGUMENT naming the field (or

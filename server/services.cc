@@ -270,6 +270,7 @@ absl::Status DecisionServiceImpl::Decide(const v1::RecommendRequest& request,
   }
   d.cart = cart;
   d.count = ctx.count();
+  d.require_consent = deps_.personalization_requires_consent;
   d.now = ctx.has_time() ? ToTimeMs(ctx.time()) : deps_.clock->Now();
 
   const bool timed = deps_.metrics->request_metrics();

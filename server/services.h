@@ -25,6 +25,7 @@ struct ServiceDeps {
   const core::Clock* clock;
   Limits limits;
   core::FeatureOptions features;
+  bool personalization_requires_consent = true;
 };
 
 class EventServiceImpl final : public v1::EventService::CallbackService {

@@ -65,6 +65,7 @@ TEST(ConcurrencyTest, DecisionsWhileTheWriterPublishes) {
     const std::string customer = "c" + std::to_string(rng() % 2000);
     const CustomerState* current = live.customers.Find(customer);
     auto next = current ? std::make_unique<CustomerState>(*current) : std::make_unique<CustomerState>();
+    next->attributes.consent_personalization = true;
     auto& f = next->features;
     if (f.recently_viewed.size() < 10) {
       f.recently_viewed.insert(f.recently_viewed.begin(), {static_cast<ProductIndex>(rng() % 50), kNow - i});

@@ -22,6 +22,14 @@ PlacementSpec Spec(PlacementSpec::Kind kind, bool fill = true) {
   return s;
 }
 
+// A customer who consented to personalization.
+CustomerState Consenting() {
+  CustomerState c;
+  c.attributes.present = true;
+  c.attributes.consent_personalization = true;
+  return c;
+}
+
 class DecisionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -61,7 +69,7 @@ TEST_F(DecisionTest, TrendingIsRankedByPopularity) {
 }
 
 TEST_F(DecisionTest, RecentlyViewedMostRecentFirstExcludingScreenAndCart) {
-  CustomerState c;
+  CustomerState c = Consenting();
   c.features.recently_viewed = {{3, kNow - kDay}, {1, kNow - 2 * kDay}, {4, kNow - 3 * kDay},
                                 {2, kNow - 4 * kDay}};
   const auto spec = Spec(PlacementSpec::Kind::kRecentlyViewed, /*fill=*/false);
@@ -82,7 +90,7 @@ TEST_F(DecisionTest, UnknownCustomerGetsPopularFallback) {
 }
 
 TEST_F(DecisionTest, FillWithTrendingNeverRepeatsAnItem) {
-  CustomerState c;
+  CustomerState c = Consenting();
   c.features.recently_viewed = {{9, kNow - kDay}, {8, kNow - kDay}};
   const auto spec = Spec(PlacementSpec::Kind::kRecentlyViewed);
   const Decision d = Run(spec, &c);
@@ -92,7 +100,7 @@ TEST_F(DecisionTest, FillWithTrendingNeverRepeatsAnItem) {
 }
 
 TEST_F(DecisionTest, ReplenishmentDueRankedByOverdueMinusCart) {
-  CustomerState c;
+  CustomerState c = Consenting();
   // p1: every 10 days, last 15 days ago -> 1.5 overdue.
   // p2: every 10 days, last 5 days ago -> not due.
   // p3: every 20 days, last 40 days ago -> 2.0 overdue, but in the cart.
@@ -110,6 +118,35 @@ TEST_F(DecisionTest, ReplenishmentDueRankedByOverdueMinusCart) {
   EXPECT_EQ(d.items[1].interval, 10 * kDay);
   EXPECT_EQ(DescribeReason(*catalog_, d.items[1], 0, kNow),
             "bought 3 times, about every 10 days; last 15 days ago");
+}
+
+TEST_F(DecisionTest, WithoutConsentNoPersonalSourceIsUsed) {
+  for (bool present : {true, false}) {  // declined, or known only from events
+    CustomerState c;
+    c.attributes.present = present;
+    c.features.recently_viewed = {{1, kNow - kDay}, {2, kNow - kDay}};
+    c.features.purchases = {{3, 3, kNow - 40 * kDay, kNow - 20 * kDay}};
+    for (auto kind : {PlacementSpec::Kind::kRecentlyViewed, PlacementSpec::Kind::kReplenishment}) {
+      const auto spec = Spec(kind, /*fill=*/false);  // even a placement that never fills
+      const Decision d = Run(spec, &c);
+      EXPECT_FALSE(d.personalized);
+      EXPECT_EQ(d.fallback, FallbackReason::kNoConsent);
+      ASSERT_EQ(d.items.size(), 5u);
+      for (const auto& item : d.items) EXPECT_EQ(item.source, Source::kTrending);
+    }
+  }
+  // Consent given: personal again. Consent not required by config: personal.
+  CustomerState c;
+  c.features.recently_viewed = {{1, kNow - kDay}};
+  const auto spec = Spec(PlacementSpec::Kind::kRecentlyViewed);
+  DecisionRequest r;
+  r.placement = &spec;
+  r.customer = &c;
+  r.now = kNow;
+  r.require_consent = false;
+  EXPECT_TRUE(Decide(*catalog_, *trending_, r).personalized);
+  c.attributes.consent_personalization = true;
+  EXPECT_TRUE(Run(spec, &c).personalized);
 }
 
 TEST_F(DecisionTest, CountIsCappedByPlacementMax) {
@@ -159,7 +196,8 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsAndCustomers) {
     std::vector<ProductPopularity> pop(n);
     for (int i = 0; i < n; ++i) AddPopularity(pop[i], kNow, 1 + rng() % 100, rng() % 2, 7);
     auto trending = BuildTrending(pop, *catalog, kNow, 7, 50);
-    CustomerState c;
+    CustomerState c = Consenting();
+    c.attributes.consent_personalization = rng() % 4 != 0;
     c.attributes.country = rng() % 2;
     for (int i = 0; i < 10; ++i) {
       c.features.recently_viewed.push_back({static_cast<ProductIndex>(rng() % n), kNow - i * kDay});
@@ -180,7 +218,10 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsAndCustomers) {
       r.now = kNow;
       const Decision d = Decide(*catalog, *trending, r);
       std::vector<ProductIndex> seen;
+      const bool consented = r.customer != nullptr && r.customer->attributes.consent_personalization;
+      if (!consented) EXPECT_FALSE(d.personalized);
       for (const auto& item : d.items) {
+        if (!consented) EXPECT_EQ(item.source, Source::kTrending);
         EXPECT_TRUE(catalog->Recommendable(item.product, kNow));
         EXPECT_TRUE(catalog->InStock(item.product, d.country, r.store));
         EXPECT_NE(item.product, r.current_product);

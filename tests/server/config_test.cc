@@ -14,6 +14,8 @@ TEST(ConfigTest, EmptyConfigGivesDefaults) {
   EXPECT_EQ(c->ingest.features.recently_viewed_count, 20);
   ASSERT_EQ(c->placements.size(), 3u);
   EXPECT_EQ(c->placements[0].id, "homepage.door_jou_bekeken");
+  EXPECT_TRUE(c->personalization_requires_consent);
+  EXPECT_FALSE(ParseConfig("privacy { personalization_requires_consent: false }")->personalization_requires_consent);
 }
 
 TEST(ConfigTest, ShippedConfigLoads) {

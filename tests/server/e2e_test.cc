@@ -311,6 +311,40 @@ TEST_F(E2eTest, AcknowledgedEventIsSeenByTheNextRecommend) {
   }
 }
 
+TEST_F(E2eTest, ConsentDecidesPersonalizationFromTheNextRequestOn) {
+  LoadCatalog();
+  const int64_t now = NowSec();
+  auto upsert = [&](bool consent) {
+    v1::UpsertCustomersRequest cr;
+    auto* c = cr.add_customers();
+    c->set_customer_id("c2");
+    c->set_country("NL");
+    c->mutable_consent()->set_personalization(consent);
+    v1::UpsertCustomersResponse resp;
+    ASSERT_TRUE(Call(&v1::CustomerService::Stub::UpsertCustomers, customers_.get(), cr, &resp).ok());
+  };
+  // Known only from events: no consent given.
+  auto view = View("cv1", "c2", "p3", now - 60);
+  view.set_country("NL");
+  ASSERT_TRUE(Record({view}).ok());
+  WaitForTrending(now);
+  v1::RecommendResponse r;
+  ASSERT_TRUE(Recommend("c2", "homepage.door_jou_bekeken", &r).ok());
+  EXPECT_FALSE(r.personalized());
+  EXPECT_NE(r.fallback_reason().find("no personalization consent"), std::string::npos) << r.fallback_reason();
+  for (const auto& item : r.items()) EXPECT_EQ(item.source(), v1::SOURCE_TRENDING);
+  upsert(true);
+  ASSERT_TRUE(Recommend("c2", "homepage.door_jou_bekeken", &r).ok());
+  EXPECT_TRUE(r.personalized());
+  ASSERT_GE(r.items_size(), 1);
+  EXPECT_EQ(r.items(0).product_id(), "p3");
+  EXPECT_EQ(r.items(0).source(), v1::SOURCE_RECENTLY_VIEWED);
+  upsert(false);  // withdrawn: effective at once
+  ASSERT_TRUE(Recommend("c2", "homepage.door_jou_bekeken", &r).ok());
+  EXPECT_FALSE(r.personalized());
+  for (const auto& item : r.items()) EXPECT_EQ(item.source(), v1::SOURCE_TRENDING);
+}
+
 TEST_F(E2eTest, StreamEventsWritesChunksAndStopsAtABadOne) {
   LoadCatalog();
   const int64_t now = NowSec();

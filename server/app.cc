@@ -55,6 +55,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   app->customers_ = std::make_unique<CustomerServiceImpl>(deps);
   app->catalog_ = std::make_unique<CatalogServiceImpl>(deps);
   app->decisions_ = std::make_unique<DecisionServiceImpl>(deps);
+  app->decisions_->SetMessageAllocatorFor_Recommend(&app->recommend_allocator_);
+  app->customers_->SetMessageAllocatorFor_GetProfile(&app->profile_allocator_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

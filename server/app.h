@@ -15,6 +15,7 @@
 #include "core/live_state.h"
 #include "grpcpp/server.h"
 #include "prometheus/exposer.h"
+#include "server/arena_allocator.h"
 #include "server/config.h"
 #include "server/metrics.h"
 #include "server/services.h"
@@ -63,6 +64,8 @@ class App {
   std::unique_ptr<CustomerServiceImpl> customers_;
   std::unique_ptr<CatalogServiceImpl> catalog_;
   std::unique_ptr<DecisionServiceImpl> decisions_;
+  ArenaMessageAllocator<v1::RecommendRequest, v1::RecommendResponse> recommend_allocator_;
+  ArenaMessageAllocator<v1::GetProfileRequest, v1::GetProfileResponse> profile_allocator_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int grpc_port_ = 0;

@@ -9,6 +9,9 @@
 //
 // Kinds: "ping" (empty RPC), a placement id (Recommend for a random customer
 // c1..c<customers>), "record" (RecordEvents with one new view event).
+// Closed loop by default (--concurrency requests in flight); open loop with
+// --rate=N (N requests/s per phase at fixed intervals, latency measured from
+// each request's scheduled time, so a stalled server cannot hide its queue).
 // Ends with "name value" summary lines.
 
 #include <algorithm>
@@ -16,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -36,6 +40,10 @@ ABSL_FLAG(int, channels, 4, "gRPC channels (connections)");
 ABSL_FLAG(double, duration_s, 5, "seconds per phase");
 ABSL_FLAG(int, rounds, 3, "rounds of all phases");
 ABSL_FLAG(int, customers, 2000, "customer ids c1..cN to ask for");
+ABSL_FLAG(double, rate, 0,
+          "open loop: requests per second per phase at fixed intervals (0: closed loop with "
+          "--concurrency in flight); latency counts from each request's scheduled time");
+ABSL_FLAG(int, max_in_flight, 2000, "open loop: requests beyond this many in flight are dropped and counted");
 ABSL_FLAG(int, stream_chunk, 0,
           "instead of the phases: StreamEvents ingest, one stream per --concurrency, chunks of "
           "this many new view events, for --duration_s; prints ingest_grpc_stream_events_per_s");
@@ -69,13 +77,68 @@ class Phase {
     }
   }
 
+  // Open loop: a request every 1/rate seconds whatever the server does.
+  PhaseResult RunOpen(double rate, double seconds, int max_in_flight) {
+    std::vector<double> latencies;
+    std::mutex mu;
+    std::condition_variable cv;
+    int in_flight = 0;
+    int64_t errors = 0, dropped = 0;
+    std::string first_error;
+    const auto start = Clock::now();
+    const auto interval = std::chrono::duration<double>(1.0 / rate);
+    std::mt19937_64 rng(++run_);
+    for (int64_t i = 0;; ++i) {
+      const auto scheduled = start + std::chrono::duration_cast<Clock::duration>(interval * i);
+      if (std::chrono::duration<double>(scheduled - start).count() >= seconds) break;
+      std::this_thread::sleep_until(scheduled);
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (in_flight >= max_in_flight) {
+          ++dropped;
+          continue;
+        }
+        ++in_flight;
+      }
+      auto* slot = new Slot();
+      slot->rng.seed(rng());
+      slot->index = static_cast<int>(i);
+      slot->run = run_;
+      slot->sent = 0;
+      slot->started = scheduled;
+      Send(*slot, [&, slot](grpc::Status st) {
+        const double us = std::chrono::duration<double, std::micro>(Clock::now() - slot->started).count();
+        std::lock_guard<std::mutex> lock(mu);
+        if (st.ok()) {
+          latencies.push_back(us);
+        } else {
+          ++errors;
+          if (first_error.empty()) first_error = st.error_message();
+        }
+        delete slot;
+        if (--in_flight == 0) cv.notify_all();
+      });
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return in_flight == 0; });
+    PhaseResult r;
+    r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    r.latency_us = std::move(latencies);
+    r.errors = errors + dropped;
+    r.first_error = dropped > 0 ? absl::StrCat(dropped, " dropped: over --max_in_flight") : first_error;
+    std::sort(r.latency_us.begin(), r.latency_us.end());
+    return r;
+  }
+
   PhaseResult Run(int concurrency, double seconds) {
     slots_.clear();
     for (int i = 0; i < concurrency; ++i) {
       slots_.push_back(std::make_unique<Slot>());
-      slots_.back()->rng.seed(i * 7919 + run_++);
+      slots_.back()->rng.seed(i * 7919 + run_);
       slots_.back()->index = i;
+      slots_.back()->run = run_;
     }
+    ++run_;
     active_ = concurrency;
     stop_ = false;
     const auto start = Clock::now();
@@ -112,15 +175,19 @@ class Phase {
     std::string first_error;
     std::mt19937_64 rng;
     int index = 0;
+    int run = 0;  // phase run: event ids never repeat across rounds
     int64_t sent = 0;
   };
 
   void Issue(Slot& s) {
+    s.started = Clock::now();
+    Send(s, [this, &s](grpc::Status st) { Done(s, st); });
+  }
+
+  void Send(Slot& s, std::function<void(grpc::Status)> done) {
     s.ctx = std::make_unique<grpc::ClientContext>();
     s.ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     const size_t stub = s.index % decisions_.size();
-    auto done = [this, &s](grpc::Status st) { Done(s, st); };
-    s.started = Clock::now();
     if (kind_ == "ping") {
       decisions_[stub]->async()->Ping(s.ctx.get(), &s.ping_req, &s.ping_resp, done);
     } else if (kind_ == "record") {
@@ -128,7 +195,7 @@ class Phase {
       v1::Event* e = s.ev_req.add_events();
       const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                               std::chrono::system_clock::now().time_since_epoch()).count();
-      e->set_event_id(absl::StrCat("load-", now, "-", s.index, "-", s.sent++));
+      e->set_event_id(absl::StrCat("load-", nonce_, "-", s.run, "-", s.index, "-", s.sent++));
       e->set_customer_id(absl::StrCat("c", 1 + s.rng() % customers_));
       e->set_type(v1::EVENT_TYPE_VIEW);
       e->mutable_time()->set_seconds(now);
@@ -165,6 +232,8 @@ class Phase {
   std::vector<std::unique_ptr<v1::DecisionService::Stub>> decisions_;
   std::vector<std::unique_ptr<v1::EventService::Stub>> events_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  const int64_t nonce_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable cv_;
@@ -254,7 +323,10 @@ int main(int argc, char** argv) {
   std::map<std::string, Figures> figures;
   for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
     for (const auto& k : kinds) {
-      PhaseResult r = phases[k]->Run(absl::GetFlag(FLAGS_concurrency), absl::GetFlag(FLAGS_duration_s));
+      PhaseResult r = absl::GetFlag(FLAGS_rate) > 0
+                          ? phases[k]->RunOpen(absl::GetFlag(FLAGS_rate), absl::GetFlag(FLAGS_duration_s),
+                                               absl::GetFlag(FLAGS_max_in_flight))
+                          : phases[k]->Run(absl::GetFlag(FLAGS_concurrency), absl::GetFlag(FLAGS_duration_s));
       Figures& f = figures[k];
       f.p50.push_back(r.Percentile(0.5));
       f.p90.push_back(r.Percentile(0.9));

@@ -14,3 +14,7 @@ port=$(sed -n 's/.*serving gRPC on port \([0-9]*\).*/\1/p' "$dir/log")
   --kinds=ping,homepage.door_jou_bekeken,homepage.populair,checkout.vergeten,record | tee "$dir/out"
 grep -q "^recommend_p50_over_ping [0-9.]*$" "$dir/out"
 grep -q "^record_throughput_over_ping [0-9.]*$" "$dir/out"
+# Open loop too.
+"$load_bin" --target=127.0.0.1:$port --customers=30 --duration_s=0.3 --rounds=1 --rate=500 \
+  --kinds=ping,homepage.populair | tee "$dir/open"
+grep -q "^recommend_p99_over_ping [0-9.]*$" "$dir/open"

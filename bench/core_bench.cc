@@ -38,8 +38,7 @@ bench::World& TheWorld() {
   return *w;
 }
 
-// One decision as Recommend makes it: guard, snapshot loads, customer
-// lookup by id, Decide.
+// One decision as Recommend makes it (bench::World::Decide).
 void BM_Decide(benchmark::State& state) {
   bench::World& w = TheWorld();
   const PlacementSpec& spec = w.placements[state.range(0)];
@@ -47,18 +46,8 @@ void BM_Decide(benchmark::State& state) {
   std::vector<std::string> ids;
   std::mt19937_64 rng(7);
   for (int i = 0; i < 4096; ++i) ids.push_back(absl::StrCat("c", 1 + rng() % Customers()));
-  const ProductIndex cart[] = {5, 17, 300};
   size_t i = 0;
-  for (auto _ : state) {
-    ReadGuard guard(w.live.epochs);
-    DecisionRequest r;
-    r.placement = &spec;
-    r.customer = w.live.customers.Find(ids[i++ & 4095]);
-    r.cart = cart;
-    r.now = kNow;
-    Decision d = Decide(*w.live.catalog.Get(), *w.live.trending.Get(), r);
-    benchmark::DoNotOptimize(d);
-  }
+  for (auto _ : state) benchmark::DoNotOptimize(w.Decide(spec, ids[i++ & 4095]));
   state.counters["decisions/s"] = benchmark::Counter(state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Decide)->Arg(0)->Arg(1)->Arg(2)->ThreadRange(1, 2);
@@ -72,22 +61,12 @@ void BM_DecisionLatency(benchmark::State& state) {
   std::vector<std::string> ids;
   std::mt19937_64 rng(11);
   for (int i = 0; i < 65536; ++i) ids.push_back(absl::StrCat("c", 1 + rng() % Customers()));
-  const ProductIndex cart[] = {5, 17, 300};
   std::vector<double> ns;
   ns.reserve(state.max_iterations);
   size_t i = 0;
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
-    {
-      ReadGuard guard(w.live.epochs);
-      DecisionRequest r;
-      r.placement = &spec;
-      r.customer = w.live.customers.Find(ids[i++ & 65535]);
-      r.cart = cart;
-      r.now = kNow;
-      Decision d = Decide(*w.live.catalog.Get(), *w.live.trending.Get(), r);
-      benchmark::DoNotOptimize(d);
-    }
+    benchmark::DoNotOptimize(w.Decide(spec, ids[i++ & 65535]));
     ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ns.begin(), ns.end());

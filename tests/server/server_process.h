@@ -19,21 +19,9 @@
 #include <vector>
 
 #include "grpcpp/grpcpp.h"
+#include "tests/temp_dir.h"
 
 namespace nextbest::testing {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "nextbest-e2e-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class ServerProcess {
  public:

@@ -14,25 +14,13 @@
 #include "core/clock.h"
 #include "storage/codec.h"
 #include "storage/keys.h"
+#include "tests/temp_dir.h"
 
 namespace nextbest::storage {
 namespace {
 
 constexpr core::TimeMs kDay = core::kMsPerDay;
 constexpr core::TimeMs kT0 = 1'760'000'000'000;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "nextbest-test-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 RawEvent View(const std::string& customer, const std::string& id, const std::string& product,
               core::TimeMs t) {
@@ -118,7 +106,7 @@ class IngestorTest : public ::testing::Test {
     return ingestor_->SubmitAndWait(RecordEvents{std::move(events)});
   }
 
-  TempDir dir_;
+  testing::TempDir dir_;
   core::ManualClock clock_{kT0 + 100 * kDay};
   std::unique_ptr<RocksStore> store_;
   std::unique_ptr<core::LiveState> live_;

@@ -475,6 +475,20 @@ TEST_F(E2eTest, BadInputGetsAClearErrorAndWritesNothing) {
                      v1::RecommendResponse resp;
                      return Recommend("c1", "homepage.populair", &resp, {}, 0, "s404");
                    }, grpc::INVALID_ARGUMENT, "context.store_id"});
+  // Enforced by gRPC itself before the handler runs (documented in the README).
+  cases.push_back({"invalid UTF-8 in a string field", [&] {
+                     v1::RecommendResponse resp;
+                     return Recommend(std::string("c\xff\xfe", 3), "homepage.populair", &resp);
+                   }, grpc::UNIMPLEMENTED, ""});  // gRPC 1.51 callback API: fails the parse this way
+  cases.push_back({"request over 4 MiB", [&] {
+                     v1::RecordEventsRequest r;
+                     for (int i = 0; i < 600; ++i) {
+                       *r.add_events() = View(absl::StrCat("big", i), "c1", std::string(100, 'p'), now);
+                       r.mutable_events(i)->set_placement(std::string(8000, 'x'));
+                     }
+                     v1::RecordEventsResponse resp;
+                     return Call(&v1::EventService::Stub::RecordEvents, events_.get(), r, &resp);
+                   }, grpc::RESOURCE_EXHAUSTED, ""});
   for (const Case& c : cases) {
     grpc::Status s = c.call();
     EXPECT_EQ(s.error_code(), c.code) << c.name << ": " << s.error_message();

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <future>
 #include <map>
 #include <random>
 #include <thread>
@@ -313,6 +314,38 @@ TEST_F(IngestorTest, ConcurrentSubmittersAreGroupCommitted) {
   EXPECT_EQ(failures.load(), 0);
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(Customer(absl::StrCat("c", t))->features.orders, kPerThread);
   EXPECT_EQ(ingestor_->counters().events_accepted.load(), kThreads * kPerThread);
+}
+
+TEST_F(IngestorTest, FullQueueIsResourceExhaustedAtOnce) {
+  Close();
+  StoreOptions so;
+  so.path = dir_.path();
+  store_ = std::move(*RocksStore::Open(so));
+  live_ = std::make_unique<core::LiveState>();
+  live_->catalog.Publish(*core::Catalog::Empty({"NL"}, "EUR"), live_->epochs);
+  IngestOptions io;
+  io.queue_capacity = 1;
+  ingestor_ = std::move(*Ingestor::Start(store_.get(), live_.get(), io, &clock_));
+  // Hold the writer inside the first request's completion callback.
+  std::promise<void> entered, release;
+  auto released = release.get_future().share();
+  ASSERT_TRUE(ingestor_->Submit(RecordEvents{{View("c1", "e1", "p1", kT0)}},
+                                [&, released](absl::Status, WriteResult) {
+                                  entered.set_value();
+                                  released.wait();
+                                })
+                  .ok());
+  entered.get_future().wait();
+  std::promise<absl::Status> second;
+  ASSERT_TRUE(ingestor_->Submit(RecordEvents{{View("c1", "e2", "p1", kT0)}},
+                                [&](absl::Status s, WriteResult) { second.set_value(s); })
+                  .ok());  // fills the queue
+  const absl::Status third =
+      ingestor_->Submit(RecordEvents{{View("c1", "e3", "p1", kT0)}}, [](absl::Status, WriteResult) {});
+  EXPECT_EQ(third.code(), absl::StatusCode::kResourceExhausted) << third;
+  release.set_value();
+  EXPECT_TRUE(second.get_future().get().ok());
+  EXPECT_EQ(Customer("c1")->features.events, 2);  // the refused one left no trace
 }
 
 TEST_F(IngestorTest, SubmitAfterStopIsUnavailable) {

@@ -128,26 +128,36 @@ Decision Decide(const Catalog& catalog, const TrendingSnapshot& trending,
   return out;
 }
 
-std::string DescribeReason(const Catalog& catalog, const DecidedItem& item, CountryIndex country,
-                           TimeMs now) {
-  auto days = [](TimeMs ms) { return static_cast<int>(std::lround(static_cast<double>(ms) / kMsPerDay)); };
-  auto ago = [&](TimeMs t) {
+void DescribeReason(const Catalog& catalog, const DecidedItem& item, CountryIndex country,
+                    TimeMs now, std::string& out) {
+  auto days = [](TimeMs ms) {
+    return static_cast<int>(std::lround(static_cast<double>(ms) / kMsPerDay));
+  };
+  auto append_ago = [&](TimeMs t) {
     const int d = days(std::max<TimeMs>(0, now - t));
-    if (d == 0) return std::string("today");
-    if (d == 1) return std::string("yesterday");
-    return absl::StrFormat("%d days ago", d);
+    if (d == 0) {
+      out.append("today");
+    } else if (d == 1) {
+      out.append("yesterday");
+    } else {
+      absl::StrAppendFormat(&out, "%d days ago", d);
+    }
   };
   switch (item.source) {
     case Source::kRecentlyViewed:
-      return "you viewed this " + ago(item.when);
+      out.append("you viewed this ");
+      append_ago(item.when);
+      return;
     case Source::kTrending:
-      return absl::StrFormat("popular in %s right now",
-                             country < catalog.market_count() ? catalog.market_code(country) : "all markets");
+      absl::StrAppendFormat(&out, "popular in %s right now",
+                            country < catalog.market_count() ? catalog.market_code(country) : "all markets");
+      return;
     case Source::kReplenishment:
-      return absl::StrFormat("bought %d times, about every %d days; last %s", item.purchases,
-                             std::max(1, days(item.interval)), ago(item.when));
+      absl::StrAppendFormat(&out, "bought %d times, about every %d days; last ", item.purchases,
+                            std::max(1, days(item.interval)));
+      append_ago(item.when);
+      return;
   }
-  return "";
 }
 
 const char* FallbackReasonText(FallbackReason reason) {

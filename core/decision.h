@@ -78,10 +78,11 @@ struct Decision {
 Decision Decide(const Catalog& catalog, const TrendingSnapshot& trending,
                 const DecisionRequest& request);
 
-// "viewed 2 days ago", "popular in NL now", "bought 5 times, about every 14
-// days; last 16 days ago". Built only when the answer is rendered.
-std::string DescribeReason(const Catalog& catalog, const DecidedItem& item, CountryIndex country,
-                           TimeMs now);
+// Appends to `out` "you viewed this 2 days ago", "popular in NL right now",
+// "bought 5 times, about every 14 days; last 16 days ago". Called only when
+// the answer is rendered, straight into the response's string.
+void DescribeReason(const Catalog& catalog, const DecidedItem& item, CountryIndex country,
+                    TimeMs now, std::string& out);
 
 const char* FallbackReasonText(FallbackReason reason);
 

@@ -30,12 +30,9 @@ void RecordView(int limit, ProductIndex product, TimeMs time, std::vector<Viewed
 void AddAffinity(const FeatureOptions& o, CategoryIndex category, TimeMs t, double weight,
                  CustomerFeatures& f) {
   if (category == kNoCategory || weight == 0) return;
-  if (t > f.affinity_ref) {
-    const double k = f.affinity_ref == 0 ? 0 : DecayFactor(t - f.affinity_ref, o.affinity_half_life_days);
+  const double w = DecayedWeight(f.affinity_ref, t, weight, o.affinity_half_life_days, [&](double k) {
     for (auto& a : f.affinities) a.score *= k;
-    f.affinity_ref = t;
-  }
-  const double w = weight * DecayFactor(f.affinity_ref - t, o.affinity_half_life_days);
+  });
   for (auto& a : f.affinities) {
     if (a.category == category) {
       a.score += w;
@@ -79,19 +76,6 @@ CategoryIndex CategoryOf(const Catalog& catalog, ProductIndex p) {
 
 double DecayFactor(TimeMs dt, double half_life_days) {
   return std::exp2(-static_cast<double>(dt) / (half_life_days * kMsPerDay));
-}
-
-void DecayedScore::Add(TimeMs t, double weight, double half_life_days) {
-  if (t >= ref) {
-    value = (ref == 0 ? 0 : value * DecayFactor(t - ref, half_life_days)) + weight;
-    ref = t;
-  } else {
-    value += weight * DecayFactor(ref - t, half_life_days);
-  }
-}
-
-double DecayedScore::At(TimeMs t, double half_life_days) const {
-  return ref == 0 ? 0 : value * DecayFactor(t - ref, half_life_days);
 }
 
 void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,

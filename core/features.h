@@ -37,13 +37,21 @@ struct FeatureOptions {
 // exp2(-dt / half_life), the decay of a weight `dt` milliseconds old.
 double DecayFactor(TimeMs dt, double half_life_days);
 
-// A score decayed with time, kept at a reference time. Order-independent.
-struct DecayedScore {
-  TimeMs ref = 0;
-  double value = 0;
-  void Add(TimeMs t, double weight, double half_life_days);
-  double At(TimeMs t, double half_life_days) const;
-};
+// Decayed scores are kept at a reference time `ref` (0 = none yet). A weight
+// observed at `t`: if `t` is later than `ref`, every score of the set is first
+// decayed to `t` through `rescale(factor)` and `ref` moves to `t`; the weight,
+// decayed to `ref` (so a late event adds less), is returned for the caller to
+// add. The result does not depend on the order of the events (up to
+// rounding). Used for category affinities and product popularity.
+template <typename Rescale>
+double DecayedWeight(TimeMs& ref, TimeMs t, double weight, double half_life_days,
+                     Rescale rescale) {
+  if (t > ref) {
+    rescale(ref == 0 ? 0.0 : DecayFactor(t - ref, half_life_days));
+    ref = t;
+  }
+  return weight * DecayFactor(ref - t, half_life_days);
+}
 
 struct CustomerAttributes {
   bool present = false;  // false: known only from events

@@ -6,13 +6,10 @@ namespace nextbest::core {
 
 void AddPopularity(ProductPopularity& p, TimeMs t, double weight, CountryIndex market,
                    double half_life_days) {
-  if (t > p.ref) {
-    const double k = p.ref == 0 ? 0 : DecayFactor(t - p.ref, half_life_days);
+  const double w = DecayedWeight(p.ref, t, weight, half_life_days, [&p](double k) {
     p.overall *= k;
     for (double& s : p.by_market) s *= k;
-    p.ref = t;
-  }
-  const double w = weight * DecayFactor(p.ref - t, half_life_days);
+  });
   p.overall += w;
   if (market != kNoCountry) p.by_market[market] += w;
 }

@@ -22,7 +22,7 @@ struct ProductPopularity {
   std::array<double, kMaxCountries> by_market{};
 };
 
-// Adds `weight` at time `t` (order-independent, see DecayedScore).
+// Adds `weight` at time `t` (order-independent, see DecayedWeight).
 void AddPopularity(ProductPopularity& p, TimeMs t, double weight, CountryIndex market,
                    double half_life_days);
 

@@ -73,7 +73,7 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
 void FillRecommendation(const core::Decision& d, const core::Catalog& catalog, core::TimeMs now,
                         v1::RecommendResponse& out) {
   out.set_personalized(d.personalized);
-  out.set_fallback_reason(core::FallbackReasonText(d.fallback));
+  if (d.fallback != core::FallbackReason::kNone) out.set_fallback_reason(core::FallbackReasonText(d.fallback));
   if (d.country < catalog.market_count()) out.set_country(catalog.market_code(d.country));
   *out.mutable_decided_at() = FromTimeMs(now);
   for (const core::DecidedItem& item : d.items) {
@@ -85,7 +85,7 @@ void FillRecommendation(const core::Decision& d, const core::Catalog& catalog, c
     SetMoney(p.price_minor, catalog.currency(), it->mutable_price());
     it->set_score(item.score);
     it->set_source(static_cast<v1::Source>(item.source));
-    it->set_reason(core::DescribeReason(catalog, item, d.country, now));
+    core::DescribeReason(catalog, item, d.country, now, *it->mutable_reason());
   }
 }
 

@@ -21,7 +21,6 @@ class Ingestor::Group {
 
   rocksdb::WriteBatch& batch() { return batch_; }
   core::CatalogBuilder& catalog() { return catalog_; }
-  RocksStore& store() { return store_; }
 
   // The customer's state as this group leaves it; created if new.
   core::CustomerState& Customer(const std::string& id, bool features_changed) {
@@ -33,10 +32,6 @@ class Ingestor::Group {
     }
     it->second.features_changed |= features_changed;
     return *it->second.state;
-  }
-  const core::CustomerState* FindCustomer(const std::string& id) const {
-    auto it = customers_.find(id);
-    return it != customers_.end() ? it->second.state.get() : live_.customers.Find(id);
   }
 
   core::ProductPopularity& Popularity(core::ProductIndex p) {

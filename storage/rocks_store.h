@@ -67,7 +67,6 @@ class RocksStore {
   std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf, bool fill_cache = true);
 
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<int>(cf)]; }
-  rocksdb::DB* db() const { return db_.get(); }
   Durability durability() const { return durability_; }
 
   static const char* CfName(Cf cf);

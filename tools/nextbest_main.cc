@@ -3,8 +3,8 @@
 //   nextbest [--target=HOST:PORT] recommend --customer=C --placement=P [--cart=p1,p2]
 //            [--product=P] [--count=N] [--country=NL] [--store=S] [--time=RFC3339] [--json]
 //   nextbest profile --customer=C [--json]
-//   nextbest track --file=events.jsonl      (one nextbest.v1.Event per line, JSON mapping; - = stdin)
-//   nextbest track --customer=C --type=view --product=P [--quantity=N] [--price_cents=X]
+//   nextbest track --file=events.jsonl      (one nextbest.v1.Event per line, JSON mapping; - =
+//   stdin) nextbest track --customer=C --type=view --product=P [--quantity=N] [--price_cents=X]
 //            [--time=RFC3339] [--event_id=ID] [--channel=web]
 //   nextbest health
 //   nextbest ping
@@ -31,6 +31,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "nextbest/v1/catalog.grpc.pb.h"
@@ -38,7 +39,6 @@
 #include "nextbest/v1/decisions.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
 #include "tools/demo_retailer.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "nextbest-server address");
 ABSL_FLAG(int, timeout_ms, 30000, "Deadline per RPC");
@@ -54,7 +54,8 @@ ABSL_FLAG(std::string, file, "", "track: JSON-lines file of events (- for stdin)
 ABSL_FLAG(std::string, type, "", "track: view|add_to_cart|remove_from_cart|purchase|return");
 ABSL_FLAG(int, quantity, 1, "track: quantity");
 ABSL_FLAG(int64_t, price_cents, -1, "track: unit price in cents (purchase/return)");
-ABSL_FLAG(std::string, time, "", "Event time (track) or decision time (recommend), RFC 3339; default now");
+ABSL_FLAG(std::string, time, "",
+          "Event time (track) or decision time (recommend), RFC 3339; default now");
 ABSL_FLAG(std::string, event_id, "", "track: event id (default: generated)");
 ABSL_FLAG(std::string, channel, "web", "track: web|app|store|email|call_center");
 ABSL_FLAG(int, customers, 2000, "demo-data: customers");
@@ -62,8 +63,10 @@ ABSL_FLAG(int, products, 800, "demo-data: products");
 ABSL_FLAG(int, stores, 700, "demo-data: stores");
 ABSL_FLAG(int, days, 365, "demo-data: days of history");
 ABSL_FLAG(uint64_t, seed, 42, "demo-data: random seed");
-ABSL_FLAG(std::string, now, "", "demo-data: end of the generated history, RFC 3339 (default today 00:00 UTC)");
-ABSL_FLAG(std::string, what, "all", "demo-data: all | catalog (stores, products, stock) | customers (attributes and events)");
+ABSL_FLAG(std::string, now, "",
+          "demo-data: end of the generated history, RFC 3339 (default today 00:00 UTC)");
+ABSL_FLAG(std::string, what, "all",
+          "demo-data: all | catalog (stores, products, stock) | customers (attributes and events)");
 ABSL_FLAG(int, load_threads, 4, "demo-data: concurrent requests while loading events");
 
 namespace {
@@ -77,6 +80,16 @@ std::shared_ptr<grpc::Channel> Channel() {
 void SetDeadline(grpc::ClientContext& ctx) {
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms)));
+}
+
+// One unary call with the --timeout_ms deadline.
+template <typename Stub, typename Request, typename Response>
+grpc::Status Invoke(Stub& stub,
+                    grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+                    const Request& request, Response* response) {
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  return (stub.*method)(&ctx, request, response);
 }
 
 int Fail(const grpc::Status& s, const char* what) {
@@ -101,15 +114,20 @@ void PrintJson(const google::protobuf::Message& m) {
 
 std::string Euro(const v1::Money& m) {
   const int64_t a = m.amount_minor();
-  return absl::StrFormat("%s %d,%02d", m.currency() == "EUR" ? "€" : m.currency(), a / 100, a % 100);
+  return absl::StrFormat("%s %d,%02d", m.currency() == "EUR" ? "€" : m.currency(), a / 100,
+                         a % 100);
 }
 
 const char* SourceName(v1::Source s) {
   switch (s) {
-    case v1::SOURCE_RECENTLY_VIEWED: return "recently viewed";
-    case v1::SOURCE_TRENDING: return "trending";
-    case v1::SOURCE_REPLENISHMENT: return "replenishment";
-    default: return "?";
+    case v1::SOURCE_RECENTLY_VIEWED:
+      return "recently viewed";
+    case v1::SOURCE_TRENDING:
+      return "trending";
+    case v1::SOURCE_REPLENISHMENT:
+      return "replenishment";
+    default:
+      return "?";
   }
 }
 
@@ -135,9 +153,7 @@ int Recommend() {
     ctx->mutable_time()->set_seconds(absl::ToUnixSeconds(t));
   }
   v1::RecommendResponse resp;
-  grpc::ClientContext cc;
-  SetDeadline(cc);
-  grpc::Status s = stub->Recommend(&cc, req, &resp);
+  grpc::Status s = Invoke(*stub, &v1::DecisionService::Stub::Recommend, req, &resp);
   if (!s.ok()) return Fail(s, "recommend");
   if (absl::GetFlag(FLAGS_json)) {
     PrintJson(resp);
@@ -159,7 +175,8 @@ int Recommend() {
 }
 
 std::string Ts(const google::protobuf::Timestamp& t) {
-  return absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(t.seconds()), absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(t.seconds()),
+                          absl::UTCTimeZone());
 }
 
 int Profile() {
@@ -167,9 +184,7 @@ int Profile() {
   v1::GetProfileRequest req;
   req.set_customer_id(absl::GetFlag(FLAGS_customer));
   v1::GetProfileResponse resp;
-  grpc::ClientContext cc;
-  SetDeadline(cc);
-  grpc::Status s = stub->GetProfile(&cc, req, &resp);
+  grpc::Status s = Invoke(*stub, &v1::CustomerService::Stub::GetProfile, req, &resp);
   if (!s.ok()) return Fail(s, "profile");
   if (absl::GetFlag(FLAGS_json)) {
     PrintJson(resp);
@@ -190,7 +205,8 @@ int Profile() {
   }
   std::cout << absl::StrFormat(
       "  RFM: %s since last purchase, %d orders (%.2f/month), spend %s, average order %s\n",
-      f.days_since_last_purchase() < 0 ? "never purchased" : absl::StrFormat("%.0f days", f.days_since_last_purchase()),
+      f.days_since_last_purchase() < 0 ? "never purchased"
+                                       : absl::StrFormat("%.0f days", f.days_since_last_purchase()),
       f.orders(), f.orders_per_month(), Euro(f.total_spend()), Euro(f.average_order_value()));
   std::cout << absl::StrFormat("  tenure %.0f days, %d events\n", f.tenure_days(), f.events());
   if (!f.recently_viewed().empty()) {
@@ -200,7 +216,8 @@ int Profile() {
   }
   if (!f.top_categories().empty()) {
     std::cout << "  top categories:";
-    for (const auto& a : f.top_categories()) std::cout << absl::StrFormat(" %s (%.1f)", a.category(), a.score());
+    for (const auto& a : f.top_categories())
+      std::cout << absl::StrFormat(" %s (%.1f)", a.category(), a.score());
     std::cout << "\n";
   }
   for (const auto& p : f.purchase_history()) {
@@ -216,9 +233,7 @@ int Health() {
   auto stub = grpc::health::v1::Health::NewStub(Channel());
   grpc::health::v1::HealthCheckRequest req;
   grpc::health::v1::HealthCheckResponse resp;
-  grpc::ClientContext cc;
-  SetDeadline(cc);
-  grpc::Status s = stub->Check(&cc, req, &resp);
+  grpc::Status s = Invoke(*stub, &grpc::health::v1::Health::Stub::Check, req, &resp);
   if (!s.ok()) return Fail(s, "health");
   const bool serving = resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
   std::cout << (serving ? "SERVING" : "NOT_SERVING") << "\n";
@@ -227,15 +242,13 @@ int Health() {
 
 int Ping() {
   auto stub = v1::DecisionService::NewStub(Channel());
-  v1::PingRequest req;
   v1::PingResponse resp;
-  grpc::ClientContext cc;
-  SetDeadline(cc);
   const auto t0 = std::chrono::steady_clock::now();
-  grpc::Status s = stub->Ping(&cc, req, &resp);
+  grpc::Status s = Invoke(*stub, &v1::DecisionService::Stub::Ping, v1::PingRequest(), &resp);
   if (!s.ok()) return Fail(s, "ping");
-  std::cout << absl::StrFormat("pong in %.3f ms\n", std::chrono::duration<double, std::milli>(
-                                                       std::chrono::steady_clock::now() - t0).count());
+  std::cout << absl::StrFormat(
+      "pong in %.3f ms\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   return 0;
 }
 
@@ -250,9 +263,7 @@ class EventSender {
   int Flush() {
     if (batch_.events().empty()) return 0;
     v1::RecordEventsResponse resp;
-    grpc::ClientContext cc;
-    SetDeadline(cc);
-    grpc::Status s = stub_->RecordEvents(&cc, batch_, &resp);
+    grpc::Status s = Invoke(*stub_, &v1::EventService::Stub::RecordEvents, batch_, &resp);
     batch_.clear_events();
     if (!s.ok()) return Fail(s, "track");
     accepted_ += resp.accepted();
@@ -270,16 +281,23 @@ class EventSender {
 
 int TrackFromFlags() {
   static const std::map<std::string, v1::EventType> kTypes = {
-      {"view", v1::EVENT_TYPE_VIEW}, {"add_to_cart", v1::EVENT_TYPE_ADD_TO_CART},
-      {"remove_from_cart", v1::EVENT_TYPE_REMOVE_FROM_CART}, {"purchase", v1::EVENT_TYPE_PURCHASE},
+      {"view", v1::EVENT_TYPE_VIEW},
+      {"add_to_cart", v1::EVENT_TYPE_ADD_TO_CART},
+      {"remove_from_cart", v1::EVENT_TYPE_REMOVE_FROM_CART},
+      {"purchase", v1::EVENT_TYPE_PURCHASE},
       {"return", v1::EVENT_TYPE_RETURN}};
   static const std::map<std::string, v1::Channel> kChannels = {
-      {"web", v1::CHANNEL_WEB}, {"app", v1::CHANNEL_APP}, {"store", v1::CHANNEL_STORE},
-      {"email", v1::CHANNEL_EMAIL}, {"call_center", v1::CHANNEL_CALL_CENTER}};
+      {"web", v1::CHANNEL_WEB},
+      {"app", v1::CHANNEL_APP},
+      {"store", v1::CHANNEL_STORE},
+      {"email", v1::CHANNEL_EMAIL},
+      {"call_center", v1::CHANNEL_CALL_CENTER}};
   auto type = kTypes.find(absl::GetFlag(FLAGS_type));
-  if (type == kTypes.end()) return Usage("track: --type must be view|add_to_cart|remove_from_cart|purchase|return");
+  if (type == kTypes.end())
+    return Usage("track: --type must be view|add_to_cart|remove_from_cart|purchase|return");
   auto channel = kChannels.find(absl::GetFlag(FLAGS_channel));
-  if (channel == kChannels.end()) return Usage("track: --channel must be web|app|store|email|call_center");
+  if (channel == kChannels.end())
+    return Usage("track: --channel must be web|app|store|email|call_center");
   absl::Time t = absl::Now();
   std::string err;
   if (!absl::GetFlag(FLAGS_time).empty() &&
@@ -334,10 +352,10 @@ int Track() {
     if (int rc = sender.Add(std::move(e)); rc != 0) return rc;
   }
   if (int rc = sender.Flush(); rc != 0) return rc;
-  std::cout << absl::StrFormat("%d events recorded, %d duplicates\n", sender.accepted(), sender.duplicates());
+  std::cout << absl::StrFormat("%d events recorded, %d duplicates\n", sender.accepted(),
+                               sender.duplicates());
   return 0;
 }
-
 
 int DemoData() {
   tools::RetailerSize size;
@@ -374,9 +392,8 @@ int DemoData() {
     v1::UpsertStoresRequest req;
     for (const auto& s : retailer.stores()) *req.add_stores() = s;
     v1::UpsertStoresResponse resp;
-    grpc::ClientContext cc;
-    SetDeadline(cc);
-    if (auto s = catalog->UpsertStores(&cc, req, &resp); !s.ok()) return Fail(s, "demo-data stores");
+    if (auto s = Invoke(*catalog, &v1::CatalogService::Stub::UpsertStores, req, &resp); !s.ok())
+      return Fail(s, "demo-data stores");
   }
   for (size_t i = 0; what != "customers" && i < retailer.products().size(); i += 1000) {
     v1::UpsertProductsRequest req;
@@ -384,9 +401,8 @@ int DemoData() {
       *req.add_products() = retailer.products()[j];
     }
     v1::UpsertProductsResponse resp;
-    grpc::ClientContext cc;
-    SetDeadline(cc);
-    if (auto s = catalog->UpsertProducts(&cc, req, &resp); !s.ok()) return Fail(s, "demo-data products");
+    if (auto s = Invoke(*catalog, &v1::CatalogService::Stub::UpsertProducts, req, &resp); !s.ok())
+      return Fail(s, "demo-data products");
   }
   if (what != "customers") {
     v1::SetStockRequest req;
@@ -394,9 +410,8 @@ int DemoData() {
     auto flush = [&] {
       if (req.levels().empty() || rc != 0) return;
       v1::SetStockResponse resp;
-      grpc::ClientContext cc;
-      SetDeadline(cc);
-      if (auto s = catalog->SetStock(&cc, req, &resp); !s.ok()) rc = Fail(s, "demo-data stock");
+      if (auto s = Invoke(*catalog, &v1::CatalogService::Stub::SetStock, req, &resp); !s.ok())
+        rc = Fail(s, "demo-data stock");
       req.clear_levels();
     };
     retailer.ForEachStockLevel([&](const v1::StockLevel& l) {
@@ -417,11 +432,12 @@ int DemoData() {
       *req.add_customers() = retailer.CustomerAttributes(j);
     }
     v1::UpsertCustomersResponse resp;
-    grpc::ClientContext cc;
-    SetDeadline(cc);
-    if (auto s = customers->UpsertCustomers(&cc, req, &resp); !s.ok()) return Fail(s, "demo-data customers");
+    if (auto s = Invoke(*customers, &v1::CustomerService::Stub::UpsertCustomers, req, &resp);
+        !s.ok())
+      return Fail(s, "demo-data customers");
   }
-  std::fprintf(stderr, "demo-data: %zu stores, %zu products with stock, %d customers loaded in %.1f s\n",
+  std::fprintf(stderr,
+               "demo-data: %zu stores, %zu products with stock, %d customers loaded in %.1f s\n",
                retailer.stores().size(), retailer.products().size(), size.customers, elapsed());
 
   // Events: several senders in parallel, so the server can group-commit.

@@ -12,6 +12,12 @@ namespace {
 constexpr TimeMs kDay = kMsPerDay;
 constexpr TimeMs kNow = 1'700'000'000'000;
 
+std::string Reason(const Catalog& catalog, const DecidedItem& item, CountryIndex country) {
+  std::string out;
+  DescribeReason(catalog, item, country, kNow, out);
+  return out;
+}
+
 PlacementSpec Spec(PlacementSpec::Kind kind, bool fill = true) {
   PlacementSpec s;
   s.id = "test";
@@ -116,7 +122,7 @@ TEST_F(DecisionTest, ReplenishmentDueRankedByOverdueMinusCart) {
   EXPECT_NEAR(d.items[0].score, 2.0, 1e-9);
   EXPECT_EQ(d.items[1].purchases, 3u);
   EXPECT_EQ(d.items[1].interval, 10 * kDay);
-  EXPECT_EQ(DescribeReason(*catalog_, d.items[1], 0, kNow),
+  EXPECT_EQ(Reason(*catalog_, d.items[1], 0),
             "bought 3 times, about every 10 days; last 15 days ago");
 }
 
@@ -219,9 +225,13 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsAndCustomers) {
       const Decision d = Decide(*catalog, *trending, r);
       std::vector<ProductIndex> seen;
       const bool consented = r.customer != nullptr && r.customer->attributes.consent_personalization;
-      if (!consented) EXPECT_FALSE(d.personalized);
+      if (!consented) {
+        EXPECT_FALSE(d.personalized);
+      }
       for (const auto& item : d.items) {
-        if (!consented) EXPECT_EQ(item.source, Source::kTrending);
+        if (!consented) {
+          EXPECT_EQ(item.source, Source::kTrending);
+        }
         EXPECT_TRUE(catalog->Recommendable(item.product, kNow));
         EXPECT_TRUE(catalog->InStock(item.product, d.country, r.store));
         EXPECT_NE(item.product, r.current_product);
@@ -236,11 +246,12 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsAndCustomers) {
 
 TEST(ReasonTest, Texts) {
   auto catalog = testing::MakeCatalog(1);
-  EXPECT_EQ(DescribeReason(*catalog, {0, 1, Source::kRecentlyViewed, kNow - 2 * kDay}, 0, kNow),
+  EXPECT_EQ(Reason(*catalog, {0, 1, Source::kRecentlyViewed, kNow - 2 * kDay}, 0),
             "you viewed this 2 days ago");
-  EXPECT_EQ(DescribeReason(*catalog, {0, 1, Source::kRecentlyViewed, kNow - 3600000}, 0, kNow),
+  EXPECT_EQ(Reason(*catalog, {0, 1, Source::kRecentlyViewed, kNow - 3600000}, 0),
             "you viewed this today");
-  EXPECT_EQ(DescribeReason(*catalog, {0, 1, Source::kTrending}, 1, kNow), "popular in BE right now");
+  EXPECT_EQ(Reason(*catalog, {0, 1, Source::kTrending}, 1), "popular in BE right now");
+  EXPECT_EQ(Reason(*catalog, {0, 1, Source::kRecentlyViewed, kNow - kDay}, 0), "you viewed this yesterday");
 }
 
 }  // namespace

@@ -212,16 +212,5 @@ TEST_F(FeaturesTest, OrderOfEventsDoesNotMatter) {
   }
 }
 
-TEST(DecayedScoreTest, LateEventsAddDecayedWeight) {
-  DecayedScore s;
-  s.Add(kT0 + 10 * kDay, 1, 10);
-  s.Add(kT0, 1, 10);  // 10 days older: half weight
-  EXPECT_NEAR(s.At(kT0 + 10 * kDay, 10), 1.5, 1e-12);
-  DecayedScore t;
-  t.Add(kT0, 1, 10);
-  t.Add(kT0 + 10 * kDay, 1, 10);
-  EXPECT_NEAR(t.At(kT0 + 10 * kDay, 10), 1.5, 1e-12);
-}
-
 }  // namespace
 }  // namespace nextbest::core

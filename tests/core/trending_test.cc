@@ -28,6 +28,21 @@ TEST(TrendingTest, RanksByDecayedPopularityPerMarket) {
   EXPECT_NEAR(snap->ScoreAt(snap->For(0)[0], kT0 + 7 * kMsPerDay), 2.5, 1e-5);
 }
 
+TEST(TrendingTest, LateEventsAddDecayedWeightInAnyOrder) {
+  constexpr TimeMs kDay = kMsPerDay;
+  ProductPopularity late_last, late_first;
+  AddPopularity(late_last, kT0 + 10 * kDay, 1, 1, 10);
+  AddPopularity(late_last, kT0, 1, 1, 10);  // 10 days older: half weight
+  AddPopularity(late_first, kT0, 1, 1, 10);
+  AddPopularity(late_first, kT0 + 10 * kDay, 1, 1, 10);
+  for (const ProductPopularity* p : {&late_last, &late_first}) {
+    EXPECT_EQ(p->ref, kT0 + 10 * kDay);
+    EXPECT_NEAR(p->overall, 1.5, 1e-12);
+    EXPECT_NEAR(p->by_market[1], 1.5, 1e-12);
+    EXPECT_EQ(p->by_market[0], 0);
+  }
+}
+
 TEST(TrendingTest, ListSizeAndUnlistedProducts) {
   auto base = testing::MakeCatalog(5);
   CatalogBuilder b(*base);

@@ -183,7 +183,11 @@ TEST_F(IngestorTest, UnknownReferencesAreNotFound) {
   auto store = ingestor_->SubmitAndWait(SetStock{{{"p1", "s99", "", 1}}});
   EXPECT_EQ(store.status().code(), absl::StatusCode::kNotFound);
   UpsertCustomers c;
-  c.customers.push_back({"c1", "NL", "s99"});
+  CustomerUpsert unknown_store;
+  unknown_store.customer_id = "c1";
+  unknown_store.country = "NL";
+  unknown_store.home_store_id = "s99";
+  c.customers.push_back(unknown_store);
   EXPECT_EQ(ingestor_->SubmitAndWait(c).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(Customer("c1"), nullptr);
 }

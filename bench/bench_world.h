@@ -1,7 +1,9 @@
 #pragma once
 // A deterministic retailer in memory for benchmarks: products in 200
-// categories (2 % inactive), stores in six markets with random stock,
-// trending lists, and customers with 60 events each (views and purchases).
+// categories (2 % inactive, 3 % new arrivals), stores in six markets with
+// random stock, trending lists, customers with 60 events each (browsing
+// sessions and purchases), the shipped config (every placement, offers,
+// segments) and the models learned from the customers.
 
 #include <memory>
 #include <random>
@@ -12,7 +14,9 @@
 #include "core/decision.h"
 #include "core/features.h"
 #include "core/live_state.h"
+#include "core/models.h"
 #include "core/trending.h"
+#include "server/config.h"
 
 namespace nextbest::bench {
 
@@ -20,10 +24,6 @@ inline constexpr core::TimeMs kNow = 1'790'000'000'000;
 
 struct World {
   core::LiveState live;
-  std::vector<core::PlacementSpec> placements = {
-      {"homepage.door_jou_bekeken", core::PlacementSpec::Kind::kRecentlyViewed, 10, 50},
-      {"homepage.populair", core::PlacementSpec::Kind::kTrending, 10, 50},
-      {"checkout.vergeten", core::PlacementSpec::Kind::kReplenishment, 5, 20}};
   int customers;
 
   World(int products, int stores, int customer_count) : customers(customer_count) {
@@ -36,8 +36,11 @@ struct World {
       Product p;
       p.id = absl::StrCat("p", i + 1);
       p.name = absl::StrCat("Product ", i + 1);
+      p.brand = i % 10 == 0 ? "Partner" : "HEMA";
       p.category_path = {"C", absl::StrCat("S", i % 200)};
+      p.price_minor = 100 + static_cast<int64_t>(rng() % 5000);
       p.active = rng() % 50 != 0;
+      if (rng() % 33 == 0) p.available_from = kNow - static_cast<TimeMs>(rng() % (20 * kMsPerDay));
       const ProductIndex idx = b.UpsertProduct(std::move(p));
       for (CountryIndex c = 0; c < 6; ++c) b.SetOnlineStock(idx, c, rng() % 10 != 0);
       for (int s = 0; s < stores; ++s) b.SetStoreStock(idx, s, rng() % 5 != 0);
@@ -49,38 +52,71 @@ struct World {
                     1 + rng() % 5, rng() % 6, 7);
     }
     live.trending.Publish(BuildTrending(pop, *live.catalog.Get(), kNow, 7, 500), live.epochs);
+
+    // The shipped config, as the server loads it by default.
+    auto config = server::ParseConfig("");
+    if (!config.ok()) std::abort();
+    live.offers.Attach(config->decisions);
+    live.config.Publish(*DecisionConfig::Build(config->decisions), live.epochs);
+
     FeatureOptions fo;
     for (int c = 0; c < customer_count; ++c) {
       auto s = std::make_unique<CustomerState>();
       s->attributes.present = true;
       s->attributes.country = c % 6;
       s->attributes.consent_personalization = true;
+      s->attributes.loyalty_member = c % 3 == 0;
+      // A taste: most views and purchases in 5 of the 200 categories.
+      const int taste = static_cast<int>(rng() % 200);
+      auto product = [&] {
+        const int category = rng() % 4 != 0 ? (taste + static_cast<int>(rng() % 5)) % 200
+                                            : static_cast<int>(rng() % 200);
+        return static_cast<ProductIndex>((category + 200 * (rng() % (products / 200))) % products);
+      };
+      TimeMs t = kNow - static_cast<TimeMs>(rng() % (365 * kMsPerDay));
       for (int v = 0; v < 60; ++v) {
         Event e;
         e.type = v % 4 == 0 ? EventType::kPurchase : EventType::kView;
-        e.time = kNow - static_cast<TimeMs>(rng() % (365 * kMsPerDay));
-        const ProductIndex p = rng() % products;
+        // Sessions of a few events a minute apart, days apart.
+        t += v % 6 == 0 ? static_cast<TimeMs>(rng() % (10 * kMsPerDay)) : 60'000;
+        e.time = std::min(t, kNow);
         if (e.type == EventType::kView) {
-          e.product = p;
+          e.product = product();
         } else {
-          e.lines = {{static_cast<ProductIndex>(rng() % 40), 1, 199}};
+          e.lines = {{product(), 1, 199}, {static_cast<ProductIndex>(rng() % 40), 1, 199}};
         }
         ApplyEvent(fo, *live.catalog.Get(), e, s->features);
       }
       ShrinkToFit(s->features);
       live.customers.Publish(absl::StrCat("c", c + 1), std::move(s));
     }
+    ModelBuilder mb(config->models, *live.catalog.Get(), *live.config.Get(), kNow);
+    live.customers.ForEach([&](absl::string_view, const CustomerState& s) { mb.Add(s.features); });
+    mb.Thresholds();
+    live.customers.ForEach([&](absl::string_view, const CustomerState& s) { mb.Count(s, true); });
+    live.models.Publish(mb.Finish(0), live.epochs);
   }
 
+  const std::vector<core::PlacementSpec>& placements() const { return live.config.Get()->placements; }
+  const core::PlacementSpec& placement(size_t i) const { return placements().at(i); }
+
   // One decision as Recommend makes it: guard, snapshot loads, customer
-  // lookup by id, Decide with a 3-item cart.
-  core::Decision Decide(const core::PlacementSpec& spec, const std::string& customer_id) {
+  // lookup by id, Decide with the product on screen and a 3-item cart.
+  core::Decision Decide(const core::PlacementSpec& spec, const std::string& customer_id,
+                        core::StoreIndex store = core::kNoStore) {
     static const core::ProductIndex cart[] = {5, 17, 300};
     core::ReadGuard guard(live.epochs);
     core::DecisionRequest r;
+    r.config = live.config.Get();
     r.placement = &spec;
     r.customer = live.customers.Find(customer_id);
+    r.customer_id = customer_id;
+    r.models = live.models.Get();
+    r.ledger = &live.offers;
+    r.current_product = 1234;
     r.cart = cart;
+    r.store = store;
+    r.channel = core::Channel::kWeb;
     r.now = kNow;
     return core::Decide(*live.catalog.Get(), *live.trending.Get(), r);
   }

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   nextbest::bench::World world(/*products=*/2000, /*stores=*/70, /*customers=*/1000);
-  const auto& spec = world.placements.at(std::atoi(argv[1]));
+  const auto& spec = world.placement(std::atoi(argv[1]));
   const int n = std::atoi(argv[2]);
   size_t items = 0;
   for (int i = 0; i < n; ++i) {

@@ -13,7 +13,7 @@ trap 'rm -rf "$out"' EXIT
 command -v valgrind >/dev/null || { echo "valgrind missing (scripts/setup --test installs it)"; exit 1; }
 status=0
 recorded=""
-for placement in 0 1 2; do
+for placement in 0 1 2 3 4 5 6 7; do
   valgrind --tool=callgrind --callgrind-out-file="$out/cg.$placement" \
     --toggle-collect='nextbest::core::Decide(*' "$bin" $placement $decisions >"$out/run.$placement" 2>/dev/null
   name=$(awk '{print $1}' "$out/run.$placement")

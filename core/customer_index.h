@@ -39,7 +39,8 @@ class CustomerIndex {
   // Customers with a state. Any thread (relaxed).
   size_t size() const { return size_.load(std::memory_order_relaxed); }
 
-  // Writer thread only: visits every (id, state).
+  // Visits every (id, state): the writer thread, or any thread inside a
+  // ReadGuard (the models build); customers added meanwhile may be missed.
   template <typename F>
   void ForEach(F&& f) const {
     const Table* t = table_.load(std::memory_order_acquire);

@@ -1,66 +1,131 @@
 #pragma once
 // Decide(): "recommend for customer X in context Y", a pure function over
-// immutable snapshots (catalog, trending list, placement, customer state).
+// immutable snapshots (config, catalog, trending, models, customer state),
+// plus the offer ledger for caps.
 //
-// It takes no lock, does no I/O, and allocates only the answer (an inlined
-// vector for the usual counts). Hard rules applied to every item of every
-// placement, fallback included: the product is listed, active and
-// available; in stock in the context's store, else online in the market;
-// not in the cart; not the product on screen; not already in the answer.
-// Consent: without the customer's personalization consent (when required)
-// no personal source is used; the answer is the trending fill, and says so.
+//   1. Candidates: every source of the placement proposes products with a
+//      raw score; each source's scores are normalised to 0..1 (divided by
+//      its best) and weighted; a product's relevance is the sum over the
+//      sources that proposed it.
+//   2. Offers targeting the placement that are in their date window and
+//      whose eligibility rule holds become candidates too.
+//   3. Arbitration: score = relevance × value × priority × context (each
+//      factor switchable per placement, see Arbitration).
+//   4. Selection, best first: hard rules on every product (listed, active,
+//      available; in stock in the store, else online in the market; not in
+//      the cart, not on screen, not excluded by the caller, not already in
+//      the answer; the placement's category/brand/tag/price filters; not
+//      bought recently when the placement says so, replenishment aside),
+//      the per-category limit, and for offers their caps (reserved
+//      atomically in the ledger when chosen).
+//   5. Fill with trending items under the same rules if the placement says
+//      so; without personalization consent (when required) no personal
+//      source is used, and the answer says so.
+//
+// No lock except the ledger's shard lock for a capped offer, no I/O, no
+// allocation besides the answer in steady state (per-thread scratch space).
+// With an Explanation, every candidate's contributions and every drop are
+// recorded; without one, none of that work is done.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "core/caps.h"
 #include "core/catalog.h"
 #include "core/features.h"
+#include "core/models.h"
+#include "core/placement.h"
 #include "core/trending.h"
 #include "core/types.h"
 
 namespace nextbest::core {
 
-struct PlacementSpec {
-  enum class Kind : uint8_t { kRecentlyViewed = 1, kTrending = 2, kReplenishment = 3 };
-  std::string id;
-  Kind kind = Kind::kTrending;
-  int default_count = 10;
-  int max_count = 50;
-  bool fill_with_trending = true;
-  double due_fraction = 1.0;  // replenishment: due after this share of the interval
-  int min_purchases = 2;      // replenishment
-};
-
-// Values equal the wire enum's numbers.
-enum class Source : uint8_t { kRecentlyViewed = 1, kTrending = 2, kReplenishment = 3 };
-
 enum class FallbackReason : uint8_t {
   kNone = 0,
-  kUnknownCustomer,     // no state for the customer: non-personalized answer
-  kTooFewPersonal,      // the placement's own source had fewer items than asked
-  kNoConsent,           // no personalization consent: non-personalized answer
+  kUnknownCustomer,  // no state for the customer: non-personalized answer
+  kTooFewPersonal,   // the placement's own sources had fewer items than asked
+  kNoConsent,        // no personalization consent: non-personalized answer
 };
 
+// Why a candidate was left out.
+enum class DropRule : uint8_t {
+  kNotRecommendable = 1,  // unlisted, inactive or not yet available
+  kOutOfStock,
+  kInCart,
+  kOnScreen,
+  kExcludedByCaller,
+  kDuplicate,
+  kCategoryFilter,
+  kBrandFilter,
+  kTagFilter,
+  kPriceRange,
+  kBoughtRecently,
+  kCategoryLimit,
+  kOfferNotEligible,
+  kOfferOutsideWindow,
+  kOfferCustomerCap,
+  kOfferTotalCap,
+};
+const char* DropRuleName(DropRule r);
+
 struct DecidedItem {
-  ProductIndex product;
-  double score;
-  Source source;
+  ProductIndex product = kNoProduct;  // kNoProduct: a content offer
+  int32_t offer = -1;                 // index into DecisionConfig::offers
+  double score = 0;
+  Source source = Source::kTrending;  // the largest contribution
   // Facts behind the reason text (see DescribeReason).
   TimeMs when = 0;          // view / last purchase time
   TimeMs interval = 0;      // replenishment: typical interval
   uint32_t purchases = 0;   // replenishment: times bought
+  ProductIndex seed = kNoProduct;    // neighbours: the product it neighbours
+  CategoryIndex category = kNoCategory;  // affinity / new arrivals
+};
+
+struct Contribution {
+  Source source;
+  float raw;     // the source's own score
+  float weight;  // the placement's weight for the source
+  float value;   // weight × raw / best raw of the source
+};
+
+struct ItemExplanation {
+  absl::InlinedVector<Contribution, 3> contributions;
+  // The arbitration factors (1 when switched off).
+  double relevance = 1, value = 1, priority = 1, context = 1;
+};
+
+struct DroppedCandidate {
+  ProductIndex product = kNoProduct;
+  int32_t offer = -1;
+  DropRule rule;
+  double score = 0;
+};
+
+struct Explanation {
+  std::vector<ItemExplanation> items;  // parallel to Decision::items
+  std::vector<DroppedCandidate> dropped;
+  size_t candidates = 0;  // products and offers considered
+  static constexpr size_t kMaxDropped = 100;
 };
 
 struct DecisionRequest {
+  const DecisionConfig* config = nullptr;
   const PlacementSpec* placement = nullptr;
   const CustomerState* customer = nullptr;  // nullptr: unknown customer
+  absl::string_view customer_id;            // for per-customer caps
+  const Models* models = nullptr;           // nullptr: no neighbours/segments yet
+  OfferLedger* ledger = nullptr;            // nullptr: caps not reserved (benchmarks)
+  Explanation* explain = nullptr;           // nullptr: no explanation work
   CountryIndex country = kNoCountry;        // kNoCountry: store's, customer's, default
   StoreIndex store = kNoStore;
+  Channel channel = Channel::kUnspecified;
   ProductIndex current_product = kNoProduct;
   absl::Span<const ProductIndex> cart;
+  absl::Span<const ProductIndex> exclude;
   int count = 0;  // 0: the placement's default; capped at its max
   TimeMs now = 0;
   // Personal sources need the customer's personalization consent (a
@@ -73,17 +138,22 @@ struct Decision {
   bool personalized = false;
   FallbackReason fallback = FallbackReason::kNone;
   CountryIndex country = kNoCountry;
+  RfmSegment rfm = RfmSegment::kNone;
 };
 
 Decision Decide(const Catalog& catalog, const TrendingSnapshot& trending,
                 const DecisionRequest& request);
 
 // Appends to `out` "you viewed this 2 days ago", "popular in NL right now",
-// "bought 5 times, about every 14 days; last 16 days ago". Called only when
-// the answer is rendered, straight into the response's string.
-void DescribeReason(const Catalog& catalog, const DecidedItem& item, CountryIndex country,
-                    TimeMs now, std::string& out);
+// "bought 5 times, about every 14 days; last 16 days ago", "often bought
+// together with Tompouce", the offer's text... Called only when the answer
+// is rendered, straight into the response's string.
+void DescribeReason(const Catalog& catalog, const DecisionConfig& config, const DecidedItem& item,
+                    CountryIndex country, TimeMs now, std::string& out);
 
 const char* FallbackReasonText(FallbackReason reason);
+
+// The leaf of a category path "Koffie & thee/Koffie" -> "Koffie".
+absl::string_view CategoryLeaf(absl::string_view path);
 
 }  // namespace nextbest::core

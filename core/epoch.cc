@@ -47,6 +47,7 @@ EpochDomain::~EpochDomain() {
     LiveDomains().erase(id_);
   }
   for (auto& r : retired_) r.deleter();
+  for (auto& d : foreign_) d();
 }
 
 EpochDomain::Claim& EpochDomain::ClaimForThisThread() {
@@ -99,7 +100,19 @@ uint64_t EpochDomain::MinActiveEpoch() const {
   return min_epoch;
 }
 
+void EpochDomain::RetireFromAnyThread(std::function<void()> deleter) {
+  std::lock_guard<std::mutex> lock(foreign_mu_);
+  foreign_.push_back(std::move(deleter));
+}
+
 int EpochDomain::Reclaim() {
+  {
+    // Taken over at the current epoch, which is at least the one at which
+    // they were unlinked: safe (at worst freed one round later).
+    std::lock_guard<std::mutex> lock(foreign_mu_);
+    for (auto& d : foreign_) Retire(std::move(d));
+    foreign_.clear();
+  }
   if (retired_.empty()) return 0;
   // Readers entering from now on announce a newer epoch than anything
   // retired so far; only readers already inside can hold retired objects.

@@ -10,11 +10,14 @@
 //
 // Thread-safety: Enter/Exit from any thread (each thread has its own slot,
 // claimed on first use and released at thread exit; at most kMaxReaders
-// threads at once). Retire/Reclaim from the single writer thread only.
+// threads at once). Retire/Reclaim from the single writer thread only;
+// RetireFromAnyThread for the rare publications made elsewhere (config
+// reloads, model builds), handed to the writer's next Reclaim.
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <vector>
 
@@ -40,6 +43,9 @@ class EpochDomain {
   void RetireObject(const T* p) {
     if (p != nullptr) Retire([p] { delete p; });
   }
+  // Any thread. Freed by a later Reclaim() on the writer thread.
+  void RetireFromAnyThread(std::function<void()> deleter);
+
   // Advances the epoch and frees what no reader can see any more. Returns
   // the number of objects freed.
   int Reclaim();
@@ -66,6 +72,8 @@ class EpochDomain {
     std::function<void()> deleter;
   };
   std::vector<Retired> retired_;  // writer only
+  std::mutex foreign_mu_;
+  std::vector<std::function<void()>> foreign_;  // RetireFromAnyThread, guarded
 };
 
 class ReadGuard {
@@ -96,6 +104,12 @@ class Published {
   void Publish(std::unique_ptr<const T> next, EpochDomain& domain) {
     const T* old = ptr_.exchange(next.release(), std::memory_order_acq_rel);
     domain.RetireObject(old);
+  }
+  // Any thread, one publisher at a time for this object (config reloads
+  // and model builds, outside the single writer).
+  void PublishFromAnyThread(std::unique_ptr<const T> next, EpochDomain& domain) {
+    const T* old = ptr_.exchange(next.release(), std::memory_order_acq_rel);
+    if (old != nullptr) domain.RetireFromAnyThread([old] { delete old; });
   }
 
  private:

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "core/catalog.h"
 #include "core/features.h"
 #include "core/types.h"
@@ -36,10 +37,15 @@ struct TrendingSnapshot {
   double half_life_days = 7;
   std::vector<TrendingEntry> overall;
   std::array<std::vector<TrendingEntry>, kMaxCountries> by_market;
+  // Overall popularity within each leaf category (at most 50 per category).
+  std::vector<std::vector<TrendingEntry>> by_category;
 
   // The list for `market`, or the overall list for kNoCountry.
   const std::vector<TrendingEntry>& For(CountryIndex market) const {
     return market == kNoCountry ? overall : by_market[market];
+  }
+  absl::Span<const TrendingEntry> ForCategory(CategoryIndex c) const {
+    return c < by_category.size() ? absl::MakeConstSpan(by_category[c]) : absl::Span<const TrendingEntry>();
   }
   double ScoreAt(const TrendingEntry& e, TimeMs now) const {
     return e.score * DecayFactor(now - ref_time, half_life_days);

@@ -32,7 +32,7 @@ struct AppOptions {
   bool request_metrics = true;  // false: no per-request metrics (benchmarking their cost)
 };
 
-class App {
+class App final : public AdminOps {
  public:
   // Loads the config, opens the database, recovers every customer and the
   // catalog into memory, then starts serving (health SERVING). Fails without
@@ -49,9 +49,17 @@ class App {
   // (at most `drain`), finish every queued write, close RocksDB.
   void Shutdown(absl::Duration drain);
 
+  // AdminOps (also SIGHUP). Thread-safe.
+  absl::StatusOr<v1::ReloadConfigResponse> ReloadConfig() override;
+  void RebuildModels(std::function<void(const core::Models&)> done) override;
+
  private:
   App() = default;
   void RunTicker();
+  void RunModels();
+  // Attaches offer counters and metric series, then swaps the config in.
+  absl::Status PublishConfig(core::DecisionConfig config);
+  absl::Status SaveOfferLedger();
 
   core::SystemClock system_clock_;
   const core::Clock* clock_ = nullptr;
@@ -64,12 +72,24 @@ class App {
   std::unique_ptr<CustomerServiceImpl> customers_;
   std::unique_ptr<CatalogServiceImpl> catalog_;
   std::unique_ptr<DecisionServiceImpl> decisions_;
+  std::unique_ptr<AdminServiceImpl> admin_;
   ArenaMessageAllocator<v1::RecommendRequest, v1::RecommendResponse> recommend_allocator_;
   ArenaMessageAllocator<v1::GetProfileRequest, v1::GetProfileResponse> profile_allocator_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
+
+  std::string config_path_;
+  std::mutex reload_mu_;  // one reload at a time
+  int64_t config_version_ = 0;
+  std::vector<std::string> metric_placements_;  // placements at start; the rest "other"
+
+  std::mutex models_mu_;
+  std::condition_variable models_cv_;
+  std::vector<std::function<void(const core::Models&)>> models_waiters_;
+  bool models_stopping_ = false;
+  std::thread models_thread_;
 
   std::mutex ticker_mu_;
   std::condition_variable ticker_cv_;

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "nextbest/config/v1/config.pb.h"
@@ -24,6 +25,7 @@ class ErrorCollector : public google::protobuf::io::ErrorCollector {
 };
 
 absl::Status Invalid(const std::string& field, const std::string& rule) {
+  if (field.empty()) return absl::InvalidArgumentError(absl::StrCat("config: ", rule));
   return absl::InvalidArgumentError(absl::StrCat("config: ", field, ": ", rule));
 }
 
@@ -32,13 +34,206 @@ T Or(T value, T fallback) {
   return value != T{} ? value : fallback;
 }
 
-std::vector<core::PlacementSpec> DefaultPlacements() {
-  using K = core::PlacementSpec::Kind;
-  return {
-      {"homepage.door_jou_bekeken", K::kRecentlyViewed, 10, 50, true, 1.0, 2},
-      {"homepage.populair", K::kTrending, 10, 50, true, 1.0, 2},
-      {"checkout.vergeten", K::kReplenishment, 5, 20, true, 1.0, 2},
-  };
+// The shipped config (deploy/nextbest.textproto, compiled in): its
+// placements, segments and offers serve when a config names no placements.
+constexpr const char* kShippedConfig =
+#include "server/shipped_config.inc"
+    ;
+
+absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const std::string& field,
+                                            const std::vector<std::string>& markets,
+                                            const std::vector<core::SegmentSpec>& earlier) {
+  core::Condition out;
+  for (int i = 0; i < c.countries_size(); ++i) {
+    auto it = std::find(markets.begin(), markets.end(), c.countries(i));
+    if (it == markets.end()) {
+      return Invalid(absl::StrCat(field, ".countries[", i, "]"),
+                     absl::StrCat("'", c.countries(i), "' is not a configured market"));
+    }
+    out.countries |= static_cast<uint16_t>(1u << (it - markets.begin()));
+  }
+  static const std::pair<const char*, core::Channel> kChannels[] = {
+      {"WEB", core::Channel::kWeb}, {"APP", core::Channel::kApp}, {"STORE", core::Channel::kStore},
+      {"EMAIL", core::Channel::kEmail}, {"CALL_CENTER", core::Channel::kCallCenter}};
+  for (int i = 0; i < c.channels_size(); ++i) {
+    bool found = false;
+    for (const auto& [name, ch] : kChannels) {
+      if (c.channels(i) == name) {
+        out.channels |= static_cast<uint8_t>(1u << static_cast<int>(ch));
+        found = true;
+      }
+    }
+    if (!found) {
+      return Invalid(absl::StrCat(field, ".channels[", i, "]"),
+                     absl::StrCat("'", c.channels(i), "': one of WEB, APP, STORE, EMAIL, CALL_CENTER"));
+    }
+  }
+  for (int i = 0; i < c.rfm_segments_size(); ++i) {
+    core::RfmSegment seg;
+    if (!core::ParseRfmSegment(c.rfm_segments(i), seg)) {
+      return Invalid(absl::StrCat(field, ".rfm_segments[", i, "]"),
+                     absl::StrCat("unknown RFM segment '", c.rfm_segments(i), "'"));
+    }
+    out.rfm_segments |= 1u << static_cast<int>(seg);
+  }
+  for (int i = 0; i < c.segments_size(); ++i) {
+    auto it = std::find_if(earlier.begin(), earlier.end(),
+                           [&](const core::SegmentSpec& s) { return s.id == c.segments(i); });
+    if (it == earlier.end()) {
+      return Invalid(absl::StrCat(field, ".segments[", i, "]"),
+                     absl::StrCat("unknown segment '", c.segments(i), "' (define it earlier)"));
+    }
+    out.rule_segments |= uint64_t{1} << (it - earlier.begin());
+  }
+  if (c.min_age() < 0 || c.max_age() < 0 || (c.max_age() > 0 && c.max_age() < c.min_age())) {
+    return Invalid(field + ".max_age", "ages must be >= 0 and max_age >= min_age");
+  }
+  out.min_age = c.min_age();
+  out.max_age = c.max_age();
+  if (c.has_loyalty_member()) out.loyalty_member = c.loyalty_member() ? 1 : 0;
+  out.marketing_email_consent = c.marketing_email_consent();
+  out.min_orders = c.min_orders();
+  out.min_spend_minor = c.min_spend_minor();
+  out.affinity_category = c.affinity_category();
+  out.min_affinity = c.min_affinity();
+  if (out.min_affinity < 0 || out.min_affinity > 1) return Invalid(field + ".min_affinity", "must be 0..1");
+  if (out.min_affinity > 0 && out.affinity_category.empty()) {
+    return Invalid(field + ".affinity_category", "required with min_affinity");
+  }
+  return out;
+}
+
+absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, const std::string& field) {
+  core::PlacementSpec spec;
+  spec.id = p.id();
+  if (spec.id.empty()) return Invalid(field + ".id", "required");
+  if (p.sources_size() == 0) return Invalid(field + ".sources", "at least one source");
+  for (int i = 0; i < p.sources_size(); ++i) {
+    const auto& s = p.sources(i);
+    const std::string f = absl::StrCat(field, ".sources[", i, "]");
+    core::SourceSpec src;
+    if (s.kind() < cfg::SourceConfig::RECENTLY_VIEWED || s.kind() > cfg::SourceConfig::OFFERS) {
+      return Invalid(f + ".kind", "required: RECENTLY_VIEWED, TRENDING, REPLENISHMENT, CO_PURCHASE, "
+                                  "CO_VIEW, AFFINITY, NEW_ARRIVALS or OFFERS");
+    }
+    src.source = static_cast<core::Source>(s.kind());
+    src.weight = s.weight() != 0 ? s.weight() : 1.0;
+    if (src.weight < 0) return Invalid(f + ".weight", "must be >= 0");
+    src.limit = Or(s.limit(), 50);
+    if (src.limit < 1 || src.limit > 1000) return Invalid(f + ".limit", "must be 1..1000");
+    src.seed = s.seed() == cfg::SourceConfig::SEED_UNSPECIFIED ? core::Seed::kBoth
+                                                                : static_cast<core::Seed>(s.seed());
+    if (spec.HasSource(src.source)) return Invalid(f + ".kind", "listed twice");
+    spec.sources.push_back(src);
+  }
+  spec.max_count = Or(p.max_count(), 50);
+  spec.default_count = Or(p.default_count(), std::min(10, spec.max_count));
+  if (spec.max_count < 1 || spec.max_count > 1000) return Invalid(field + ".max_count", "must be 1..1000");
+  if (spec.default_count < 1 || spec.default_count > spec.max_count) {
+    return Invalid(field + ".default_count", "must be 1..max_count");
+  }
+  spec.fill_with_trending = p.has_fill_with_trending() ? p.fill_with_trending() : true;
+  spec.due_fraction = Or(p.due_fraction(), 1.0);
+  spec.min_purchases = Or(p.min_purchases(), 2);
+  spec.max_overdue = p.max_overdue();
+  if (spec.due_fraction <= 0) return Invalid(field + ".due_fraction", "must be > 0");
+  if (spec.min_purchases < 2) return Invalid(field + ".min_purchases", "must be >= 2");
+  if (spec.max_overdue < 0) return Invalid(field + ".max_overdue", "must be >= 0");
+  spec.exclude_bought_within_days = p.exclude_bought_within_days();
+  spec.max_per_category = p.max_per_category();
+  if (spec.exclude_bought_within_days < 0) return Invalid(field + ".exclude_bought_within_days", "must be >= 0");
+  if (spec.max_per_category < 0) return Invalid(field + ".max_per_category", "must be >= 0");
+  const auto& fl = p.filter();
+  core::ProductFilter& f = spec.filter;
+  f.include_categories.assign(fl.include_categories().begin(), fl.include_categories().end());
+  f.exclude_categories.assign(fl.exclude_categories().begin(), fl.exclude_categories().end());
+  f.include_brands.assign(fl.include_brands().begin(), fl.include_brands().end());
+  f.exclude_brands.assign(fl.exclude_brands().begin(), fl.exclude_brands().end());
+  f.include_tags.assign(fl.include_tags().begin(), fl.include_tags().end());
+  f.exclude_tags.assign(fl.exclude_tags().begin(), fl.exclude_tags().end());
+  f.min_price_minor = fl.min_price_minor();
+  f.max_price_minor = fl.max_price_minor();
+  if (f.min_price_minor < 0 || f.max_price_minor < 0 ||
+      (f.max_price_minor > 0 && f.max_price_minor < f.min_price_minor)) {
+    return Invalid(field + ".filter.max_price_minor", "prices must be >= 0 and max >= min");
+  }
+  const auto& a = p.arbitration();
+  core::Arbitration& arb = spec.arbitration;
+  arb.use_relevance = !a.has_use_relevance() || a.use_relevance();
+  arb.use_value = a.has_use_value() && a.use_value();
+  arb.use_priority = !a.has_use_priority() || a.use_priority();
+  arb.use_context = !a.has_use_context() || a.use_context();
+  arb.product_weight = a.product_weight() != 0 ? a.product_weight() : 1.0;
+  if (arb.product_weight < 0) return Invalid(field + ".arbitration.product_weight", "must be >= 0");
+  for (const auto& [type, w] : a.offer_type_weight()) {
+    int slot = 0;
+    for (int t = 1; t < core::kOfferTypeSlots; ++t) {
+      if (type == core::OfferTypeName(static_cast<core::OfferType>(t))) slot = t;
+    }
+    if (slot == 0) {
+      return Invalid(field + ".arbitration.offer_type_weight",
+                     absl::StrCat("unknown offer type '", type,
+                                  "': promotion, product_push, moment, loyalty or service"));
+    }
+    if (w < 0) return Invalid(field + ".arbitration.offer_type_weight", "must be >= 0");
+    arb.offer_type_weight[slot] = w;
+  }
+  return spec;
+}
+
+absl::StatusOr<core::TimeMs> ParseDate(const std::string& text, const std::string& field) {
+  if (text.empty()) return 0;
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err) ||
+      absl::ParseTime(absl::RFC3339_full, text, absl::UTCTimeZone(), &t, &err)) {
+    return absl::ToUnixMillis(t);
+  }
+  return Invalid(field, absl::StrCat("'", text, "' is not a date (2026-11-01) or RFC 3339 time"));
+}
+
+absl::StatusOr<core::OfferSpec> ToOffer(const cfg::OfferConfig& o, const std::string& field,
+                                        const std::vector<std::string>& markets,
+                                        const std::vector<core::SegmentSpec>& segments) {
+  core::OfferSpec out;
+  out.id = o.id();
+  if (out.id.empty()) return Invalid(field + ".id", "required");
+  if (o.type() < cfg::OfferConfig::PROMOTION || o.type() > cfg::OfferConfig::SERVICE) {
+    return Invalid(field + ".type", "required: PROMOTION, PRODUCT_PUSH, MOMENT, LOYALTY or SERVICE");
+  }
+  out.type = static_cast<core::OfferType>(o.type());
+  out.title = o.title();
+  if (out.title.empty()) return Invalid(field + ".title", "required");
+  out.text = o.text();
+  auto cond = ToCondition(o.eligibility(), field + ".eligibility", markets, segments);
+  if (!cond.ok()) return cond.status();
+  out.eligibility = std::move(*cond);
+  auto start = ParseDate(o.start(), field + ".start");
+  if (!start.ok()) return start.status();
+  auto end = ParseDate(o.end(), field + ".end");
+  if (!end.ok()) return end.status();
+  out.start = *start;
+  out.end = *end;
+  if (out.end != 0 && out.end <= out.start) return Invalid(field + ".end", "must be after start");
+  out.priority = o.priority() != 0 ? o.priority() : 1.0;
+  out.value = o.value() != 0 ? o.value() : 1.0;
+  if (out.priority < 0) return Invalid(field + ".priority", "must be >= 0");
+  if (out.value < 0) return Invalid(field + ".value", "must be >= 0");
+  out.placements.assign(o.placements().begin(), o.placements().end());
+  if (out.placements.empty()) return Invalid(field + ".placements", "at least one placement");
+  out.product_id = o.product_id();
+  if (out.type == core::OfferType::kProductPush && out.product_id.empty()) {
+    return Invalid(field + ".product_id", "required for PRODUCT_PUSH");
+  }
+  if (o.per_customer_cap() < 0) return Invalid(field + ".per_customer_cap", "must be >= 0");
+  if (o.cap_period_days() < 0 || o.cap_period_days() > 365) {
+    return Invalid(field + ".cap_period_days", "must be 0..365");
+  }
+  if (o.total_cap() < 0) return Invalid(field + ".total_cap", "must be >= 0");
+  out.per_customer_cap = o.per_customer_cap();
+  out.cap_period_ms = static_cast<int64_t>(Or(o.cap_period_days(), 30)) * core::kMsPerDay;
+  out.total_cap = o.total_cap();
+  return out;
 }
 
 }  // namespace
@@ -115,35 +310,64 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
   }
   if (fo.trending_list_size < 1) return Invalid("features.trending_list_size", "must be >= 1");
 
-  absl::flat_hash_set<std::string> ids;
-  for (int i = 0; i < c.placements_size(); ++i) {
-    const auto& p = c.placements(i);
-    const std::string field = absl::StrCat("placements[", i, "]");
-    core::PlacementSpec spec;
-    spec.id = p.id();
-    if (spec.id.empty()) return Invalid(field + ".id", "required");
-    if (!ids.insert(spec.id).second) return Invalid(field + ".id", absl::StrCat("duplicate '", spec.id, "'"));
-    switch (p.kind()) {
-      case cfg::PlacementConfig::RECENTLY_VIEWED: spec.kind = core::PlacementSpec::Kind::kRecentlyViewed; break;
-      case cfg::PlacementConfig::TRENDING: spec.kind = core::PlacementSpec::Kind::kTrending; break;
-      case cfg::PlacementConfig::REPLENISHMENT: spec.kind = core::PlacementSpec::Kind::kReplenishment; break;
-      default: return Invalid(field + ".kind", "required: RECENTLY_VIEWED, TRENDING or REPLENISHMENT");
+  if (c.placements_size() == 0) {
+    cfg::ServerConfig shipped;
+    if (!google::protobuf::TextFormat::ParseFromString(kShippedConfig, &shipped)) {
+      return absl::InternalError("the compiled-in shipped config does not parse");
     }
-    spec.max_count = Or(p.max_count(), 50);
-    spec.default_count = Or(p.default_count(), std::min(10, spec.max_count));
-    if (spec.max_count < 1 || spec.max_count > 1000) return Invalid(field + ".max_count", "must be 1..1000");
-    if (spec.default_count < 1 || spec.default_count > spec.max_count) {
-      return Invalid(field + ".default_count", "must be 1..max_count");
-    }
-    spec.fill_with_trending = p.has_fill_with_trending() ? p.fill_with_trending() : true;
-    spec.due_fraction = Or(p.due_fraction(), 1.0);
-    spec.min_purchases = Or(p.min_purchases(), 2);
-    if (spec.due_fraction <= 0) return Invalid(field + ".due_fraction", "must be > 0");
-    if (spec.min_purchases < 2) return Invalid(field + ".min_purchases", "must be >= 2");
-    out.placements.push_back(std::move(spec));
+    *c.mutable_placements() = shipped.placements();
+    if (c.segments_size() == 0) *c.mutable_segments() = shipped.segments();
+    if (c.offers_size() == 0) *c.mutable_offers() = shipped.offers();
   }
-  if (out.placements.empty()) out.placements = DefaultPlacements();
-  out.personalization_requires_consent = !c.privacy().has_personalization_requires_consent() ||
+  core::DecisionConfig& d = out.decisions;
+  for (int i = 0; i < c.segments_size(); ++i) {
+    const auto& sc = c.segments(i);
+    const std::string field = absl::StrCat("segments[", i, "]");
+    if (sc.id().empty()) return Invalid(field + ".id", "required");
+    for (const auto& earlier : d.segments) {
+      if (earlier.id == sc.id()) return Invalid(field + ".id", absl::StrCat("duplicate '", sc.id(), "'"));
+    }
+    auto cond = ToCondition(sc.condition(), field + ".condition", out.markets, d.segments);
+    if (!cond.ok()) return cond.status();
+    d.segments.push_back({sc.id(), std::move(*cond)});
+  }
+  if (d.segments.size() > 64) return Invalid("segments", "at most 64");
+  for (int i = 0; i < c.placements_size(); ++i) {
+    auto spec = ToPlacement(c.placements(i), absl::StrCat("placements[", i, "]"));
+    if (!spec.ok()) return spec.status();
+    d.placements.push_back(std::move(*spec));
+  }
+  for (int i = 0; i < c.offers_size(); ++i) {
+    auto offer = ToOffer(c.offers(i), absl::StrCat("offers[", i, "]"), out.markets, d.segments);
+    if (!offer.ok()) return offer.status();
+    d.offers.push_back(std::move(*offer));
+  }
+  // Duplicate ids and offers naming unknown placements.
+  auto built = core::DecisionConfig::Build(d);
+  if (!built.ok()) return Invalid("", std::string(built.status().message()));
+  for (size_t i = 0; i < d.offers.size(); ++i) {
+    for (const std::string& pid : d.offers[i].placements) {
+      const core::PlacementSpec* p = (*built)->Find(pid);
+      if (!p->HasSource(core::Source::kOffer)) {
+        return Invalid(absl::StrCat("offers[", i, "].placements"),
+                       absl::StrCat("placement '", pid, "' has no OFFERS source"));
+      }
+    }
+  }
+
+  const auto& m = c.models();
+  out.model_interval_seconds = Or(m.rebuild_interval_seconds(), 300);
+  out.models.neighbours_per_product = Or(m.neighbours_per_product(), 20);
+  out.models.new_arrival_days = Or(m.new_arrival_days(), 30);
+  out.models.session_gap_ms = static_cast<int64_t>(Or(m.session_gap_minutes(), 30)) * 60'000;
+  if (out.model_interval_seconds < 1) return Invalid("models.rebuild_interval_seconds", "must be >= 1");
+  if (out.models.neighbours_per_product < 1 || out.models.neighbours_per_product > 200) {
+    return Invalid("models.neighbours_per_product", "must be 1..200");
+  }
+  if (out.models.new_arrival_days < 1) return Invalid("models.new_arrival_days", "must be >= 1");
+  if (out.models.session_gap_ms < 60'000) return Invalid("models.session_gap_minutes", "must be >= 1");
+  out.models.counters_per_product = std::max(48, out.models.neighbours_per_product * 2);
+  d.require_consent = !c.privacy().has_personalization_requires_consent() ||
                                          c.privacy().personalization_requires_consent();
   return out;
 }

@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/decision.h"
+#include "core/models.h"
+#include "core/placement.h"
 #include "storage/ingestor.h"
 #include "storage/rocks_store.h"
 
@@ -19,8 +20,10 @@ struct ServiceConfig {
   storage::StoreOptions store;  // path filled in from --data_dir
   storage::IngestOptions ingest;
   int max_events_per_request = 1000;
-  std::vector<core::PlacementSpec> placements;
-  bool personalization_requires_consent = true;
+  // Placements, offers, segments, consent: what a reload replaces.
+  core::DecisionConfig decisions;
+  core::ModelOptions models;
+  int model_interval_seconds = 300;
 };
 
 // Parses and validates config text. INVALID_ARGUMENT naming the field (or

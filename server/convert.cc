@@ -1,5 +1,7 @@
 #include "server/convert.h"
 
+#include "absl/strings/str_format.h"
+#include "core/segments.h"
 #include "server/validation.h"
 
 namespace nextbest::server {
@@ -13,6 +15,7 @@ bool Known(const core::Catalog& c, core::ProductIndex p) { return p < c.product_
 
 void FillProfile(const std::string& customer_id, const core::CustomerState& state,
                  const core::Catalog& catalog, const core::FeatureOptions& options,
+                 const core::DecisionConfig& config, const core::Models* models,
                  core::TimeMs now, v1::GetProfileResponse& out) {
   const core::CustomerAttributes& a = state.attributes;
   v1::Customer* c = out.mutable_customer();
@@ -68,24 +71,86 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
     ph->set_typical_interval_days(static_cast<double>(p.TypicalInterval()) / core::kMsPerDay);
   }
   *out.mutable_computed_at() = FromTimeMs(now);
+
+  // Segments use the customer's behaviour: only with consent (when required).
+  if (config.require_consent && !a.consent_personalization) return;
+  v1::Segments* seg = out.mutable_segments();
+  core::ConditionInput in;
+  in.customer = &state;
+  in.personal = true;
+  in.country = a.country;
+  in.now = now;
+  if (models != nullptr) {
+    const core::RfmScores s = core::ScoreRfm(f, models->rfm, now);
+    seg->set_recency(s.r);
+    seg->set_frequency(s.f);
+    seg->set_monetary(s.m);
+    seg->set_rfm_segment(core::RfmSegmentName(s.segment));
+    in.rfm = s.segment;
+  }
+  const uint64_t bits = core::RuleSegments(config.segments, catalog, in);
+  for (size_t i = 0; i < config.segments.size(); ++i) {
+    if (bits >> i & 1) seg->add_rule_segments(config.segments[i].id);
+  }
 }
 
-void FillRecommendation(const core::Decision& d, const core::Catalog& catalog, core::TimeMs now,
-                        v1::RecommendResponse& out) {
+void FillRecommendation(const core::Decision& d, const core::Catalog& catalog,
+                        const core::DecisionConfig& config, const core::Explanation* explain,
+                        core::TimeMs now, v1::RecommendResponse& out) {
   out.set_personalized(d.personalized);
   if (d.fallback != core::FallbackReason::kNone) out.set_fallback_reason(core::FallbackReasonText(d.fallback));
   if (d.country < catalog.market_count()) out.set_country(catalog.market_code(d.country));
   *out.mutable_decided_at() = FromTimeMs(now);
-  for (const core::DecidedItem& item : d.items) {
-    const core::Product& p = catalog.product(item.product);
+  for (size_t i = 0; i < d.items.size(); ++i) {
+    const core::DecidedItem& item = d.items[i];
     v1::RecommendedItem* it = out.add_items();
-    it->set_product_id(p.id);
-    it->set_name(p.name);
-    for (const auto& c : p.category_path) it->add_category_path(c);
-    SetMoney(p.price_minor, catalog.currency(), it->mutable_price());
+    if (Known(catalog, item.product)) {
+      const core::Product& p = catalog.product(item.product);
+      it->set_product_id(p.id);
+      it->set_name(p.name);
+      for (const auto& c : p.category_path) it->add_category_path(c);
+      SetMoney(p.price_minor, catalog.currency(), it->mutable_price());
+    }
+    if (item.offer >= 0) {
+      const core::OfferSpec& o = config.offers[item.offer];
+      v1::Offer* offer = it->mutable_offer();
+      offer->set_offer_id(o.id);
+      offer->set_type(core::OfferTypeName(o.type));
+      offer->set_title(o.title);
+      offer->set_text(o.text);
+      if (it->name().empty()) it->set_name(o.title);
+    }
     it->set_score(item.score);
     it->set_source(static_cast<v1::Source>(item.source));
-    core::DescribeReason(catalog, item, d.country, now, *it->mutable_reason());
+    core::DescribeReason(catalog, config, item, d.country, now, *it->mutable_reason());
+    if (explain == nullptr || i >= explain->items.size()) continue;
+    const core::ItemExplanation& e = explain->items[i];
+    v1::ItemExplanation* x = it->mutable_explanation();
+    for (const core::Contribution& c : e.contributions) {
+      v1::SourceContribution* sc = x->add_sources();
+      sc->set_source(static_cast<v1::Source>(c.source));
+      sc->set_raw_score(c.raw);
+      sc->set_weight(c.weight);
+      sc->set_contribution(c.value);
+    }
+    x->set_relevance(e.relevance);
+    x->set_value(e.value);
+    x->set_priority(e.priority);
+    x->set_context(e.context);
+    x->set_formula(absl::StrFormat("%.4g (relevance) x %.4g (value) x %.4g (priority) x %.4g (context) = %.4g",
+                                   e.relevance, e.value, e.priority, e.context, item.score));
+  }
+  if (explain == nullptr) return;
+  v1::Explanation* x = out.mutable_explanation();
+  x->set_candidates(static_cast<int32_t>(explain->candidates));
+  x->set_rfm_segment(core::RfmSegmentName(d.rfm));
+  x->set_config_version(config.version);
+  for (const core::DroppedCandidate& dc : explain->dropped) {
+    v1::DroppedCandidate* o = x->add_dropped();
+    if (Known(catalog, dc.product)) o->set_product_id(catalog.product(dc.product).id);
+    if (dc.offer >= 0) o->set_offer_id(config.offers[dc.offer].id);
+    o->set_rule(core::DropRuleName(dc.rule));
+    o->set_score(dc.score);
   }
 }
 

@@ -11,11 +11,15 @@
 
 namespace nextbest::server {
 
+// `models` may be null (no models built yet: no RFM scores).
 void FillProfile(const std::string& customer_id, const core::CustomerState& state,
                  const core::Catalog& catalog, const core::FeatureOptions& options,
+                 const core::DecisionConfig& config, const core::Models* models,
                  core::TimeMs now, v1::GetProfileResponse& out);
 
+// `explain` null: no explanation in the response.
 void FillRecommendation(const core::Decision& decision, const core::Catalog& catalog,
+                        const core::DecisionConfig& config, const core::Explanation* explain,
                         core::TimeMs now, v1::RecommendResponse& out);
 
 }  // namespace nextbest::server

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   nextbest::server::AppOptions options;
@@ -45,7 +46,14 @@ int main(int argc, char** argv) {
                         (*app)->grpc_port(), (*app)->metrics_port(), options.data_dir);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  // SIGHUP: reload the config file; a bad one is logged and ignored.
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    auto reloaded = (*app)->ReloadConfig();
+    if (!reloaded.ok()) {
+      nextbest::server::Log("SIGHUP: config not reloaded, the old one keeps serving: %s",
+                            reloaded.status().ToString());
+    }
+  }
   nextbest::server::Log("signal %d: draining and shutting down", sig);
   (*app)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
   nextbest::server::Log("stopped cleanly");

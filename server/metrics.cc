@@ -71,6 +71,9 @@ const char* RpcName(Rpc rpc) {
     case Rpc::kSetStock: return "SetStock";
     case Rpc::kRecommend: return "Recommend";
     case Rpc::kPing: return "Ping";
+    case Rpc::kReloadConfig: return "ReloadConfig";
+    case Rpc::kRebuildModels: return "RebuildModels";
+    case Rpc::kListSegments: return "ListSegments";
     case Rpc::kCount: break;
   }
   return "?";

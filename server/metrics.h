@@ -58,6 +58,9 @@ enum class Rpc : int {
   kSetStock,
   kRecommend,
   kPing,
+  kReloadConfig,
+  kRebuildModels,
+  kListSegments,
   kCount
 };
 

@@ -2,11 +2,13 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/decision.h"
+#include "core/segments.h"
 #include "core/status_macros.h"
 #include "server/convert.h"
 #include "server/status_mapping.h"
@@ -191,7 +193,8 @@ grpc::ServerUnaryReactor* CustomerServiceImpl::GetProfile(grpc::CallbackServerCo
       s = absl::NotFoundError("customer_id: no such customer");
     } else {
       FillProfile(request->customer_id(), *state, *deps_.live->catalog.Get(), deps_.features,
-                  deps_.clock->Now(), *response);
+                  *deps_.live->config.Get(), deps_.live->models.Get(), deps_.clock->Now(),
+                  *response);
     }
   }
   Finish(reactor, deps_.metrics, Rpc::kGetProfile, s, start);
@@ -227,12 +230,7 @@ grpc::ServerUnaryReactor* CatalogServiceImpl::SetStock(grpc::CallbackServerConte
                      });
 }
 
-DecisionServiceImpl::DecisionServiceImpl(const ServiceDeps& deps) : deps_(deps) {
-  core::ReadGuard guard(deps_.live->epochs);
-  std::vector<std::string> ids;
-  for (const auto& p : deps_.live->placements.Get()->placements) ids.push_back(p.id);
-  known_placements_ = absl::StrJoin(ids, ", ");
-}
+DecisionServiceImpl::DecisionServiceImpl(const ServiceDeps& deps) : deps_(deps) {}
 
 absl::Status DecisionServiceImpl::Decide(const v1::RecommendRequest& request,
                                          v1::RecommendResponse& response) {
@@ -240,11 +238,13 @@ absl::Status DecisionServiceImpl::Decide(const v1::RecommendRequest& request,
   const v1::RecommendContext& ctx = request.context();
 
   core::ReadGuard guard(deps_.live->epochs);
-  const core::PlacementTable& placements = *deps_.live->placements.Get();
-  const core::PlacementSpec* spec = placements.Find(ctx.placement());
+  const core::DecisionConfig& config = *deps_.live->config.Get();
+  const core::PlacementSpec* spec = config.Find(ctx.placement());
   if (spec == nullptr) {
+    std::vector<absl::string_view> ids;
+    for (const auto& p : config.placements) ids.push_back(p.id);
     return absl::NotFoundError(absl::StrCat("context.placement: unknown placement '",
-                                            ctx.placement(), "'; known: ", known_placements_));
+                                            ctx.placement(), "'; known: ", absl::StrJoin(ids, ", ")));
   }
   if (ctx.count() > spec->max_count) {
     return absl::InvalidArgumentError(absl::StrCat("context.count: at most ", spec->max_count,
@@ -252,8 +252,14 @@ absl::Status DecisionServiceImpl::Decide(const v1::RecommendRequest& request,
   }
   const core::Catalog& catalog = *deps_.live->catalog.Get();
   core::DecisionRequest d;
+  d.config = &config;
   d.placement = spec;
-  if (!request.customer_id().empty()) d.customer = deps_.live->customers.Find(request.customer_id());
+  d.models = deps_.live->models.Get();
+  d.ledger = &deps_.live->offers;
+  if (!request.customer_id().empty()) {
+    d.customer = deps_.live->customers.Find(request.customer_id());
+    d.customer_id = request.customer_id();
+  }
   if (!ctx.country().empty()) d.country = *catalog.FindMarket(ctx.country());
   if (!ctx.store_id().empty()) {
     auto store = catalog.FindStore(ctx.store_id());
@@ -263,25 +269,29 @@ absl::Status DecisionServiceImpl::Decide(const v1::RecommendRequest& request,
     }
     d.store = *store;
   }
+  d.channel = static_cast<core::Channel>(ctx.channel());
   if (!ctx.product_id().empty()) d.current_product = catalog.FindProduct(ctx.product_id()).value_or(core::kNoProduct);
-  absl::InlinedVector<core::ProductIndex, 16> cart;
+  absl::InlinedVector<core::ProductIndex, 16> cart, exclude;
   for (const std::string& id : ctx.cart_product_ids()) {
     if (auto p = catalog.FindProduct(id)) cart.push_back(*p);
   }
+  for (const std::string& id : ctx.exclude_product_ids()) {
+    if (auto p = catalog.FindProduct(id)) exclude.push_back(*p);
+  }
   d.cart = cart;
+  d.exclude = exclude;
   d.count = ctx.count();
-  d.require_consent = deps_.personalization_requires_consent;
+  d.require_consent = config.require_consent;
   d.now = ctx.has_time() ? ToTimeMs(ctx.time()) : deps_.clock->Now();
+  std::optional<core::Explanation> explain;
+  if (request.explain()) d.explain = &explain.emplace();
 
   const bool timed = deps_.metrics->request_metrics();
   const auto started = timed ? Clock::now() : Clock::time_point();
   core::Decision decision = core::Decide(catalog, *deps_.live->trending.Get(), d);
-  if (timed) {
-    deps_.metrics->RecordDecision(static_cast<size_t>(spec - placements.placements.data()),
-                                  SecondsSince(started));
-  }
+  if (timed) deps_.metrics->RecordDecision(spec->metric_slot, SecondsSince(started));
   response.set_placement(spec->id);
-  FillRecommendation(decision, catalog, d.now, response);
+  FillRecommendation(decision, catalog, config, d.explain, d.now, response);
   return absl::OkStatus();
 }
 
@@ -300,6 +310,69 @@ grpc::ServerUnaryReactor* DecisionServiceImpl::Ping(grpc::CallbackServerContext*
   const auto start = Clock::now();
   auto* reactor = ctx->DefaultReactor();
   Finish(reactor, deps_.metrics, Rpc::kPing, absl::OkStatus(), start);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ReloadConfig(grpc::CallbackServerContext* ctx,
+                                                         const v1::ReloadConfigRequest* request,
+                                                         v1::ReloadConfigResponse* response) {
+  const auto start = Clock::now();
+  auto* reactor = ctx->DefaultReactor();
+  absl::StatusOr<v1::ReloadConfigResponse> r = deps_.admin->ReloadConfig();
+  if (r.ok()) *response = *r;
+  Finish(reactor, deps_.metrics, Rpc::kReloadConfig, r.status(), start);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::RebuildModels(grpc::CallbackServerContext* ctx,
+                                                          const v1::RebuildModelsRequest* request,
+                                                          v1::RebuildModelsResponse* response) {
+  const auto start = Clock::now();
+  auto* reactor = ctx->DefaultReactor();
+  Metrics* metrics = deps_.metrics;
+  deps_.admin->RebuildModels([=](const core::Models& m) {
+    response->set_customers(m.customers);
+    response->set_build_seconds(m.build_seconds);
+    response->set_co_purchase_pairs(static_cast<int64_t>(m.co_purchase.entries()));
+    response->set_co_view_pairs(static_cast<int64_t>(m.co_view.entries()));
+    *response->mutable_built_at() = FromTimeMs(m.built_at);
+    Finish(reactor, metrics, Rpc::kRebuildModels, absl::OkStatus(), start);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListSegments(grpc::CallbackServerContext* ctx,
+                                                         const v1::ListSegmentsRequest* request,
+                                                         v1::ListSegmentsResponse* response) {
+  const auto start = Clock::now();
+  auto* reactor = ctx->DefaultReactor();
+  absl::Status s;
+  core::ReadGuard guard(deps_.live->epochs);
+  const core::Models* m = deps_.live->models.Get();
+  if (m == nullptr) {
+    s = absl::UnavailableError("models not built yet; retry shortly");
+  } else {
+    for (int i = 1; i < core::kRfmSegmentCount; ++i) {
+      v1::SegmentSize* seg = response->add_segments();
+      seg->set_segment(core::RfmSegmentName(static_cast<core::RfmSegment>(i)));
+      seg->set_kind("rfm");
+      seg->set_customers(m->rfm_sizes[i]);
+    }
+    // The rule segments of the config the last build ran with (a segment
+    // added by a reload shows after the next build).
+    for (size_t i = 0; i < m->rule_segment_ids.size(); ++i) {
+      v1::SegmentSize* seg = response->add_segments();
+      seg->set_segment(m->rule_segment_ids[i]);
+      seg->set_kind("rule");
+      seg->set_customers(m->rule_segment_sizes[i]);
+    }
+    response->set_rfm_population(m->rfm.population);
+    for (double c : m->rfm.recency_days) response->add_recency_days_cuts(c);
+    for (double c : m->rfm.frequency) response->add_frequency_cuts(c);
+    for (double c : m->rfm.monetary) response->add_monetary_cuts(c);
+    *response->mutable_built_at() = FromTimeMs(m->built_at);
+  }
+  Finish(reactor, deps_.metrics, Rpc::kListSegments, s, start);
   return reactor;
 }
 

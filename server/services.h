@@ -8,6 +8,9 @@
 
 #include "core/clock.h"
 #include "core/live_state.h"
+#include <functional>
+
+#include "nextbest/v1/admin.grpc.pb.h"
 #include "nextbest/v1/catalog.grpc.pb.h"
 #include "nextbest/v1/customers.grpc.pb.h"
 #include "nextbest/v1/decisions.grpc.pb.h"
@@ -18,6 +21,17 @@
 
 namespace nextbest::server {
 
+// What the admin service asks of the running process (server/app.h).
+class AdminOps {
+ public:
+  virtual ~AdminOps() = default;
+  // Re-reads and swaps in the config; the old one stays on error.
+  virtual absl::StatusOr<v1::ReloadConfigResponse> ReloadConfig() = 0;
+  // Queues a models build; `done` runs (on the models thread) once the new
+  // models serve.
+  virtual void RebuildModels(std::function<void(const core::Models&)> done) = 0;
+};
+
 struct ServiceDeps {
   core::LiveState* live;
   storage::Ingestor* ingestor;
@@ -25,7 +39,7 @@ struct ServiceDeps {
   const core::Clock* clock;
   Limits limits;
   core::FeatureOptions features;
-  bool personalization_requires_consent = true;
+  AdminOps* admin = nullptr;
 };
 
 class EventServiceImpl final : public v1::EventService::CallbackService {
@@ -84,7 +98,23 @@ class DecisionServiceImpl final : public v1::DecisionService::CallbackService {
  private:
   absl::Status Decide(const v1::RecommendRequest& request, v1::RecommendResponse& response);
   const ServiceDeps deps_;
-  std::string known_placements_;  // for NOT_FOUND messages
+};
+
+class AdminServiceImpl final : public v1::AdminService::CallbackService {
+ public:
+  explicit AdminServiceImpl(const ServiceDeps& deps) : deps_(deps) {}
+  grpc::ServerUnaryReactor* ReloadConfig(grpc::CallbackServerContext* ctx,
+                                         const v1::ReloadConfigRequest* request,
+                                         v1::ReloadConfigResponse* response) override;
+  grpc::ServerUnaryReactor* RebuildModels(grpc::CallbackServerContext* ctx,
+                                          const v1::RebuildModelsRequest* request,
+                                          v1::RebuildModelsResponse* response) override;
+  grpc::ServerUnaryReactor* ListSegments(grpc::CallbackServerContext* ctx,
+                                         const v1::ListSegmentsRequest* request,
+                                         v1::ListSegmentsResponse* response) override;
+
+ private:
+  const ServiceDeps deps_;
 };
 
 }  // namespace nextbest::server

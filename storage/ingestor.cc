@@ -40,6 +40,9 @@ class Ingestor::Group {
     return it->second;
   }
 
+  // An offer impression or click, counted once the group is durable.
+  void OfferEvent(const std::string& offer_id, bool click) { offer_events_.emplace_back(offer_id, click); }
+
   // Event ids written by earlier requests of this group: key -> payload hash.
   absl::flat_hash_map<std::string, uint64_t>& seen_ids() { return seen_ids_; }
 
@@ -69,6 +72,13 @@ class Ingestor::Group {
       popularity.resize(catalog_.current().product_count());
     }
     for (auto& [p, pop] : popularity_) popularity[p] = pop;
+    for (const auto& [offer, click] : offer_events_) {
+      if (click) {
+        live_.offers.RecordClick(offer);
+      } else {
+        live_.offers.RecordImpression(offer);
+      }
+    }
   }
 
   bool catalog_changed() const { return catalog_.changed(); }
@@ -87,6 +97,7 @@ class Ingestor::Group {
   absl::flat_hash_map<std::string, PendingCustomer> customers_;
   absl::flat_hash_map<core::ProductIndex, core::ProductPopularity> popularity_;
   absl::flat_hash_map<std::string, uint64_t> seen_ids_;
+  std::vector<std::pair<std::string, bool>> offer_events_;
 };
 
 Ingestor::Ingestor(RocksStore* store, core::LiveState* live, const IngestOptions& options,
@@ -316,6 +327,9 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
       ev.country = state.attributes.country;
     }
     core::ApplyEvent(fo, cat.current(), ev, state.features);
+    if (ev.type == core::EventType::kOfferImpression || ev.type == core::EventType::kOfferClick) {
+      g.OfferEvent(e.offer_id, ev.type == core::EventType::kOfferClick);
+    }
 
     const double w = EventWeight(fo, ev.type);
     if (w > 0) {

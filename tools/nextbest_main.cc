@@ -28,12 +28,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "nextbest/v1/admin.grpc.pb.h"
 #include "nextbest/v1/catalog.grpc.pb.h"
 #include "nextbest/v1/customers.grpc.pb.h"
 #include "nextbest/v1/decisions.grpc.pb.h"
@@ -68,6 +71,8 @@ ABSL_FLAG(std::string, now, "",
 ABSL_FLAG(std::string, what, "all",
           "demo-data: all | catalog (stores, products, stock) | customers (attributes and events)");
 ABSL_FLAG(int, load_threads, 4, "demo-data: concurrent requests while loading events");
+ABSL_FLAG(bool, explain, false, "recommend: explain sources, scores and dropped candidates");
+ABSL_FLAG(std::string, exclude, "", "recommend: comma-separated product ids never to return");
 
 namespace {
 
@@ -118,16 +123,42 @@ std::string Euro(const v1::Money& m) {
                          a % 100);
 }
 
-const char* SourceName(v1::Source s) {
-  switch (s) {
-    case v1::SOURCE_RECENTLY_VIEWED:
-      return "recently viewed";
-    case v1::SOURCE_TRENDING:
-      return "trending";
-    case v1::SOURCE_REPLENISHMENT:
-      return "replenishment";
-    default:
-      return "?";
+// "SOURCE_CO_PURCHASE" -> "co purchase".
+std::string SourceName(v1::Source s) {
+  std::string name = absl::AsciiStrToLower(v1::Source_Name(s));
+  if (absl::StartsWith(name, "source_")) name.erase(0, 7);
+  absl::StrReplaceAll({{"_", " "}}, &name);
+  return name;
+}
+
+v1::Channel ParseChannel(const std::string& c) {
+  v1::Channel out = v1::CHANNEL_UNSPECIFIED;
+  v1::Channel_Parse("CHANNEL_" + absl::AsciiStrToUpper(c), &out);
+  return out;
+}
+
+void PrintExplanation(const v1::RecommendResponse& resp) {
+  const auto& x = resp.explanation();
+  std::cout << absl::StrFormat("  explanation (config v%d, %d candidates%s):\n", x.config_version(),
+                               x.candidates(),
+                               x.rfm_segment().empty() ? "" : ", RFM segment " + x.rfm_segment());
+  int i = 0;
+  for (const auto& it : resp.items()) {
+    ++i;
+    const auto& e = it.explanation();
+    std::cout << absl::StrFormat("   %2d. %s\n", i, e.formula());
+    for (const auto& c : e.sources()) {
+      std::cout << absl::StrFormat("         %-15s raw %.4g x weight %.3g -> %.4g\n",
+                                   SourceName(c.source()), c.raw_score(), c.weight(),
+                                   c.contribution());
+    }
+  }
+  if (x.dropped().empty()) return;
+  std::cout << "  dropped:\n";
+  for (const auto& d : x.dropped()) {
+    std::cout << absl::StrFormat("     %-22s %-24s score %.4g\n",
+                                 d.offer_id().empty() ? d.product_id() : "offer " + d.offer_id(),
+                                 d.rule(), d.score());
   }
 }
 
@@ -144,6 +175,11 @@ int Recommend() {
   for (absl::string_view p : absl::StrSplit(absl::GetFlag(FLAGS_cart), ',', absl::SkipEmpty())) {
     ctx->add_cart_product_ids(std::string(p));
   }
+  for (absl::string_view p : absl::StrSplit(absl::GetFlag(FLAGS_exclude), ',', absl::SkipEmpty())) {
+    ctx->add_exclude_product_ids(std::string(p));
+  }
+  ctx->set_channel(ParseChannel(absl::GetFlag(FLAGS_channel)));
+  req.set_explain(absl::GetFlag(FLAGS_explain));
   if (!absl::GetFlag(FLAGS_time).empty()) {
     absl::Time t;
     std::string err;
@@ -167,10 +203,18 @@ int Recommend() {
   if (resp.items().empty()) std::cout << "  (nothing to show)\n";
   int i = 0;
   for (const auto& it : resp.items()) {
+    if (it.has_offer()) {
+      std::cout << absl::StrFormat("  %2d. [%s] %-40s %s  [offer %s %.3g]\n", ++i,
+                                   it.offer().type(), it.offer().title(),
+                                   it.product_id().empty() ? "" : "(" + it.name() + ", " + Euro(it.price()) + ")",
+                                   it.offer().offer_id(), it.score());
+      continue;
+    }
     std::cout << absl::StrFormat("  %2d. %-34s %10s  %-26s %s  [%s %.3g]\n", ++i, it.name(),
                                  Euro(it.price()), absl::StrJoin(it.category_path(), "/"),
                                  it.reason(), SourceName(it.source()), it.score());
   }
+  if (req.explain()) PrintExplanation(resp);
   return 0;
 }
 
@@ -213,6 +257,13 @@ int Profile() {
     std::cout << "  recently viewed:";
     for (const auto& v : f.recently_viewed()) std::cout << " " << v.product_id();
     std::cout << "\n";
+  }
+  if (resp.has_segments()) {
+    const auto& sg = resp.segments();
+    std::cout << absl::StrFormat("  segments: RFM %d-%d-%d %s%s%s\n", sg.recency(), sg.frequency(),
+                                 sg.monetary(), sg.rfm_segment().empty() ? "(no purchase)" : sg.rfm_segment(),
+                                 sg.rule_segments().empty() ? "" : "; ",
+                                 absl::StrJoin(sg.rule_segments(), ", "));
   }
   if (!f.top_categories().empty()) {
     std::cout << "  top categories:";
@@ -473,6 +524,65 @@ int DemoData() {
       "%d events recorded (%d duplicates) in %.1f s\n",
       size.customers, size.customers, size.products, size.products, size.stores, accepted.load(),
       duplicates.load(), secs);
+  // Neighbours and segments are learned from the population in the
+  // background; after a bulk load, learn them now.
+  auto admin = v1::AdminService::NewStub(Channel());
+  v1::RebuildModelsResponse models;
+  if (auto s = Invoke(*admin, &v1::AdminService::Stub::RebuildModels, v1::RebuildModelsRequest(), &models);
+      !s.ok()) {
+    return Fail(s, "demo-data rebuild-models");
+  }
+  std::cout << absl::StrFormat("models rebuilt in %.2f s: %d co-purchase and %d co-view neighbours\n",
+                               models.build_seconds(), models.co_purchase_pairs(), models.co_view_pairs());
+  return 0;
+}
+
+int ReloadConfig() {
+  auto stub = v1::AdminService::NewStub(Channel());
+  v1::ReloadConfigResponse resp;
+  grpc::Status s = Invoke(*stub, &v1::AdminService::Stub::ReloadConfig, v1::ReloadConfigRequest(), &resp);
+  if (!s.ok()) return Fail(s, "reload-config");
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    return 0;
+  }
+  std::cout << absl::StrFormat("config version %d: %d placements, %d offers, %d segments\n",
+                               resp.version(), resp.placements(), resp.offers(), resp.segments());
+  return 0;
+}
+
+int RebuildModels() {
+  auto stub = v1::AdminService::NewStub(Channel());
+  v1::RebuildModelsResponse resp;
+  grpc::Status s = Invoke(*stub, &v1::AdminService::Stub::RebuildModels, v1::RebuildModelsRequest(), &resp);
+  if (!s.ok()) return Fail(s, "rebuild-models");
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    return 0;
+  }
+  std::cout << absl::StrFormat(
+      "models rebuilt over %d customers in %.2f s: %d co-purchase and %d co-view neighbours\n",
+      resp.customers(), resp.build_seconds(), resp.co_purchase_pairs(), resp.co_view_pairs());
+  return 0;
+}
+
+int Segments() {
+  auto stub = v1::AdminService::NewStub(Channel());
+  v1::ListSegmentsResponse resp;
+  grpc::Status s = Invoke(*stub, &v1::AdminService::Stub::ListSegments, v1::ListSegmentsRequest(), &resp);
+  if (!s.ok()) return Fail(s, "segments");
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    return 0;
+  }
+  std::cout << absl::StrFormat("segments (models of %s; %d customers with a purchase)\n",
+                               Ts(resp.built_at()), resp.rfm_population());
+  for (const auto& seg : resp.segments()) {
+    std::cout << absl::StrFormat("  %-4s %-22s %9d\n", seg.kind(), seg.segment(), seg.customers());
+  }
+  std::cout << "  RFM cut points: recency days " << absl::StrJoin(resp.recency_days_cuts(), " / ")
+            << "; orders " << absl::StrJoin(resp.frequency_cuts(), " / ") << "; spend (cents) "
+            << absl::StrJoin(resp.monetary_cuts(), " / ") << "\n";
   return 0;
 }
 
@@ -480,7 +590,8 @@ int DemoData() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "nextbest [--target=HOST:PORT] recommend|profile|track|health|ping|demo-data [flags]");
+      "nextbest [--target=HOST:PORT] recommend|profile|track|health|ping|demo-data|\n"
+      "    reload-config|rebuild-models|segments [flags]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) return Usage("expected exactly one command");
   const std::string cmd = args[1];
@@ -496,5 +607,8 @@ int main(int argc, char** argv) {
   if (cmd == "health") return Health();
   if (cmd == "ping") return Ping();
   if (cmd == "demo-data") return DemoData();
+  if (cmd == "reload-config") return ReloadConfig();
+  if (cmd == "rebuild-models") return RebuildModels();
+  if (cmd == "segments") return Segments();
   return Usage("unknown command '" + cmd + "'");
 }

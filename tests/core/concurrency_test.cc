@@ -1,6 +1,8 @@
 // Readers run the decision path while the writer publishes new customer
 // states, catalogs and trending lists, grows the customer table and
-// reclaims old objects. Run under ThreadSanitizer in CI: any data race or
+// reclaims old objects, while another thread rebuilds the models over the
+// live customers and reloads the config (as the server's models thread and
+// admin calls do). Run under ThreadSanitizer in CI: any data race or
 // use-after-free on the lock-free path fails it.
 
 #include <gtest/gtest.h>
@@ -22,11 +24,28 @@ TEST(ConcurrencyTest, DecisionsWhileTheWriterPublishes) {
   live.catalog.Publish(testing::MakeCatalog(50), live.epochs);
   std::vector<ProductPopularity> pop(50);
   live.trending.Publish(BuildTrending(pop, *live.catalog.Get(), kNow, 7, 100), live.epochs);
-  PlacementSpec rv{"rv", PlacementSpec::Kind::kRecentlyViewed};
-  PlacementSpec tr{"tr", PlacementSpec::Kind::kTrending};
-  PlacementSpec rp{"rp", PlacementSpec::Kind::kReplenishment};
-  live.placements.Publish(std::make_unique<const PlacementTable>(PlacementTable::FromSpecs({rv, tr, rp})),
-                          live.epochs);
+  auto make_config = [&](int version) {
+    DecisionConfig c;
+    c.version = version;
+    for (Source s : {Source::kRecentlyViewed, Source::kTrending, Source::kReplenishment,
+                     Source::kCoPurchase, Source::kOffer}) {
+      PlacementSpec p;
+      p.id = SourceName(s);
+      p.sources.push_back({s});
+      c.placements.push_back(p);
+    }
+    OfferSpec o;
+    o.id = "o";
+    o.title = "o";
+    o.placements = {"offer"};
+    o.per_customer_cap = 1;
+    o.cap_period_ms = kMsPerDay;
+    o.total_cap = 100;
+    c.offers.push_back(o);
+    live.offers.Attach(c);
+    return *DecisionConfig::Build(std::move(c));
+  };
+  live.config.Publish(make_config(1), live.epochs);
 
   std::atomic<bool> stop{false};
   std::atomic<int64_t> decisions{0};
@@ -36,7 +55,7 @@ TEST(ConcurrencyTest, DecisionsWhileTheWriterPublishes) {
     while (!stop.load(std::memory_order_relaxed)) {
       ReadGuard guard(live.epochs);
       const Catalog& catalog = *live.catalog.Get();
-      const PlacementTable& placements = *live.placements.Get();
+      const DecisionConfig& config = *live.config.Get();
       const std::string customer = "c" + std::to_string(rng() % 2000);
       const CustomerState* state = live.customers.Find(customer);
       // Invariant written by the writer: events == recently viewed size * 1000 + orders.
@@ -46,18 +65,39 @@ TEST(ConcurrencyTest, DecisionsWhileTheWriterPublishes) {
         violations.fetch_add(1);
       }
       DecisionRequest r;
-      r.placement = &placements.placements[rng() % 3];
+      r.config = &config;
+      r.placement = &config.placements[rng() % config.placements.size()];
       r.customer = state;
+      r.customer_id = customer;
+      r.models = live.models.Get();
+      r.ledger = &live.offers;
       r.now = kNow;
       const Decision d = Decide(catalog, *live.trending.Get(), r);
       for (const auto& item : d.items) {
-        if (!catalog.Recommendable(item.product, kNow)) violations.fetch_add(1);
+        if (item.product != kNoProduct && !catalog.Recommendable(item.product, kNow)) violations.fetch_add(1);
       }
       decisions.fetch_add(1, std::memory_order_relaxed);
     }
   };
   std::vector<std::thread> readers;
   for (int i = 0; i < 3; ++i) readers.emplace_back(reader, i);
+  std::atomic<int> builds{0};
+  std::thread models([&] {
+    for (int v = 2; !stop.load(std::memory_order_relaxed); ++v) {
+      std::unique_ptr<const Models> m;
+      {
+        ReadGuard guard(live.epochs);
+        ModelBuilder b(ModelOptions(), *live.catalog.Get(), *live.config.Get(), kNow);
+        live.customers.ForEach([&](absl::string_view, const CustomerState& s) { b.Add(s.features); });
+        b.Thresholds();
+        live.customers.ForEach([&](absl::string_view, const CustomerState& s) { b.Count(s, true); });
+        m = b.Finish(0);
+      }
+      live.models.PublishFromAnyThread(std::move(m), live.epochs);
+      live.config.PublishFromAnyThread(make_config(v), live.epochs);
+      builds.fetch_add(1);
+    }
+  });
 
   std::mt19937_64 rng(99);
   const int kRounds = 20000;
@@ -86,6 +126,8 @@ TEST(ConcurrencyTest, DecisionsWhileTheWriterPublishes) {
   }
   stop = true;
   for (auto& t : readers) t.join();
+  models.join();
+  EXPECT_GT(builds.load(), 0);
   live.epochs.Reclaim();
   EXPECT_EQ(violations.load(), 0);
   EXPECT_GT(decisions.load(), 0);

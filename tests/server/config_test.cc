@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace nextbest::server {
 namespace {
 
@@ -12,19 +14,48 @@ TEST(ConfigTest, EmptyConfigGivesDefaults) {
   EXPECT_EQ(c->currency, "EUR");
   EXPECT_EQ(c->store.durability, storage::Durability::kGroupCommitSync);
   EXPECT_EQ(c->ingest.features.recently_viewed_count, 20);
-  ASSERT_EQ(c->placements.size(), 3u);
-  EXPECT_EQ(c->placements[0].id, "homepage.door_jou_bekeken");
-  EXPECT_TRUE(c->personalization_requires_consent);
-  EXPECT_FALSE(ParseConfig("privacy { personalization_requires_consent: false }")->personalization_requires_consent);
+  // The shipped config's placements, offers and segments are compiled in.
+  const core::DecisionConfig& d = c->decisions;
+  EXPECT_EQ(d.placements.size(), 8u);
+  EXPECT_FALSE(d.offers.empty());
+  EXPECT_FALSE(d.segments.empty());
+  EXPECT_TRUE(d.require_consent);
+  EXPECT_FALSE(ParseConfig("privacy { personalization_requires_consent: false }")->decisions.require_consent);
+  EXPECT_EQ(c->model_interval_seconds, 300);
+}
+
+TEST(ConfigTest, OwnPlacementsReplaceTheShippedOnes) {
+  auto c = ParseConfig("placements { id: 'only' sources { kind: TRENDING } }");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->decisions.placements.size(), 1u);
+  EXPECT_TRUE(c->decisions.offers.empty());
+  EXPECT_EQ(c->decisions.placements[0].default_count, 10);
+  EXPECT_EQ(c->decisions.placements[0].sources[0].limit, 50);
 }
 
 TEST(ConfigTest, ShippedConfigLoads) {
   auto c = LoadConfig(NEXTBEST_DEPLOY_CONFIG);
   ASSERT_TRUE(c.ok()) << c.status();
-  ASSERT_EQ(c->placements.size(), 3u);
-  EXPECT_EQ(c->placements[2].id, "checkout.vergeten");
-  EXPECT_EQ(c->placements[2].kind, core::PlacementSpec::Kind::kReplenishment);
-  EXPECT_EQ(c->placements[2].default_count, 5);
+  // Every placement of the mission, by its exact id.
+  std::vector<std::string> ids;
+  for (const auto& p : c->decisions.placements) ids.push_back(p.id);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"app.speciaal_voor_jou", "callcenter.top3",
+                                           "checkout.vergeten", "homepage.door_jou_bekeken",
+                                           "homepage.populair", "homepage.speciaal_voor_jou",
+                                           "newsletter.blocks", "pdp.vaak_samen_gekocht"}));
+  auto built = core::DecisionConfig::Build(c->decisions);
+  ASSERT_TRUE(built.ok()) << built.status();
+  const core::PlacementSpec* checkout = (*built)->Find("checkout.vergeten");
+  EXPECT_EQ(checkout->default_count, 5);
+  EXPECT_TRUE(checkout->HasSource(core::Source::kReplenishment));
+  EXPECT_FALSE((*built)->Find("callcenter.top3")->offers.empty());
+  const core::OfferSpec& o = c->decisions.offers[0];
+  EXPECT_EQ(o.id, "koffie-2e-halve-prijs");
+  EXPECT_EQ(o.per_customer_cap, 3);
+  EXPECT_EQ(o.cap_period_ms, 7 * core::kMsPerDay);
+  EXPECT_EQ(o.start, 1'793'491'200'000);  // 2026-11-01T00:00:00Z
+  EXPECT_NE(o.eligibility.rule_segments, 0u);
 }
 
 TEST(ConfigTest, ErrorsNameTheField) {
@@ -38,11 +69,30 @@ TEST(ConfigTest, ErrorsNameTheField) {
       {"features { recently_viewed_count: 0 }", ""},  // 0 = default: valid
       {"features { recently_viewed_count: 500 }", "features.recently_viewed_count"},
       {"features { popularity_half_life_days: -1 }", "features.popularity_half_life_days"},
-      {"placements { kind: TRENDING }", "placements[0].id"},
-      {"placements { id: 'a' }", "placements[0].kind"},
-      {"placements { id: 'a' kind: TRENDING } placements { id: 'a' kind: TRENDING }", "placements[1].id"},
-      {"placements { id: 'a' kind: TRENDING default_count: 60 max_count: 50 }", "placements[0].default_count"},
-      {"placements { id: 'a' kind: REPLENISHMENT min_purchases: 1 }", "placements[0].min_purchases"},
+      {"placements { sources { kind: TRENDING } }", "placements[0].id"},
+      {"placements { id: 'a' }", "placements[0].sources"},
+      {"placements { id: 'a' sources { } }", "placements[0].sources[0].kind"},
+      {"placements { id: 'a' sources { kind: TRENDING } sources { kind: TRENDING } }", "placements[0].sources[1].kind"},
+      {"placements { id: 'a' sources { kind: TRENDING weight: -1 } }", "placements[0].sources[0].weight"},
+      {"placements { id: 'a' sources { kind: TRENDING } } placements { id: 'a' sources { kind: TRENDING } }", "placements[1].id"},
+      {"placements { id: 'a' sources { kind: TRENDING } default_count: 60 max_count: 50 }", "placements[0].default_count"},
+      {"placements { id: 'a' sources { kind: REPLENISHMENT } min_purchases: 1 }", "placements[0].min_purchases"},
+      {"placements { id: 'a' sources { kind: TRENDING } filter { min_price_minor: 500 max_price_minor: 100 } }", "placements[0].filter.max_price_minor"},
+      {"placements { id: 'a' sources { kind: OFFERS } arbitration { offer_type_weight { key: 'x' value: 1 } } }", "placements[0].arbitration.offer_type_weight"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'nope' }", "offers[0].placements[0]"},
+      {"placements { id: 'a' sources { kind: TRENDING } } offers { id: 'o' type: PROMOTION title: 't' placements: 'a' }", "has no OFFERS source"},
+      {"offers { id: 'o' title: 't' placements: 'callcenter.top3' }", "offers[0].type"},
+      {"offers { id: 'o' type: PROMOTION placements: 'callcenter.top3' }", "offers[0].title"},
+      {"offers { id: 'o' type: PRODUCT_PUSH title: 't' placements: 'callcenter.top3' }", "offers[0].product_id"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' start: 'soon' }", "offers[0].start"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' start: '2026-12-01' end: '2026-11-01' }", "offers[0].end"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' cap_period_days: 400 }", "offers[0].cap_period_days"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' eligibility { countries: 'US' } }", "offers[0].eligibility.countries[0]"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' eligibility { rfm_segments: 'vip' } }", "offers[0].eligibility.rfm_segments[0]"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' eligibility { channels: 'FAX' } }", "offers[0].eligibility.channels[0]"},
+      {"segments { id: 'a' condition { segments: 'b' } } segments { id: 'b' }", "segments[0].condition.segments[0]"},
+      {"segments { id: 'a' condition { min_affinity: 0.5 } }", "segments[0].condition.affinity_category"},
+      {"models { neighbours_per_product: 1000 }", "models.neighbours_per_product"},
       {"ingest { queue_capacity: -3 }", "ingest.queue_capacity"},
       {"storage { durability: 7 }", "storage.durability"},
       {"no_such_field: 1", "line 1"},

@@ -457,7 +457,7 @@ TEST_F(E2eTest, BadInputGetsAClearErrorAndWritesNothing) {
   cases.push_back({"recommend: unknown placement", [&] {
                      v1::RecommendResponse resp;
                      return Recommend("c1", "homepage.nope", &resp);
-                   }, grpc::NOT_FOUND, "known: homepage.door_jou_bekeken, homepage.populair, checkout.vergeten"});
+                   }, grpc::NOT_FOUND, "known: homepage.speciaal_voor_jou, app.speciaal_voor_jou, homepage.door_jou_bekeken"});
   cases.push_back({"recommend: no context", [&] {
                      v1::RecommendRequest r;
                      r.set_customer_id("c1");
@@ -702,7 +702,7 @@ TEST_F(E2eTest, SigtermDrainsAndExitsCleanly) {
 TEST(E2eStartupTest, BadConfigExitsNonZeroBeforeServing) {
   TempDir dir;
   const std::string config = dir.path() + "/bad.textproto";
-  std::ofstream(config) << "placements { id: 'x' kind: TRENDING max_count: 2000 }";
+  std::ofstream(config) << "placements { id: 'x' sources { kind: TRENDING } max_count: 2000 }";
   ServerProcess server;
   EXPECT_FALSE(server.Start(dir.path() + "/data", {"--config=" + config}));
   EXPECT_EQ(server.Wait(), 1);

@@ -1,0 +1,73 @@
+#pragma once
+// Segments: RFM quintile scores against the current population, the named
+// RFM segments, and rule-defined segments (eligibility Conditions).
+//
+// The quintile cut points are computed in the background over every
+// customer (core/models.h) and published with the models; scoring one
+// customer is then a few comparisons at read time, so a customer's scores
+// follow each purchase at once while the population's cut points move
+// only with the next models build.
+
+#include <array>
+#include <cstdint>
+
+#include "core/catalog.h"
+#include "core/features.h"
+#include "core/placement.h"
+#include "core/types.h"
+
+namespace nextbest::core {
+
+// Cut points between quintiles (4 per dimension), over customers with at
+// least one purchase. Recency is days since the last purchase (fewer is
+// better), frequency is orders, monetary is net spend.
+struct RfmThresholds {
+  std::array<double, 4> recency_days{};
+  std::array<double, 4> frequency{};
+  std::array<double, 4> monetary{};
+  int64_t population = 0;  // customers with a purchase, 0 = not computed yet
+};
+
+struct RfmScores {
+  int r = 0, f = 0, m = 0;  // 1..5; 0 when the customer never purchased
+  RfmSegment segment = RfmSegment::kNone;
+};
+
+RfmScores ScoreRfm(const CustomerFeatures& f, const RfmThresholds& t, TimeMs now);
+
+// The documented mapping from (R, FM = round((F + M) / 2), orders) to a named
+// segment; the first matching row wins:
+//   champions          R >= 4, FM >= 4
+//   loyal              R >= 3, FM >= 3
+//   new                R >= 4, one order
+//   potential_loyalist R >= 4
+//   promising          R == 3, one order
+//   need_attention     R == 3
+//   cant_lose          R == 1, FM >= 4
+//   at_risk            R <= 2, FM >= 3
+//   about_to_sleep     R == 2
+//   hibernating        R == 1, FM == 2
+//   lost               R == 1, FM == 1
+RfmSegment NameRfm(int r, int f, int m, int32_t orders);
+const char* RfmSegmentName(RfmSegment s);  // "champions", ..., "" for kNone
+bool ParseRfmSegment(absl::string_view name, RfmSegment& out);
+
+// Everything a Condition looks at, for one decision.
+struct ConditionInput {
+  const CustomerState* customer = nullptr;  // nullptr: unknown customer
+  bool personal = false;  // the customer's own data may be used (consent)
+  CountryIndex country = kNoCountry;
+  Channel channel = Channel::kUnspecified;
+  RfmSegment rfm = RfmSegment::kNone;
+  uint64_t rule_segments = 0;  // bits of the segments the customer is in
+  TimeMs now = 0;
+};
+
+bool Matches(const Condition& c, const Catalog& catalog, const ConditionInput& in);
+
+// The rule segments (bit per DecisionConfig::segments entry) the input is
+// in. Segments may refer to earlier ones only.
+uint64_t RuleSegments(const std::vector<SegmentSpec>& segments, const Catalog& catalog,
+                      ConditionInput in);
+
+}  // namespace nextbest::core

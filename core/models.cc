@@ -28,7 +28,8 @@ ModelBuilder::~ModelBuilder() = default;
 
 // Space-saving counting: a product keeps `counters_per_product` counters;
 // a new pair takes an empty one or replaces the smallest (inheriting its
-// count + 1), so frequent pairs are never lost and memory stays bounded.
+// count + 1, remembered as the error), so frequent pairs are never lost and
+// memory stays bounded. Scores use the guaranteed count (count - error).
 void ModelBuilder::Bump(std::vector<Counter>& table, ProductIndex a, ProductIndex b) {
   const size_t k = static_cast<size_t>(options_.counters_per_product);
   Counter* slots = table.data() + a * k;
@@ -39,12 +40,12 @@ void ModelBuilder::Bump(std::vector<Counter>& table, ProductIndex a, ProductInde
       return;
     }
     if (slots[i].other == kNoProduct) {
-      slots[i] = {b, 1};
+      slots[i] = {b, 1, 0};
       return;
     }
     if (slots[i].count < smallest->count) smallest = &slots[i];
   }
-  *smallest = {b, smallest->count + 1};
+  *smallest = {b, smallest->count + 1, smallest->count};
 }
 
 void ModelBuilder::Add(const CustomerFeatures& f) {
@@ -140,9 +141,10 @@ NeighbourTable ModelBuilder::Publish(const std::vector<Counter>& table,
     row.clear();
     for (size_t i = 0; i < k; ++i) {
       const Counter& c = table[a * k + i];
-      if (c.other == kNoProduct || c.count < static_cast<uint32_t>(options_.min_support)) continue;
+      const uint32_t count = c.count - c.error;
+      if (c.other == kNoProduct || count < static_cast<uint32_t>(options_.min_support)) continue;
       const double denom = std::sqrt(static_cast<double>(support[a]) * support[c.other]);
-      const double score = denom > 0 ? std::min(1.0, c.count / denom) : 0;
+      const double score = denom > 0 ? std::min(1.0, count / denom) : 0;
       row.push_back({c.other, static_cast<float>(score)});
     }
     std::sort(row.begin(), row.end(), [](const Neighbour& x, const Neighbour& y) {

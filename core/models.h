@@ -94,6 +94,7 @@ class ModelBuilder {
   struct Counter {
     ProductIndex other = kNoProduct;
     uint32_t count = 0;
+    uint32_t error = 0;  // inherited from the counter it replaced
   };
   void Bump(std::vector<Counter>& table, ProductIndex a, ProductIndex b);
   void Pair(std::vector<Counter>& table, ProductIndex a, ProductIndex b) {

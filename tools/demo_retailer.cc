@@ -126,6 +126,8 @@ DemoRetailer::DemoRetailer(const RetailerSize& size) : size_(size) {
     // A few products are new arrivals announced for next week.
     if (rng() % 100 == 0) {
       p.mutable_available_from()->set_seconds((size_.now_ms + 7 * kDayMs) / 1000);
+    } else if (i % 37 == 5) {  // and some arrived in the last three weeks
+      p.mutable_available_from()->set_seconds((size_.now_ms - (1 + i % 20) * kDayMs) / 1000);
     }
     products_.push_back(std::move(p));
     product_category_.push_back(ci);

@@ -71,6 +71,7 @@ class ServerProcess {
 
   ~ServerProcess() { Stop(SIGKILL); }
 
+  void Signal(int sig) { kill(pid_, sig); }
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
   std::string target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }

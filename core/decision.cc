@@ -550,12 +550,15 @@ class Decider {
   }
 
   void FillWithTrending() {
-    for (const TrendingEntry& e : trending_.For(out_.country)) {
+    const auto& list = trending_.For(out_.country);
+    if (list.empty()) return;
+    const double best = list.front().score;  // scores on the sources' 0..1 scale
+    for (const TrendingEntry& e : list) {
       if (Full()) return;
       if (CheckProduct(e.product, false).has_value()) continue;
       DecidedItem item;
       item.product = e.product;
-      item.score = trending_.ScoreAt(e, r_.now);
+      item.score = best > 0 ? e.score / best : 0;
       item.source = Source::kTrending;
       out_.items.push_back(item);
       if (explain_ != nullptr) {

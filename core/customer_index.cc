@@ -24,6 +24,23 @@ CustomerIndex::~CustomerIndex() {
   delete t;
 }
 
+absl::string_view CustomerIndex::Handle::id() const { return entry_->id; }
+
+const CustomerState* CustomerIndex::Handle::state() const {
+  return entry_->state.load(std::memory_order_acquire);
+}
+
+std::vector<CustomerIndex::Handle> CustomerIndex::Handles() const {
+  std::vector<Handle> out;
+  out.reserve(size());
+  const Table* t = table_.load(std::memory_order_acquire);
+  for (size_t i = 0; i <= t->mask; ++i) {
+    const Entry* e = t->slots[i].load(std::memory_order_acquire);
+    if (e != nullptr) out.push_back(Handle(e));
+  }
+  return out;
+}
+
 size_t CustomerIndex::Hash(absl::string_view id) { return absl::Hash<absl::string_view>{}(id); }
 
 CustomerIndex::Entry* CustomerIndex::FindEntry(const Table& t, absl::string_view id,

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "core/epoch.h"
@@ -23,6 +24,8 @@ namespace nextbest::core {
 struct CustomerState;
 
 class CustomerIndex {
+  struct Entry;
+
  public:
   explicit CustomerIndex(EpochDomain& domain);
   ~CustomerIndex();
@@ -35,6 +38,23 @@ class CustomerIndex {
   // Writer thread only. Makes `state` the customer's current state; the
   // previous one is retired. `state` must not be null.
   void Publish(absl::string_view customer_id, std::unique_ptr<const CustomerState> state);
+
+  // A stable reference to one customer. Entries are never removed while the
+  // index lives, so a handle stays valid outside any ReadGuard; the state
+  // it returns is valid inside one (batch runs take a short guard per chunk
+  // instead of one guard for the whole run).
+  class Handle {
+   public:
+    absl::string_view id() const;
+    const CustomerState* state() const;
+
+   private:
+    friend class CustomerIndex;
+    explicit Handle(const Entry* e) : entry_(e) {}
+    const Entry* entry_;
+  };
+  // Every customer in the index now. Any thread, inside a ReadGuard.
+  std::vector<Handle> Handles() const;
 
   // Customers with a state. Any thread (relaxed).
   size_t size() const { return size_.load(std::memory_order_relaxed); }

@@ -74,6 +74,7 @@ const char* RpcName(Rpc rpc) {
     case Rpc::kReloadConfig: return "ReloadConfig";
     case Rpc::kRebuildModels: return "RebuildModels";
     case Rpc::kListSegments: return "ListSegments";
+    case Rpc::kDecideForAll: return "DecideForAll";
     case Rpc::kCount: break;
   }
   return "?";

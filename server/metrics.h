@@ -61,6 +61,7 @@ enum class Rpc : int {
   kReloadConfig,
   kRebuildModels,
   kListSegments,
+  kDecideForAll,
   kCount
 };
 

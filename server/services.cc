@@ -10,6 +10,7 @@
 #include "core/decision.h"
 #include "core/segments.h"
 #include "core/status_macros.h"
+#include "server/batch.h"
 #include "server/convert.h"
 #include "server/status_mapping.h"
 
@@ -311,6 +312,11 @@ grpc::ServerUnaryReactor* DecisionServiceImpl::Ping(grpc::CallbackServerContext*
   auto* reactor = ctx->DefaultReactor();
   Finish(reactor, deps_.metrics, Rpc::kPing, absl::OkStatus(), start);
   return reactor;
+}
+
+grpc::ServerWriteReactor<v1::DecideForAllResponse>* DecisionServiceImpl::DecideForAll(
+    grpc::CallbackServerContext* ctx, const v1::DecideForAllRequest* request) {
+  return StartDecideForAll(deps_, request);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ReloadConfig(grpc::CallbackServerContext* ctx,

@@ -94,6 +94,8 @@ class DecisionServiceImpl final : public v1::DecisionService::CallbackService {
                                       v1::RecommendResponse* response) override;
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* ctx, const v1::PingRequest* request,
                                  v1::PingResponse* response) override;
+  grpc::ServerWriteReactor<v1::DecideForAllResponse>* DecideForAll(
+      grpc::CallbackServerContext* ctx, const v1::DecideForAllRequest* request) override;
 
  private:
   absl::Status Decide(const v1::RecommendRequest& request, v1::RecommendResponse& response);

@@ -233,6 +233,65 @@ TEST_F(DecisioningTest, ExplainNamesSourcesScoresAndDroppedCandidates) {
   EXPECT_NE(out.find("in_cart"), std::string::npos) << out;
 }
 
+// The newsletter run: every customer with e-mail consent once, caps held
+// across the whole run and the next.
+TEST_F(DecisioningTest, DecideForAllGivesEveryConsentingCustomerOneNewsletterUnderCaps) {
+  Start(ShippedConfig());
+  LoadDemo();
+  auto run = [&](int64_t max_customers, std::map<std::string, std::set<std::string>>* offers_by_customer) {
+    v1::DecideForAllRequest req;
+    req.set_placement("newsletter.blocks");
+    req.set_max_customers(max_customers);
+    grpc::ClientContext ctx;
+    auto reader = decisions_->DecideForAll(&ctx, req);
+    v1::DecideForAllResponse msg, last;
+    std::set<std::string> customers;
+    int64_t decided = 0;
+    while (reader->Read(&msg)) {
+      for (const auto& d : msg.decisions()) {
+        EXPECT_TRUE(customers.insert(d.customer_id()).second) << "twice: " << d.customer_id();
+        EXPECT_LE(d.items_size(), 6);
+        for (const auto& it : d.items()) {
+          EXPECT_FALSE(it.reason().empty());
+          if (!it.offer_id().empty()) (*offers_by_customer)[d.customer_id()].insert(it.offer_id());
+        }
+        ++decided;
+      }
+      if (msg.last()) last = msg;
+    }
+    grpc::Status s = reader->Finish();
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(last.last());
+    EXPECT_EQ(last.customers_decided(), decided);
+    return std::make_pair(decided, last.customers_skipped());
+  };
+  std::map<std::string, std::set<std::string>> first, second;
+  const auto [decided, skipped] = run(0, &first);
+  EXPECT_EQ(decided + skipped, 400);  // all demo customers: with consent decided, the rest skipped
+  EXPECT_GT(decided, 200);            // ~65 % gave marketing e-mail consent
+  EXPECT_GT(skipped, 50);
+  EXPECT_FALSE(first.empty());
+  // "dubbele-punten" may be shown once a week per customer: never again now.
+  run(0, &second);
+  for (const auto& [customer, offers] : second) {
+    if (first[customer].count("dubbele-punten")) EXPECT_FALSE(offers.count("dubbele-punten")) << customer;
+  }
+  std::map<std::string, std::set<std::string>> trial;
+  const auto [few, few_skipped] = run(25, &trial);
+  EXPECT_EQ(few + few_skipped, 25);
+
+  v1::DecideForAllRequest bad;
+  bad.set_placement("nope");
+  grpc::ClientContext ctx;
+  auto reader = decisions_->DecideForAll(&ctx, bad);
+  v1::DecideForAllResponse msg;
+  EXPECT_FALSE(reader->Read(&msg));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::NOT_FOUND);
+  std::string out;
+  ASSERT_EQ(RunCli(server_->target(), "newsletter --max_customers=50", &out), 0) << out;
+  EXPECT_NE(out.find("newsletter.blocks for"), std::string::npos) << out;
+}
+
 constexpr const char* kCapsConfig = R"pb(
   placements { id: "top" sources { kind: OFFERS } default_count: 3 fill_with_trending: false }
   offers { id: "once-a-week" type: PROMOTION title: "A" placements: "top" priority: 3

@@ -14,6 +14,7 @@
 #include "core/epoch.h"
 #include "core/features.h"
 #include "core/live_state.h"
+#include "core/models.h"
 #include "core/trending.h"
 #include "bench/bench_world.h"
 
@@ -117,6 +118,25 @@ void BM_ApplyEvent(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ApplyEvent)->Arg(1)->Arg(4);
+
+// The background models build over every customer in memory: neighbours,
+// RFM cut points, segment sizes (what the server's models thread does).
+void BM_BuildModels(benchmark::State& state) {
+  bench::World& w = TheWorld();
+  size_t neighbours = 0;
+  for (auto _ : state) {
+    ReadGuard guard(w.live.epochs);
+    ModelBuilder b(ModelOptions(), *w.live.catalog.Get(), *w.live.config.Get(), kNow);
+    w.live.customers.ForEach([&](absl::string_view, const CustomerState& s) { b.Add(s.features); });
+    b.Thresholds();
+    w.live.customers.ForEach([&](absl::string_view, const CustomerState& s) { b.Count(s, true); });
+    auto m = b.Finish(0);
+    neighbours = m->co_purchase.entries() + m->co_view.entries();
+  }
+  state.counters["customers"] = static_cast<double>(w.live.customers.size());
+  state.counters["neighbours"] = static_cast<double>(neighbours);
+}
+BENCHMARK(BM_BuildModels)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 void BM_BuildTrending(benchmark::State& state) {
   bench::World& w = TheWorld();

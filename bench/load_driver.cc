@@ -27,6 +27,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -207,6 +208,9 @@ class Phase {
       s.rec_req.set_customer_id(absl::StrCat("c", 1 + s.rng() % customers_));
       s.rec_req.mutable_context()->set_placement(kind_);
       s.rec_req.mutable_context()->add_cart_product_ids("p1");
+      if (absl::StartsWith(kind_, "pdp.")) {  // a product page: the product on screen
+        s.rec_req.mutable_context()->set_product_id(absl::StrCat("p", 2 + s.rng() % 200));
+      }
       decisions_[stub]->async()->Recommend(s.ctx.get(), &s.rec_req, &s.rec_resp, done);
     }
   }

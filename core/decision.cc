@@ -49,13 +49,20 @@ struct Scratch {
   std::vector<Slot> slots;
   uint32_t generation = 0;
 
-  void Reset(size_t expected) {
+  void Reset() {
     proposals.clear();
     candidates.clear();
     heap.clear();
+  }
+  // Readies the product table for up to `products` distinct products (at
+  // most half full, so a probe always ends).
+  void PrepareSlots(size_t products) {
     size_t want = 256;
-    while (want < 2 * expected) want *= 2;
-    if (slots.size() < want) slots.assign(want, Slot{0, 0, 0});
+    while (want < 2 * products) want *= 2;
+    if (slots.size() < want) {
+      slots.assign(want, Slot{0, 0, 0});
+      generation = 0;
+    }
     if (++generation == 0) {  // wrapped: really clear
       std::fill(slots.begin(), slots.end(), Slot{0, 0, 0});
       generation = 1;
@@ -138,7 +145,7 @@ class Decider {
   }
 
   void Run() {
-    s_.Reset(spec_.sources.size() * 64);
+    s_.Reset();
     bool wants_personal = false;
     for (const SourceSpec& src : spec_.sources) {
       wants_personal |= IsPersonalSource(src.source) ||
@@ -310,6 +317,7 @@ class Decider {
 
   // Proposals -> one candidate per product, relevance = sum of values.
   void Merge() {
+    s_.PrepareSlots(s_.proposals.size());
     for (uint32_t i = 0; i < s_.proposals.size(); ++i) {
       Proposal& p = s_.proposals[i];
       Candidate& c = s_.candidates[s_.CandidateFor(p.product)];

@@ -74,6 +74,7 @@ ABSL_FLAG(std::string, what, "all",
 ABSL_FLAG(int, load_threads, 4, "demo-data: concurrent requests while loading events");
 ABSL_FLAG(std::string, out, "", "newsletter: write one JSON line per customer to this file");
 ABSL_FLAG(int64_t, max_customers, 0, "newsletter: stop after this many customers (0 = all)");
+ABSL_FLAG(bool, all, false, "newsletter: also customers without marketing e-mail consent (measuring)");
 ABSL_FLAG(bool, explain, false, "recommend: explain sources, scores and dropped candidates");
 ABSL_FLAG(std::string, exclude, "", "recommend: comma-separated product ids never to return");
 
@@ -597,6 +598,7 @@ int Newsletter() {
                                                            : absl::GetFlag(FLAGS_placement));
   req.set_count(absl::GetFlag(FLAGS_count));
   req.set_max_customers(absl::GetFlag(FLAGS_max_customers));
+  req.set_include_without_email_consent(absl::GetFlag(FLAGS_all));
   grpc::ClientContext ctx;  // no deadline: a run over millions of customers
   auto reader = stub->DecideForAll(&ctx, req);
   std::ofstream out;

@@ -268,6 +268,19 @@ TEST_F(DecisionTest, ProductFiltersAndCallerExclusionsAreHard) {
                                              "category_filter", "category_filter"}));
 }
 
+TEST_F(DecisionTest, ManyCandidatesFromOneSource) {
+  // More candidates than the scratch table starts with (256 slots).
+  auto catalog = testing::MakeCatalog(900);
+  std::vector<ProductPopularity> pop(900);
+  for (int i = 0; i < 900; ++i) AddPopularity(pop[i], kNow, 1.0 + i, 0, 7);
+  auto trending = BuildTrending(pop, *catalog, kNow, 7, 1000);
+  PlacementSpec spec = Spec({Source::kTrending});
+  spec.sources[0].limit = 1000;
+  spec.default_count = 3;
+  DecisionRequest r = Request(spec, nullptr);
+  EXPECT_EQ(Products(Decide(*catalog, *trending, r)), (std::vector<ProductIndex>{899, 898, 897}));
+}
+
 TEST_F(DecisionTest, CategoryLimitKeepsTheAnswerDiverse) {
   PlacementSpec spec = Spec({Source::kTrending});
   spec.default_count = 6;

@@ -426,8 +426,9 @@ class Decider {
     const Product& prod = catalog_.product(p);
     const ProductFilter& fl = spec_.filter;
     if (!fl.Empty()) {
-      const absl::string_view path =
-          prod.category < catalog_.category_count() ? catalog_.category_name(prod.category) : "";
+      const absl::string_view path = prod.category < catalog_.category_count()
+                                         ? absl::string_view(catalog_.category_name(prod.category))
+                                         : absl::string_view();
       if (!fl.include_categories.empty() && !PrefixOfAny(path, fl.include_categories)) {
         return DropRule::kCategoryFilter;
       }

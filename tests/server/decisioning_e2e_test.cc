@@ -204,6 +204,9 @@ TEST_F(DecisioningTest, ExplainNamesSourcesScoresAndDroppedCandidates) {
                 q.mutable_context()->set_product_id("p4");
                 q.mutable_context()->add_cart_product_ids(best);
                 q.mutable_context()->add_exclude_product_ids(plain.items(1).product_id());
+                // Every candidate examined (a seed in the cart brings new
+                // ones that may fill a short answer first).
+                q.mutable_context()->set_count(50);
                 q.set_explain(true);
               }).ok());
   ASSERT_TRUE(r.has_explanation());
@@ -228,7 +231,7 @@ TEST_F(DecisioningTest, ExplainNamesSourcesScoresAndDroppedCandidates) {
   }
   // The CLI prints it readably.
   std::string out;
-  ASSERT_EQ(RunCli(server_->target(), "recommend --customer=c1 --placement=pdp.vaak_samen_gekocht --product=p4 --cart=" + best + " --explain", &out), 0) << out;
+  ASSERT_EQ(RunCli(server_->target(), "recommend --customer=c1 --placement=pdp.vaak_samen_gekocht --product=p4 --count=50 --cart=" + best + " --explain", &out), 0) << out;
   EXPECT_NE(out.find("explanation"), std::string::npos) << out;
   EXPECT_NE(out.find("in_cart"), std::string::npos) << out;
 }

@@ -36,7 +36,7 @@ OfferLedger::Key OfferLedger::MakeKey(absl::string_view customer_id, absl::strin
 }
 
 std::shared_ptr<OfferCounters> OfferLedger::Counters(absl::string_view offer_id) {
-  absl::MutexLock lock(&counters_mu_);
+  std::lock_guard<std::mutex> lock(counters_mu_);
   auto& c = counters_[std::string(offer_id)];
   if (c == nullptr) c = std::make_shared<OfferCounters>();
   return c;
@@ -52,7 +52,7 @@ OfferLedger::Reservation OfferLedger::TryReserve(const OfferSpec& offer,
   const Key key = per_customer ? MakeKey(customer_id, offer.id) : Key{0, 0};
   if (per_customer) {
     Shard& shard = ShardFor(key);
-    absl::MutexLock lock(&shard.mu);
+    std::lock_guard<std::mutex> lock(shard.mu);
     Times& times = shard.shown[key];
     const TimeMs since = now - offer.cap_period_ms;
     times.erase(std::remove_if(times.begin(), times.end(), [&](TimeMs t) { return t <= since; }),
@@ -66,7 +66,7 @@ OfferLedger::Reservation OfferLedger::TryReserve(const OfferSpec& offer,
       if (served >= offer.total_cap) {
         if (per_customer) {  // give the customer's slot back
           Shard& shard = ShardFor(key);
-          absl::MutexLock lock(&shard.mu);
+          std::lock_guard<std::mutex> lock(shard.mu);
           Times& times = shard.shown[key];
           auto it = std::find(times.begin(), times.end(), now);
           if (it != times.end()) times.erase(it);
@@ -84,7 +84,7 @@ OfferLedger::Reservation OfferLedger::TryReserve(const OfferSpec& offer,
 int OfferLedger::ShownTo(const OfferSpec& offer, absl::string_view customer_id, TimeMs now) {
   const Key key = MakeKey(customer_id, offer.id);
   Shard& shard = ShardFor(key);
-  absl::MutexLock lock(&shard.mu);
+  std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.shown.find(key);
   if (it == shard.shown.end()) return 0;
   const TimeMs since = now - offer.cap_period_ms;
@@ -95,7 +95,7 @@ int OfferLedger::ShownTo(const OfferSpec& offer, absl::string_view customer_id, 
 void OfferLedger::Prune(TimeMs now, int64_t max_period_ms) {
   const TimeMs since = now - max_period_ms;
   for (Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
+    std::lock_guard<std::mutex> lock(shard.mu);
     absl::erase_if(shard.shown, [&](auto& kv) {
       Times& t = kv.second;
       t.erase(std::remove_if(t.begin(), t.end(), [&](TimeMs x) { return x <= since; }), t.end());
@@ -109,7 +109,7 @@ void OfferLedger::Prune(TimeMs now, int64_t max_period_ms) {
 std::string OfferLedger::Serialize() {
   std::string out = "nbl1";
   {
-    absl::MutexLock lock(&counters_mu_);
+    std::lock_guard<std::mutex> lock(counters_mu_);
     PutU64(out, counters_.size());
     for (const auto& [id, c] : counters_) {
       PutU64(out, id.size());
@@ -120,7 +120,7 @@ std::string OfferLedger::Serialize() {
     }
   }
   for (Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
+    std::lock_guard<std::mutex> lock(shard.mu);
     for (const auto& [k, times] : shard.shown) {
       if (times.empty()) continue;
       PutU64(out, k.customer);
@@ -154,7 +154,7 @@ absl::Status OfferLedger::Load(absl::string_view in) {
       return bad();
     }
     Shard& shard = ShardFor(k);
-    absl::MutexLock lock(&shard.mu);
+    std::lock_guard<std::mutex> lock(shard.mu);
     Times& times = shard.shown[k];
     for (uint64_t i = 0; i < n; ++i) {
       uint64_t t = 0;

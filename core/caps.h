@@ -19,13 +19,13 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "core/placement.h"
 #include "core/types.h"
 
@@ -70,17 +70,18 @@ class OfferLedger {
     }
   };
   using Times = absl::InlinedVector<TimeMs, 3>;
+  // std::mutex rather than absl::Mutex: ThreadSanitizer sees through the
+  // former (Debian's Abseil is not built with TSan annotations).
   struct Shard {
-    absl::Mutex mu;
-    absl::flat_hash_map<Key, Times> shown ABSL_GUARDED_BY(mu);
+    std::mutex mu;
+    absl::flat_hash_map<Key, Times> shown;  // guarded by mu
   };
   static Key MakeKey(absl::string_view customer_id, absl::string_view offer_id);
   Shard& ShardFor(const Key& k) { return shards_[k.customer % shards_.size()]; }
 
   std::array<Shard, 64> shards_;
-  absl::Mutex counters_mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<OfferCounters>> counters_
-      ABSL_GUARDED_BY(counters_mu_);
+  std::mutex counters_mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<OfferCounters>> counters_;  // guarded by counters_mu_
 };
 
 }  // namespace nextbest::core

@@ -357,6 +357,9 @@ class Decider {
     if (personal_ && r_.models != nullptr) {
       in.rfm = ScoreRfm(r_.customer->features, r_.models->rfm, r_.now).segment;
       out_.rfm = in.rfm;
+      const BehaviourView b = ClassifyBehaviour(r_.customer->features, r_.models->behaviour, r_.now);
+      in.behaviour = b.group;
+      in.behaviour_priority = b.priority;
     }
     if (r_.customer != nullptr) in.rule_segments = RuleSegments(r_.config->segments, catalog_, in);
     const Arbitration& a = spec_.arbitration;

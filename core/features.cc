@@ -78,6 +78,33 @@ double DecayFactor(TimeMs dt, double half_life_days) {
   return std::exp2(-static_cast<double>(dt) / (half_life_days * kMsPerDay));
 }
 
+namespace {
+int64_t OrderTotal(const Event& e) {
+  int64_t total = 0;
+  for (const OrderLine& line : e.lines) total += line.unit_price_minor * line.quantity;
+  return total;
+}
+
+// Adds `amount` to the period of `t`. Order-independent: the window always
+// ends at the latest period seen, and an amount older than the window is
+// dropped whether it arrives before or after the newer ones.
+void AddPeriodSpend(TimeMs t, int64_t amount, CustomerFeatures& f) {
+  const int64_t p = SpendPeriod(t);
+  auto& b = f.spend_by_period;
+  if (f.spend_period_ref == 0 && b == std::array<int32_t, kSpendPeriods>{}) f.spend_period_ref = p;
+  if (p > f.spend_period_ref) {
+    const int64_t shift = std::min<int64_t>(p - f.spend_period_ref, kSpendPeriods);
+    for (int i = kSpendPeriods - 1; i >= 0; --i) b[i] = i >= shift ? b[i - shift] : 0;
+    f.spend_period_ref = p;
+  }
+  const int64_t i = f.spend_period_ref - p;
+  if (i >= kSpendPeriods) return;
+  const int64_t v = b[i] + amount;
+  b[i] = static_cast<int32_t>(std::clamp<int64_t>(v, INT32_MIN, INT32_MAX));
+}
+
+}  // namespace
+
 void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
                 CustomerFeatures& f) {
   ++f.events;
@@ -95,6 +122,7 @@ void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
       break;
     case EventType::kPurchase: {
       ++f.orders;
+      AddPeriodSpend(e.time, OrderTotal(e), f);
       UpdateMinMax(e.time, f.first_purchase, f.last_purchase);
       for (size_t i = 0; i < e.lines.size(); ++i) {
         const OrderLine& line = e.lines[i];
@@ -110,6 +138,7 @@ void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
     }
     case EventType::kReturn:
       ++f.returns;
+      AddPeriodSpend(e.time, -OrderTotal(e), f);
       for (const OrderLine& line : e.lines) {
         f.spend_minor -= line.unit_price_minor * line.quantity;
         AddAffinity(o, CategoryOf(catalog, line.product), e.time, o.return_weight, f);
@@ -120,6 +149,17 @@ void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
     case EventType::kOfferClick:
       break;  // recency per type only (for now)
   }
+}
+
+SpendHalves SpendAt(const CustomerFeatures& f, TimeMs now) {
+  SpendHalves h;
+  const int64_t now_p = SpendPeriod(now);
+  for (int i = 0; i < kSpendPeriods; ++i) {
+    const int64_t age = now_p - (f.spend_period_ref - i);  // 0 = now's period
+    if (age < 0 || age >= kSpendPeriods) continue;
+    (age < kSpendPeriods / 2 ? h.current_minor : h.baseline_minor) += f.spend_by_period[i];
+  }
+  return h;
 }
 
 void ShrinkToFit(CustomerFeatures& f) {

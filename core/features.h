@@ -83,6 +83,12 @@ struct PurchaseRecord {
   TimeMs TypicalInterval() const { return count < 2 ? 0 : (last - first) / (count - 1); }
 };
 
+// Net spend per 30-day period, for behaviour change (baseline vs current
+// period). Period p covers [p * 30 days, (p + 1) * 30 days) since the epoch.
+inline constexpr int kSpendPeriods = 6;
+inline constexpr TimeMs kSpendPeriodMs = 30 * kMsPerDay;
+inline int64_t SpendPeriod(TimeMs t) { return t / kSpendPeriodMs; }
+
 struct CustomerFeatures {
   int64_t events = 0;
   TimeMs first_seen = 0;  // 0 = never
@@ -97,6 +103,10 @@ struct CustomerFeatures {
   TimeMs affinity_ref = 0;
   std::vector<CategoryScore> affinities;
   std::vector<PurchaseRecord> purchases;
+  // spend_by_period[i] is the net spend of period spend_period_ref - i (the
+  // latest period with a purchase or return first); older ones roll off.
+  int64_t spend_period_ref = 0;
+  std::array<int32_t, kSpendPeriods> spend_by_period{};
 };
 
 struct CustomerState {
@@ -123,6 +133,14 @@ struct RfmView {
   int64_t average_order_value_minor = 0;
 };
 RfmView ComputeRfm(const CustomerFeatures& features, TimeMs now);
+
+// Net spend in the current half (the 3 periods up to and including now's)
+// and the baseline half (the 3 before) of the spend window.
+struct SpendHalves {
+  int64_t baseline_minor = 0;
+  int64_t current_minor = 0;
+};
+SpendHalves SpendAt(const CustomerFeatures& features, TimeMs now);
 
 // Categories by decayed score at `now`, highest first, at most `limit`.
 std::vector<CategoryScore> TopAffinities(const CustomerFeatures& features, TimeMs now,

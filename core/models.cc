@@ -80,6 +80,9 @@ void ModelBuilder::Add(const CustomerFeatures& f) {
     }
   }
 
+  const SpendHalves spend = SpendAt(f, now_);
+  if (spend.current_minor > 0) current_spend_.push_back(static_cast<float>(spend.current_minor));
+  if (spend.baseline_minor > 0) baseline_spend_.push_back(static_cast<float>(spend.baseline_minor));
   if (f.orders > 0) {
     recency_.push_back(static_cast<float>(std::max<TimeMs>(0, now_ - f.last_purchase)) / kMsPerDay);
     frequency_.push_back(static_cast<float>(f.orders));
@@ -108,6 +111,16 @@ const RfmThresholds& ModelBuilder::Thresholds() {
   t.monetary = Cuts(monetary_);
   // Quintile() counts cut points passed; a value equal to a cut point
   // belongs to the lower quintile (recency: to the better one).
+  auto quantile = [](std::vector<float>& v, double q) -> double {
+    if (v.empty()) return 0;
+    const size_t k = std::min(v.size() - 1, static_cast<size_t>(v.size() * q));
+    std::nth_element(v.begin(), v.begin() + k, v.end());
+    return v[k];
+  };
+  out_->behaviour.top_current_minor = quantile(current_spend_, 0.9);
+  out_->behaviour.median_baseline_minor = quantile(baseline_spend_, 0.5);
+  std::vector<float>().swap(current_spend_);
+  std::vector<float>().swap(baseline_spend_);
   std::vector<float>().swap(recency_);
   std::vector<float>().swap(frequency_);
   std::vector<float>().swap(monetary_);
@@ -117,12 +130,17 @@ const RfmThresholds& ModelBuilder::Thresholds() {
 void ModelBuilder::Count(const CustomerState& s, bool personal) {
   const RfmScores scores = ScoreRfm(s.features, out_->rfm, now_);
   ++out_->rfm_sizes[static_cast<int>(scores.segment)];
+  const BehaviourView behaviour = ClassifyBehaviour(s.features, out_->behaviour, now_);
+  ++out_->behaviour_sizes[static_cast<int>(behaviour.group)];
+  out_->behaviour_priority += behaviour.priority;
   if (config_.segments.empty()) return;
   ConditionInput in;
   in.customer = &s;
   in.personal = personal;
   in.country = s.attributes.country;
   in.rfm = scores.segment;
+  in.behaviour = behaviour.group;
+  in.behaviour_priority = behaviour.priority;
   in.now = now_;
   const uint64_t bits = RuleSegments(config_.segments, catalog_, in);
   for (size_t i = 0; i < out_->rule_segment_sizes.size(); ++i) {

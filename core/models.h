@@ -71,7 +71,10 @@ struct Models {
   NeighbourTable co_view;
   std::vector<std::vector<ProductIndex>> new_arrivals;  // by category
   RfmThresholds rfm;
+  BehaviourThresholds behaviour;
   std::array<int64_t, kRfmSegmentCount> rfm_sizes{};
+  std::array<int64_t, kBehaviourCount> behaviour_sizes{};
+  int64_t behaviour_priority = 0;  // customers flagged for attention
   std::vector<std::string> rule_segment_ids;  // the config's segments at build time
   std::vector<int64_t> rule_segment_sizes;
 };
@@ -111,6 +114,7 @@ class ModelBuilder {
   std::vector<Counter> co_purchase_, co_view_;
   std::vector<uint32_t> bought_by_, viewed_by_;
   std::vector<float> recency_, frequency_, monetary_;
+  std::vector<float> current_spend_, baseline_spend_;
   std::unique_ptr<Models> out_;
   std::vector<ProductIndex> scratch_;
 };

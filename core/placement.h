@@ -66,6 +66,19 @@ enum class RfmSegment : uint8_t {
 };
 inline constexpr int kRfmSegmentCount = 12;
 
+// Behaviour change: net spend in the current 90 days against the 90 days
+// before (see core/segments.h for the rules).
+enum class Behaviour : uint8_t {
+  kNone = 0,  // no purchase yet
+  kTop,
+  kNew,
+  kGrowing,
+  kLoyal,
+  kNeedsAttention,
+  kDormant,
+};
+inline constexpr int kBehaviourCount = 7;
+
 // An eligibility rule: every field that is set must hold; a list matches
 // any of its values. Compiled from the config into masks, evaluated
 // without allocation. Fields about the person (segments, age, loyalty,
@@ -76,6 +89,8 @@ struct Condition {
   uint8_t channels = 0;         // bit per Channel value; 0 = any
   uint32_t rfm_segments = 0;    // bit per RfmSegment; 0 = any
   uint64_t rule_segments = 0;   // bit per earlier rule segment; 0 = any
+  uint8_t behaviours = 0;       // bit per Behaviour; 0 = any
+  bool behaviour_priority = false;  // only the steepest falls
   int min_age = 0, max_age = 0;  // 0 = no bound
   int8_t loyalty_member = -1;    // -1 any, 0 not, 1 member
   bool marketing_email_consent = false;

@@ -70,6 +70,47 @@ bool ParseRfmSegment(absl::string_view name, RfmSegment& out) {
   return false;
 }
 
+constexpr const char* kBehaviourNames[kBehaviourCount] = {
+    "", "top", "new", "growing", "loyal", "needs_attention", "dormant"};
+
+BehaviourView ClassifyBehaviour(const CustomerFeatures& f, const BehaviourThresholds& t, TimeMs now) {
+  BehaviourView v;
+  if (f.orders <= 0) return v;
+  v.spend = SpendAt(f, now);
+  const double base = static_cast<double>(v.spend.baseline_minor);
+  const double cur = static_cast<double>(v.spend.current_minor);
+  const bool valuable = base > 0 && base >= t.median_baseline_minor;
+  using B = Behaviour;
+  if (base <= 0 && cur > 0) {
+    v.group = B::kNew;
+  } else if (cur <= 0) {
+    v.group = B::kDormant;
+    v.priority = valuable;
+  } else if (t.top_current_minor > 0 && cur >= t.top_current_minor) {
+    v.group = B::kTop;
+  } else if (cur >= 1.25 * base) {
+    v.group = B::kGrowing;
+  } else if (cur <= 0.75 * base) {
+    v.group = B::kNeedsAttention;
+    v.priority = valuable && cur <= 0.5 * base;
+  } else {
+    v.group = B::kLoyal;
+  }
+  return v;
+}
+
+const char* BehaviourName(Behaviour b) { return kBehaviourNames[static_cast<int>(b)]; }
+
+bool ParseBehaviour(absl::string_view name, Behaviour& out) {
+  for (int i = 1; i < kBehaviourCount; ++i) {
+    if (name == kBehaviourNames[i]) {
+      out = static_cast<Behaviour>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
 bool Matches(const Condition& c, const Catalog& catalog, const ConditionInput& in) {
   if (c.countries != 0 && (in.country == kNoCountry || !(c.countries >> in.country & 1))) {
     return false;
@@ -83,6 +124,8 @@ bool Matches(const Condition& c, const Catalog& catalog, const ConditionInput& i
   if (!in.personal) return false;
   if (c.rfm_segments != 0 && !(c.rfm_segments >> static_cast<int>(in.rfm) & 1)) return false;
   if (c.rule_segments != 0 && (c.rule_segments & in.rule_segments) == 0) return false;
+  if (c.behaviours != 0 && !(c.behaviours >> static_cast<int>(in.behaviour) & 1)) return false;
+  if (c.behaviour_priority && !in.behaviour_priority) return false;
   if (c.min_age > 0 || c.max_age > 0) {
     if (s->attributes.birth_year <= 0) return false;
     const int age = AgeAt(s->attributes.birth_year, in.now);
@@ -124,7 +167,8 @@ bool Condition::Empty() const {
 }
 
 bool Condition::NeedsPersonalData() const {
-  return rfm_segments != 0 || rule_segments != 0 || min_age > 0 || max_age > 0 ||
+  return rfm_segments != 0 || rule_segments != 0 || behaviours != 0 || behaviour_priority ||
+         min_age > 0 || max_age > 0 ||
          loyalty_member >= 0 || min_orders > 0 || min_spend_minor > 0 ||
          !affinity_category.empty();
 }

@@ -35,6 +35,32 @@ struct RfmScores {
 
 RfmScores ScoreRfm(const CustomerFeatures& f, const RfmThresholds& t, TimeMs now);
 
+// Population figures behind the behaviour groups (from the models build).
+struct BehaviourThresholds {
+  double top_current_minor = 0;      // 90th percentile of current spend (> 0)
+  double median_baseline_minor = 0;  // median of baseline spend (> 0)
+};
+
+struct BehaviourView {
+  Behaviour group = Behaviour::kNone;
+  bool priority = false;  // a steep fall of a customer who spent at least the median
+  SpendHalves spend;
+};
+
+// Current = net spend in the 90 days up to now, baseline = the 90 days
+// before (30-day periods, see SpendAt). The first matching row wins:
+//   none             no purchase ever
+//   new              nothing in the baseline, something now
+//   dormant          nothing now (priority if the baseline >= the median)
+//   top              current >= the population's 90th percentile
+//   growing          current >= 1.25 x baseline
+//   needs_attention  current <= 0.75 x baseline (priority if <= 0.5 x and
+//                    the baseline >= the median)
+//   loyal            otherwise (within 25 %)
+BehaviourView ClassifyBehaviour(const CustomerFeatures& f, const BehaviourThresholds& t, TimeMs now);
+const char* BehaviourName(Behaviour b);  // "top", ..., "" for kNone
+bool ParseBehaviour(absl::string_view name, Behaviour& out);
+
 // The documented mapping from (R, FM = round((F + M) / 2), orders) to a named
 // segment; the first matching row wins:
 //   champions          R >= 4, FM >= 4
@@ -59,6 +85,8 @@ struct ConditionInput {
   CountryIndex country = kNoCountry;
   Channel channel = Channel::kUnspecified;
   RfmSegment rfm = RfmSegment::kNone;
+  Behaviour behaviour = Behaviour::kNone;
+  bool behaviour_priority = false;
   uint64_t rule_segments = 0;  // bits of the segments the customer is in
   TimeMs now = 0;
 };

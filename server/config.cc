@@ -85,6 +85,16 @@ absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const
     }
     out.rule_segments |= uint64_t{1} << (it - earlier.begin());
   }
+  for (int i = 0; i < c.behaviours_size(); ++i) {
+    core::Behaviour b;
+    if (!core::ParseBehaviour(c.behaviours(i), b)) {
+      return Invalid(absl::StrCat(field, ".behaviours[", i, "]"),
+                     absl::StrCat("unknown behaviour group '", c.behaviours(i),
+                                  "': top, new, growing, loyal, needs_attention or dormant"));
+    }
+    out.behaviours |= static_cast<uint8_t>(1u << static_cast<int>(b));
+  }
+  out.behaviour_priority = c.behaviour_priority();
   if (c.min_age() < 0 || c.max_age() < 0 || (c.max_age() > 0 && c.max_age() < c.min_age())) {
     return Invalid(field + ".max_age", "ages must be >= 0 and max_age >= min_age");
   }
@@ -316,8 +326,11 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
       return absl::InternalError("the compiled-in shipped config does not parse");
     }
     *c.mutable_placements() = shipped.placements();
-    if (c.segments_size() == 0) *c.mutable_segments() = shipped.segments();
-    if (c.offers_size() == 0) *c.mutable_offers() = shipped.offers();
+    // Shipped offers need the shipped segments: both or neither.
+    if (c.segments_size() == 0 && c.offers_size() == 0) {
+      *c.mutable_segments() = shipped.segments();
+      *c.mutable_offers() = shipped.offers();
+    }
   }
   core::DecisionConfig& d = out.decisions;
   for (int i = 0; i < c.segments_size(); ++i) {

@@ -87,6 +87,13 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
     seg->set_monetary(s.m);
     seg->set_rfm_segment(core::RfmSegmentName(s.segment));
     in.rfm = s.segment;
+    const core::BehaviourView b = core::ClassifyBehaviour(f, models->behaviour, now);
+    seg->set_behaviour(core::BehaviourName(b.group));
+    seg->set_behaviour_priority(b.priority);
+    SetMoney(b.spend.baseline_minor, catalog.currency(), seg->mutable_baseline_spend());
+    SetMoney(b.spend.current_minor, catalog.currency(), seg->mutable_current_spend());
+    in.behaviour = b.group;
+    in.behaviour_priority = b.priority;
   }
   const uint64_t bits = core::RuleSegments(config.segments, catalog, in);
   for (size_t i = 0; i < config.segments.size(); ++i) {

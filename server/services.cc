@@ -364,6 +364,15 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListSegments(grpc::CallbackServerCon
       seg->set_kind("rfm");
       seg->set_customers(m->rfm_sizes[i]);
     }
+    for (int i = 1; i < core::kBehaviourCount; ++i) {
+      v1::SegmentSize* seg = response->add_segments();
+      seg->set_segment(core::BehaviourName(static_cast<core::Behaviour>(i)));
+      seg->set_kind("behaviour");
+      seg->set_customers(m->behaviour_sizes[i]);
+    }
+    response->set_behaviour_priority(m->behaviour_priority);
+    response->set_top_current_spend_cut(m->behaviour.top_current_minor);
+    response->set_median_baseline_spend(m->behaviour.median_baseline_minor);
     // The rule segments of the config the last build ran with (a segment
     // added by a reload shows after the next build).
     for (size_t i = 0; i < m->rule_segment_ids.size(); ++i) {

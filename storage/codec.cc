@@ -92,6 +92,8 @@ v1::FeaturesRecord FeaturesToRecord(const core::CustomerFeatures& f, const core:
     rp->set_first_ms(p.first);
     rp->set_last_ms(p.last);
   }
+  r.set_spend_period_ref(f.spend_period_ref);
+  for (int32_t v : f.spend_by_period) r.add_spend_by_period(v);
   return r;
 }
 
@@ -123,6 +125,10 @@ core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,
   for (const auto& p : r.purchases()) {
     f.purchases.push_back(
         {catalog.InternProduct(p.product_id()), p.count(), p.first_ms(), p.last_ms()});
+  }
+  f.spend_period_ref = r.spend_period_ref();
+  for (int i = 0; i < r.spend_by_period_size() && i < core::kSpendPeriods; ++i) {
+    f.spend_by_period[i] = r.spend_by_period(i);
   }
   return f;
 }

@@ -268,6 +268,11 @@ int Profile() {
                                  sg.monetary(), sg.rfm_segment().empty() ? "(no purchase)" : sg.rfm_segment(),
                                  sg.rule_segments().empty() ? "" : "; ",
                                  absl::StrJoin(sg.rule_segments(), ", "));
+    if (!sg.behaviour().empty()) {
+      std::cout << absl::StrFormat("  behaviour: %s%s (last 90 days %s, the 90 before %s)\n", sg.behaviour(),
+                                   sg.behaviour_priority() ? ", PRIORITY" : "", Euro(sg.current_spend()),
+                                   Euro(sg.baseline_spend()));
+    }
   }
   if (!f.top_categories().empty()) {
     std::cout << "  top categories:";
@@ -587,6 +592,8 @@ int Segments() {
   std::cout << "  RFM cut points: recency days " << absl::StrJoin(resp.recency_days_cuts(), " / ")
             << "; orders " << absl::StrJoin(resp.frequency_cuts(), " / ") << "; spend (cents) "
             << absl::StrJoin(resp.monetary_cuts(), " / ") << "\n";
+  std::cout << absl::StrFormat("  behaviour: %d flagged for attention; top = current spend >= %.0f cents\n",
+                               resp.behaviour_priority(), resp.top_current_spend_cut());
   return 0;
 }
 

@@ -120,6 +120,92 @@ TEST(ConditionTest, EveryFieldMustHoldAndPersonalFieldsNeedConsent) {
   EXPECT_FALSE(Matches(open, *catalog, in));
 }
 
+// Net spend per 30-day period: order-independent, bounded to 6 periods.
+TEST(BehaviourTest, SpendPeriodsAreOrderIndependentAndRollOff) {
+  auto catalog = testing::MakeCatalog(2);
+  FeatureOptions o;
+  std::vector<Event> events;
+  const TimeMs now = 200 * kSpendPeriodMs + 10 * kDay;
+  for (int k = 0; k < 8; ++k) {  // one purchase of 10.00 per period, 8 periods back
+    Event e;
+    e.type = EventType::kPurchase;
+    e.time = now - k * kSpendPeriodMs;
+    e.lines = {{0, 1, 1000}};
+    events.push_back(e);
+  }
+  Event ret;  // a 4.00 return in the current period
+  ret.type = EventType::kReturn;
+  ret.time = now;
+  ret.lines = {{0, 1, 400}};
+  events.push_back(ret);
+  CustomerFeatures forward, backward;
+  for (const auto& e : events) ApplyEvent(o, *catalog, e, forward);
+  for (auto it = events.rbegin(); it != events.rend(); ++it) ApplyEvent(o, *catalog, *it, backward);
+  EXPECT_EQ(forward.spend_by_period, backward.spend_by_period);
+  EXPECT_EQ(forward.spend_period_ref, backward.spend_period_ref);
+  const SpendHalves h = SpendAt(forward, now);
+  EXPECT_EQ(h.current_minor, 3000 - 400);
+  EXPECT_EQ(h.baseline_minor, 3000);
+  // Three periods later the current half is empty, the baseline is the old current.
+  const SpendHalves later = SpendAt(forward, now + 3 * kSpendPeriodMs);
+  EXPECT_EQ(later.current_minor, 0);
+  EXPECT_EQ(later.baseline_minor, 2600);
+}
+
+TEST(BehaviourTest, GroupsFollowTheDocumentedRules) {
+  const TimeMs now = 300 * kSpendPeriodMs + kDay;
+  BehaviourThresholds t;
+  t.top_current_minor = 50'000;
+  t.median_baseline_minor = 10'000;
+  auto customer = [&](int32_t baseline, int32_t current) {
+    CustomerFeatures f;
+    f.orders = 1;
+    f.spend_period_ref = SpendPeriod(now);
+    f.spend_by_period = {current, 0, 0, baseline, 0, 0};
+    return f;
+  };
+  struct Case {
+    int32_t baseline, current;
+    const char* group;
+    bool priority;
+  };
+  const Case cases[] = {
+      {0, 5000, "new", false},           {20000, 0, "dormant", true},
+      {5000, 0, "dormant", false},       {20000, 60000, "top", false},
+      {10000, 12500, "growing", false},  {10000, 7500, "needs_attention", false},
+      {20000, 9000, "needs_attention", true}, {4000, 1000, "needs_attention", false},
+      {10000, 11000, "loyal", false},
+  };
+  for (const Case& c : cases) {
+    const BehaviourView v = ClassifyBehaviour(customer(c.baseline, c.current), t, now);
+    EXPECT_STREQ(BehaviourName(v.group), c.group) << c.baseline << " -> " << c.current;
+    EXPECT_EQ(v.priority, c.priority) << c.baseline << " -> " << c.current;
+  }
+  CustomerFeatures never;
+  EXPECT_EQ(ClassifyBehaviour(never, t, now).group, Behaviour::kNone);
+  Behaviour b;
+  EXPECT_TRUE(ParseBehaviour("needs_attention", b));
+  EXPECT_FALSE(ParseBehaviour("sleepy", b));
+  // Usable in conditions (personal data: needs consent).
+  auto catalog = testing::MakeCatalog(1);
+  CustomerState s;
+  s.features = customer(20000, 9000);
+  ConditionInput in;
+  in.customer = &s;
+  in.personal = true;
+  in.behaviour = Behaviour::kNeedsAttention;
+  in.behaviour_priority = true;
+  Condition cond;
+  cond.behaviours = 1 << static_cast<int>(Behaviour::kNeedsAttention);
+  cond.behaviour_priority = true;
+  EXPECT_TRUE(Matches(cond, *catalog, in));
+  in.behaviour_priority = false;
+  EXPECT_FALSE(Matches(cond, *catalog, in));
+  in.behaviour_priority = true;
+  in.personal = false;
+  EXPECT_FALSE(Matches(cond, *catalog, in));
+}
+
 TEST(ConditionTest, RuleSegmentsMayReferToEarlierOnes) {
   auto catalog = testing::MakeCatalog(3);
   std::vector<SegmentSpec> segments(2);
@@ -244,6 +330,9 @@ TEST(ModelsTest, RfmCutPointsAndSegmentSizes) {
   EXPECT_EQ(ScoreRfm(pop[0].features, t, kNow).segment, RfmSegment::kNew);
   EXPECT_EQ(ScoreRfm(pop[9].features, t, kNow).segment, RfmSegment::kCantLose);
   EXPECT_EQ(m->rule_segment_ids, std::vector<std::string>{"big_spenders"});
+  // No spend per period recorded here: every buyer is dormant.
+  EXPECT_EQ(m->behaviour_sizes[static_cast<int>(Behaviour::kDormant)], 10);
+  EXPECT_EQ(m->behaviour_sizes[0], 1);
   EXPECT_EQ(m->rule_segment_sizes, std::vector<int64_t>{6});  // spend 50,000 .. 100,000
 }
 

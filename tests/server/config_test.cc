@@ -92,6 +92,8 @@ TEST(ConfigTest, ErrorsNameTheField) {
       {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' eligibility { channels: 'FAX' } }", "offers[0].eligibility.channels[0]"},
       {"segments { id: 'a' condition { segments: 'b' } } segments { id: 'b' }", "segments[0].condition.segments[0]"},
       {"segments { id: 'a' condition { min_affinity: 0.5 } }", "segments[0].condition.affinity_category"},
+      {"segments { id: 'a' condition { behaviours: 'sleepy' } }", "segments[0].condition.behaviours[0]"},
+      {"segments { id: 'a' condition { behaviours: 'needs_attention' behaviour_priority: true } }", ""},
       {"models { neighbours_per_product: 1000 }", "models.neighbours_per_product"},
       {"ingest { queue_capacity: -3 }", "ingest.queue_capacity"},
       {"storage { durability: 7 }", "storage.durability"},

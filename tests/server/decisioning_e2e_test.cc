@@ -185,6 +185,12 @@ TEST_F(DecisioningTest, EveryShippedPlacementAnswersTheDemoCustomers) {
   ASSERT_TRUE(Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, &profile).ok());
   EXPECT_FALSE(profile.segments().rfm_segment().empty()) << profile.segments().DebugString();
   EXPECT_GE(profile.segments().recency(), 1);
+  EXPECT_FALSE(profile.segments().behaviour().empty()) << profile.segments().DebugString();
+  int64_t behaviour_total = 0;
+  for (const auto& s : segs.segments()) {
+    if (s.kind() == "behaviour") behaviour_total += s.customers();
+  }
+  EXPECT_EQ(behaviour_total, segs.rfm_population());  // every buyer has a group
 }
 
 TEST_F(DecisioningTest, ExplainNamesSourcesScoresAndDroppedCandidates) {

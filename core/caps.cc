@@ -8,10 +8,7 @@
 #include "absl/strings/strip.h"
 
 namespace nextbest::core {
-namespace {
-
-// 64-bit FNV-1a with a seed: stable across processes (the ledger is saved),
-// unlike absl::Hash. Two 64-bit hashes per key make collisions negligible.
+// Two 64-bit hashes per ledger key make collisions negligible.
 uint64_t StableHash(absl::string_view s, uint64_t seed) {
   uint64_t h = 0xcbf29ce484222325ULL ^ seed;
   for (unsigned char c : s) {
@@ -20,6 +17,8 @@ uint64_t StableHash(absl::string_view s, uint64_t seed) {
   }
   return h ^ (h >> 29);
 }
+
+namespace {
 
 void PutU64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
 bool GetU64(absl::string_view& in, uint64_t& v) {

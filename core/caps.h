@@ -31,6 +31,11 @@
 
 namespace nextbest::core {
 
+// 64-bit FNV-1a with a seed: stable across processes and restarts (the
+// ledger is saved; rotation must not change with a restart), unlike
+// absl::Hash.
+uint64_t StableHash(absl::string_view s, uint64_t seed);
+
 class OfferLedger {
  public:
   OfferLedger() = default;

@@ -331,7 +331,7 @@ class Decider {
       double score = a.use_relevance ? c.relevance : 1;
       if (a.use_value) score *= static_cast<double>(catalog_.product(c.product).price_minor) / 100;
       if (a.use_context) score *= a.product_weight;
-      c.score = score;
+      c.score = score * Rotation(c.product, -1);
     }
   }
 
@@ -386,8 +386,28 @@ class Decider {
       if (a.use_value) score *= o.value;
       if (a.use_priority) score *= o.priority;
       if (a.use_context) score *= a.offer_type_weight[static_cast<int>(o.type)];
-      s_.candidates.push_back({product, static_cast<int32_t>(idx), score, relevance, kEnd, kEnd});
+      s_.candidates.push_back({product, static_cast<int32_t>(idx), score * Rotation(product, idx),
+                               relevance, kEnd, kEnd});
     }
+  }
+
+  // Rotation among near-equal candidates: a factor in [1 - r/2, 1 + r/2]
+  // from a hash of the request's rotation seed and the candidate, so
+  // candidates within about r of each other swap places from request to
+  // request, and the same request id always gives the same answer. 1 when
+  // the placement has no rotation or the request no seed.
+  double Rotation(ProductIndex product, int64_t offer) const {
+    if (spec_.rotation <= 0 || r_.rotation_seed == 0) return 1;
+    auto mix = [](uint64_t x) {  // splitmix64's finalizer
+      x += 0x9E3779B97F4A7C15ULL;
+      x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+      x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+      return x ^ (x >> 31);
+    };
+    const uint64_t h =
+        mix(mix(r_.rotation_seed) ^ mix((static_cast<uint64_t>(product) << 32) ^ static_cast<uint64_t>(offer + 1)));
+    const double u = static_cast<double>(h >> 11) / static_cast<double>(1ULL << 53);  // [0, 1)
+    return 1 + spec_.rotation * (u - 0.5);
   }
 
   void Drop(ProductIndex p, int32_t offer, DropRule rule, double score) {
@@ -546,9 +566,11 @@ class Decider {
       e.value = a.use_value ? o.value : 1;
       e.priority = a.use_priority ? o.priority : 1;
       e.context = a.use_context ? a.offer_type_weight[static_cast<int>(o.type)] : 1;
+      e.context *= Rotation(c.product, c.offer);
     } else {
       e.value = a.use_value ? static_cast<double>(catalog_.product(c.product).price_minor) / 100 : 1;
       e.context = a.use_context ? a.product_weight : 1;
+      e.context *= Rotation(c.product, -1);
     }
     for (uint32_t i = c.first; i != kEnd; i = s_.proposals[i].next) {
       const Proposal& p = s_.proposals[i];

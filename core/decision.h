@@ -127,6 +127,9 @@ struct DecisionRequest {
   absl::Span<const ProductIndex> cart;
   absl::Span<const ProductIndex> exclude;
   int count = 0;  // 0: the placement's default; capped at its max
+  // Non-zero: rotate near-equal candidates (PlacementSpec::rotation),
+  // deterministically for this seed (the server hashes the request id).
+  uint64_t rotation_seed = 0;
   TimeMs now = 0;
   // Personal sources need the customer's personalization consent (a
   // customer known only from events has not given it).

@@ -179,6 +179,10 @@ struct PlacementSpec {
   double due_fraction = 1.0;
   int min_purchases = 2;
   double max_overdue = 0;
+  // Candidates whose scores differ by less than about this fraction may
+  // swap places between requests with different request ids (0..0.5,
+  // 0 = off); a request id always gets the same answer.
+  double rotation = 0;
   Arbitration arbitration;
   // Filled in by DecisionConfig::Build: offers targeting this placement.
   std::vector<uint32_t> offers;

@@ -149,6 +149,8 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
   if (spec.due_fraction <= 0) return Invalid(field + ".due_fraction", "must be > 0");
   if (spec.min_purchases < 2) return Invalid(field + ".min_purchases", "must be >= 2");
   if (spec.max_overdue < 0) return Invalid(field + ".max_overdue", "must be >= 0");
+  spec.rotation = p.rotation();
+  if (spec.rotation < 0 || spec.rotation > 0.5) return Invalid(field + ".rotation", "must be 0..0.5");
   spec.exclude_bought_within_days = p.exclude_bought_within_days();
   spec.max_per_category = p.max_per_category();
   if (spec.exclude_bought_within_days < 0) return Invalid(field + ".exclude_bought_within_days", "must be >= 0");

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/decision.h"
@@ -282,6 +283,9 @@ absl::Status DecisionServiceImpl::Decide(const v1::RecommendRequest& request,
   d.cart = cart;
   d.exclude = exclude;
   d.count = ctx.count();
+  if (!request.request_id().empty()) {
+    d.rotation_seed = core::StableHash(request.request_id(), 3) | 1;  // non-zero
+  }
   d.require_consent = config.require_consent;
   d.now = ctx.has_time() ? ToTimeMs(ctx.time()) : deps_.clock->Now();
   std::optional<core::Explanation> explain;

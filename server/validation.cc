@@ -279,6 +279,7 @@ absl::StatusOr<storage::SetStock> ToSetStock(const v1::SetStockRequest& r, const
 absl::Status ValidateRecommend(const v1::RecommendRequest& r, const Limits& l) {
   // An empty customer id is an anonymous visitor: popular in context.
   RETURN_IF_ERROR(ValidateOptionalId(r.customer_id(), "customer_id", l));
+  RETURN_IF_ERROR(ValidateOptionalId(r.request_id(), "request_id", l));
   if (!r.has_context()) return Invalid("context", "required");
   const v1::RecommendContext& c = r.context();
   if (c.placement().empty()) return Invalid("context.placement", "required");

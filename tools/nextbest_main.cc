@@ -76,6 +76,7 @@ ABSL_FLAG(std::string, out, "", "newsletter: write one JSON line per customer to
 ABSL_FLAG(int64_t, max_customers, 0, "newsletter: stop after this many customers (0 = all)");
 ABSL_FLAG(bool, all, false, "newsletter: also customers without marketing e-mail consent (measuring)");
 ABSL_FLAG(bool, explain, false, "recommend: explain sources, scores and dropped candidates");
+ABSL_FLAG(std::string, request_id, "", "recommend: the request's id (placements with rotation vary by it)");
 ABSL_FLAG(std::string, exclude, "", "recommend: comma-separated product ids never to return");
 
 namespace {
@@ -184,6 +185,7 @@ int Recommend() {
   }
   ctx->set_channel(ParseChannel(absl::GetFlag(FLAGS_channel)));
   req.set_explain(absl::GetFlag(FLAGS_explain));
+  req.set_request_id(absl::GetFlag(FLAGS_request_id));
   if (!absl::GetFlag(FLAGS_time).empty()) {
     absl::Time t;
     std::string err;

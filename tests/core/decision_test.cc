@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "core/models.h"
@@ -279,6 +280,35 @@ TEST_F(DecisionTest, ManyCandidatesFromOneSource) {
   spec.default_count = 3;
   DecisionRequest r = Request(spec, nullptr);
   EXPECT_EQ(Products(Decide(*catalog, *trending, r)), (std::vector<ProductIndex>{899, 898, 897}));
+}
+
+TEST_F(DecisionTest, RotationVariesNearEqualCandidatesDeterministicallyPerRequest) {
+  // Ten products with popularity 100..109: all within 10 % of each other.
+  std::vector<ProductPopularity> pop(10);
+  for (int i = 0; i < 10; ++i) AddPopularity(pop[i], kNow, 100.0 + i, 0, 7);
+  trending_ = BuildTrending(pop, *catalog_, kNow, 7, 100);
+  PlacementSpec spec = Spec({Source::kTrending}, /*fill=*/false);
+  spec.default_count = 3;
+  auto top = [&](uint64_t seed) {
+    DecisionRequest r = Request(spec, nullptr);
+    r.rotation_seed = seed;
+    return Products(Decide(*catalog_, *trending_, r));
+  };
+  const auto plain = top(0);
+  EXPECT_EQ(plain, (std::vector<ProductIndex>{9, 8, 7}));
+  EXPECT_EQ(top(12345), plain);  // no rotation configured: seeds change nothing
+  spec.rotation = 0.3;
+  EXPECT_EQ(top(0), plain);  // no seed: no rotation
+  std::set<std::vector<ProductIndex>> seen;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    EXPECT_EQ(top(seed), top(seed));  // the same request, the same answer
+    seen.insert(top(seed));
+  }
+  EXPECT_GT(seen.size(), 3u);  // different requests see different near-equal items
+  // Far-apart candidates never swap: p10 with popularity 1000 stays first.
+  AddPopularity(pop[9], kNow, 900, 0, 7);
+  trending_ = BuildTrending(pop, *catalog_, kNow, 7, 100);
+  for (uint64_t seed = 1; seed <= 20; ++seed) EXPECT_EQ(top(seed)[0], 9u);
 }
 
 TEST_F(DecisionTest, CategoryLimitKeepsTheAnswerDiverse) {

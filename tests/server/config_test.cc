@@ -95,6 +95,7 @@ TEST(ConfigTest, ErrorsNameTheField) {
       {"segments { id: 'a' condition { behaviours: 'sleepy' } }", "segments[0].condition.behaviours[0]"},
       {"segments { id: 'a' condition { behaviours: 'needs_attention' behaviour_priority: true } }", ""},
       {"models { neighbours_per_product: 1000 }", "models.neighbours_per_product"},
+      {"placements { id: 'a' sources { kind: TRENDING } rotation: 0.9 }", "placements[0].rotation"},
       {"ingest { queue_capacity: -3 }", "ingest.queue_capacity"},
       {"storage { durability: 7 }", "storage.durability"},
       {"no_such_field: 1", "line 1"},

@@ -26,18 +26,9 @@
 namespace nextbest {
 namespace {
 
+using testing::RunCli;
 using testing::ServerProcess;
 using testing::TempDir;
-
-int RunCli(const std::string& target, const std::string& args, std::string* out) {
-  const std::string cmd = std::string(NEXTBEST_CLI_BIN) + " --target=" + target + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  out->clear();
-  while (fgets(buf, sizeof(buf), p) != nullptr) *out += buf;
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 std::string ShippedConfig() {
   std::ifstream in(NEXTBEST_DEPLOY_CONFIG);

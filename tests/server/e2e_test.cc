@@ -29,6 +29,7 @@
 namespace nextbest {
 namespace {
 
+using testing::RunCli;
 using testing::ServerProcess;
 using testing::TempDir;
 
@@ -573,16 +574,6 @@ TEST_F(E2eTest, HealthReflectionAndMetrics) {
   const std::string file = dir_.path() + "/metrics.txt";
   std::ofstream(file) << metrics.substr(body + 4);
   EXPECT_EQ(system(("promtool check metrics < " + file).c_str()), 0);
-}
-
-int RunCli(const std::string& target, const std::string& args, std::string* out) {
-  const std::string cmd = std::string(NEXTBEST_CLI_BIN) + " --target=" + target + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  out->clear();
-  while (fgets(buf, sizeof(buf), p) != nullptr) *out += buf;
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 TEST_F(E2eTest, CliSpeaksTheContractAndExitsWithTheGrpcCode) {

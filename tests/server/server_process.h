@@ -114,4 +114,18 @@ class ServerProcess {
   bool eof_ = false;
 };
 
+#ifdef NEXTBEST_CLI_BIN
+// Runs the real `nextbest` CLI against `target`; returns its exit code and
+// its output (stdout and stderr) in `out`.
+inline int RunCli(const std::string& target, const std::string& args, std::string* out) {
+  const std::string cmd = std::string(NEXTBEST_CLI_BIN) + " --target=" + target + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  out->clear();
+  while (fgets(buf, sizeof(buf), p) != nullptr) *out += buf;
+  const int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+#endif
+
 }  // namespace nextbest::testing

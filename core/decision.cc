@@ -354,14 +354,11 @@ class Decider {
     in.country = out_.country;
     in.channel = r_.channel;
     in.now = r_.now;
-    if (personal_ && r_.models != nullptr) {
-      in.rfm = ScoreRfm(r_.customer->features, r_.models->rfm, r_.now).segment;
-      out_.rfm = in.rfm;
-      const BehaviourView b = ClassifyBehaviour(r_.customer->features, r_.models->behaviour, r_.now);
-      in.behaviour = b.group;
-      in.behaviour_priority = b.priority;
-    }
-    if (r_.customer != nullptr) in.rule_segments = RuleSegments(r_.config->segments, catalog_, in);
+    // Population figures only with consent: no RFM or behaviour otherwise.
+    const bool scored = personal_ && r_.models != nullptr;
+    SegmentCustomer(scored ? &r_.models->rfm : nullptr, scored ? &r_.models->behaviour : nullptr,
+                    r_.config->segments, catalog_, in);
+    out_.rfm = in.rfm;
     const Arbitration& a = spec_.arbitration;
     for (uint32_t idx : spec_.offers) {
       const OfferSpec& o = r_.config->offers[idx];

@@ -128,23 +128,17 @@ const RfmThresholds& ModelBuilder::Thresholds() {
 }
 
 void ModelBuilder::Count(const CustomerState& s, bool personal) {
-  const RfmScores scores = ScoreRfm(s.features, out_->rfm, now_);
-  ++out_->rfm_sizes[static_cast<int>(scores.segment)];
-  const BehaviourView behaviour = ClassifyBehaviour(s.features, out_->behaviour, now_);
-  ++out_->behaviour_sizes[static_cast<int>(behaviour.group)];
-  out_->behaviour_priority += behaviour.priority;
-  if (config_.segments.empty()) return;
   ConditionInput in;
   in.customer = &s;
   in.personal = personal;
   in.country = s.attributes.country;
-  in.rfm = scores.segment;
-  in.behaviour = behaviour.group;
-  in.behaviour_priority = behaviour.priority;
   in.now = now_;
-  const uint64_t bits = RuleSegments(config_.segments, catalog_, in);
+  const SegmentView v = SegmentCustomer(&out_->rfm, &out_->behaviour, config_.segments, catalog_, in);
+  ++out_->rfm_sizes[static_cast<int>(v.rfm.segment)];
+  ++out_->behaviour_sizes[static_cast<int>(v.behaviour.group)];
+  out_->behaviour_priority += v.behaviour.priority;
   for (size_t i = 0; i < out_->rule_segment_sizes.size(); ++i) {
-    if (bits >> i & 1) ++out_->rule_segment_sizes[i];
+    if (in.rule_segments >> i & 1) ++out_->rule_segment_sizes[i];
   }
 }
 

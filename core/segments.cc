@@ -162,6 +162,24 @@ uint64_t RuleSegments(const std::vector<SegmentSpec>& segments, const Catalog& c
   return in.rule_segments;
 }
 
+SegmentView SegmentCustomer(const RfmThresholds* rfm, const BehaviourThresholds* behaviour,
+                            const std::vector<SegmentSpec>& rules, const Catalog& catalog,
+                            ConditionInput& in) {
+  SegmentView v;
+  if (in.customer == nullptr) return v;
+  if (rfm != nullptr) {
+    v.rfm = ScoreRfm(in.customer->features, *rfm, in.now);
+    in.rfm = v.rfm.segment;
+  }
+  if (behaviour != nullptr) {
+    v.behaviour = ClassifyBehaviour(in.customer->features, *behaviour, in.now);
+    in.behaviour = v.behaviour.group;
+    in.behaviour_priority = v.behaviour.priority;
+  }
+  in.rule_segments = rules.empty() ? 0 : RuleSegments(rules, catalog, in);
+  return v;
+}
+
 bool Condition::Empty() const {
   return countries == 0 && channels == 0 && !marketing_email_consent && !NeedsPersonalData();
 }

@@ -98,4 +98,17 @@ bool Matches(const Condition& c, const Catalog& catalog, const ConditionInput& i
 uint64_t RuleSegments(const std::vector<SegmentSpec>& segments, const Catalog& catalog,
                       ConditionInput in);
 
+// Everything segments say about in.customer: RFM scores and behaviour group
+// (against the given population figures; none when they are null) written
+// into `in` and returned, then the rule segments. `in` must hold the
+// customer, consent, country, channel and time. Used by decisions, the
+// profile and the models build alike.
+struct SegmentView {
+  RfmScores rfm;
+  BehaviourView behaviour;
+};
+SegmentView SegmentCustomer(const RfmThresholds* rfm, const BehaviourThresholds* behaviour,
+                            const std::vector<SegmentSpec>& rules, const Catalog& catalog,
+                            ConditionInput& in);
+
 }  // namespace nextbest::core

@@ -80,24 +80,21 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
   in.personal = true;
   in.country = a.country;
   in.now = now;
+  const core::SegmentView v =
+      core::SegmentCustomer(models ? &models->rfm : nullptr, models ? &models->behaviour : nullptr,
+                            config.segments, catalog, in);
   if (models != nullptr) {
-    const core::RfmScores s = core::ScoreRfm(f, models->rfm, now);
-    seg->set_recency(s.r);
-    seg->set_frequency(s.f);
-    seg->set_monetary(s.m);
-    seg->set_rfm_segment(core::RfmSegmentName(s.segment));
-    in.rfm = s.segment;
-    const core::BehaviourView b = core::ClassifyBehaviour(f, models->behaviour, now);
-    seg->set_behaviour(core::BehaviourName(b.group));
-    seg->set_behaviour_priority(b.priority);
-    SetMoney(b.spend.baseline_minor, catalog.currency(), seg->mutable_baseline_spend());
-    SetMoney(b.spend.current_minor, catalog.currency(), seg->mutable_current_spend());
-    in.behaviour = b.group;
-    in.behaviour_priority = b.priority;
+    seg->set_recency(v.rfm.r);
+    seg->set_frequency(v.rfm.f);
+    seg->set_monetary(v.rfm.m);
+    seg->set_rfm_segment(core::RfmSegmentName(v.rfm.segment));
+    seg->set_behaviour(core::BehaviourName(v.behaviour.group));
+    seg->set_behaviour_priority(v.behaviour.priority);
+    SetMoney(v.behaviour.spend.baseline_minor, catalog.currency(), seg->mutable_baseline_spend());
+    SetMoney(v.behaviour.spend.current_minor, catalog.currency(), seg->mutable_current_spend());
   }
-  const uint64_t bits = core::RuleSegments(config.segments, catalog, in);
   for (size_t i = 0; i < config.segments.size(); ++i) {
-    if (bits >> i & 1) seg->add_rule_segments(config.segments[i].id);
+    if (in.rule_segments >> i & 1) seg->add_rule_segments(config.segments[i].id);
   }
 }
 

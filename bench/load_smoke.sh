@@ -9,7 +9,7 @@ trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf
 pid=$!
 for _ in $(seq 1 300); do grep -q "serving gRPC" "$dir/log" && break; sleep 0.1; done
 port=$(sed -n 's/.*serving gRPC on port \([0-9]*\).*/\1/p' "$dir/log")
-"$cli_bin" --target=127.0.0.1:$port demo-data --customers=30 --products=50 --stores=10 --days=30 >/dev/null
+"$cli_bin" --target=127.0.0.1:$port --data_dir="$dir/data" demo-data --customers=30 --products=50 --stores=10 --days=30 >/dev/null
 "$load_bin" --target=127.0.0.1:$port --customers=30 --duration_s=0.3 --rounds=1 --concurrency=4 \
   --kinds=ping,homepage.door_jou_bekeken,homepage.populair,checkout.vergeten,record | tee "$dir/out"
 grep -q "^recommend_p50_over_ping [0-9.]*$" "$dir/out"

@@ -91,6 +91,14 @@ int OfferLedger::ShownTo(const OfferSpec& offer, absl::string_view customer_id, 
       std::count_if(it->second.begin(), it->second.end(), [&](TimeMs t) { return t > since; }));
 }
 
+int OfferLedger::Forget(absl::string_view customer_id) {
+  const uint64_t customer = MakeKey(customer_id, "").customer;
+  Shard& shard = ShardFor(Key{customer, 0});
+  std::lock_guard<std::mutex> lock(shard.mu);
+  return static_cast<int>(
+      absl::erase_if(shard.shown, [&](const auto& kv) { return kv.first.customer == customer; }));
+}
+
 void OfferLedger::Prune(TimeMs now, int64_t max_period_ms) {
   const TimeMs since = now - max_period_ms;
   for (Shard& shard : shards_) {

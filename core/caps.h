@@ -59,6 +59,10 @@ class OfferLedger {
   void RecordImpression(absl::string_view offer_id) { Counters(offer_id)->impressions.fetch_add(1); }
   void RecordClick(absl::string_view offer_id) { Counters(offer_id)->clicks.fetch_add(1); }
 
+  // Erasure: drops every showing recorded for the customer; returns how
+  // many (customer, offer) counters were dropped.
+  int Forget(absl::string_view customer_id);
+
   // Drops showings older than `max_period_ms` before `now`.
   void Prune(TimeMs now, int64_t max_period_ms);
   std::string Serialize();

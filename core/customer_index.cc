@@ -4,6 +4,9 @@
 #include "core/features.h"
 
 namespace nextbest::core {
+namespace {
+const std::string kErased;  // the id of an erased entry: matches no customer id
+}  // namespace
 
 CustomerIndex::Table::Table(size_t capacity)
     : mask(capacity - 1), slots(new std::atomic<Entry*>[capacity]) {
@@ -19,12 +22,16 @@ CustomerIndex::~CustomerIndex() {
     Entry* e = t->slots[i].load(std::memory_order_relaxed);
     if (e == nullptr) continue;
     delete e->state.load(std::memory_order_relaxed);
+    const std::string* id = e->id.load(std::memory_order_relaxed);
+    if (id != &kErased) delete id;
     delete e;
   }
   delete t;
 }
 
-absl::string_view CustomerIndex::Handle::id() const { return entry_->id; }
+absl::string_view CustomerIndex::Handle::id() const {
+  return *entry_->id.load(std::memory_order_acquire);
+}
 
 const CustomerState* CustomerIndex::Handle::state() const {
   return entry_->state.load(std::memory_order_acquire);
@@ -48,7 +55,7 @@ CustomerIndex::Entry* CustomerIndex::FindEntry(const Table& t, absl::string_view
   for (size_t i = hash & t.mask;; i = (i + 1) & t.mask) {
     Entry* e = t.slots[i].load(std::memory_order_acquire);
     if (e == nullptr) return nullptr;
-    if (e->hash == hash && e->id == id) return e;
+    if (e->hash == hash && *e->id.load(std::memory_order_acquire) == id) return e;
   }
 }
 
@@ -82,7 +89,7 @@ void CustomerIndex::Publish(absl::string_view customer_id,
       Grow();
       t = table_.load(std::memory_order_relaxed);
     }
-    e = new Entry{std::string(customer_id), hash};
+    e = new Entry{new std::string(customer_id), hash};
     size_t i = hash & t->mask;
     while (t->slots[i].load(std::memory_order_relaxed) != nullptr) i = (i + 1) & t->mask;
     e->state.store(state.release(), std::memory_order_relaxed);
@@ -94,6 +101,18 @@ void CustomerIndex::Publish(absl::string_view customer_id,
   const CustomerState* old = e->state.exchange(state.release(), std::memory_order_acq_rel);
   if (old == nullptr) size_.fetch_add(1, std::memory_order_relaxed);
   domain_.RetireObject(old);
+}
+
+bool CustomerIndex::Erase(absl::string_view customer_id) {
+  if (customer_id.empty()) return false;
+  Entry* e = FindEntry(*table_.load(std::memory_order_relaxed), customer_id, Hash(customer_id));
+  if (e == nullptr) return false;
+  // State first: a reader that still finds the entry by its id sees no state.
+  const CustomerState* old = e->state.exchange(nullptr, std::memory_order_acq_rel);
+  if (old != nullptr) size_.fetch_sub(1, std::memory_order_relaxed);
+  domain_.RetireObject(old);
+  domain_.RetireObject(e->id.exchange(&kErased, std::memory_order_acq_rel));
+  return true;
 }
 
 }  // namespace nextbest::core

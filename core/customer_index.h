@@ -3,7 +3,9 @@
 //
 // One writer thread, any number of lock-free readers. The table is open
 // addressing over atomic entry pointers; entries are only ever added, so a
-// reader's probe never sees a half-built entry. Growing builds a new table
+// reader's probe never sees a half-built entry. Erase() (GDPR erasure)
+// empties an entry in place: its state and its id string are retired, the
+// entry stays as a tombstone that matches no id. Growing builds a new table
 // and publishes it by pointer swap; the old slot array is retired into the
 // EpochDomain. States are replaced whole (copy-on-write) by Publish().
 //
@@ -39,12 +41,18 @@ class CustomerIndex {
   // previous one is retired. `state` must not be null.
   void Publish(absl::string_view customer_id, std::unique_ptr<const CustomerState> state);
 
+  // Writer thread only. Forgets the customer: the state and the id are
+  // retired (freed once no reader can see them); a later Publish of the same
+  // id starts a new entry. False if the customer was not in the index.
+  bool Erase(absl::string_view customer_id);
+
   // A stable reference to one customer. Entries are never removed while the
   // index lives, so a handle stays valid outside any ReadGuard; the state
   // it returns is valid inside one (batch runs take a short guard per chunk
   // instead of one guard for the whole run).
   class Handle {
    public:
+    // Inside a ReadGuard; empty once the customer has been erased.
     absl::string_view id() const;
     const CustomerState* state() const;
 
@@ -68,13 +76,15 @@ class CustomerIndex {
       const Entry* e = t->slots[i].load(std::memory_order_acquire);
       if (e == nullptr) continue;
       const CustomerState* s = e->state.load(std::memory_order_acquire);
-      if (s != nullptr) f(absl::string_view(e->id), *s);
+      if (s != nullptr) f(absl::string_view(*e->id.load(std::memory_order_acquire)), *s);
     }
   }
 
  private:
   struct Entry {
-    std::string id;
+    // Replaced by the shared empty string on erasure (readers compare ids
+    // while the writer erases, so the string is swapped, never edited).
+    std::atomic<const std::string*> id;
     size_t hash;
     std::atomic<const CustomerState*> state{nullptr};
   };

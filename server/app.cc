@@ -1,8 +1,15 @@
 #include "server/app.h"
 
 #include <algorithm>
-#include <filesystem>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -17,6 +24,68 @@ constexpr const char* kOfferLedgerKey = "offer_ledger";
 // Showings older than this are dropped from the ledger (no cap period may
 // be longer; config validation holds it to 365 days).
 constexpr int64_t kMaxCapPeriodMs = 366 * core::kMsPerDay;
+
+// The admin token: read from `file`, else from DATA_DIR/admin_token, which
+// is created with a random token (mode 0600) if missing.
+absl::StatusOr<std::string> LoadAdminToken(const std::string& file, const std::string& data_dir) {
+  const std::string path = file.empty() ? data_dir + "/admin_token" : file;
+  if (file.empty() && !std::filesystem::exists(path)) {
+    std::random_device random;
+    std::string token;
+    for (int i = 0; i < 32; ++i) token += "0123456789abcdef"[random() & 15];
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || write(fd, token.data(), token.size()) != static_cast<ssize_t>(token.size()) ||
+        fsync(fd) != 0) {
+      if (fd >= 0) close(fd);
+      return absl::FailedPreconditionError(absl::StrCat("cannot create ", path));
+    }
+    close(fd);
+    Log("created admin token in %s (mode 0600)", path);
+    return token;
+  }
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token)) {
+    return absl::FailedPreconditionError(absl::StrCat("admin token file ", path, ": cannot read"));
+  }
+  token = std::string(absl::StripAsciiWhitespace(token));
+  if (token.size() < 16) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("admin token file ", path, ": the token must have at least 16 characters"));
+  }
+  return token;
+}
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* flag) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
+  }
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const AppOptions& o) {
+  if (o.tls_cert_file.empty() && o.tls_key_file.empty()) {
+    if (!o.tls_client_ca_file.empty()) {
+      return absl::InvalidArgumentError("--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.private_key, ReadPem(o.tls_key_file, "tls_key_file"));
+  ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(o.tls_cert_file, "tls_cert_file"));
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!o.tls_client_ca_file.empty()) {
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(o.tls_client_ca_file, "tls_client_ca_file"));
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
@@ -24,6 +93,10 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   std::unique_ptr<App> app(new App());
   app->clock_ = clock != nullptr ? clock : &app->system_clock_;
   ASSIGN_OR_RETURN(app->config_, LoadConfig(options.config_path));
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, Credentials(options));
+  if (options.max_concurrent_streams < 1) {
+    return absl::InvalidArgumentError("--max_concurrent_streams: must be >= 1");
+  }
   const ServiceConfig& cfg = app->config_;
 
   std::error_code ec;
@@ -34,7 +107,14 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   }
   storage::StoreOptions store_options = cfg.store;
   store_options.path = options.data_dir;
+  ASSIGN_OR_RETURN(std::string admin_token, LoadAdminToken(options.admin_token_file, options.data_dir));
   ASSIGN_OR_RETURN(app->store_, storage::RocksStore::Open(store_options));
+  if (options.verify_checksums) {
+    const auto verify_start = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(app->store_->VerifyChecksums());
+    Log("verified the checksums of every database file in %.2f s",
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - verify_start).count());
+  }
 
   app->live_ = std::make_unique<core::LiveState>();
   ASSIGN_OR_RETURN(auto empty_catalog, core::Catalog::Empty(cfg.markets, cfg.currency));
@@ -61,26 +141,28 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   limits.markets = cfg.markets;
   limits.currency = cfg.currency;
   limits.max_events_per_request = cfg.max_events_per_request;
+  limits.max_concurrent_streams = options.max_concurrent_streams;
   ServiceDeps deps{app->live_.get(), app->ingestor_.get(), app->metrics_.get(), app->clock_,
-                   limits, cfg.ingest.features, app.get()};
+                   limits, cfg.ingest.features, app.get(), app->store_.get(), admin_token};
   app->events_ = std::make_unique<EventServiceImpl>(deps);
   app->customers_ = std::make_unique<CustomerServiceImpl>(deps);
   app->catalog_ = std::make_unique<CatalogServiceImpl>(deps);
   app->decisions_ = std::make_unique<DecisionServiceImpl>(deps);
   app->admin_ = std::make_unique<AdminServiceImpl>(deps);
+  app->privacy_ = std::make_unique<PrivacyServiceImpl>(deps);
   app->decisions_->SetMessageAllocatorFor_Recommend(&app->recommend_allocator_);
   app->customers_->SetMessageAllocatorFor_GetProfile(&app->profile_allocator_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.grpc_address, grpc::InsecureServerCredentials(),
-                           &app->grpc_port_);
+  builder.AddListeningPort(options.grpc_address, credentials, &app->grpc_port_);
   builder.RegisterService(app->events_.get());
   builder.RegisterService(app->customers_.get());
   builder.RegisterService(app->catalog_.get());
   builder.RegisterService(app->decisions_.get());
   builder.RegisterService(app->admin_.get());
+  builder.RegisterService(app->privacy_.get());
   app->server_ = builder.BuildAndStart();
   if (app->server_ == nullptr || app->grpc_port_ == 0) {
     return absl::UnavailableError(
@@ -99,6 +181,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
     app->metrics_port_ = ports.empty() ? 0 : ports.front();
   }
   app->ticker_ = std::thread([a = app.get()] { a->RunTicker(); });
+  app->maintenance_thread_ = std::thread([a = app.get()] { a->RunMaintenanceTasks(); });
   // The first models build starts at once; until it is published,
   // neighbour sources propose nothing and RFM scores are empty.
   app->models_thread_ = std::thread([a = app.get()] { a->RunModels(); });
@@ -184,6 +267,57 @@ void App::RunModels() {
   }
 }
 
+void App::RunMaintenance(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(maintenance_mu_);
+    maintenance_.push_back(std::move(task));
+  }
+  maintenance_cv_.notify_all();
+}
+
+void App::RunMaintenanceTasks() {
+  std::unique_lock<std::mutex> lock(maintenance_mu_);
+  while (true) {
+    maintenance_cv_.wait(lock, [&] { return maintenance_stopping_ || !maintenance_.empty(); });
+    if (maintenance_.empty()) break;  // stopping, nothing left
+    std::function<void()> task = std::move(maintenance_.front());
+    maintenance_.pop_front();
+    lock.unlock();
+    task();
+    lock.lock();
+  }
+}
+
+void App::SweepInactiveProfiles() {
+  const core::TimeMs cutoff = clock_->Now() - config_.profile_retention_ms;
+  std::vector<std::string> expired;
+  {
+    core::ReadGuard guard(live_->epochs);
+    live_->customers.ForEach([&](absl::string_view id, const core::CustomerState& s) {
+      if (s.features.last_seen != 0 && s.features.last_seen < cutoff) expired.emplace_back(id);
+    });
+  }
+  int64_t erased = 0;
+  for (const std::string& id : expired) {
+    // One at a time: retention must not crowd out live traffic's queue.
+    // Refused if an event or an erasure got there first.
+    if (ingestor_->SubmitAndWait(storage::EraseCustomer{id, cutoff}).ok()) ++erased;
+  }
+  profiles_expired_.fetch_add(erased);
+  if (erased > 0) Log("retention: erased %d profiles inactive for more than %d days", erased,
+                      config_.profile_retention_ms / core::kMsPerDay);
+}
+
+absl::Status App::Checkpoint(const std::string& dir) {
+  if (std::filesystem::exists(dir)) {
+    return absl::AlreadyExistsError(absl::StrCat("dir: ", dir, " already exists"));
+  }
+  RETURN_IF_ERROR(SaveOfferLedger());
+  RETURN_IF_ERROR(store_->Checkpoint(dir));
+  Log("checkpoint written to %s", dir);
+  return absl::OkStatus();
+}
+
 absl::Status App::SaveOfferLedger() {
   rocksdb::WriteBatch batch;
   batch.Put(store_->handle(storage::Cf::kMeta), kOfferLedgerKey, live_->offers.Serialize());
@@ -201,8 +335,13 @@ void App::RunTicker() {
                         core::ReadGuard guard(live_->epochs);
                         return static_cast<double>(live_->catalog.Get()->product_count());
                       }(),
-                      c.events_accepted.load(), c.events_duplicate.load(), c.write_errors.load()});
+                      c.events_accepted.load(), c.events_duplicate.load(), c.write_errors.load(),
+                      c.events_suppressed.load(), c.customers_erased.load(),
+                      store_->events_expired(), profiles_expired_.load()});
     ticker_cv_.wait_for(lock, std::chrono::seconds(1));
+    if (config_.profile_retention_ms > 0 && ticks % config_.retention_sweep_seconds == 0) {
+      RunMaintenance([this] { SweepInactiveProfiles(); });
+    }
     if (++ticks % 10 == 0) {
       live_->offers.Prune(clock_->Now(), kMaxCapPeriodMs);
       if (absl::Status s = SaveOfferLedger(); !s.ok()) Log("saving the offer ledger: %s", s.ToString());
@@ -220,6 +359,12 @@ void App::Shutdown(absl::Duration drain) {
     Log("gRPC server stopped");
   }
   {
+    std::lock_guard<std::mutex> lock(maintenance_mu_);
+    maintenance_stopping_ = true;
+  }
+  maintenance_cv_.notify_all();
+  if (maintenance_thread_.joinable()) maintenance_thread_.join();  // queued tasks run first
+  {
     std::lock_guard<std::mutex> lock(ticker_mu_);
     stopping_ = true;
   }
@@ -231,7 +376,9 @@ void App::Shutdown(absl::Duration drain) {
   }
   models_cv_.notify_all();
   if (models_thread_.joinable()) models_thread_.join();
-  if (store_) {
+  // Only once fully recovered: a failed start has nothing to save (and
+  // must not overwrite what is on disk).
+  if (store_ && live_ && ingestor_) {
     if (absl::Status s = SaveOfferLedger(); !s.ok()) Log("saving the offer ledger: %s", s.ToString());
   }
   if (ingestor_) {

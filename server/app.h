@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +32,19 @@ struct AppOptions {
   std::string data_dir = "./data";
   std::string config_path;  // empty: built-in defaults
   bool request_metrics = true;  // false: no per-request metrics (benchmarking their cost)
+  // The admin token's file; empty: DATA_DIR/admin_token, created (random,
+  // mode 0600) at the first start.
+  std::string admin_token_file;
+  // Verify every SST block's checksum before serving (refuses a corrupt
+  // database).
+  bool verify_checksums = true;
+  int max_concurrent_streams = 1000;  // open StreamEvents calls
+  // TLS for the gRPC port: certificate chain and key (PEM files); with a
+  // client CA, clients must present a certificate it signed (mutual TLS).
+  // Empty: plaintext (loopback and trusted networks only).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
 };
 
 class App final : public AdminOps {
@@ -52,11 +67,16 @@ class App final : public AdminOps {
   // AdminOps (also SIGHUP). Thread-safe.
   absl::StatusOr<v1::ReloadConfigResponse> ReloadConfig() override;
   void RebuildModels(std::function<void(const core::Models&)> done) override;
+  void RunMaintenance(std::function<void()> task) override;
+  absl::Status Checkpoint(const std::string& dir) override;
 
  private:
   App() = default;
   void RunTicker();
   void RunModels();
+  void RunMaintenanceTasks();
+  // Erases customers whose last event is older than the profile retention.
+  void SweepInactiveProfiles();
   // Attaches offer counters and metric series, then swaps the config in.
   absl::Status PublishConfig(core::DecisionConfig config);
   absl::Status SaveOfferLedger();
@@ -73,6 +93,7 @@ class App final : public AdminOps {
   std::unique_ptr<CatalogServiceImpl> catalog_;
   std::unique_ptr<DecisionServiceImpl> decisions_;
   std::unique_ptr<AdminServiceImpl> admin_;
+  std::unique_ptr<PrivacyServiceImpl> privacy_;
   ArenaMessageAllocator<v1::RecommendRequest, v1::RecommendResponse> recommend_allocator_;
   ArenaMessageAllocator<v1::GetProfileRequest, v1::GetProfileResponse> profile_allocator_;
   std::unique_ptr<grpc::Server> server_;
@@ -90,6 +111,14 @@ class App final : public AdminOps {
   std::vector<std::function<void(const core::Models&)>> models_waiters_;
   bool models_stopping_ = false;
   std::thread models_thread_;
+
+  std::mutex maintenance_mu_;
+  std::condition_variable maintenance_cv_;
+  std::deque<std::function<void()>> maintenance_;
+  bool maintenance_stopping_ = false;
+  std::thread maintenance_thread_;
+
+  std::atomic<int64_t> profiles_expired_{0};
 
   std::mutex ticker_mu_;
   std::condition_variable ticker_cv_;

@@ -382,6 +382,13 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
   if (out.models.new_arrival_days < 1) return Invalid("models.new_arrival_days", "must be >= 1");
   if (out.models.session_gap_ms < 60'000) return Invalid("models.session_gap_minutes", "must be >= 1");
   out.models.counters_per_product = std::max(48, out.models.neighbours_per_product * 2);
+  const auto& pr = c.privacy();
+  if (pr.event_retention_days() < 0) return Invalid("privacy.event_retention_days", "must be >= 0");
+  if (pr.profile_retention_days() < 0) return Invalid("privacy.profile_retention_days", "must be >= 0");
+  if (pr.retention_sweep_seconds() < 0) return Invalid("privacy.retention_sweep_seconds", "must be >= 0");
+  out.store.event_retention_ms = static_cast<int64_t>(pr.event_retention_days()) * core::kMsPerDay;
+  out.profile_retention_ms = static_cast<int64_t>(pr.profile_retention_days()) * core::kMsPerDay;
+  out.retention_sweep_seconds = Or(pr.retention_sweep_seconds(), 3600);
   d.require_consent = !c.privacy().has_personalization_requires_consent() ||
                                          c.privacy().personalization_requires_consent();
   return out;

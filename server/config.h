@@ -24,6 +24,8 @@ struct ServiceConfig {
   core::DecisionConfig decisions;
   core::ModelOptions models;
   int model_interval_seconds = 300;
+  int64_t profile_retention_ms = 0;  // 0: keep forever
+  int retention_sweep_seconds = 3600;
 };
 
 // Parses and validates config text. INVALID_ARGUMENT naming the field (or

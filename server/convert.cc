@@ -158,4 +158,30 @@ void FillRecommendation(const core::Decision& d, const core::Catalog& catalog,
   }
 }
 
+void FillEvent(const std::string& customer_id, const storage::v1::EventRecord& r,
+               const std::string& currency, v1::Event& out) {
+  out.set_event_id(r.event_id());
+  out.set_customer_id(customer_id);
+  out.set_type(static_cast<v1::EventType>(r.type()));
+  *out.mutable_time() = FromTimeMs(r.time_ms());
+  out.set_channel(static_cast<v1::Channel>(r.channel()));
+  out.set_store_id(r.store_id());
+  out.set_country(r.country());
+  out.set_product_id(r.product_id());
+  out.set_quantity(r.quantity());
+  if (!r.order_id().empty() || r.lines_size() > 0) {
+    v1::Order* order = out.mutable_order();
+    order->set_order_id(r.order_id());
+    for (const auto& l : r.lines()) {
+      v1::OrderLine* line = order->add_lines();
+      line->set_product_id(l.product_id());
+      line->set_quantity(l.quantity());
+      line->mutable_unit_price()->set_amount_minor(l.unit_price_minor());
+      line->mutable_unit_price()->set_currency(currency);
+    }
+  }
+  out.set_offer_id(r.offer_id());
+  out.set_placement(r.placement());
+}
+
 }  // namespace nextbest::server

@@ -8,6 +8,8 @@
 #include "core/features.h"
 #include "nextbest/v1/customers.pb.h"
 #include "nextbest/v1/decisions.pb.h"
+#include "nextbest/v1/events.pb.h"
+#include "storage/records.pb.h"
 
 namespace nextbest::server {
 
@@ -16,6 +18,10 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
                  const core::Catalog& catalog, const core::FeatureOptions& options,
                  const core::DecisionConfig& config, const core::Models* models,
                  core::TimeMs now, v1::GetProfileResponse& out);
+
+// A stored event as the API's Event (export).
+void FillEvent(const std::string& customer_id, const storage::v1::EventRecord& record,
+               const std::string& currency, v1::Event& out);
 
 // `explain` null: no explanation in the response.
 void FillRecommendation(const core::Decision& decision, const core::Catalog& catalog,

@@ -16,6 +16,17 @@ ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464", "Prometheus /metrics a
 ABSL_FLAG(std::string, data_dir, "./data", "RocksDB data directory (created if missing)");
 ABSL_FLAG(std::string, config, "", "Config file (protobuf text format of nextbest.config.v1.ServerConfig)");
 ABSL_FLAG(bool, request_metrics, true, "Record per-request metrics (off only to measure their cost)");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "File holding the admin token for admin and privacy RPCs (default: DATA_DIR/admin_token, "
+          "created with a random token, mode 0600, at the first start)");
+ABSL_FLAG(bool, verify_checksums, true,
+          "Verify the checksum of every database block at start; refuse to serve on corruption");
+ABSL_FLAG(std::string, tls_cert_file, "", "TLS certificate chain (PEM) for the gRPC port; empty: plaintext");
+ABSL_FLAG(std::string, tls_key_file, "", "TLS private key (PEM) for --tls_cert_file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "CA (PEM) whose client certificates are required (mutual TLS); empty: no client certificates");
+ABSL_FLAG(int, max_concurrent_streams, 1000,
+          "Open StreamEvents calls at once; more are answered RESOURCE_EXHAUSTED at once");
 ABSL_FLAG(int, drain_seconds, 10, "On SIGTERM: how long in-flight calls may take to finish");
 
 int main(int argc, char** argv) {
@@ -36,14 +47,23 @@ int main(int argc, char** argv) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.config_path = absl::GetFlag(FLAGS_config);
   options.request_metrics = absl::GetFlag(FLAGS_request_metrics);
+  options.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
+  options.verify_checksums = absl::GetFlag(FLAGS_verify_checksums);
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
 
   auto app = nextbest::server::App::Start(options);
   if (!app.ok()) {
     nextbest::server::Log("cannot start: %s", app.status().ToString());
     return 1;
   }
-  nextbest::server::Log("serving gRPC on port %d, metrics on port %d, data in %s",
-                        (*app)->grpc_port(), (*app)->metrics_port(), options.data_dir);
+  nextbest::server::Log("serving gRPC on port %d, metrics on port %d, data in %s%s",
+                        (*app)->grpc_port(), (*app)->metrics_port(), options.data_dir,
+                        options.tls_cert_file.empty()         ? " (plaintext)"
+                        : options.tls_client_ca_file.empty() ? " (TLS)"
+                                                              : " (mutual TLS)");
 
   int sig = 0;
   // SIGHUP: reload the config file; a bad one is logged and ignored.

@@ -75,6 +75,10 @@ const char* RpcName(Rpc rpc) {
     case Rpc::kRebuildModels: return "RebuildModels";
     case Rpc::kListSegments: return "ListSegments";
     case Rpc::kDecideForAll: return "DecideForAll";
+    case Rpc::kSetConsent: return "SetConsent";
+    case Rpc::kEraseCustomer: return "EraseCustomer";
+    case Rpc::kExportCustomer: return "ExportCustomer";
+    case Rpc::kCheckpoint: return "Checkpoint";
     case Rpc::kCount: break;
   }
   return "?";
@@ -124,6 +128,18 @@ Metrics::Metrics(const std::vector<std::string>& placements, bool request_metric
                      .Register(*registry_);
   events_accepted_ = &events.Add({{"result", "accepted"}});
   events_duplicate_ = &events.Add({{"result", "duplicate"}});
+  events_suppressed_ = &events.Add({{"result", "suppressed_erased_customer"}});
+  customers_erased_ = &prometheus::BuildCounter()
+                           .Name("nextbest_customers_erased_total")
+                           .Help("Customers erased (GDPR erasure RPC and profile retention)")
+                           .Register(*registry_)
+                           .Add({});
+  auto& retention = prometheus::BuildCounter()
+                        .Name("nextbest_retention_dropped_total")
+                        .Help("Retention: raw events dropped by age, inactive profiles erased")
+                        .Register(*registry_);
+  events_expired_ = &retention.Add({{"kind", "events"}});
+  profiles_expired_ = &retention.Add({{"kind", "profiles"}});
   write_errors_ = &prometheus::BuildCounter()
                        .Name("nextbest_write_errors_total")
                        .Help("RocksDB group commits that failed")
@@ -138,6 +154,10 @@ void Metrics::Update(const Snapshot& s) {
   events_accepted_->Increment(static_cast<double>(s.events_accepted - last_.events_accepted));
   events_duplicate_->Increment(static_cast<double>(s.events_duplicate - last_.events_duplicate));
   write_errors_->Increment(static_cast<double>(s.write_errors - last_.write_errors));
+  events_suppressed_->Increment(static_cast<double>(s.events_suppressed - last_.events_suppressed));
+  customers_erased_->Increment(static_cast<double>(s.customers_erased - last_.customers_erased));
+  events_expired_->Increment(static_cast<double>(s.events_expired - last_.events_expired));
+  profiles_expired_->Increment(static_cast<double>(s.profiles_expired - last_.profiles_expired));
   last_ = s;
 }
 

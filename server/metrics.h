@@ -62,6 +62,10 @@ enum class Rpc : int {
   kRebuildModels,
   kListSegments,
   kDecideForAll,
+  kSetConsent,
+  kEraseCustomer,
+  kExportCustomer,
+  kCheckpoint,
   kCount
 };
 
@@ -96,6 +100,10 @@ class Metrics {
     int64_t events_accepted;
     int64_t events_duplicate;
     int64_t write_errors;
+    int64_t events_suppressed = 0;
+    int64_t customers_erased = 0;
+    int64_t events_expired = 0;      // retention: raw events dropped by age
+    int64_t profiles_expired = 0;    // retention: inactive profiles erased
   };
   // Called periodically with the current figures (gauges set, counters
   // advanced by the difference).
@@ -113,6 +121,10 @@ class Metrics {
   prometheus::Counter* events_accepted_;
   prometheus::Counter* events_duplicate_;
   prometheus::Counter* write_errors_;
+  prometheus::Counter* events_suppressed_;
+  prometheus::Counter* customers_erased_;
+  prometheus::Counter* events_expired_;
+  prometheus::Counter* profiles_expired_;
   Snapshot last_{};
 };
 

@@ -8,12 +8,15 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "core/decision.h"
 #include "core/segments.h"
 #include "core/status_macros.h"
 #include "server/batch.h"
 #include "server/convert.h"
 #include "server/status_mapping.h"
+#include "storage/keys.h"
+#include "storage/rocks_status.h"
 
 namespace nextbest::server {
 namespace {
@@ -67,8 +70,13 @@ absl::StatusOr<storage::Command> AsCommand(absl::StatusOr<T> c) {
 // the chunks already queued are done.
 class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEventsRequest> {
  public:
-  StreamEventsReactor(const ServiceDeps& deps, v1::StreamEventsResponse* response)
-      : deps_(deps), response_(response), start_(Clock::now()) {
+  // `open_streams` was incremented for this stream; OnDone decrements it.
+  StreamEventsReactor(const ServiceDeps& deps, v1::StreamEventsResponse* response,
+                      std::atomic<int>* open_streams)
+      : deps_(deps), response_(response), start_(Clock::now()), open_streams_(open_streams) {
+    // Initial metadata tells the client the stream was admitted (counted
+    // against --max_concurrent_streams) before it has sent anything.
+    StartSendInitialMetadata();
     reading_ = true;
     StartRead(&request_);
   }
@@ -101,6 +109,7 @@ class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEvent
           if (s.ok()) {
             accepted_ += r.accepted;
             duplicates_ += r.duplicates;
+            suppressed_ += r.suppressed;
           } else if (error_.ok()) {
             error_ = absl::Status(s.code(), absl::StrCat("chunk ", chunk, ": ", s.message()));
           }
@@ -116,7 +125,10 @@ class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEvent
     MaybeFinishLocked();
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    open_streams_->fetch_sub(1, std::memory_order_relaxed);
+    delete this;
+  }
 
  private:
   static constexpr int kMaxInFlight = 4;
@@ -133,6 +145,7 @@ class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEvent
     finished_ = true;
     response_->set_accepted(accepted_);
     response_->set_duplicates(duplicates_);
+    response_->set_suppressed(suppressed_);
     response_->set_chunks(chunks_);
     grpc::Status g = ToGrpcStatus(error_);
     deps_.metrics->RecordRpc(Rpc::kStreamEvents, g.error_code(), SecondsSince(start_));
@@ -142,6 +155,7 @@ class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEvent
   const ServiceDeps& deps_;
   v1::StreamEventsResponse* response_;
   const Clock::time_point start_;
+  std::atomic<int>* const open_streams_;
   v1::StreamEventsRequest request_;
   std::mutex mu_;
   bool reading_ = false;
@@ -151,10 +165,127 @@ class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEvent
   int64_t chunks_ = 0;
   int64_t accepted_ = 0;
   int64_t duplicates_ = 0;
+  int64_t suppressed_ = 0;
   absl::Status error_;
 };
 
+// Export: the profile first, then the raw events in chunks, read from
+// RocksDB one chunk per write (the iterator pins a consistent view).
+class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportCustomerResponse> {
+ public:
+  static constexpr int kEventsPerMessage = 500;
+
+  ExportReactor(const ServiceDeps& deps, grpc::CallbackServerContext* ctx,
+                const v1::ExportCustomerRequest& request)
+      : deps_(deps), start_(Clock::now()), id_(request.customer_id()) {
+    absl::Status s = CheckAdminToken(*ctx, deps_.admin_token);
+    if (s.ok()) s = ValidateId(id_, "customer_id", deps_.limits);
+    if (!s.ok()) {
+      Done(s);
+      return;
+    }
+    range_ = storage::keys::CustomerRange(id_);
+    events_ = deps_.store->NewIterator(storage::Cf::kEvents, /*fill_cache=*/false);
+    events_->Seek(range_.begin);
+    bool known = false;
+    {
+      core::ReadGuard guard(deps_.live->epochs);
+      if (const core::CustomerState* state = deps_.live->customers.Find(id_)) {
+        known = true;
+        FillProfile(id_, *state, *deps_.live->catalog.Get(), deps_.features,
+                    *deps_.live->config.Get(), deps_.live->models.Get(), deps_.clock->Now(),
+                    *message_.mutable_profile());
+      }
+    }
+    if (!known && !InRange()) {
+      Done(absl::NotFoundError(absl::StrCat("customer_id: no data held about '", id_, "'")));
+      return;
+    }
+    *message_.mutable_exported_at() = FromTimeMs(deps_.clock->Now());
+    if (absl::Status fill = FillEvents(); !fill.ok()) {
+      Done(fill);
+      return;
+    }
+    StartWrite(&message_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Done(absl::CancelledError("export: the client went away"));
+      return;
+    }
+    if (!InRange()) {
+      Done(events_->status().ok() ? absl::OkStatus()
+                                  : storage::FromRocks(events_->status(), "export: read events"));
+      return;
+    }
+    message_.Clear();
+    if (absl::Status fill = FillEvents(); !fill.ok()) {
+      Done(fill);
+      return;
+    }
+    StartWrite(&message_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  bool InRange() const { return events_->Valid() && events_->key().compare(range_.end) < 0; }
+
+  absl::Status FillEvents() {
+    storage::v1::EventRecord record;
+    for (int n = 0; n < kEventsPerMessage && InRange(); ++n, events_->Next()) {
+      if (!record.ParseFromArray(events_->value().data(), static_cast<int>(events_->value().size()))) {
+        return absl::DataLossError("export: undecodable event record");
+      }
+      FillEvent(id_, record, deps_.limits.currency, *message_.add_events());
+    }
+    return storage::FromRocks(events_->status(), "export: read events");
+  }
+
+  void Done(const absl::Status& s) {
+    grpc::Status g = ToGrpcStatus(s);
+    deps_.metrics->RecordRpc(Rpc::kExportCustomer, g.error_code(), SecondsSince(start_));
+    Finish(g);
+  }
+
+  const ServiceDeps& deps_;
+  const Clock::time_point start_;
+  const std::string id_;
+  storage::keys::Range range_;
+  std::unique_ptr<rocksdb::Iterator> events_;
+  v1::ExportCustomerResponse message_;
+};
+
+std::string Hex(absl::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
 }  // namespace
+
+absl::Status CheckAdminToken(const grpc::CallbackServerContext& ctx, const std::string& token) {
+  const auto& metadata = ctx.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) {
+    return absl::UnauthenticatedError(
+        "admin RPC: no admin token (send metadata 'authorization: Bearer TOKEN'; the server's "
+        "token is in --admin_token_file or DATA_DIR/admin_token)");
+  }
+  absl::string_view given(it->second.data(), it->second.size());
+  // Constant time in the token's content: no early exit on the first
+  // differing byte.
+  bool ok = absl::ConsumePrefix(&given, "Bearer ") && given.size() == token.size() && !token.empty();
+  unsigned char diff = 0;
+  for (size_t i = 0; ok && i < token.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ token[i]);
+  if (!ok || diff != 0) return absl::UnauthenticatedError("admin RPC: wrong admin token");
+  return absl::OkStatus();
+}
 
 grpc::ServerUnaryReactor* EventServiceImpl::RecordEvents(grpc::CallbackServerContext* ctx,
                                                          const v1::RecordEventsRequest* request,
@@ -164,12 +295,26 @@ grpc::ServerUnaryReactor* EventServiceImpl::RecordEvents(grpc::CallbackServerCon
                      response, [](const storage::WriteResult& r, v1::RecordEventsResponse& out) {
                        out.set_accepted(static_cast<int32_t>(r.accepted));
                        out.set_duplicates(static_cast<int32_t>(r.duplicates));
+                       out.set_suppressed(static_cast<int32_t>(r.suppressed));
                      });
 }
 
 grpc::ServerReadReactor<v1::StreamEventsRequest>* EventServiceImpl::StreamEvents(
     grpc::CallbackServerContext* ctx, v1::StreamEventsResponse* response) {
-  return new StreamEventsReactor(deps_, response);
+  if (open_streams_.fetch_add(1, std::memory_order_relaxed) >= deps_.limits.max_concurrent_streams) {
+    open_streams_.fetch_sub(1, std::memory_order_relaxed);
+    // Refused at once: no reactor state, no read, no thread held.
+    class Refused final : public grpc::ServerReadReactor<v1::StreamEventsRequest> {
+     public:
+      explicit Refused(const grpc::Status& s) { Finish(s); }
+      void OnDone() override { delete this; }
+    };
+    const absl::Status s = absl::ResourceExhaustedError(absl::StrCat(
+        "too many open event streams (", deps_.limits.max_concurrent_streams, "); retry later"));
+    deps_.metrics->RecordRpc(Rpc::kStreamEvents, grpc::StatusCode::RESOURCE_EXHAUSTED, 0);
+    return new Refused(ToGrpcStatus(s));
+  }
+  return new StreamEventsReactor(deps_, response, &open_streams_);
 }
 
 grpc::ServerUnaryReactor* CustomerServiceImpl::UpsertCustomers(
@@ -328,7 +473,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ReloadConfig(grpc::CallbackServerCon
                                                          v1::ReloadConfigResponse* response) {
   const auto start = Clock::now();
   auto* reactor = ctx->DefaultReactor();
-  absl::StatusOr<v1::ReloadConfigResponse> r = deps_.admin->ReloadConfig();
+  absl::Status token = CheckAdminToken(*ctx, deps_.admin_token);
+  absl::StatusOr<v1::ReloadConfigResponse> r =
+      token.ok() ? deps_.admin->ReloadConfig() : absl::StatusOr<v1::ReloadConfigResponse>(token);
   if (r.ok()) *response = *r;
   Finish(reactor, deps_.metrics, Rpc::kReloadConfig, r.status(), start);
   return reactor;
@@ -340,6 +487,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RebuildModels(grpc::CallbackServerCo
   const auto start = Clock::now();
   auto* reactor = ctx->DefaultReactor();
   Metrics* metrics = deps_.metrics;
+  if (absl::Status s = CheckAdminToken(*ctx, deps_.admin_token); !s.ok()) {
+    Finish(reactor, metrics, Rpc::kRebuildModels, s, start);
+    return reactor;
+  }
   deps_.admin->RebuildModels([=](const core::Models& m) {
     response->set_customers(m.customers);
     response->set_build_seconds(m.build_seconds);
@@ -356,10 +507,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListSegments(grpc::CallbackServerCon
                                                          v1::ListSegmentsResponse* response) {
   const auto start = Clock::now();
   auto* reactor = ctx->DefaultReactor();
-  absl::Status s;
+  absl::Status s = CheckAdminToken(*ctx, deps_.admin_token);
   core::ReadGuard guard(deps_.live->epochs);
   const core::Models* m = deps_.live->models.Get();
-  if (m == nullptr) {
+  if (!s.ok()) {
+  } else if (m == nullptr) {
     s = absl::UnavailableError("models not built yet; retry shortly");
   } else {
     for (int i = 1; i < core::kRfmSegmentCount; ++i) {
@@ -393,6 +545,106 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListSegments(grpc::CallbackServerCon
   }
   Finish(reactor, deps_.metrics, Rpc::kListSegments, s, start);
   return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::Checkpoint(grpc::CallbackServerContext* ctx,
+                                                       const v1::CheckpointRequest* request,
+                                                       v1::CheckpointResponse* response) {
+  const auto start = Clock::now();
+  auto* reactor = ctx->DefaultReactor();
+  absl::Status s = CheckAdminToken(*ctx, deps_.admin_token);
+  if (s.ok() && request->dir().empty()) s = absl::InvalidArgumentError("dir: required");
+  if (!s.ok()) {
+    Finish(reactor, deps_.metrics, Rpc::kCheckpoint, s, start);
+    return reactor;
+  }
+  AdminOps* admin = deps_.admin;
+  Metrics* metrics = deps_.metrics;
+  const std::string dir = request->dir();
+  admin->RunMaintenance([=] {
+    absl::Status done = admin->Checkpoint(dir);
+    if (done.ok()) {
+      response->set_dir(dir);
+      response->set_seconds(SecondsSince(start));
+    }
+    Finish(reactor, metrics, Rpc::kCheckpoint, done, start);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PrivacyServiceImpl::SetConsent(grpc::CallbackServerContext* ctx,
+                                                         const v1::SetConsentRequest* request,
+                                                         v1::SetConsentResponse* response) {
+  absl::Status s = CheckAdminToken(*ctx, deps_.admin_token);
+  if (s.ok()) s = ValidateId(request->customer_id(), "customer_id", deps_.limits);
+  if (s.ok() && !request->has_personalization() && !request->has_marketing_email()) {
+    s = absl::InvalidArgumentError("personalization, marketing_email: give at least one");
+  }
+  storage::SetConsent c{request->customer_id()};
+  if (request->has_personalization()) c.personalization = request->personalization();
+  if (request->has_marketing_email()) c.marketing_email = request->marketing_email();
+  absl::StatusOr<storage::Command> command =
+      s.ok() ? absl::StatusOr<storage::Command>(std::move(c)) : absl::StatusOr<storage::Command>(s);
+  return SubmitUnary(ctx, deps_, Rpc::kSetConsent, std::move(command), response,
+                     [](const storage::WriteResult& r, v1::SetConsentResponse& out) {
+                       out.mutable_consent()->set_personalization(r.consent_personalization);
+                       out.mutable_consent()->set_marketing_email(r.consent_marketing_email);
+                     });
+}
+
+grpc::ServerUnaryReactor* PrivacyServiceImpl::EraseCustomer(grpc::CallbackServerContext* ctx,
+                                                            const v1::EraseCustomerRequest* request,
+                                                            v1::EraseCustomerResponse* response) {
+  const auto start = Clock::now();
+  auto* reactor = ctx->DefaultReactor();
+  absl::Status s = CheckAdminToken(*ctx, deps_.admin_token);
+  if (s.ok()) s = ValidateId(request->customer_id(), "customer_id", deps_.limits);
+  if (!s.ok()) {
+    Finish(reactor, deps_.metrics, Rpc::kEraseCustomer, s, start);
+    return reactor;
+  }
+  // 1. The writer erases (atomic batch, memory); 2. the maintenance thread
+  // purges the customer's key ranges from the files; 3. the receipt.
+  Metrics* metrics = deps_.metrics;
+  AdminOps* admin = deps_.admin;
+  storage::RocksStore* store = deps_.store;
+  const std::string id = request->customer_id();
+  absl::Status queued = deps_.ingestor->Submit(
+      storage::EraseCustomer{id}, [=](absl::Status s, storage::WriteResult r) {
+        if (!s.ok()) {
+          Finish(reactor, metrics, Rpc::kEraseCustomer, s, start);
+          return;
+        }
+        v1::ErasureReceipt* receipt = response->mutable_receipt();
+        const storage::Erasure& e = r.erasure;
+        receipt->set_subject_hash(Hex(e.subject_hash));
+        *receipt->mutable_erased_at() = FromTimeMs(e.erased_at_ms);
+        receipt->set_attributes_erased(e.attributes);
+        receipt->set_features_erased(e.features);
+        receipt->set_erased_from_memory(e.in_memory);
+        receipt->set_events_erased(e.events);
+        receipt->set_idempotency_keys_erased(e.idempotency_keys);
+        receipt->set_offer_cap_counters_erased(e.offer_counters);
+        admin->RunMaintenance([=] {
+          const auto purge_start = Clock::now();
+          const storage::keys::Range range = storage::keys::CustomerRange(id);
+          // [id, id\1) covers the customer's point keys and its ranges.
+          absl::Status purged = store->Purge({storage::Cf::kCustomers, storage::Cf::kFeatures,
+                                              storage::Cf::kEvents, storage::Cf::kIdempotency},
+                                             id, range.end);
+          receipt->set_purged_from_files(purged.ok());
+          if (!purged.ok()) receipt->set_purge_error(std::string(purged.message()));
+          receipt->set_purge_seconds(SecondsSince(purge_start));
+          Finish(reactor, metrics, Rpc::kEraseCustomer, absl::OkStatus(), start);
+        });
+      });
+  if (!queued.ok()) Finish(reactor, deps_.metrics, Rpc::kEraseCustomer, queued, start);
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::ExportCustomerResponse>* PrivacyServiceImpl::ExportCustomer(
+    grpc::CallbackServerContext* ctx, const v1::ExportCustomerRequest* request) {
+  return new ExportReactor(deps_, ctx, *request);
 }
 
 }  // namespace nextbest::server

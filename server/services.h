@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/live_state.h"
+#include <atomic>
 #include <functional>
 
 #include "nextbest/v1/admin.grpc.pb.h"
@@ -15,9 +16,11 @@
 #include "nextbest/v1/customers.grpc.pb.h"
 #include "nextbest/v1/decisions.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
+#include "nextbest/v1/privacy.grpc.pb.h"
 #include "server/metrics.h"
 #include "server/validation.h"
 #include "storage/ingestor.h"
+#include "storage/rocks_store.h"
 
 namespace nextbest::server {
 
@@ -30,6 +33,13 @@ class AdminOps {
   // Queues a models build; `done` runs (on the models thread) once the new
   // models serve.
   virtual void RebuildModels(std::function<void(const core::Models&)> done) = 0;
+  // Runs `task` on the maintenance thread, after the tasks queued before
+  // (erasure purges, checkpoints: slow RocksDB work off the writer and off
+  // gRPC's threads).
+  virtual void RunMaintenance(std::function<void()> task) = 0;
+  // Saves what lives only in memory (offer ledger), then checkpoints the
+  // database into `dir`. Blocking: call it from a maintenance task.
+  virtual absl::Status Checkpoint(const std::string& dir) = 0;
 };
 
 struct ServiceDeps {
@@ -40,7 +50,13 @@ struct ServiceDeps {
   Limits limits;
   core::FeatureOptions features;
   AdminOps* admin = nullptr;
+  storage::RocksStore* store = nullptr;  // export reads events directly
+  // Admin and privacy RPCs need `authorization: Bearer <admin_token>`.
+  std::string admin_token;
 };
+
+// OK if the call carries the admin token; UNAUTHENTICATED otherwise.
+absl::Status CheckAdminToken(const grpc::CallbackServerContext& ctx, const std::string& token);
 
 class EventServiceImpl final : public v1::EventService::CallbackService {
  public:
@@ -53,6 +69,7 @@ class EventServiceImpl final : public v1::EventService::CallbackService {
 
  private:
   const ServiceDeps deps_;
+  std::atomic<int> open_streams_{0};
 };
 
 class CustomerServiceImpl final : public v1::CustomerService::CallbackService {
@@ -114,6 +131,25 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* ListSegments(grpc::CallbackServerContext* ctx,
                                          const v1::ListSegmentsRequest* request,
                                          v1::ListSegmentsResponse* response) override;
+  grpc::ServerUnaryReactor* Checkpoint(grpc::CallbackServerContext* ctx,
+                                       const v1::CheckpointRequest* request,
+                                       v1::CheckpointResponse* response) override;
+
+ private:
+  const ServiceDeps deps_;
+};
+
+class PrivacyServiceImpl final : public v1::PrivacyService::CallbackService {
+ public:
+  explicit PrivacyServiceImpl(const ServiceDeps& deps) : deps_(deps) {}
+  grpc::ServerUnaryReactor* SetConsent(grpc::CallbackServerContext* ctx,
+                                       const v1::SetConsentRequest* request,
+                                       v1::SetConsentResponse* response) override;
+  grpc::ServerUnaryReactor* EraseCustomer(grpc::CallbackServerContext* ctx,
+                                          const v1::EraseCustomerRequest* request,
+                                          v1::EraseCustomerResponse* response) override;
+  grpc::ServerWriteReactor<v1::ExportCustomerResponse>* ExportCustomer(
+      grpc::CallbackServerContext* ctx, const v1::ExportCustomerRequest* request) override;
 
  private:
   const ServiceDeps deps_;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -62,17 +63,49 @@ struct StockUpdate {
   int32_t quantity = 0;
 };
 
+// GDPR erasure of everything held about one customer (see Ingestor).
+struct EraseCustomer {
+  std::string customer_id;
+  // Retention: erase only if the customer's last event is before this
+  // (FAILED_PRECONDITION otherwise: it came back meanwhile). 0: always.
+  int64_t inactive_before_ms = 0;
+};
+// Changes only the given consents; the other attributes are kept.
+struct SetConsent {
+  std::string customer_id;
+  std::optional<bool> personalization;
+  std::optional<bool> marketing_email;
+};
+
 struct RecordEvents { std::vector<RawEvent> events; };
 struct UpsertCustomers { std::vector<CustomerUpsert> customers; };
 struct UpsertProducts { std::vector<core::Product> products; };  // category/listed ignored
 struct UpsertStores { std::vector<StoreUpsert> stores; };
 struct SetStock { std::vector<StockUpdate> levels; };
 
-using Command = std::variant<RecordEvents, UpsertCustomers, UpsertProducts, UpsertStores, SetStock>;
+using Command = std::variant<RecordEvents, UpsertCustomers, UpsertProducts, UpsertStores, SetStock,
+                             EraseCustomer, SetConsent>;
+
+// What an erasure removed (the receipt's facts).
+struct Erasure {
+  std::string subject_hash;  // keyed hash of the id: the suppression record's key
+  int64_t erased_at_ms = 0;
+  bool attributes = false;
+  bool features = false;
+  bool in_memory = false;
+  int64_t events = 0;
+  int64_t idempotency_keys = 0;
+  int64_t offer_counters = 0;
+};
 
 struct WriteResult {
   int64_t accepted = 0;    // events recorded / items upserted
   int64_t duplicates = 0;  // events already recorded earlier
+  // Events of an erased customer timestamped before the erasure: dropped.
+  int64_t suppressed = 0;
+  Erasure erasure;         // EraseCustomer
+  bool consent_personalization = false;  // SetConsent: the consents now
+  bool consent_marketing_email = false;
 };
 
 // Called once, on the writer thread, after the command is durable (OK) or

@@ -9,6 +9,7 @@
 #include "core/status_macros.h"
 #include "storage/codec.h"
 #include "storage/keys.h"
+#include "storage/rocks_status.h"
 
 namespace nextbest::storage {
 
@@ -26,7 +27,8 @@ class Ingestor::Group {
   core::CustomerState& Customer(const std::string& id, bool features_changed) {
     auto [it, inserted] = customers_.try_emplace(id);
     if (inserted) {
-      const core::CustomerState* current = live_.customers.Find(id);
+      const core::CustomerState* current =
+          erasures_.contains(id) ? nullptr : live_.customers.Find(id);
       it->second.state = current != nullptr ? std::make_unique<core::CustomerState>(*current)
                                             : std::make_unique<core::CustomerState>();
     }
@@ -39,6 +41,39 @@ class Ingestor::Group {
     if (inserted && p < popularity_base_.size()) it->second = popularity_base_[p];
     return it->second;
   }
+
+  // The customer's attributes record as this group leaves it, if any.
+  absl::StatusOr<std::optional<v1::CustomerRecord>> CustomerRecord(const std::string& id) {
+    if (auto it = records_.find(id); it != records_.end()) return it->second;
+    if (erasures_.contains(id)) return std::optional<v1::CustomerRecord>();
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_.Get(Cf::kCustomers, keys::Customer(id)));
+    if (!bytes.has_value()) return std::optional<v1::CustomerRecord>();
+    ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::CustomerRecord>(*bytes, "customer"));
+    return std::optional<v1::CustomerRecord>(std::move(rec));
+  }
+  void PutCustomerRecord(const std::string& id, const v1::CustomerRecord& rec) {
+    batch_.Put(store_.handle(Cf::kCustomers), keys::Customer(id), rec.SerializeAsString());
+    records_[id] = rec;
+  }
+
+  // The customer's state as of this group, or null.
+  const core::CustomerState* Current(const std::string& id) const {
+    if (auto it = customers_.find(id); it != customers_.end()) return it->second.state.get();
+    return erasures_.contains(id) ? nullptr : live_.customers.Find(id);
+  }
+  bool InMemory(const std::string& id) const { return Current(id) != nullptr; }
+
+  // Erasure: the customer's pending state and records are dropped; once the
+  // group is durable, it leaves memory and its result gets the number of
+  // offer-cap counters dropped.
+  void Erase(const std::string& id, const std::string& suppression_key, int64_t erased_at,
+             Erasure* result) {
+    customers_.erase(id);
+    records_.erase(id);
+    erasures_[id] = result;
+    suppressions_[suppression_key] = erased_at;
+  }
+  const absl::flat_hash_map<std::string, int64_t>& suppressions() const { return suppressions_; }
 
   // An offer impression or click, counted once the group is durable.
   void OfferEvent(const std::string& offer_id, bool click) { offer_events_.emplace_back(offer_id, click); }
@@ -62,8 +97,16 @@ class Ingestor::Group {
 
   // After a successful write: catalog first, so that published customer
   // states never name a product the published catalog lacks.
-  void Publish(std::vector<core::ProductPopularity>& popularity) {
+  void Publish(std::vector<core::ProductPopularity>& popularity,
+               absl::flat_hash_map<std::string, int64_t>& erased) {
     if (catalog_.changed()) live_.catalog.Publish(catalog_.Build(), live_.epochs);
+    // Erasures before new states: events after an erasure in the same group
+    // start a new profile.
+    for (auto& [id, result] : erasures_) {
+      live_.customers.Erase(id);
+      result->offer_counters = live_.offers.Forget(id);
+    }
+    for (auto& [key, at] : suppressions_) erased[key] = at;
     for (auto& [id, pending] : customers_) {
       core::ShrinkToFit(pending.state->features);
       live_.customers.Publish(id, std::move(pending.state));
@@ -98,6 +141,9 @@ class Ingestor::Group {
   absl::flat_hash_map<core::ProductIndex, core::ProductPopularity> popularity_;
   absl::flat_hash_map<std::string, uint64_t> seen_ids_;
   std::vector<std::pair<std::string, bool>> offer_events_;
+  absl::flat_hash_map<std::string, v1::CustomerRecord> records_;
+  absl::flat_hash_map<std::string, Erasure*> erasures_;
+  absl::flat_hash_map<std::string, int64_t> suppressions_;
 };
 
 Ingestor::Ingestor(RocksStore* store, core::LiveState* live, const IngestOptions& options,
@@ -216,7 +262,7 @@ void Ingestor::ProcessGroup(std::vector<Pending>& group) {
     counters_.write_groups.fetch_add(1, std::memory_order_relaxed);
   }
   if (write.ok()) {
-    g.Publish(popularity_);
+    g.Publish(popularity_, erased_);
     trending_dirty_ |= g.catalog_changed() || g.popularity_changed();
     // A due trending list goes out before the acknowledgements.
     MaybePublishTrending();
@@ -224,6 +270,12 @@ void Ingestor::ProcessGroup(std::vector<Pending>& group) {
       if (!statuses[i].ok() || !std::holds_alternative<RecordEvents>(group[i].command)) continue;
       counters_.events_accepted.fetch_add(results[i].accepted, std::memory_order_relaxed);
       counters_.events_duplicate.fetch_add(results[i].duplicates, std::memory_order_relaxed);
+      counters_.events_suppressed.fetch_add(results[i].suppressed, std::memory_order_relaxed);
+    }
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (statuses[i].ok() && std::holds_alternative<EraseCustomer>(group[i].command)) {
+        counters_.customers_erased.fetch_add(1, std::memory_order_relaxed);
+      }
     }
   } else {
     counters_.write_errors.fetch_add(1, std::memory_order_relaxed);
@@ -254,6 +306,7 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
     uint64_t hash;
     std::string idem_key;
     bool duplicate;
+    bool suppressed = false;
   };
   std::vector<Checked> checked;
   checked.reserve(c.events.size());
@@ -261,6 +314,11 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
   for (size_t i = 0; i < c.events.size(); ++i) {
     const RawEvent& e = c.events[i];
     Checked ch{codec::EventToRecord(e), 0, keys::Idempotency(e.customer_id, e.event_id), false};
+    if (std::optional<int64_t> erased = ErasedAt(e.customer_id, g); erased && e.time <= *erased) {
+      ch.suppressed = true;  // a late or replayed event of an erased customer
+      checked.push_back(std::move(ch));
+      continue;
+    }
     ch.hash = codec::PayloadHash(ch.record);
     std::optional<uint64_t> known;
     if (auto it = in_request.find(ch.idem_key); it != in_request.end()) {
@@ -293,6 +351,10 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
   for (size_t i = 0; i < c.events.size(); ++i) {
     const RawEvent& e = c.events[i];
     Checked& ch = checked[i];
+    if (ch.suppressed) {
+      ++r.suppressed;
+      continue;
+    }
     if (ch.duplicate) {
       ++r.duplicates;
       continue;
@@ -360,8 +422,7 @@ absl::Status Ingestor::Apply(const UpsertCustomers& c, Group& g, WriteResult& r)
     v1::CustomerRecord rec = codec::AttributesToRecord(u, now);
     core::CustomerState& state = g.Customer(u.customer_id, /*features_changed=*/false);
     state.attributes = codec::AttributesFromRecord(rec, catalog);
-    g.batch().Put(store_->handle(Cf::kCustomers), keys::Customer(u.customer_id),
-                  rec.SerializeAsString());
+    g.PutCustomerRecord(u.customer_id, rec);
     ++r.accepted;
   }
   return absl::OkStatus();
@@ -432,6 +493,73 @@ absl::Status Ingestor::Apply(const SetStock& c, Group& g, WriteResult& r) {
     }
     g.batch().Put(store_->handle(Cf::kStock), after.product(p).id, rec.SerializeAsString());
   }
+  return absl::OkStatus();
+}
+
+std::optional<int64_t> Ingestor::ErasedAt(const std::string& customer_id, const Group& g) const {
+  if (erased_.empty() && g.suppressions().empty()) return std::nullopt;
+  const std::string key = keys::Suppression(store_->secret(), customer_id);
+  if (auto it = g.suppressions().find(key); it != g.suppressions().end()) return it->second;
+  if (auto it = erased_.find(key); it != erased_.end()) return it->second;
+  return std::nullopt;
+}
+
+absl::Status Ingestor::Apply(const EraseCustomer& c, Group& g, WriteResult& r) {
+  const std::string& id = c.customer_id;
+  if (c.inactive_before_ms > 0) {
+    const core::CustomerState* s = g.Current(id);
+    if (s == nullptr || s->features.last_seen == 0 || s->features.last_seen >= c.inactive_before_ms) {
+      return absl::FailedPreconditionError("customer_id: active again; not erased by retention");
+    }
+  }
+  Erasure& e = r.erasure;
+  e.erased_at_ms = clock_->Now();
+  e.subject_hash = keys::Suppression(store_->secret(), id);
+  e.in_memory = g.InMemory(id);
+  ASSIGN_OR_RETURN(std::optional<v1::CustomerRecord> record, g.CustomerRecord(id));
+  e.attributes = record.has_value();
+  ASSIGN_OR_RETURN(std::optional<std::string> features, store_->Get(Cf::kFeatures, keys::Customer(id)));
+  e.features = features.has_value();
+  const keys::Range range = keys::CustomerRange(id);
+  for (auto [cf, count] : {std::pair{Cf::kEvents, &e.events}, {Cf::kIdempotency, &e.idempotency_keys}}) {
+    auto it = store_->NewIterator(cf, /*fill_cache=*/false);
+    for (it->Seek(range.begin); it->Valid() && it->key().compare(range.end) < 0; it->Next()) ++*count;
+    RETURN_IF_ERROR(FromRocks(it->status(), absl::StrCat("erase: read ", RocksStore::CfName(cf))));
+  }
+  if (!e.in_memory && !e.attributes && !e.features && e.events == 0 && e.idempotency_keys == 0) {
+    return absl::NotFoundError(absl::StrCat("customer_id: no data held about '", id, "'"));
+  }
+  rocksdb::WriteBatch& b = g.batch();
+  b.DeleteRange(store_->handle(Cf::kEvents), range.begin, range.end);
+  b.DeleteRange(store_->handle(Cf::kIdempotency), range.begin, range.end);
+  b.Delete(store_->handle(Cf::kCustomers), keys::Customer(id));
+  b.Delete(store_->handle(Cf::kFeatures), keys::Customer(id));
+  v1::SuppressionRecord sup;
+  sup.set_erased_ms(e.erased_at_ms);
+  b.Put(store_->handle(Cf::kSuppression), e.subject_hash, sup.SerializeAsString());
+  // Earlier requests of this group may have used the customer's event ids.
+  absl::erase_if(g.seen_ids(), [&](const auto& kv) {
+    return absl::string_view(kv.first).substr(0, range.begin.size()) == range.begin;
+  });
+  g.Erase(id, e.subject_hash, e.erased_at_ms, &e);
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::Apply(const SetConsent& c, Group& g, WriteResult& r) {
+  ASSIGN_OR_RETURN(std::optional<v1::CustomerRecord> record, g.CustomerRecord(c.customer_id));
+  if (!record.has_value() && !g.InMemory(c.customer_id)) {
+    return absl::NotFoundError(absl::StrCat("customer_id: unknown customer '", c.customer_id, "'"));
+  }
+  v1::CustomerRecord rec = record.value_or(v1::CustomerRecord());
+  if (c.personalization.has_value()) rec.set_consent_personalization(*c.personalization);
+  if (c.marketing_email.has_value()) rec.set_consent_marketing_email(*c.marketing_email);
+  rec.set_updated_ms(clock_->Now());
+  core::CustomerState& state = g.Customer(c.customer_id, /*features_changed=*/false);
+  state.attributes = codec::AttributesFromRecord(rec, g.catalog().current());
+  g.PutCustomerRecord(c.customer_id, rec);
+  r.consent_personalization = rec.consent_personalization();
+  r.consent_marketing_email = rec.consent_marketing_email();
+  ++r.accepted;
   return absl::OkStatus();
 }
 

@@ -14,6 +14,15 @@
 //   4. only then publishes the new states to LiveState (pointer swaps) and
 //      acknowledges, so an acknowledged event is durable and visible to the
 //      very next Recommend (read-your-writes).
+//
+// Erasure (EraseCustomer) is ordered with everything else: range deletes
+// of the customer's events and idempotency keys, deletes of attributes and
+// features, and a suppression record (keyed hash of the id -> erasure
+// time) in the same atomic batch; then the customer leaves memory (index,
+// offer-cap counters). Later events of the customer timestamped at or
+// before the erasure are dropped and counted (`suppressed`); later ones
+// start a new, empty profile. The bytes leave the files with
+// RocksStore::Purge, which the caller runs after the acknowledgement.
 // If the write fails, nothing is published and every request of the group
 // gets the error (UNAVAILABLE for I/O errors and a full disk).
 //
@@ -27,9 +36,11 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "core/clock.h"
 #include "core/features.h"
@@ -81,6 +92,8 @@ class Ingestor {
   struct Counters {
     std::atomic<int64_t> events_accepted{0};
     std::atomic<int64_t> events_duplicate{0};
+    std::atomic<int64_t> events_suppressed{0};  // of erased customers, dropped
+    std::atomic<int64_t> customers_erased{0};
     std::atomic<int64_t> write_groups{0};
     std::atomic<int64_t> write_errors{0};
   };
@@ -106,6 +119,10 @@ class Ingestor {
   absl::Status Apply(const UpsertProducts& c, Group& g, WriteResult& r);
   absl::Status Apply(const UpsertStores& c, Group& g, WriteResult& r);
   absl::Status Apply(const SetStock& c, Group& g, WriteResult& r);
+  absl::Status Apply(const EraseCustomer& c, Group& g, WriteResult& r);
+  absl::Status Apply(const SetConsent& c, Group& g, WriteResult& r);
+  // When `customer_id` was erased (suppression record), if ever.
+  std::optional<int64_t> ErasedAt(const std::string& customer_id, const Group& g) const;
 
   RocksStore* const store_;
   core::LiveState* const live_;
@@ -114,6 +131,9 @@ class Ingestor {
 
   // Writer thread only.
   std::vector<core::ProductPopularity> popularity_;
+  // Erased customers: suppression key -> erasure time (all of them; a few
+  // dozen bytes each).
+  absl::flat_hash_map<std::string, int64_t> erased_;
   bool trending_dirty_ = false;
   core::TimeMs last_trending_ms_ = 0;
 

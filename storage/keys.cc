@@ -1,5 +1,8 @@
 #include "storage/keys.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace nextbest::storage::keys {
@@ -35,11 +38,25 @@ std::string Idempotency(absl::string_view customer_id, absl::string_view event_i
   return absl::StrCat(customer_id, absl::string_view(&kSep, 1), event_id);
 }
 
+std::string Suppression(absl::string_view secret, absl::string_view customer_id) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(customer_id.data()), customer_id.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
 Range CustomerRange(absl::string_view customer_id) {
   Range r{std::string(customer_id), std::string(customer_id)};
   r.begin.push_back('\0');
   r.end.push_back('\1');
   return r;
+}
+
+std::optional<int64_t> EventTime(absl::string_view key) {
+  const size_t sep = key.find(kSep);
+  if (sep == absl::string_view::npos || key.size() < sep + 1 + 8) return std::nullopt;
+  return ReadTime(key.substr(sep + 1, 8));
 }
 
 std::optional<EventKey> ParseEvent(absl::string_view key) {

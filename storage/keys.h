@@ -15,6 +15,8 @@
 //   stock        product_id                      -> StockRecord (all stores)
 //   popularity   product_id                      -> PopularityRecord
 //   meta         name                            -> value
+//   suppression  HMAC-SHA256(secret, id)         -> SuppressionRecord
+//                (erased customers: a keyed hash, never the id)
 
 #include <cstdint>
 #include <optional>
@@ -27,6 +29,10 @@ namespace nextbest::storage::keys {
 std::string Customer(absl::string_view customer_id);
 std::string Event(absl::string_view customer_id, int64_t time_ms, absl::string_view event_id);
 std::string Idempotency(absl::string_view customer_id, absl::string_view event_id);
+
+// The suppression key of an erased customer: HMAC-SHA256 under the
+// database's secret (32 raw bytes).
+std::string Suppression(absl::string_view secret, absl::string_view customer_id);
 
 // [begin, end) covering every customer-scoped key of `customer_id`.
 struct Range {
@@ -41,5 +47,7 @@ struct EventKey {
   std::string event_id;
 };
 std::optional<EventKey> ParseEvent(absl::string_view key);
+// Only the time of an event key, without copying (the retention filter).
+std::optional<int64_t> EventTime(absl::string_view key);
 
 }  // namespace nextbest::storage::keys

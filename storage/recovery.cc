@@ -73,6 +73,14 @@ absl::Status Ingestor::Recover() {
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read popularity"));
 
+  it = store_->NewIterator(Cf::kSuppression, /*fill_cache=*/false);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ASSIGN_OR_RETURN(auto rec,
+                     codec::Parse<v1::SuppressionRecord>(it->value().ToString(), "suppression"));
+    erased_[it->key().ToString()] = rec.erased_ms();
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "read suppression"));
+
   // Customers: attributes and features live in two families keyed alike;
   // walk both in key order and join.
   struct Loaded {

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -35,6 +36,11 @@ struct StoreOptions {
   std::string path;
   Durability durability = Durability::kGroupCommitSync;
   int block_cache_mb = 64;
+  // Retention of raw events: older ones (by event time, against the wall
+  // clock) are dropped by a compaction filter on the events family; every
+  // events file is recompacted at least daily, so they leave the disk
+  // within a day. Derived features are unaffected. 0: keep forever.
+  int64_t event_retention_ms = 0;
 };
 
 enum class Cf : int {
@@ -47,6 +53,7 @@ enum class Cf : int {
   kStock,
   kPopularity,
   kMeta,
+  kSuppression,
   kCount
 };
 
@@ -66,6 +73,34 @@ class RocksStore {
   // evict the working set from the block cache.
   std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf, bool fill_cache = true);
 
+  // Erasure, the physical part: makes the bytes of every key in
+  // [begin, end) of `families` leave the database files. Flushes every
+  // family (the WAL that held them becomes obsolete and is deleted),
+  // compacts the range down to the bottommost level with the tombstones
+  // dropped, and writes one more version so that the MANIFEST is rewritten
+  // without the old files' boundary keys. Blocking (seconds at full size);
+  // call it off the writer thread.
+  absl::Status Purge(const std::vector<Cf>& families, const std::string& begin,
+                     const std::string& end);
+
+  // A consistent copy of the database in `dir` (must not exist): hard links
+  // for SST files where possible. Open it as a data directory to restore.
+  absl::Status Checkpoint(const std::string& dir);
+
+  // Compacts the whole events family now (retention takes effect at once;
+  // tests and operators).
+  absl::Status CompactEvents();
+  // Raw events dropped by retention since the database was opened.
+  int64_t events_expired() const;
+
+  // Verifies the checksum of every block of every SST file (DATA_LOSS
+  // naming the file if one is corrupt).
+  absl::Status VerifyChecksums();
+
+  // The secret of the keyed hashes in suppression records, created
+  // (random, 32 bytes) with the database.
+  const std::string& secret() const { return secret_; }
+
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<int>(cf)]; }
   Durability durability() const { return durability_; }
 
@@ -76,6 +111,8 @@ class RocksStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   Durability durability_ = Durability::kGroupCommitSync;
+  std::string secret_;
+  std::shared_ptr<rocksdb::CompactionFilter> retention_;
 };
 
 }  // namespace nextbest::storage

@@ -20,6 +20,8 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -42,6 +44,7 @@
 #include "nextbest/v1/customers.grpc.pb.h"
 #include "nextbest/v1/decisions.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
+#include "nextbest/v1/privacy.grpc.pb.h"
 #include "tools/demo_retailer.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "nextbest-server address");
@@ -77,19 +80,75 @@ ABSL_FLAG(int64_t, max_customers, 0, "newsletter: stop after this many customers
 ABSL_FLAG(bool, all, false, "newsletter: also customers without marketing e-mail consent (measuring)");
 ABSL_FLAG(bool, explain, false, "recommend: explain sources, scores and dropped candidates");
 ABSL_FLAG(std::string, request_id, "", "recommend: the request's id (placements with rotation vary by it)");
+ABSL_FLAG(std::string, tls_ca_file, "", "Connect with TLS, trusting this CA (PEM)");
+ABSL_FLAG(std::string, tls_cert_file, "", "Client certificate (PEM) for mutual TLS");
+ABSL_FLAG(std::string, tls_key_file, "", "Client private key (PEM) for mutual TLS");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "Admin token file for admin and privacy commands (else $NEXTBEST_ADMIN_TOKEN, else "
+          "DATA_DIR/admin_token with --data_dir)");
+ABSL_FLAG(std::string, data_dir, "", "The server's data directory (to find its admin_token)");
+ABSL_FLAG(std::string, personalization, "", "consent: true|false");
+ABSL_FLAG(std::string, marketing, "", "consent: true|false (marketing e-mail)");
+ABSL_FLAG(std::string, dir, "", "checkpoint: directory on the server's machine (must not exist)");
 ABSL_FLAG(std::string, exclude, "", "recommend: comma-separated product ids never to return");
 
 namespace {
 
 using namespace nextbest;  // NOLINT
 
-std::shared_ptr<grpc::Channel> Channel() {
-  return grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials());
+std::string ReadFileOrDie(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    std::fprintf(stderr, "nextbest: cannot read %s\n", path.c_str());
+    std::exit(3);
+  }
+  return text.str();
 }
 
+// Plaintext, or TLS with --tls_ca_file (and a client certificate for
+// mutual TLS with --tls_cert_file/--tls_key_file).
+std::shared_ptr<grpc::Channel> Channel() {
+  if (absl::GetFlag(FLAGS_tls_ca_file).empty()) {
+    return grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials());
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadFileOrDie(absl::GetFlag(FLAGS_tls_ca_file));
+  if (!absl::GetFlag(FLAGS_tls_cert_file).empty()) {
+    ssl.pem_cert_chain = ReadFileOrDie(absl::GetFlag(FLAGS_tls_cert_file));
+    ssl.pem_private_key = ReadFileOrDie(absl::GetFlag(FLAGS_tls_key_file));
+  }
+  return grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::SslCredentials(ssl));
+}
+
+// The admin token: --admin_token_file, $NEXTBEST_ADMIN_TOKEN, or
+// DATA_DIR/admin_token with --data_dir; empty if none is given.
+const std::string& AdminToken() {
+  static const std::string token = [] {
+    std::string path = absl::GetFlag(FLAGS_admin_token_file);
+    if (path.empty()) {
+      if (const char* env = std::getenv("NEXTBEST_ADMIN_TOKEN"); env != nullptr && *env != '\0') {
+        return std::string(absl::StripAsciiWhitespace(env));
+      }
+      if (!absl::GetFlag(FLAGS_data_dir).empty()) path = absl::GetFlag(FLAGS_data_dir) + "/admin_token";
+    }
+    std::string t;
+    if (!path.empty()) {
+      std::ifstream in(path);
+      if (!in || !std::getline(in, t)) std::fprintf(stderr, "nextbest: cannot read admin token file %s\n", path.c_str());
+    }
+    return std::string(absl::StripAsciiWhitespace(t));
+  }();
+  return token;
+}
+
+// Deadline, and the admin token when there is one (the server ignores it
+// on non-admin calls).
 void SetDeadline(grpc::ClientContext& ctx) {
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms)));
+  if (!AdminToken().empty()) ctx.AddMetadata("authorization", "Bearer " + AdminToken());
 }
 
 // One unary call with the --timeout_ms deadline.
@@ -330,15 +389,17 @@ class EventSender {
     if (!s.ok()) return Fail(s, "track");
     accepted_ += resp.accepted();
     duplicates_ += resp.duplicates();
+    suppressed_ += resp.suppressed();
     return 0;
   }
   int64_t accepted() const { return accepted_; }
   int64_t duplicates() const { return duplicates_; }
+  int64_t suppressed() const { return suppressed_; }
 
  private:
   std::unique_ptr<v1::EventService::Stub> stub_;
   v1::RecordEventsRequest batch_;
-  int64_t accepted_ = 0, duplicates_ = 0;
+  int64_t accepted_ = 0, duplicates_ = 0, suppressed_ = 0;
 };
 
 int TrackFromFlags() {
@@ -372,7 +433,9 @@ int TrackFromFlags() {
                      : absl::GetFlag(FLAGS_event_id));
   e.set_customer_id(absl::GetFlag(FLAGS_customer));
   e.set_type(type->second);
-  e.mutable_time()->set_seconds(absl::ToUnixSeconds(t));
+  const int64_t ms = absl::ToUnixMillis(t);
+  e.mutable_time()->set_seconds(ms / 1000);
+  e.mutable_time()->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
   e.set_channel(channel->second);
   e.set_store_id(absl::GetFlag(FLAGS_store));
   e.set_country(absl::GetFlag(FLAGS_country));
@@ -389,7 +452,9 @@ int TrackFromFlags() {
   EventSender sender;
   if (int rc = sender.Add(std::move(e)); rc != 0) return rc;
   if (int rc = sender.Flush(); rc != 0) return rc;
-  std::cout << (sender.accepted() == 1 ? "recorded\n" : "duplicate: already recorded\n");
+  std::cout << (sender.accepted() == 1     ? "recorded\n"
+                : sender.suppressed() == 1 ? "suppressed: the customer was erased after this event's time\n"
+                                           : "duplicate: already recorded\n");
   return 0;
 }
 
@@ -414,8 +479,8 @@ int Track() {
     if (int rc = sender.Add(std::move(e)); rc != 0) return rc;
   }
   if (int rc = sender.Flush(); rc != 0) return rc;
-  std::cout << absl::StrFormat("%d events recorded, %d duplicates\n", sender.accepted(),
-                               sender.duplicates());
+  std::cout << absl::StrFormat("%d events recorded, %d duplicates, %d suppressed (erased customers)\n",
+                               sender.accepted(), sender.duplicates(), sender.suppressed());
   return 0;
 }
 
@@ -599,6 +664,79 @@ int Segments() {
   return 0;
 }
 
+std::optional<bool> ParseBoolFlag(const std::string& v, bool* bad) {
+  if (v.empty()) return std::nullopt;
+  if (v == "true") return true;
+  if (v == "false") return false;
+  *bad = true;
+  return std::nullopt;
+}
+
+int Consent() {
+  bool bad = false;
+  const auto personalization = ParseBoolFlag(absl::GetFlag(FLAGS_personalization), &bad);
+  const auto marketing = ParseBoolFlag(absl::GetFlag(FLAGS_marketing), &bad);
+  if (bad) return Usage("consent: --personalization and --marketing take true or false");
+  v1::SetConsentRequest req;
+  req.set_customer_id(absl::GetFlag(FLAGS_customer));
+  if (personalization) req.set_personalization(*personalization);
+  if (marketing) req.set_marketing_email(*marketing);
+  auto stub = v1::PrivacyService::NewStub(Channel());
+  v1::SetConsentResponse resp;
+  grpc::Status s = Invoke(*stub, &v1::PrivacyService::Stub::SetConsent, req, &resp);
+  if (!s.ok()) return Fail(s, "consent");
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    return 0;
+  }
+  std::cout << absl::StrFormat("%s: personalization %s, marketing e-mail %s\n", req.customer_id(),
+                               resp.consent().personalization() ? "yes" : "no",
+                               resp.consent().marketing_email() ? "yes" : "no");
+  return 0;
+}
+
+// The receipt, always as JSON (it is the record the privacy office keeps).
+int Erase() {
+  v1::EraseCustomerRequest req;
+  req.set_customer_id(absl::GetFlag(FLAGS_customer));
+  auto stub = v1::PrivacyService::NewStub(Channel());
+  v1::EraseCustomerResponse resp;
+  grpc::Status s = Invoke(*stub, &v1::PrivacyService::Stub::EraseCustomer, req, &resp);
+  if (!s.ok()) return Fail(s, "erase");
+  PrintJson(resp.receipt());
+  std::cout << "\n";
+  return 0;
+}
+
+// One JSON document: the profile, exported_at and every event.
+int Export() {
+  v1::ExportCustomerRequest req;
+  req.set_customer_id(absl::GetFlag(FLAGS_customer));
+  auto stub = v1::PrivacyService::NewStub(Channel());
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  auto reader = stub->ExportCustomer(&ctx, req);
+  v1::ExportCustomerResponse all, msg;
+  while (reader->Read(&msg)) all.MergeFrom(msg);
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail(s, "export");
+  PrintJson(all);
+  std::cout << "\n";
+  return 0;
+}
+
+int Checkpoint() {
+  v1::CheckpointRequest req;
+  req.set_dir(absl::GetFlag(FLAGS_dir));
+  auto stub = v1::AdminService::NewStub(Channel());
+  v1::CheckpointResponse resp;
+  grpc::Status s = Invoke(*stub, &v1::AdminService::Stub::Checkpoint, req, &resp);
+  if (!s.ok()) return Fail(s, "checkpoint");
+  std::cout << absl::StrFormat("checkpoint in %s (%.2f s); restore: start nextbest-server --data_dir=%s\n",
+                               resp.dir(), resp.seconds(), resp.dir());
+  return 0;
+}
+
 // The newsletter run: one decision per customer, streamed (DecideForAll).
 int Newsletter() {
   auto stub = v1::DecisionService::NewStub(Channel());
@@ -648,7 +786,9 @@ int Newsletter() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "nextbest [--target=HOST:PORT] recommend|profile|track|health|ping|demo-data|\n"
-      "    reload-config|rebuild-models|segments|newsletter [flags]");
+      "    reload-config|rebuild-models|segments|newsletter|consent|erase|export|checkpoint [flags]\n"
+      "Admin and privacy commands need the admin token: --admin_token_file, $NEXTBEST_ADMIN_TOKEN\n"
+      "or --data_dir (reads DATA_DIR/admin_token). Exit code = the gRPC status code.");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) return Usage("expected exactly one command");
   const std::string cmd = args[1];
@@ -668,5 +808,13 @@ int main(int argc, char** argv) {
   if (cmd == "rebuild-models") return RebuildModels();
   if (cmd == "segments") return Segments();
   if (cmd == "newsletter") return Newsletter();
+  if (cmd == "consent" || cmd == "erase" || cmd == "export") {
+    if (absl::GetFlag(FLAGS_customer).empty()) return Usage(cmd + ": --customer required");
+    return cmd == "consent" ? Consent() : cmd == "erase" ? Erase() : Export();
+  }
+  if (cmd == "checkpoint") {
+    if (absl::GetFlag(FLAGS_dir).empty()) return Usage("checkpoint: --dir required");
+    return Checkpoint();
+  }
   return Usage("unknown command '" + cmd + "'");
 }

@@ -63,6 +63,7 @@ class DecisioningTest : public ::testing::Test {
                     const Req& req, Resp* resp) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    testing::AddAdminToken(ctx);
     return (stub->*method)(&ctx, req, resp);
   }
   grpc::Status Recommend(const std::string& customer, const std::string& placement, v1::RecommendResponse* out,

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <thread>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -63,6 +65,7 @@ class E2eTest : public ::testing::Test {
                     const Req& req, Resp* resp) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    testing::AddAdminToken(ctx);
     return (stub->*method)(&ctx, req, resp);
   }
 
@@ -698,6 +701,107 @@ TEST(E2eStartupTest, BadConfigExitsNonZeroBeforeServing) {
   EXPECT_FALSE(server.Start(dir.path() + "/data", {"--config=" + config}));
   EXPECT_EQ(server.Wait(), 1);
   EXPECT_NE(server.log().find("placements[0]"), std::string::npos) << server.log();
+}
+
+// TLS and mutual TLS with certificates made by the openssl CLI: a CA, a
+// server certificate for 127.0.0.1 and a client certificate.
+TEST(E2eStartupTest, TlsAndMutualTls) {
+  TempDir dir;
+  const std::string d = dir.path();
+  const std::string script = absl::StrCat(
+      "cd ", d, " && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost' > san.ext && ",
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca && ",
+      "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost && ",
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext && ",
+      "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=webshop && ",
+      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2",
+      " >/dev/null 2>&1");
+  ASSERT_EQ(std::system(script.c_str()), 0) << "openssl failed";
+  std::string out;
+  {
+    ServerProcess server;
+    ASSERT_TRUE(server.Start(d + "/data", {"--tls_cert_file=" + d + "/server.pem",
+                                           "--tls_key_file=" + d + "/server.key"})) << server.log();
+    EXPECT_NE(server.log().find("(TLS)"), std::string::npos);
+    EXPECT_EQ(RunCli(server.target(), "health --tls_ca_file=" + d + "/ca.pem", &out), 0) << out;
+    EXPECT_EQ(RunCli(server.target(), "health --timeout_ms=2000", &out), 14) << out;  // plaintext refused
+  }
+  {
+    ServerProcess server;
+    ASSERT_TRUE(server.Start(d + "/data", {"--tls_cert_file=" + d + "/server.pem",
+                                           "--tls_key_file=" + d + "/server.key",
+                                           "--tls_client_ca_file=" + d + "/ca.pem"})) << server.log();
+    EXPECT_NE(server.log().find("(mutual TLS)"), std::string::npos);
+    EXPECT_EQ(RunCli(server.target(), "health --timeout_ms=2000 --tls_ca_file=" + d + "/ca.pem", &out), 14) << out;
+    EXPECT_EQ(RunCli(server.target(), absl::StrCat("health --tls_ca_file=", d, "/ca.pem --tls_cert_file=", d,
+                                                   "/client.pem --tls_key_file=", d, "/client.key"), &out), 0) << out;
+  }
+  ServerProcess bad;
+  EXPECT_FALSE(bad.Start(d + "/data", {"--tls_cert_file=" + d + "/server.pem"}));
+  EXPECT_EQ(bad.Wait(), 1);
+  EXPECT_NE(bad.log().find("--tls_cert_file and --tls_key_file go together"), std::string::npos) << bad.log();
+}
+
+// Streams over --max_concurrent_streams are RESOURCE_EXHAUSTED at once;
+// the open ones finish normally, health stays responsive, and a slot freed
+// is a slot to use.
+TEST(E2eStartupTest, StreamsOverTheLimitAreRefusedAndHealthStaysUp) {
+  TempDir dir;
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(dir.path() + "/data", {"--max_concurrent_streams=3"})) << server.log();
+  auto stub = v1::EventService::NewStub(server.Channel());
+  auto event = [](int n) {
+    v1::StreamEventsRequest chunk;
+    auto* e = chunk.add_events();
+    e->set_event_id(absl::StrCat("flood-", n));
+    e->set_customer_id("flood");
+    e->set_type(v1::EVENT_TYPE_VIEW);
+    e->set_channel(v1::CHANNEL_WEB);
+    e->set_product_id("p1");
+    e->mutable_time()->set_seconds(NowSec() - 60);
+    return chunk;
+  };
+  struct Open {
+    grpc::ClientContext ctx;
+    v1::StreamEventsResponse resp;
+    std::unique_ptr<grpc::ClientWriter<v1::StreamEventsRequest>> writer;
+  };
+  std::vector<std::unique_ptr<Open>> open;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(std::make_unique<Open>());
+    open.back()->writer = stub->StreamEvents(&open.back()->ctx, &open.back()->resp);
+    ASSERT_TRUE(open.back()->writer->Write(event(i)));
+    // Admitted by the server (not just buffered by the client) before the next.
+    open.back()->writer->WaitForInitialMetadata();
+  }
+  for (int i = 0; i < 5; ++i) {  // over the limit while the three are open
+    Open extra;
+    extra.writer = stub->StreamEvents(&extra.ctx, &extra.resp);
+    extra.writer->Write(event(100 + i));
+    extra.writer->WritesDone();
+    EXPECT_EQ(extra.writer->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  auto health = grpc::health::v1::Health::NewStub(server.Channel());
+  grpc::health::v1::HealthCheckRequest hreq;
+  grpc::health::v1::HealthCheckResponse hresp;
+  grpc::ClientContext hctx;
+  hctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  ASSERT_TRUE(health->Check(&hctx, hreq, &hresp).ok());
+  EXPECT_EQ(hresp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  int64_t accepted = 0;
+  for (auto& o : open) {
+    o->writer->WritesDone();
+    ASSERT_TRUE(o->writer->Finish().ok());
+    accepted += o->resp.accepted();
+  }
+  EXPECT_EQ(accepted, 3);
+  // The slots are free again.
+  Open again;
+  again.writer = stub->StreamEvents(&again.ctx, &again.resp);
+  ASSERT_TRUE(again.writer->Write(event(200)));
+  again.writer->WritesDone();
+  EXPECT_TRUE(again.writer->Finish().ok());
+  EXPECT_EQ(again.resp.accepted(), 1);
 }
 
 TEST(E2eStartupTest, SecondServerOnTheSameDataDirIsRefused) {

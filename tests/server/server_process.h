@@ -23,14 +23,37 @@
 
 namespace nextbest::testing {
 
+// The admin token of every test server (written to a file next to its data
+// directory and passed with --admin_token_file, unless the test passes its
+// own --admin_token_file or asks for none). The CLI finds it through
+// NEXTBEST_ADMIN_TOKEN, which Start() sets for the children.
+inline constexpr char kTestAdminToken[] = "test-admin-token-5f0c2a9e71d4";
+
+// Adds the test admin token to a call.
+inline void AddAdminToken(grpc::ClientContext& ctx) {
+  ctx.AddMetadata("authorization", std::string("Bearer ") + kTestAdminToken);
+}
+
 class ServerProcess {
  public:
   // Returns false (and the log) if the server did not report serving.
-  bool Start(const std::string& data_dir, const std::vector<std::string>& extra_flags = {}) {
+  // `test_token` false: no --admin_token_file (the server's default).
+  bool Start(const std::string& data_dir, const std::vector<std::string>& extra_flags = {},
+             bool test_token = true) {
     int pipe_fds[2];
     if (pipe(pipe_fds) != 0) return false;
     std::vector<std::string> args = {NEXTBEST_SERVER_BIN, "--grpc_address=127.0.0.1:0",
                                      "--metrics_address=127.0.0.1:0", "--data_dir=" + data_dir};
+    if (test_token) {
+      std::filesystem::create_directories(data_dir);
+      const std::string token_file = data_dir + "/test_admin_token";
+      FILE* f = std::fopen(token_file.c_str(), "w");
+      if (f == nullptr) return false;
+      std::fputs(kTestAdminToken, f);
+      std::fclose(f);
+      args.push_back("--admin_token_file=" + token_file);
+      setenv("NEXTBEST_ADMIN_TOKEN", kTestAdminToken, 1);
+    }
     args.insert(args.end(), extra_flags.begin(), extra_flags.end());
     pid_ = fork();
     if (pid_ == 0) {
@@ -73,6 +96,7 @@ class ServerProcess {
 
   void Signal(int sig) { kill(pid_, sig); }
   int grpc_port() const { return grpc_port_; }
+  pid_t pid() const { return pid_; }
   int metrics_port() const { return metrics_port_; }
   std::string target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
   std::shared_ptr<grpc::Channel> Channel() const {

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/clock.h"
+#include "core/features.h"
 #include "storage/codec.h"
 #include "storage/keys.h"
 #include "tests/temp_dir.h"
@@ -54,7 +55,7 @@ class IngestorTest : public ::testing::Test {
   void TearDown() override { Close(); }
 
   void Open() {
-    StoreOptions so;
+    StoreOptions so = store_options_;
     so.path = dir_.path();
     auto store = RocksStore::Open(so);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -107,12 +108,112 @@ class IngestorTest : public ::testing::Test {
     return ingestor_->SubmitAndWait(RecordEvents{std::move(events)});
   }
 
+  // Keys of `cf` that belong to `customer`.
+  int CountKeys(Cf cf, const std::string& customer) {
+    const keys::Range r = keys::CustomerRange(customer);
+    int n = 0;
+    auto it = store_->NewIterator(cf);
+    for (it->Seek(r.begin); it->Valid() && it->key().compare(r.end) < 0; it->Next()) ++n;
+    return n;
+  }
+
   testing::TempDir dir_;
+  StoreOptions store_options_;
   core::ManualClock clock_{kT0 + 100 * kDay};
   std::unique_ptr<RocksStore> store_;
   std::unique_ptr<core::LiveState> live_;
   std::unique_ptr<Ingestor> ingestor_;
 };
+
+TEST_F(IngestorTest, EraseRemovesTheCustomerEverywhereAndSuppressesLateEvents) {
+  LoadCatalog();
+  ASSERT_TRUE(ingestor_->SubmitAndWait(UpsertCustomers{{{"c1", "NL"}}}).ok());
+  ASSERT_TRUE(Record({View("c1", "e1", "p1", kT0), Purchase("c1", "e2", "p2", kT0 + kDay),
+                      View("c2", "e1", "p1", kT0)}).ok());
+  // Queued back to back (usually one group): an event before the erasure (erased with it), the
+  // erasure and a late event (suppressed).
+  std::promise<WriteResult> erased;
+  std::promise<WriteResult> late;
+  ASSERT_TRUE(ingestor_->Submit(RecordEvents{{View("c1", "e3", "p3", kT0 + 2 * kDay)}},
+                                [](absl::Status, WriteResult) {}).ok());
+  ASSERT_TRUE(ingestor_->Submit(EraseCustomer{"c1"}, [&](absl::Status s, WriteResult r) {
+    EXPECT_TRUE(s.ok()) << s;
+    erased.set_value(r);
+  }).ok());
+  ASSERT_TRUE(ingestor_->Submit(RecordEvents{{View("c1", "e1", "p1", kT0)}}, [&](absl::Status s, WriteResult r) {
+    EXPECT_TRUE(s.ok()) << s;
+    late.set_value(r);
+  }).ok());
+  const WriteResult e = erased.get_future().get();
+  EXPECT_TRUE(e.erasure.attributes);
+  EXPECT_TRUE(e.erasure.features);
+  EXPECT_TRUE(e.erasure.in_memory);
+  // e3 is counted if the writer committed it in an earlier group than the
+  // erasure; either way it is gone (checked below).
+  EXPECT_GE(e.erasure.events, 2);
+  EXPECT_LE(e.erasure.events, 3);
+  EXPECT_EQ(e.erasure.subject_hash, keys::Suppression(store_->secret(), "c1"));
+  EXPECT_EQ(late.get_future().get().suppressed, 1);
+  EXPECT_EQ(Customer("c1"), nullptr);
+  for (Cf cf : {Cf::kEvents, Cf::kIdempotency}) EXPECT_EQ(CountKeys(cf, "c1"), 0) << RocksStore::CfName(cf);
+  EXPECT_FALSE(store_->Get(Cf::kCustomers, "c1")->has_value());
+  EXPECT_FALSE(store_->Get(Cf::kFeatures, "c1")->has_value());
+  EXPECT_EQ(CountKeys(Cf::kEvents, "c2"), 1);
+  ASSERT_NE(Customer("c2"), nullptr);
+  EXPECT_EQ(ingestor_->SubmitAndWait(EraseCustomer{"c1"}).status().code(), absl::StatusCode::kNotFound);
+
+  // The suppression is durable; an event after the erasure starts afresh.
+  Reopen();
+  EXPECT_EQ(Customer("c1"), nullptr);
+  auto r = Record({Purchase("c1", "e2", "p2", kT0 + kDay), View("c1", "after", "p4", clock_.Now() + 1)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->suppressed, 1);
+  EXPECT_EQ(r->accepted, 1);
+  ASSERT_NE(Customer("c1"), nullptr);
+  EXPECT_EQ(Customer("c1")->features.events, 1);
+  EXPECT_EQ(Customer("c1")->features.orders, 0);
+  EXPECT_FALSE(Customer("c1")->attributes.present);
+  ASSERT_TRUE(store_->Purge({Cf::kEvents, Cf::kIdempotency, Cf::kCustomers, Cf::kFeatures}, "c1", "c1\x01").ok());
+  EXPECT_EQ(CountKeys(Cf::kEvents, "c1"), 1);  // purging compacts; it deletes nothing live
+}
+
+TEST_F(IngestorTest, RetentionDropsOldRawEventsAndKeepsTheFeatures) {
+  Close();
+  store_options_.event_retention_ms = 30 * kDay;
+  Open();
+  LoadCatalog();
+  // The retention filter runs against the wall clock.
+  const core::TimeMs now = core::SystemClock().Now();
+  ASSERT_TRUE(Record({Purchase("c1", "old", "p1", now - 40 * kDay), Purchase("c1", "new", "p2", now - kDay),
+                      View("c2", "old", "p1", now - 31 * kDay)}).ok());
+  const int64_t orders = Customer("c1")->features.orders;
+  EXPECT_EQ(orders, 2);
+  Reopen();  // flushed to a file
+  ASSERT_TRUE(store_->CompactEvents().ok());
+  EXPECT_EQ(store_->events_expired(), 2);
+  EXPECT_EQ(CountKeys(Cf::kEvents, "c1"), 1);
+  EXPECT_EQ(CountKeys(Cf::kEvents, "c2"), 0);
+  EXPECT_FALSE(store_->Get(Cf::kEvents, keys::Event("c1", now - 40 * kDay, "old"))->has_value());
+  EXPECT_EQ(Customer("c1")->features.orders, orders);
+  Reopen();
+  EXPECT_EQ(Customer("c1")->features.orders, orders);
+  ASSERT_NE(Customer("c2"), nullptr);
+  // A replay of the dropped event is still a duplicate (idempotency keys stay).
+  auto r = Record({Purchase("c1", "old", "p1", now - 40 * kDay)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->duplicates, 1);
+  EXPECT_EQ(Customer("c1")->features.orders, orders);
+}
+
+TEST_F(IngestorTest, RetentionEraseSkipsCustomersActiveAgain) {
+  LoadCatalog();
+  ASSERT_TRUE(Record({View("c1", "e1", "p1", kT0)}).ok());
+  EXPECT_EQ(ingestor_->SubmitAndWait(EraseCustomer{"c1", kT0}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_NE(Customer("c1"), nullptr);
+  EXPECT_TRUE(ingestor_->SubmitAndWait(EraseCustomer{"c1", kT0 + 1}).ok());
+  EXPECT_EQ(Customer("c1"), nullptr);
+}
 
 TEST_F(IngestorTest, AcknowledgedEventIsVisibleAtOnce) {
   LoadCatalog();

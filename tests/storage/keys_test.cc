@@ -19,6 +19,19 @@ TEST(KeysTest, EventKeysSortByCustomerThenTime) {
   EXPECT_EQ(parsed->time_ms, 1'700'000'000'000);
   EXPECT_EQ(parsed->event_id, "a");
   EXPECT_FALSE(ParseEvent("c1").has_value());  // no separator
+  EXPECT_EQ(EventTime(c), 1'700'000'000'000);
+  EXPECT_EQ(EventTime(Event("c1", -5, "x")), -5);
+  EXPECT_FALSE(EventTime("c1").has_value());
+  EXPECT_FALSE(EventTime(absl::string_view("c1\0abc", 6)).has_value());  // short time
+}
+
+TEST(KeysTest, SuppressionKeyIsAKeyedHashNotTheId) {
+  const std::string a = Suppression("secret-one", "c1");
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_EQ(a, Suppression("secret-one", "c1"));
+  EXPECT_NE(a, Suppression("secret-two", "c1"));
+  EXPECT_NE(a, Suppression("secret-one", "c2"));
+  EXPECT_EQ(a.find("c1"), std::string::npos);
 }
 
 TEST(KeysTest, CustomerRangeCoversExactlyThatCustomer) {

@@ -1,6 +1,8 @@
 #include "storage/rocks_store.h"
 
 #include <atomic>
+#include <cstdarg>
+#include <cstdio>
 #include <chrono>
 #include <random>
 
@@ -62,6 +64,26 @@ const char* RocksStore::CfName(Cf cf) {
   return "?";
 }
 
+namespace {
+
+// RocksDB's warnings and errors, to the process's stderr instead of a LOG
+// file in the data directory. A LOG file on a full disk is a trap: once one
+// of its writes failed, the next log line (RocksDB's own recovery thread
+// reports the disk is fine again) trips an assertion in Debian's
+// librocksdb, which is built with assertions on, and the process aborts.
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::fprintf(stderr, "nextbest-server: rocksdb: %s\n", line);
+  }
+};
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
@@ -74,12 +96,14 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions&
   // erasure compacts a customer's range: customer ids must not end up in
   // logs (GDPR), so only warnings and errors are logged.
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.info_log = std::make_shared<StderrLogger>();
   // The MANIFEST logs every SST file's smallest and largest key. A new
   // MANIFEST (holding only the live files) is started at every version
   // change, so the boundary keys of files an erasure compacted away leave
   // the disk with the old MANIFEST. A few KB per flush or compaction.
   db_options.max_manifest_file_size = 0;
   db_options.manifest_preallocation_size = 64 << 10;
+  if (options.env != nullptr) db_options.env = options.env;
 
   auto cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_mb) << 20);
   std::shared_ptr<const rocksdb::FilterPolicy> bloom(rocksdb::NewBloomFilterPolicy(10));
@@ -159,9 +183,36 @@ RocksStore::~RocksStore() {
 }
 
 absl::Status RocksStore::Write(rocksdb::WriteBatch& batch) {
+  if (write_stopped_.load(std::memory_order_relaxed)) {
+    // A failed WAL write (ENOSPC, EIO) puts RocksDB in a stopped state: every
+    // write fails until Resume(), which flushes the memtables to a new WAL
+    // generation. Retried at most once a second while the disk stays full.
+    std::lock_guard<std::mutex> lock(resume_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!write_stopped_.load(std::memory_order_relaxed)) {
+      // Resumed by another thread meanwhile.
+    } else if (now < next_resume_) {
+      return absl::UnavailableError(
+          "write: storage refuses writes after a write error (disk full?); retry later");
+    } else {
+      next_resume_ = now + std::chrono::seconds(1);
+      const rocksdb::Status resumed = db_->Resume();
+      if (!resumed.ok()) {
+        return absl::UnavailableError(
+            absl::StrCat("write: storage not writable yet (", resumed.ToString(), "); retry later"));
+      }
+      write_stopped_.store(false, std::memory_order_relaxed);
+    }
+  }
   rocksdb::WriteOptions wo;
   wo.sync = durability_ != Durability::kNoSync;
-  return FromRocks(db_->Write(wo, &batch), "write");
+  const rocksdb::Status s = db_->Write(wo, &batch);
+  if (s.IsIOError()) {
+    std::lock_guard<std::mutex> lock(resume_mu_);
+    write_stopped_.store(true, std::memory_order_relaxed);
+    next_resume_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  }
+  return FromRocks(s, "write");
 }
 
 absl::Status RocksStore::Purge(const std::vector<Cf>& families, const std::string& begin,

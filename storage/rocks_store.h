@@ -11,7 +11,10 @@
 // Thread-safety: all methods may be called from any thread (RocksDB is
 // thread-safe); nextbest writes from one writer thread only.
 
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 #include <string>
@@ -41,6 +44,9 @@ struct StoreOptions {
   // events file is recompacted at least daily, so they leave the disk
   // within a day. Derived features are unaffected. 0: keep forever.
   int64_t event_retention_ms = 0;
+  // The Env RocksDB runs on; null: the default. Tests inject faults with it
+  // (a full disk).
+  rocksdb::Env* env = nullptr;
 };
 
 enum class Cf : int {
@@ -67,7 +73,13 @@ class RocksStore {
   ~RocksStore();  // flushes nothing extra: the WAL already holds every write
 
   // Writes atomically. Synced unless the durability is kNoSync.
+  // UNAVAILABLE on a full disk or another I/O error: the batch was not
+  // applied, and RocksDB refuses writes until it is resumed. The next
+  // Write tries that first (at most once a second), so writes resume by
+  // themselves once space returns; reads work throughout.
   absl::Status Write(rocksdb::WriteBatch& batch);
+  // True after a write failed until a write succeeds again.
+  bool write_stopped() const { return write_stopped_.load(std::memory_order_relaxed); }
   absl::StatusOr<std::optional<std::string>> Get(Cf cf, const std::string& key);
   // `fill_cache` false for one-off scans (recovery, export) that should not
   // evict the working set from the block cache.
@@ -113,6 +125,9 @@ class RocksStore {
   Durability durability_ = Durability::kGroupCommitSync;
   std::string secret_;
   std::shared_ptr<rocksdb::CompactionFilter> retention_;
+  std::atomic<bool> write_stopped_{false};
+  std::mutex resume_mu_;  // taken only while writes are stopped
+  std::chrono::steady_clock::time_point next_resume_{};  // guarded by resume_mu_
 };
 
 }  // namespace nextbest::storage

@@ -5,6 +5,11 @@
 // partial data.
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <chrono>
@@ -16,6 +21,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "nextbest/v1/customers.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
 #include "tests/server/server_process.h"
@@ -230,6 +236,99 @@ TEST_F(DamagedDatabaseTest, CorruptSstFileIsFoundByTheStartupCheck) {
   ASSERT_FALSE(biggest.empty());
   Corrupt(biggest, 100, 16);
   ExpectRefused({"Corruption", "corrupt", "checksum"});
+}
+
+// A really full file system under the real server: a tmpfs of 160 MB holds
+// the data directory and a filler file takes every byte left. Writes answer
+// UNAVAILABLE, reads (Recommend, GetProfile) and health keep working, and
+// once the filler is deleted the client's retries go through; a restart
+// finds exactly the acknowledged events. Needs permission to mount a tmpfs
+// (root or CAP_SYS_ADMIN); skipped otherwise — the storage-level
+// DiskFullTest covers the same contract with an injected ENOSPC.
+TEST(DiskFullTest, FullFileSystemAnswersUnavailableAndWritesResumeWhenSpaceReturns) {
+  TempDir dir;
+  const std::string mnt = dir.path() + "/fs";
+  fs::create_directories(mnt);
+  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=160m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno) << ")";
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  const std::string data = mnt + "/data";
+  int64_t next_id = 0, acked = 0;
+  auto batch = [&](v1::RecordEventsRequest& req) {
+    req.clear_events();
+    for (int i = 0; i < 50; ++i) {
+      *req.add_events() = View(absl::StrCat("full-", next_id++, std::string(100, 'x')), "crash-0");
+    }
+  };
+  auto sender = [&](ServerProcess& server) {
+    return [&, stub = std::shared_ptr<v1::EventService::Stub>(
+                   v1::EventService::NewStub(server.Channel()))](const v1::RecordEventsRequest& req) {
+      v1::RecordEventsResponse resp;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+      grpc::Status s = stub->RecordEvents(&ctx, req, &resp);
+      if (s.ok()) acked += resp.accepted();
+      return s;
+    };
+  };
+  v1::RecordEventsRequest req;
+  {  // some history, then a clean stop
+    ServerProcess server;
+    ASSERT_TRUE(server.Start(data)) << server.log();
+    batch(req);
+    ASSERT_TRUE(sender(server)(req).ok());
+    EXPECT_EQ(server.Stop(), 0) << server.log();
+  }
+  {  // every byte taken but 2 MB (enough to start, not for the WAL to grow)
+    struct statvfs st;
+    ASSERT_EQ(statvfs(mnt.c_str(), &st), 0);
+    const int64_t free_bytes = static_cast<int64_t>(st.f_bavail) * st.f_frsize;
+    std::ofstream filler(mnt + "/filler", std::ios::binary);
+    const std::string kb(1 << 10, 'f');
+    for (int64_t n = 0; n < free_bytes - (2 << 20) && filler.write(kb.data(), kb.size()); n += kb.size()) {
+    }
+  }
+  {
+    ServerProcess server;
+    ASSERT_TRUE(server.Start(data)) << server.log();
+    auto send = sender(server);
+    grpc::Status s;
+    for (int i = 0; i < 2000; ++i) {  // until the disk is full
+      batch(req);
+      s = send(req);
+      if (!s.ok()) break;
+    }
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+    EXPECT_EQ(send(req).error_code(), grpc::StatusCode::UNAVAILABLE);  // still full
+    // Reads and health work.
+    EXPECT_EQ(Counts(server)[0], acked) << server.log();
+    grpc::ClientContext hctx;
+    grpc::health::v1::HealthCheckResponse hresp;
+    ASSERT_TRUE(grpc::health::v1::Health::NewStub(server.Channel())
+                    ->Check(&hctx, grpc::health::v1::HealthCheckRequest(), &hresp).ok())
+        << server.log();
+    EXPECT_EQ(hresp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+    // Space returns. RocksDB's own recovery thread checks every 5 s and
+    // resumes once the free space exceeds a memtable (64 MB).
+    fs::remove(mnt + "/filler");
+    for (int i = 0; i < 300; ++i) {  // the client retries the refused batch
+      s = send(req);
+      if (s.ok()) break;
+      ASSERT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(s.ok()) << s.error_message() << server.log();
+    EXPECT_EQ(Counts(server)[0], acked);
+    EXPECT_EQ(server.Stop(), 0) << server.log();
+  }
+  ServerProcess again;
+  ASSERT_TRUE(again.Start(data)) << again.log();
+  EXPECT_EQ(Counts(again)[0], acked);
 }
 
 }  // namespace

@@ -16,6 +16,8 @@
 #include "core/features.h"
 #include "storage/codec.h"
 #include "storage/keys.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "tests/temp_dir.h"
 
 namespace nextbest::storage {
@@ -48,6 +50,72 @@ RawEvent Purchase(const std::string& customer, const std::string& id, const std:
   e.lines = {{product, 1, price}};
   return e;
 }
+
+// A file system that runs out of space on command: while `full`, creating
+// or appending to or syncing any file fails with ENOSPC, as a full disk
+// does.
+class FullDiskFs : public rocksdb::FileSystemWrapper {
+ public:
+  FullDiskFs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "FullDiskFs"; }
+  std::atomic<bool> full{false};
+
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* d) override {
+    if (full) return rocksdb::IOStatus::NoSpace("fault injection: disk full");
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    rocksdb::IOStatus s = target()->NewWritableFile(f, o, &file, d);
+    if (s.ok()) r->reset(new File(std::move(file), &full));
+    return s;
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& o,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                       rocksdb::IODebugContext* d) override {
+    if (full) return rocksdb::IOStatus::NoSpace("fault injection: disk full");
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    rocksdb::IOStatus s = target()->ReopenWritableFile(f, o, &file, d);
+    if (s.ok()) r->reset(new File(std::move(file), &full));
+    return s;
+  }
+
+ private:
+  class File : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile>&& f, const std::atomic<bool>* full)
+        : FSWritableFileOwnerWrapper(std::move(f)), full_(full) {}
+    using IOOptions = rocksdb::IOOptions;
+    using Ctx = rocksdb::IODebugContext;
+    rocksdb::IOStatus Append(const rocksdb::Slice& d, const IOOptions& o, Ctx* c) override {
+      return *full_ ? NoSpace() : FSWritableFileOwnerWrapper::Append(d, o, c);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& d, const IOOptions& o,
+                             const rocksdb::DataVerificationInfo& v, Ctx* c) override {
+      return *full_ ? NoSpace() : FSWritableFileOwnerWrapper::Append(d, o, v, c);
+    }
+    rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& d, uint64_t off, const IOOptions& o,
+                                       Ctx* c) override {
+      return *full_ ? NoSpace() : FSWritableFileOwnerWrapper::PositionedAppend(d, off, o, c);
+    }
+    rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& d, uint64_t off, const IOOptions& o,
+                                       const rocksdb::DataVerificationInfo& v, Ctx* c) override {
+      return *full_ ? NoSpace() : FSWritableFileOwnerWrapper::PositionedAppend(d, off, o, v, c);
+    }
+    rocksdb::IOStatus Flush(const IOOptions& o, Ctx* c) override {
+      return *full_ ? NoSpace() : FSWritableFileOwnerWrapper::Flush(o, c);
+    }
+    rocksdb::IOStatus Sync(const IOOptions& o, Ctx* c) override {
+      return *full_ ? NoSpace() : FSWritableFileOwnerWrapper::Sync(o, c);
+    }
+    rocksdb::IOStatus Fsync(const IOOptions& o, Ctx* c) override {
+      return *full_ ? NoSpace() : FSWritableFileOwnerWrapper::Fsync(o, c);
+    }
+
+   private:
+    static rocksdb::IOStatus NoSpace() { return rocksdb::IOStatus::NoSpace("fault injection: disk full"); }
+    const std::atomic<bool>* full_;
+  };
+};
 
 class IngestorTest : public ::testing::Test {
  protected:
@@ -227,6 +295,65 @@ TEST_F(IngestorTest, AcknowledgedEventIsVisibleAtOnce) {
   EXPECT_EQ(c->features.spend_minor, 250);
   ASSERT_EQ(c->features.recently_viewed.size(), 1u);
   EXPECT_EQ(live_->catalog.Get()->product(c->features.recently_viewed[0].product).id, "p1");
+}
+
+// Disk full: the write is UNAVAILABLE and changes nothing (memory or
+// disk), reads keep working, and writes resume by themselves once space
+// returns; nothing acknowledged is lost across a restart.
+TEST(DiskFullTest, WritesAreUnavailableReadsWorkAndWritesResume) {
+  testing::TempDir dir;
+  auto fs = std::make_shared<FullDiskFs>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  core::ManualClock clock(kT0 + 100 * kDay);
+  StoreOptions so;
+  so.path = dir.path();
+  so.env = env.get();
+  {
+    auto store = RocksStore::Open(so);
+    ASSERT_TRUE(store.ok()) << store.status();
+    core::LiveState live;
+    live.catalog.Publish(*core::Catalog::Empty({"NL", "BE"}, "EUR"), live.epochs);
+    auto ingestor = Ingestor::Start(store->get(), &live, IngestOptions{}, &clock);
+    ASSERT_TRUE(ingestor.ok()) << ingestor.status();
+    auto record = [&](const RawEvent& e) { return (*ingestor)->SubmitAndWait(RecordEvents{{e}}); };
+    ASSERT_TRUE(record(View("c1", "e1", "p1", kT0)).ok());
+
+    fs->full = true;
+    for (const char* id : {"e2", "e3"}) {
+      auto r = record(View("c1", id, "p2", kT0 + kDay));
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+    }
+    EXPECT_TRUE((*store)->write_stopped());
+    // Nothing of the refused writes, in memory or on disk; reads work.
+    EXPECT_EQ(live.customers.Find("c1")->features.events, 1);
+    auto features = (*store)->Get(Cf::kFeatures, keys::Customer("c1"));
+    ASSERT_TRUE(features.ok()) << features.status();
+    EXPECT_TRUE(features->has_value());
+    EXPECT_FALSE((*store)->Get(Cf::kEvents, keys::Event("c1", kT0 + kDay, "e2"))->has_value());
+
+    fs->full = false;
+    absl::StatusOr<WriteResult> r = absl::UnavailableError("not tried");
+    for (int i = 0; i < 100 && !r.ok(); ++i) {  // the retry of a client
+      r = record(View("c1", "e2", "p2", kT0 + kDay));
+      if (!r.ok()) {
+        EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->accepted, 1);
+    EXPECT_FALSE((*store)->write_stopped());
+    EXPECT_EQ(live.customers.Find("c1")->features.events, 2);
+  }
+  auto store = RocksStore::Open(so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  core::LiveState live;
+  live.catalog.Publish(*core::Catalog::Empty({"NL", "BE"}, "EUR"), live.epochs);
+  auto ingestor = Ingestor::Start(store->get(), &live, IngestOptions{}, &clock);
+  ASSERT_TRUE(ingestor.ok()) << ingestor.status();
+  EXPECT_EQ(live.customers.Find("c1")->features.events, 2);
+  EXPECT_FALSE((*store)->Get(Cf::kEvents, keys::Event("c1", kT0 + kDay, "e3"))->has_value());
 }
 
 TEST_F(IngestorTest, EventFeaturesAndIdempotencyKeyAreWrittenTogether) {

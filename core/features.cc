@@ -1,5 +1,7 @@
 #include "core/features.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <cmath>
 
@@ -79,6 +81,17 @@ double DecayFactor(TimeMs dt, double half_life_days) {
 }
 
 namespace {
+// Counters and sums saturate instead of overflowing: a customer sending a
+// flood of maximal purchases (1000 lines of 100,000 x 1,000,000.00) would
+// otherwise wrap the spend after ~900 orders.
+template <typename T>
+void AddSaturating(T& x, int64_t d) {
+  const int64_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  int64_t sum;
+  if (__builtin_add_overflow(static_cast<int64_t>(x), d, &sum)) sum = d > 0 ? hi : lo;
+  x = static_cast<T>(std::clamp(sum, lo, hi));
+}
+
 int64_t OrderTotal(const Event& e) {
   int64_t total = 0;
   for (const OrderLine& line : e.lines) total += line.unit_price_minor * line.quantity;
@@ -107,7 +120,7 @@ void AddPeriodSpend(TimeMs t, int64_t amount, CustomerFeatures& f) {
 
 void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
                 CustomerFeatures& f) {
-  ++f.events;
+  AddSaturating(f.events, 1);
   UpdateMinMax(e.time, f.first_seen, f.last_seen);
   TimeMs& last = f.last_by_type[static_cast<int>(e.type)];
   last = std::max(last, e.time);
@@ -121,12 +134,12 @@ void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
       AddAffinity(o, CategoryOf(catalog, e.product), e.time, o.add_to_cart_weight, f);
       break;
     case EventType::kPurchase: {
-      ++f.orders;
+      AddSaturating(f.orders, 1);
       AddPeriodSpend(e.time, OrderTotal(e), f);
       UpdateMinMax(e.time, f.first_purchase, f.last_purchase);
       for (size_t i = 0; i < e.lines.size(); ++i) {
         const OrderLine& line = e.lines[i];
-        f.spend_minor += line.unit_price_minor * line.quantity;
+        AddSaturating(f.spend_minor, line.unit_price_minor * line.quantity);
         // A product on two lines of one order is one purchase of it.
         bool seen = false;
         for (size_t j = 0; j < i && !seen; ++j) seen = e.lines[j].product == line.product;
@@ -137,10 +150,10 @@ void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
       break;
     }
     case EventType::kReturn:
-      ++f.returns;
+      AddSaturating(f.returns, 1);
       AddPeriodSpend(e.time, -OrderTotal(e), f);
       for (const OrderLine& line : e.lines) {
-        f.spend_minor -= line.unit_price_minor * line.quantity;
+        AddSaturating(f.spend_minor, -(line.unit_price_minor * line.quantity));
         AddAffinity(o, CategoryOf(catalog, line.product), e.time, o.return_weight, f);
       }
       break;

@@ -580,7 +580,8 @@ grpc::ServerUnaryReactor* PrivacyServiceImpl::SetConsent(grpc::CallbackServerCon
   if (s.ok() && !request->has_personalization() && !request->has_marketing_email()) {
     s = absl::InvalidArgumentError("personalization, marketing_email: give at least one");
   }
-  storage::SetConsent c{request->customer_id()};
+  storage::SetConsent c;
+  c.customer_id = request->customer_id();
   if (request->has_personalization()) c.personalization = request->personalization();
   if (request->has_marketing_email()) c.marketing_email = request->marketing_email();
   absl::StatusOr<storage::Command> command =

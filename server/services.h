@@ -114,8 +114,11 @@ class DecisionServiceImpl final : public v1::DecisionService::CallbackService {
   grpc::ServerWriteReactor<v1::DecideForAllResponse>* DecideForAll(
       grpc::CallbackServerContext* ctx, const v1::DecideForAllRequest* request) override;
 
- private:
+  // Recommend without gRPC around it: validation, the decision, the
+  // response (also what the request fuzzer drives).
   absl::Status Decide(const v1::RecommendRequest& request, v1::RecommendResponse& response);
+
+ private:
   const ServiceDeps deps_;
 };
 

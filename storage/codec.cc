@@ -1,5 +1,8 @@
 #include "storage/codec.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace nextbest::storage::codec {
 
 v1::EventRecord EventToRecord(const RawEvent& e) {
@@ -97,40 +100,71 @@ v1::FeaturesRecord FeaturesToRecord(const core::CustomerFeatures& f, const core:
   return r;
 }
 
+namespace {
+// Decoding is defensive: a record that parses but holds values no writer
+// produces (found by tests/fuzz/records_fuzz.cc) is brought into the range
+// every reader handles. Times: 0 (unset) up to the year 3000; the API
+// admits events from 2000 to 24 h ahead.
+constexpr int64_t kMaxTimeMs = 32'503'680'000'000;
+core::TimeMs Time(int64_t ms) { return std::clamp<int64_t>(ms, 0, kMaxTimeMs); }
+template <typename T>
+T Count(T n) { return std::max<T>(n, 0); }
+// Scores: finite and >= 0 (NaN would break every sort by score).
+double Score(double s) { return std::isfinite(s) && s > 0 ? s : 0; }
+}  // namespace
+
 core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,
                                           core::CatalogBuilder& catalog) {
   core::CustomerFeatures f;
-  f.events = r.events();
-  f.first_seen = r.first_seen_ms();
-  f.last_seen = r.last_seen_ms();
+  f.events = Count(r.events());
+  f.first_seen = Time(r.first_seen_ms());
+  f.last_seen = Time(r.last_seen_ms());
   for (int i = 0; i < r.last_by_type_ms_size() && i < core::kEventTypeSlots; ++i) {
-    f.last_by_type[i] = r.last_by_type_ms(i);
+    f.last_by_type[i] = Time(r.last_by_type_ms(i));
   }
-  f.orders = r.orders();
-  f.first_purchase = r.first_purchase_ms();
-  f.last_purchase = r.last_purchase_ms();
+  f.orders = Count(r.orders());
+  f.first_purchase = Time(r.first_purchase_ms());
+  f.last_purchase = Time(r.last_purchase_ms());
   f.spend_minor = r.spend_minor();
-  f.returns = r.returns();
+  f.returns = Count(r.returns());
   f.recently_viewed.reserve(r.recently_viewed_size());
   f.affinities.reserve(r.affinities_size());
   f.purchases.reserve(r.purchases_size());
   for (const auto& v : r.recently_viewed()) {
-    f.recently_viewed.push_back({catalog.InternProduct(v.product_id()), v.time_ms()});
+    f.recently_viewed.push_back({catalog.InternProduct(v.product_id()), Time(v.time_ms())});
   }
-  f.affinity_ref = r.affinity_ref_ms();
+  f.affinity_ref = Time(r.affinity_ref_ms());
   for (const auto& a : r.affinities()) {
     // A category no listed product has any more carries no signal.
-    if (auto c = catalog.current().FindCategory(a.category())) f.affinities.push_back({*c, a.score()});
+    if (auto c = catalog.current().FindCategory(a.category())) {
+      f.affinities.push_back({*c, Score(a.score())});
+    }
   }
   for (const auto& p : r.purchases()) {
-    f.purchases.push_back(
-        {catalog.InternProduct(p.product_id()), p.count(), p.first_ms(), p.last_ms()});
+    f.purchases.push_back({catalog.InternProduct(p.product_id()), p.count(),
+                           Time(p.first_ms()), Time(p.last_ms())});
   }
-  f.spend_period_ref = r.spend_period_ref();
+  f.spend_period_ref = std::clamp<int64_t>(r.spend_period_ref(), 0, core::SpendPeriod(kMaxTimeMs));
   for (int i = 0; i < r.spend_by_period_size() && i < core::kSpendPeriods; ++i) {
     f.spend_by_period[i] = r.spend_by_period(i);
   }
   return f;
+}
+
+void ApplyStock(const v1::StockRecord& r, core::ProductIndex product, core::CatalogBuilder& catalog) {
+  uint16_t online = 0;
+  for (const auto& m : r.online_markets()) {
+    if (auto c = catalog.current().FindMarket(m)) online |= static_cast<uint16_t>(1u << *c);
+  }
+  // Bits of stores that do not exist (yet) would put a store opened later
+  // in stock: only the known stores' bits are kept.
+  const size_t stores = catalog.current().store_count();
+  std::vector<uint64_t> bits(r.store_bits().begin(), r.store_bits().end());
+  if (bits.size() > (stores + 63) / 64) bits.resize((stores + 63) / 64);
+  if (stores % 64 != 0 && !bits.empty() && bits.size() == (stores + 63) / 64) {
+    bits.back() &= (uint64_t{1} << (stores % 64)) - 1;
+  }
+  catalog.SetStock(product, bits, online);
 }
 
 v1::ProductRecord ProductToRecord(const core::Product& p) {
@@ -152,10 +186,10 @@ core::Product ProductFromRecord(const std::string& id, const v1::ProductRecord& 
   p.name = r.name();
   p.brand = r.brand();
   p.category_path.assign(r.category_path().begin(), r.category_path().end());
-  p.price_minor = r.price_minor();
+  p.price_minor = Count(r.price_minor());
   p.sizes.assign(r.sizes().begin(), r.sizes().end());
   p.tags.assign(r.tags().begin(), r.tags().end());
-  p.available_from = r.available_from_ms();
+  p.available_from = Time(r.available_from_ms());
   p.active = r.active();
   return p;
 }
@@ -177,10 +211,10 @@ v1::PopularityRecord PopularityToRecord(const core::ProductPopularity& p,
 core::ProductPopularity PopularityFromRecord(const v1::PopularityRecord& r,
                                              const core::Catalog& catalog) {
   core::ProductPopularity p;
-  p.ref = r.ref_ms();
-  p.overall = r.overall();
+  p.ref = Time(r.ref_ms());
+  p.overall = Score(r.overall());
   for (const auto& ms : r.by_market()) {
-    if (auto m = catalog.FindMarket(ms.market())) p.by_market[*m] = ms.score();
+    if (auto m = catalog.FindMarket(ms.market())) p.by_market[*m] = Score(ms.score());
   }
   return p;
 }

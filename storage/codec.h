@@ -31,6 +31,10 @@ core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,
 v1::ProductRecord ProductToRecord(const core::Product& p);
 core::Product ProductFromRecord(const std::string& id, const v1::ProductRecord& r);
 
+// A product's stored stock levels into `catalog` (markets it does not serve
+// are ignored).
+void ApplyStock(const v1::StockRecord& r, core::ProductIndex product, core::CatalogBuilder& catalog);
+
 v1::PopularityRecord PopularityToRecord(const core::ProductPopularity& p,
                                         const core::Catalog& catalog);
 core::ProductPopularity PopularityFromRecord(const v1::PopularityRecord& r,

@@ -50,17 +50,10 @@ absl::Status Ingestor::Recover() {
   RETURN_IF_ERROR(FromRocks(it->status(), "read products"));
 
   it = store_->NewIterator(Cf::kStock, /*fill_cache=*/false);
-  std::vector<uint64_t> bits;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::StockRecord>(it->value().ToString(), "stock"));
     auto p = catalog.current().FindProduct(it->key().ToString());
-    if (!p.has_value()) continue;
-    uint16_t online = 0;
-    for (const auto& m : rec.online_markets()) {
-      if (auto c = catalog.current().FindMarket(m)) online |= static_cast<uint16_t>(1u << *c);
-    }
-    bits.assign(rec.store_bits().begin(), rec.store_bits().end());
-    catalog.SetStock(*p, bits, online);
+    if (p.has_value()) codec::ApplyStock(rec, *p, catalog);
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read stock"));
 

@@ -97,6 +97,24 @@ TEST_F(FeaturesTest, RfmFromPurchasesAndReturns) {
   EXPECT_NEAR(rfm.orders_per_month, 2 / (40 / 30.436875), 1e-9);
 }
 
+// A flood of maximal purchases (1000 lines of 100,000 at 1,000,000.00, the
+// API's limits) saturates the spend instead of wrapping it (found by
+// tests/fuzz/records_fuzz.cc with a stored spend near the limit).
+TEST_F(FeaturesTest, SpendAndCountsSaturateInsteadOfOverflowing) {
+  std::vector<OrderLine> lines(1000, OrderLine{1, 100'000, 100'000'000});
+  CustomerFeatures f;
+  for (int i = 0; i < 1000; ++i) ApplyEvent(options_, *catalog_, Purchase(kT0 + i, lines), f);
+  EXPECT_EQ(f.spend_minor, INT64_MAX);
+  EXPECT_EQ(f.orders, 1000);
+  for (int i = 0; i < 2000; ++i) ApplyEvent(options_, *catalog_, Return(kT0 + i, lines), f);
+  EXPECT_EQ(f.spend_minor, INT64_MIN);
+  f.orders = INT32_MAX;
+  f.events = INT64_MAX;
+  ApplyEvent(options_, *catalog_, Purchase(kT0, {{1, 1, 100}}), f);
+  EXPECT_EQ(f.orders, INT32_MAX);
+  EXPECT_EQ(f.events, INT64_MAX);
+}
+
 TEST_F(FeaturesTest, RfmOfNonBuyer) {
   const RfmView rfm = ComputeRfm(Run({View(1, kT0)}), kT0 + kDay);
   EXPECT_EQ(rfm.days_since_last_purchase, -1);

@@ -72,6 +72,9 @@ TEST(ValidationTest, BadEventsNameTheField) {
       {"before 2000", [](v1::Event& e) { e.mutable_time()->set_seconds(900'000'000); }, "events[0].time: must be after 2000"},
       {"far future", [](v1::Event& e) { e.mutable_time()->set_seconds(kNow / 1000 + 2 * 86400); }, "events[0].time: must not be more than 24h ahead"},
       {"bad nanos", [](v1::Event& e) { e.mutable_time()->set_nanos(-1); }, "events[0].time.nanos"},
+      // Found by tests/fuzz/requests_fuzz.cc: seconds * 1000 overflowed.
+      {"absurd seconds", [](v1::Event& e) { e.mutable_time()->set_seconds(INT64_MAX); }, "events[0].time.seconds: must be within"},
+      {"absurd negative seconds", [](v1::Event& e) { e.mutable_time()->set_seconds(INT64_MIN); }, "events[0].time.seconds"},
       {"no channel", [](v1::Event& e) { e.set_channel(v1::CHANNEL_UNSPECIFIED); }, "events[0].channel: required"},
       {"unknown channel", [](v1::Event& e) { e.set_channel(static_cast<v1::Channel>(99)); }, "events[0].channel: unknown value"},
       {"unknown market", [](v1::Event& e) { e.set_country("US"); }, "events[0].country: 'US' is not a served market"},
@@ -194,6 +197,9 @@ TEST(ValidationTest, Recommend) {
   r.mutable_context()->clear_cart_product_ids();
   r.mutable_context()->set_country("US");
   EXPECT_NE(ValidateRecommend(r, l).message().find("context.country"), std::string::npos);
+  r.mutable_context()->clear_country();
+  r.mutable_context()->mutable_time()->set_seconds(-INT64_MAX);
+  EXPECT_NE(ValidateRecommend(r, l).message().find("context.time.seconds"), std::string::npos);
 }
 
 TEST(ValidationTest, TimestampConversionRoundTrips) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <condition_variable>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <sys/socket.h>
@@ -388,6 +389,122 @@ TEST_F(E2eTest, StreamEventsWritesChunksAndStopsAtABadOne) {
   v1::GetProfileResponse profile;
   ASSERT_TRUE(Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, &profile).ok());
   EXPECT_EQ(profile.features().events(), 1);
+}
+
+// Tiny deadlines and cancellation: whatever the client sees (deadline
+// exceeded, cancelled, OK), every batch is applied entirely or not at all,
+// and the client's retry with the same event ids makes the count exact.
+TEST_F(E2eTest, DeadlinesAndCancellationNeverHalfApplyABatch) {
+  LoadCatalog();
+  const int64_t now = NowSec();
+  auto events_of = [&](const std::string& customer) -> int64_t {
+    v1::GetProfileRequest pr;
+    pr.set_customer_id(customer);
+    v1::GetProfileResponse profile;
+    grpc::Status s = Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, &profile);
+    return s.ok() ? profile.features().events() : 0;
+  };
+  // Unary batches of 20 with deadlines from already expired to 2 ms.
+  int expired = 0;
+  for (int round = 0; round < 20; ++round) {
+    const std::string customer = absl::StrCat("dl", round);
+    v1::RecordEventsRequest req;
+    for (int i = 0; i < 20; ++i) *req.add_events() = View(absl::StrCat("d", i), customer, "p2", now - 30);
+    v1::RecordEventsResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::microseconds(round * 100) -
+                     std::chrono::milliseconds(round == 0 ? 1000 : 0));
+    grpc::Status s = events_->RecordEvents(&ctx, req, &resp);
+    if (!s.ok()) {
+      ++expired;
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+    }
+    // The writer may still finish a batch whose caller gave up: give it a
+    // moment, then it is all or nothing.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const int64_t n = events_of(customer);
+    EXPECT_TRUE(n == 0 || n == 20) << customer << ": " << n;
+    ASSERT_TRUE(Call(&v1::EventService::Stub::RecordEvents, events_.get(), req, &resp).ok());
+    EXPECT_EQ(events_of(customer), 20) << customer;
+  }
+  EXPECT_GT(expired, 0);
+
+  // A stream cancelled after a few chunks: whole chunks only.
+  {
+    grpc::ClientContext ctx;
+    v1::StreamEventsResponse resp;
+    auto writer = events_->StreamEvents(&ctx, &resp);
+    writer->WaitForInitialMetadata();
+    for (int chunk = 0; chunk < 3; ++chunk) {
+      v1::StreamEventsRequest req;
+      for (int i = 0; i < 10; ++i) *req.add_events() = View(absl::StrCat("x", chunk, "-", i), "cancelled", "p3", now - 20);
+      ASSERT_TRUE(writer->Write(req));
+    }
+    ctx.TryCancel();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(events_of("cancelled") % 10, 0) << events_of("cancelled");
+  {  // the client's retry of all three chunks
+    grpc::ClientContext ctx;
+    v1::StreamEventsResponse resp;
+    auto writer = events_->StreamEvents(&ctx, &resp);
+    for (int chunk = 0; chunk < 3; ++chunk) {
+      v1::StreamEventsRequest req;
+      for (int i = 0; i < 10; ++i) *req.add_events() = View(absl::StrCat("x", chunk, "-", i), "cancelled", "p3", now - 20);
+      ASSERT_TRUE(writer->Write(req));
+    }
+    writer->WritesDone();
+    ASSERT_TRUE(writer->Finish().ok());
+    EXPECT_EQ(resp.accepted() + resp.duplicates(), 30);
+  }
+  EXPECT_EQ(events_of("cancelled"), 30);
+  // The server is fine.
+  v1::RecommendResponse r;
+  EXPECT_TRUE(Recommend("dl1", "homepage.door_jou_bekeken", &r).ok());
+}
+
+// One customer floods: 20,000 events over 2,000 products. Everything is
+// counted, and the state kept per customer stays bounded (recently viewed,
+// purchase history and affinities are capped lists).
+TEST_F(E2eTest, OneCustomersFloodKeepsItsStateBounded) {
+  LoadCatalog();
+  v1::UpsertProductsRequest products;
+  for (int i = 0; i < 2000; ++i) {
+    auto* p = products.add_products();
+    p->set_product_id(absl::StrCat("f", i));
+    p->set_name(absl::StrCat("Flood ", i));
+    p->add_category_path("Flood");
+    p->add_category_path(absl::StrCat("C", i % 40));
+    p->mutable_price()->set_amount_minor(100);
+    p->mutable_price()->set_currency("EUR");
+  }
+  v1::UpsertProductsResponse presp;
+  ASSERT_TRUE(Call(&v1::CatalogService::Stub::UpsertProducts, catalog_.get(), products, &presp).ok());
+  const int64_t now = NowSec();
+  for (int batch = 0; batch < 20; ++batch) {
+    std::vector<v1::Event> events;
+    for (int i = 0; i < 1000; ++i) {
+      const int n = batch * 1000 + i;
+      const std::string product = absl::StrCat("f", n % 2000);
+      events.push_back(n % 4 == 0 ? Purchase(absl::StrCat("fl", n), "flooder", product, now - 20000 + n)
+                                  : View(absl::StrCat("fl", n), "flooder", product, now - 20000 + n));
+    }
+    v1::RecordEventsResponse resp;
+    ASSERT_TRUE(Record(events, &resp).ok());
+    ASSERT_EQ(resp.accepted(), 1000);
+  }
+  v1::GetProfileRequest pr;
+  pr.set_customer_id("flooder");
+  v1::GetProfileResponse profile;
+  ASSERT_TRUE(Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, &profile).ok());
+  EXPECT_EQ(profile.features().events(), 20000);
+  EXPECT_EQ(profile.features().orders(), 5000);
+  EXPECT_LE(profile.features().recently_viewed_size(), 20);
+  EXPECT_LE(profile.features().purchase_history_size(), 64);
+  EXPECT_LE(profile.features().top_categories_size(), 16);
+  v1::RecommendResponse r;
+  EXPECT_TRUE(Recommend("flooder", "homepage.speciaal_voor_jou", &r).ok());
 }
 
 TEST_F(E2eTest, BadInputGetsAClearErrorAndWritesNothing) {
@@ -802,6 +919,130 @@ TEST(E2eStartupTest, StreamsOverTheLimitAreRefusedAndHealthStaysUp) {
   again.writer->WritesDone();
   EXPECT_TRUE(again.writer->Finish().ok());
   EXPECT_EQ(again.resp.accepted(), 1);
+}
+
+// 10,000 concurrent StreamEvents calls against the default limit (1,000),
+// over 10 connections: 1,000 are admitted and stay open, the other 9,000
+// are answered RESOURCE_EXHAUSTED at once; the server holds no thread per
+// stream (its thread count barely moves), health answers meanwhile, and
+// once the clients cancel, the slots are free again.
+TEST(E2eStartupTest, TenThousandConcurrentStreams) {
+  constexpr int kStreams = 10000, kLimit = 1000, kChannels = 10;
+  TempDir dir;
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(dir.path() + "/data")) << server.log();
+  auto threads_of = [&] {
+    std::ifstream in("/proc/" + std::to_string(server.pid()) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+    }
+    return -1;
+  };
+  const int threads_before = threads_of();
+
+  struct Tally {
+    std::mutex mu;
+    std::condition_variable cv;
+    int metadata = 0;  // answered: initial metadata (admitted) or trailers only (refused)
+    int done = 0;
+    std::map<grpc::StatusCode, int> codes;
+  } tally;
+  class Stream final : public grpc::ClientWriteReactor<v1::StreamEventsRequest> {
+   public:
+    Stream(v1::EventService::Stub* stub, Tally* tally) : tally_(tally) {
+      stub->async()->StreamEvents(&ctx_, &resp_, this);
+      StartCall();
+    }
+    void OnReadInitialMetadataDone(bool ok) override {
+      std::lock_guard<std::mutex> l(tally_->mu);
+      ++tally_->metadata;
+      tally_->cv.notify_all();
+    }
+    void OnDone(const grpc::Status& s) override {
+      std::lock_guard<std::mutex> l(tally_->mu);
+      ++tally_->done;
+      ++tally_->codes[s.error_code()];
+      tally_->cv.notify_all();
+    }
+    void Cancel() { ctx_.TryCancel(); }
+
+   private:
+    grpc::ClientContext ctx_;
+    v1::StreamEventsResponse resp_;
+    Tally* tally_;
+  };
+
+  std::vector<std::unique_ptr<v1::EventService::Stub>> stubs;
+  for (int c = 0; c < kChannels; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection each
+    args.SetInt("grpc.channel_id", c);
+    stubs.push_back(v1::EventService::NewStub(
+        grpc::CreateCustomChannel(server.target(), grpc::InsecureChannelCredentials(), args)));
+  }
+  std::vector<std::unique_ptr<Stream>> streams;
+  // Whatever happens below, every stream ends before its reactor goes.
+  struct CancelAll {
+    std::vector<std::unique_ptr<Stream>>& streams;
+    Tally& tally;
+    ~CancelAll() {
+      for (auto& s : streams) s->Cancel();
+      std::unique_lock<std::mutex> l(tally.mu);
+      tally.cv.wait_for(l, std::chrono::seconds(60), [&] { return tally.done == static_cast<int>(streams.size()); });
+    }
+  } cancel_all{streams, tally};
+  for (int i = 0; i < kStreams; ++i) {
+    streams.push_back(std::make_unique<Stream>(stubs[i % kChannels].get(), &tally));
+  }
+  {
+    std::unique_lock<std::mutex> l(tally.mu);
+    ASSERT_TRUE(tally.cv.wait_for(l, std::chrono::seconds(120), [&] {
+      return tally.metadata == kStreams && tally.done >= kStreams - kLimit;
+    })) << "answered " << tally.metadata << ", done " << tally.done;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // no late refusals
+  {
+    std::lock_guard<std::mutex> l(tally.mu);
+    EXPECT_EQ(tally.done, kStreams - kLimit);  // the rest are open
+    EXPECT_EQ(tally.codes[grpc::StatusCode::RESOURCE_EXHAUSTED], kStreams - kLimit);
+  }
+  const int threads_during = threads_of();
+  EXPECT_LT(threads_during, threads_before + 20) << "before " << threads_before;
+  std::printf("server threads: %d before, %d with %d streams open and %d refused\n", threads_before,
+              threads_during, kLimit, kStreams - kLimit);
+
+  auto health = grpc::health::v1::Health::NewStub(server.Channel());
+  grpc::ClientContext hctx;
+  hctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  grpc::health::v1::HealthCheckResponse hresp;
+  ASSERT_TRUE(health->Check(&hctx, grpc::health::v1::HealthCheckRequest(), &hresp).ok());
+  EXPECT_EQ(hresp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  for (auto& s : streams) s->Cancel();
+  {
+    std::unique_lock<std::mutex> l(tally.mu);
+    ASSERT_TRUE(tally.cv.wait_for(l, std::chrono::seconds(60), [&] { return tally.done == kStreams; }));
+    EXPECT_EQ(tally.codes[grpc::StatusCode::CANCELLED], kLimit);
+  }
+  // Slots are free again: a new stream is admitted and writes.
+  auto stub = v1::EventService::NewStub(server.Channel());
+  grpc::ClientContext ctx;
+  v1::StreamEventsResponse resp;
+  auto writer = stub->StreamEvents(&ctx, &resp);
+  v1::StreamEventsRequest chunk;
+  auto* e = chunk.add_events();
+  e->set_event_id("after");
+  e->set_customer_id("c");
+  e->set_type(v1::EVENT_TYPE_VIEW);
+  e->set_channel(v1::CHANNEL_WEB);
+  e->set_product_id("p1");
+  e->mutable_time()->set_seconds(NowSec() - 10);
+  ASSERT_TRUE(writer->Write(chunk));
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.accepted(), 1);
 }
 
 TEST(E2eStartupTest, SecondServerOnTheSameDataDirIsRefused) {

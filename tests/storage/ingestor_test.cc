@@ -334,11 +334,14 @@ TEST(DiskFullTest, WritesAreUnavailableReadsWorkAndWritesResume) {
 
     fs->full = false;
     absl::StatusOr<WriteResult> r = absl::UnavailableError("not tried");
-    for (int i = 0; i < 100 && !r.ok(); ++i) {  // the retry of a client
+    // The retry of a client. Either our Resume() (at most once a second) or
+    // RocksDB's own recovery thread brings writes back; if that thread tried
+    // while the disk was still full, it waits 5 s before the next try.
+    for (int i = 0; i < 200 && !r.ok(); ++i) {
       r = record(View("c1", "e2", "p2", kT0 + kDay));
       if (!r.ok()) {
         EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     }
     ASSERT_TRUE(r.ok()) << r.status();

@@ -192,11 +192,14 @@ absl::Status RocksStore::Write(rocksdb::WriteBatch& batch) {
     if (!write_stopped_.load(std::memory_order_relaxed)) {
       // Resumed by another thread meanwhile.
     } else if (now < next_resume_) {
-      return absl::UnavailableError(
-          "write: storage refuses writes after a write error (disk full?); retry later");
+      return absl::UnavailableError(absl::StrCat(
+          "write: storage refuses writes after a write error (disk full?); retry later",
+          last_resume_error_.empty() ? "" : " (last resume: ", last_resume_error_,
+          last_resume_error_.empty() ? "" : ")"));
     } else {
       next_resume_ = now + std::chrono::seconds(1);
       const rocksdb::Status resumed = db_->Resume();
+      last_resume_error_ = resumed.ok() ? "" : resumed.ToString();
       if (!resumed.ok()) {
         return absl::UnavailableError(
             absl::StrCat("write: storage not writable yet (", resumed.ToString(), "); retry later"));

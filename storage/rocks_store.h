@@ -128,6 +128,7 @@ class RocksStore {
   std::atomic<bool> write_stopped_{false};
   std::mutex resume_mu_;  // taken only while writes are stopped
   std::chrono::steady_clock::time_point next_resume_{};  // guarded by resume_mu_
+  std::string last_resume_error_;                        // guarded by resume_mu_
 };
 
 }  // namespace nextbest::storage

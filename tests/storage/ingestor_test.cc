@@ -60,6 +60,17 @@ class FullDiskFs : public rocksdb::FileSystemWrapper {
   const char* Name() const override { return "FullDiskFs"; }
   std::atomic<bool> full{false};
 
+  // A full disk has no free space: RocksDB's recovery thread asks before
+  // it resumes.
+  rocksdb::IOStatus GetFreeSpace(const std::string& path, const rocksdb::IOOptions& o,
+                                 uint64_t* free, rocksdb::IODebugContext* d) override {
+    if (full) {
+      *free = 0;
+      return rocksdb::IOStatus::OK();
+    }
+    return target()->GetFreeSpace(path, o, free, d);
+  }
+
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
                                     rocksdb::IODebugContext* d) override {

@@ -10,8 +10,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/decision.h"
+#include "core/status_macros.h"
 #include "server/convert.h"
 #include "server/status_mapping.h"
+#include "server/validation.h"
 
 namespace nextbest::server {
 namespace {
@@ -64,9 +66,7 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
 
  private:
   absl::Status Prepare() {
-    if (request_.placement().empty()) return absl::InvalidArgumentError("placement: required");
-    if (request_.count() < 0) return absl::InvalidArgumentError("count: must be >= 0");
-    if (request_.max_customers() < 0) return absl::InvalidArgumentError("max_customers: must be >= 0");
+    RETURN_IF_ERROR(ValidateDecideForAll(request_));
     core::ReadGuard guard(deps_.live->epochs);
     const core::PlacementSpec* spec = deps_.live->config.Get()->Find(request_.placement());
     if (spec == nullptr) {

@@ -305,4 +305,15 @@ absl::Status ValidateRecommend(const v1::RecommendRequest& r, const Limits& l) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateDecideForAll(const v1::DecideForAllRequest& r) {
+  if (r.placement().empty()) return Invalid("placement", "required");
+  if (!v1::Channel_IsValid(r.channel())) {
+    return Invalid("channel", absl::StrCat("unknown value ", r.channel()));
+  }
+  if (r.count() < 0) return Invalid("count", "must be >= 0");
+  if (r.max_customers() < 0) return Invalid("max_customers", "must be >= 0");
+  if (r.has_time()) RETURN_IF_ERROR(ValidateTimestamp(r.time(), "time"));
+  return absl::OkStatus();
+}
+
 }  // namespace nextbest::server

@@ -48,6 +48,10 @@ absl::StatusOr<storage::SetStock> ToSetStock(const v1::SetStockRequest& r, const
 // the catalog are checked by the handler).
 absl::Status ValidateRecommend(const v1::RecommendRequest& r, const Limits& limits);
 
+// Shape checks of a DecideForAll request (the placement's existence and
+// count limit need the config and are checked by the handler).
+absl::Status ValidateDecideForAll(const v1::DecideForAllRequest& r);
+
 core::TimeMs ToTimeMs(const google::protobuf::Timestamp& t);
 google::protobuf::Timestamp FromTimeMs(core::TimeMs ms);
 

@@ -18,10 +18,11 @@ declare -A request_types=(
   [0]=nextbest.v1.RecordEventsRequest [1]=nextbest.v1.StreamEventsRequest
   [2]=nextbest.v1.UpsertCustomersRequest [3]=nextbest.v1.UpsertProductsRequest
   [4]=nextbest.v1.UpsertStoresRequest [5]=nextbest.v1.SetStockRequest
-  [6]=nextbest.v1.RecommendRequest [7]=nextbest.v1.SetConsentRequest [8]=nextbest.v1.Event)
+  [6]=nextbest.v1.RecommendRequest [7]=nextbest.v1.SetConsentRequest [8]=nextbest.v1.Event
+  [9]=nextbest.v1.DecideForAllRequest)
 declare -A request_protos=(
   [0]=events [1]=events [2]=customers [3]=catalog [4]=catalog [5]=catalog
-  [6]=decisions [7]=privacy [8]=events)
+  [6]=decisions [7]=privacy [8]=events [9]=decisions)
 mkdir -p corpus/requests corpus/records corpus/keys corpus/config
 rm -f corpus/requests/* corpus/records/*
 for f in seeds/requests/*.txtpb; do

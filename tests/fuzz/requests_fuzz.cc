@@ -2,7 +2,7 @@
 // message, and Recommend's whole decision path behind it.
 //
 // Input: one selector byte, then the serialized request message of the RPC
-// it names. Whatever the bytes, validation must answer (never crash, hang
+// it names (see the switch below; 0-9). Whatever the bytes, validation must answer (never crash, hang
 // or hit undefined behaviour), a rejection must be INVALID_ARGUMENT naming
 // a field, and an accepted request must convert to a command that keeps the
 // documented limits (ids 1..128 bytes without control characters, times
@@ -118,7 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace v1 = nextbest::v1;
   if (size < 1 || size > 64 * 1024) return 0;
   const Limits limits = FuzzLimits();
-  const uint8_t selector = data[0] % 9;
+  const uint8_t selector = data[0] % 10;
   ++data;
   --size;
   switch (selector) {
@@ -218,6 +218,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!ParseInto(data, size, r)) return 0;
       const absl::Status s = ValidateId(r.customer_id(), "customer_id", limits);
       if (!s.ok()) CheckRejection(s);
+      break;
+    }
+    case 9: {  // DecisionService.DecideForAll (the newsletter run)
+      v1::DecideForAllRequest r;
+      if (!ParseInto(data, size, r)) return 0;
+      const absl::Status s = ValidateDecideForAll(r);
+      if (!s.ok()) {
+        CheckRejection(s);
+      } else {
+        FUZZ_CHECK(v1::Channel_IsValid(r.channel()) && r.count() >= 0 && r.max_customers() >= 0);
+        if (r.has_time()) (void)ToTimeMs(r.time());  // in range: no overflow
+      }
       break;
     }
     case 8: {  // timestamps on their own: conversion never overflows

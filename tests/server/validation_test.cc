@@ -202,6 +202,27 @@ TEST(ValidationTest, Recommend) {
   EXPECT_NE(ValidateRecommend(r, l).message().find("context.time.seconds"), std::string::npos);
 }
 
+// The newsletter run's request. An unknown channel used to be cast into
+// core's enum unchecked, and an absurd time overflowed the conversion.
+TEST(ValidationTest, DecideForAll) {
+  v1::DecideForAllRequest r;
+  EXPECT_NE(ValidateDecideForAll(r).message().find("placement: required"), std::string::npos);
+  r.set_placement("newsletter.blocks");
+  EXPECT_TRUE(ValidateDecideForAll(r).ok());
+  r.set_channel(static_cast<v1::Channel>(99));
+  EXPECT_NE(ValidateDecideForAll(r).message().find("channel: unknown value 99"), std::string::npos);
+  r.set_channel(v1::CHANNEL_EMAIL);
+  r.set_count(-1);
+  EXPECT_NE(ValidateDecideForAll(r).message().find("count"), std::string::npos);
+  r.set_count(3);
+  r.set_max_customers(-5);
+  EXPECT_NE(ValidateDecideForAll(r).message().find("max_customers"), std::string::npos);
+  r.set_max_customers(0);
+  r.mutable_time()->set_seconds(INT64_MAX);
+  EXPECT_EQ(ValidateDecideForAll(r).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ValidateDecideForAll(r).message().find("time.seconds"), std::string::npos);
+}
+
 TEST(ValidationTest, TimestampConversionRoundTrips) {
   for (core::TimeMs ms : {core::TimeMs{0}, core::TimeMs{1}, core::TimeMs{-1}, kNow, kNow + 999}) {
     EXPECT_EQ(ToTimeMs(FromTimeMs(ms)), ms) << ms;

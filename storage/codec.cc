@@ -109,8 +109,9 @@ constexpr int64_t kMaxTimeMs = 32'503'680'000'000;
 core::TimeMs Time(int64_t ms) { return std::clamp<int64_t>(ms, 0, kMaxTimeMs); }
 template <typename T>
 T Count(T n) { return std::max<T>(n, 0); }
-// Scores: finite and >= 0 (NaN would break every sort by score).
-double Score(double s) { return std::isfinite(s) && s > 0 ? s : 0; }
+// Scores: finite (NaN would break every sort by score). Affinities may be
+// negative (returns weigh -5), so the sign is kept.
+double Score(double s) { return std::isfinite(s) ? s : 0; }
 }  // namespace
 
 core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,

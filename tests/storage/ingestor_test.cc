@@ -456,11 +456,25 @@ TEST_F(IngestorTest, EverythingIsRecoveredAfterReopen) {
   UpsertCustomers c;
   c.customers.push_back({"c1", "BE", "s2", "nl", 1980, true, true, false});
   ASSERT_TRUE(ingestor_->SubmitAndWait(c).ok());
+  RawEvent returned = Purchase("c1", "e6", "p3", kT0 + 2000);
+  returned.type = core::EventType::kReturn;
+  RawEvent returned_again = returned;
+  returned_again.event_id = "e7";
+  returned_again.lines = {{"p5", 1, 500}};
   ASSERT_TRUE(Record({View("c1", "e1", "p1", kT0), View("c1", "e2", "p3", kT0 + 1000),
                       Purchase("c1", "e3", "p2", kT0), Purchase("c1", "e4", "p2", kT0 + 14 * kDay),
-                      View("c2", "e5", "p-ghost", kT0)})
+                      View("c2", "e5", "p-ghost", kT0), returned, returned_again})
                   .ok());
   const core::CustomerState before = *Customer("c1");
+  // Two returns in Tompouce outweigh two views: a negative affinity, which
+  // must come back as it was (not clamped to zero by the decoder).
+  bool negative = false;
+  std::vector<std::pair<std::string, double>> affinities_before;
+  for (const auto& a : before.features.affinities) {
+    negative |= a.score < 0;
+    affinities_before.emplace_back(live_->catalog.Get()->category_name(a.category), a.score);
+  }
+  ASSERT_TRUE(negative);
   std::vector<core::TrendingEntry> trending_before;
   {
     core::ReadGuard guard(live_->epochs);
@@ -493,7 +507,12 @@ TEST_F(IngestorTest, EverythingIsRecoveredAfterReopen) {
   EXPECT_EQ(catalog.product(after->features.recently_viewed[0].product).id, "p3");
   ASSERT_EQ(after->features.purchases.size(), 1u);
   EXPECT_EQ(after->features.purchases[0].TypicalInterval(), 14 * kDay);
-  ASSERT_EQ(after->features.affinities.size(), before.features.affinities.size());
+  ASSERT_EQ(after->features.affinities.size(), affinities_before.size());
+  for (size_t i = 0; i < affinities_before.size(); ++i) {
+    EXPECT_EQ(catalog.category_name(after->features.affinities[i].category), affinities_before[i].first);
+    EXPECT_DOUBLE_EQ(after->features.affinities[i].score, affinities_before[i].second);
+  }
+  EXPECT_EQ(after->features.returns, 2);
   EXPECT_NE(Customer("c2"), nullptr);
 
   core::ReadGuard guard(live_->epochs);

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -170,6 +171,33 @@ class E2eTest : public ::testing::Test {
     if (at != 0) req.mutable_context()->mutable_time()->set_seconds(at);
     req.mutable_context()->set_store_id(store);
     return Call(&v1::DecisionService::Stub::Recommend, decisions_.get(), req, resp);
+  }
+
+  // The customer's profile (NOT_FOUND and the like as the status).
+  grpc::Status Profile(const std::string& customer, v1::GetProfileResponse* profile) {
+    v1::GetProfileRequest pr;
+    pr.set_customer_id(customer);
+    return Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, profile);
+  }
+
+  // A client on its own channel writing batches of 20 events (`make(id)`
+  // for ids "<prefix><batch>-<i>") as fast as the server takes them, until
+  // `stop` or the first failed call (the server going away); `acked`
+  // counts the events acknowledged.
+  std::thread StartWriter(const std::string& prefix, std::function<v1::Event(const std::string&)> make,
+                          std::atomic<bool>& stop, std::atomic<int64_t>& acked) {
+    return std::thread([this, prefix, make, &stop, &acked] {
+      auto stub = v1::EventService::NewStub(server_->Channel());
+      for (int batch = 0; !stop; ++batch) {
+        v1::RecordEventsRequest req;
+        for (int i = 0; i < 20; ++i) *req.add_events() = make(absl::StrCat(prefix, batch, "-", i));
+        v1::RecordEventsResponse resp;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        if (!stub->RecordEvents(&ctx, req, &resp).ok()) return;
+        acked += resp.accepted();
+      }
+    });
   }
 
   void WaitForTrending(int64_t at) {
@@ -399,11 +427,8 @@ TEST_F(E2eTest, DeadlinesAndCancellationNeverHalfApplyABatch) {
   LoadCatalog();
   const int64_t now = NowSec();
   auto events_of = [&](const std::string& customer) -> int64_t {
-    v1::GetProfileRequest pr;
-    pr.set_customer_id(customer);
     v1::GetProfileResponse profile;
-    grpc::Status s = Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, &profile);
-    return s.ok() ? profile.features().events() : 0;
+    return Profile(customer, &profile).ok() ? profile.features().events() : 0;
   };
   // Unary batches of 20 with deadlines from already expired to 2 ms.
   int expired = 0;
@@ -495,10 +520,8 @@ TEST_F(E2eTest, OneCustomersFloodKeepsItsStateBounded) {
     ASSERT_TRUE(Record(events, &resp).ok());
     ASSERT_EQ(resp.accepted(), 1000);
   }
-  v1::GetProfileRequest pr;
-  pr.set_customer_id("flooder");
   v1::GetProfileResponse profile;
-  ASSERT_TRUE(Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, &profile).ok());
+  ASSERT_TRUE(Profile("flooder", &profile).ok());
   EXPECT_EQ(profile.features().events(), 20000);
   EXPECT_EQ(profile.features().orders(), 5000);
   EXPECT_LE(profile.features().recently_viewed_size(), 20);
@@ -767,31 +790,18 @@ TEST_F(E2eTest, Kill9LosesNoAcknowledgedEvent) {
   LoadCatalog();
   const int64_t now = NowSec();
   std::atomic<bool> stop{false};
-  std::atomic<int> acknowledged{0};
-  std::thread writer([&] {
-    auto stub = v1::EventService::NewStub(server_->Channel());
-    for (int batch = 0; !stop; ++batch) {
-      v1::RecordEventsRequest req;
-      for (int i = 0; i < 20; ++i) {
-        *req.add_events() = Purchase(absl::StrCat("k", batch, "-", i), "killed", "p2", now - 1000);
-      }
-      v1::RecordEventsResponse resp;
-      grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-      if (!stub->RecordEvents(&ctx, req, &resp).ok()) break;  // the server is gone
-      acknowledged = (batch + 1) * 20;
-    }
-  });
+  std::atomic<int64_t> acknowledged{0};
+  std::thread writer = StartWriter(
+      "k", [&](const std::string& id) { return Purchase(id, "killed", "p2", now - 1000); }, stop,
+      acknowledged);
   while (acknowledged < 400) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(server_->Stop(SIGKILL), -SIGKILL);
   stop = true;
   writer.join();
-  const int acked = acknowledged;
+  const int64_t acked = acknowledged;
   StartServer();
-  v1::GetProfileRequest pr;
-  pr.set_customer_id("killed");
   v1::GetProfileResponse profile;
-  ASSERT_TRUE(Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, &profile).ok());
+  ASSERT_TRUE(Profile("killed", &profile).ok());
   // Acknowledged ones are all there; at most the one batch in flight more.
   EXPECT_GE(profile.features().orders(), acked);
   EXPECT_LE(profile.features().orders(), acked + 20);
@@ -822,23 +832,9 @@ TEST_F(E2eTest, SigtermUnderLoadDrainsWithoutReplayBacklog) {
   std::atomic<int64_t> acked{0};
   std::vector<std::thread> writers;
   for (int w = 0; w < 4; ++w) {
-    writers.emplace_back([&, w] {
-      auto stub = v1::EventService::NewStub(server_->Channel());
-      for (int batch = 0; !stop; ++batch) {
-        v1::RecordEventsRequest req;
-        for (int i = 0; i < 20; ++i) {
-          *req.add_events() = View(absl::StrCat("t", w, "-", batch, "-", i), "loaded", "p2", now - 10);
-        }
-        v1::RecordEventsResponse resp;
-        grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-        if (stub->RecordEvents(&ctx, req, &resp).ok()) {
-          acked += resp.accepted();
-        } else {
-          return;  // the server is going away
-        }
-      }
-    });
+    writers.push_back(StartWriter(
+        absl::StrCat("t", w, "-"), [&](const std::string& id) { return View(id, "loaded", "p2", now - 10); },
+        stop, acked));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(server_->Stop(SIGTERM), 0) << server_->log();
@@ -853,10 +849,8 @@ TEST_F(E2eTest, SigtermUnderLoadDrainsWithoutReplayBacklog) {
   EXPECT_EQ(wal_bytes, 0) << "WAL left to replay";
 
   StartServer();
-  v1::GetProfileRequest pr;
-  pr.set_customer_id("loaded");
   v1::GetProfileResponse profile;
-  ASSERT_TRUE(Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, &profile).ok());
+  ASSERT_TRUE(Profile("loaded", &profile).ok());
   // Every acknowledged event; at most each writer's last batch more (applied
   // while its answer was lost with the connection), and only whole batches.
   const int64_t events = profile.features().events();

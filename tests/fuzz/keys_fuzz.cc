@@ -87,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(!InRange(keys::Event(b, tb, eb), ra));
     FUZZ_CHECK(!InRange(keys::Idempotency(b, eb), ra));
     FUZZ_CHECK(!InRange(ka, rb));
-    // The keyed hash tells customers apart and never contains the id.
+    // The keyed hash tells customers apart.
     const std::string secret(32, 's');
     FUZZ_CHECK(keys::Suppression(secret, a) != keys::Suppression(secret, b));
   }

@@ -74,20 +74,12 @@ class FullDiskFs : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
                                     rocksdb::IODebugContext* d) override {
-    if (full) return rocksdb::IOStatus::NoSpace("fault injection: disk full");
-    std::unique_ptr<rocksdb::FSWritableFile> file;
-    rocksdb::IOStatus s = target()->NewWritableFile(f, o, &file, d);
-    if (s.ok()) r->reset(new File(std::move(file), &full));
-    return s;
+    return Open(&FileSystem::NewWritableFile, f, o, r, d);
   }
   rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                        std::unique_ptr<rocksdb::FSWritableFile>* r,
                                        rocksdb::IODebugContext* d) override {
-    if (full) return rocksdb::IOStatus::NoSpace("fault injection: disk full");
-    std::unique_ptr<rocksdb::FSWritableFile> file;
-    rocksdb::IOStatus s = target()->ReopenWritableFile(f, o, &file, d);
-    if (s.ok()) r->reset(new File(std::move(file), &full));
-    return s;
+    return Open(&FileSystem::ReopenWritableFile, f, o, r, d);
   }
 
  private:
@@ -126,6 +118,20 @@ class FullDiskFs : public rocksdb::FileSystemWrapper {
     static rocksdb::IOStatus NoSpace() { return rocksdb::IOStatus::NoSpace("fault injection: disk full"); }
     const std::atomic<bool>* full_;
   };
+
+  // Creates or reopens through the real file system, wrapped so that its
+  // writes fail while the disk is full.
+  using OpenFn = rocksdb::IOStatus (rocksdb::FileSystem::*)(
+      const std::string&, const rocksdb::FileOptions&, std::unique_ptr<rocksdb::FSWritableFile>*,
+      rocksdb::IODebugContext*);
+  rocksdb::IOStatus Open(OpenFn open, const std::string& f, const rocksdb::FileOptions& o,
+                         std::unique_ptr<rocksdb::FSWritableFile>* r, rocksdb::IODebugContext* d) {
+    if (full) return rocksdb::IOStatus::NoSpace("fault injection: disk full");
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    rocksdb::IOStatus s = (target()->*open)(f, o, &file, d);
+    if (s.ok()) r->reset(new File(std::move(file), &full));
+    return s;
+  }
 };
 
 class IngestorTest : public ::testing::Test {

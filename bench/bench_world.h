@@ -1,9 +1,11 @@
 #pragma once
 // A deterministic retailer in memory for benchmarks: products in 200
-// categories (2 % inactive, 3 % new arrivals), stores in six markets with
-// random stock, trending lists, customers with 60 events each (browsing
-// sessions and purchases), the shipped config (every placement, offers,
-// segments) and the models learned from the customers.
+// categories (2 % inactive, 3 % new arrivals; a quarter from 40 partner
+// brands; the first 40 categories clothing in runs of three sizes), stores
+// in six markets with random stock and their own popularity, trending
+// lists, customers with a home store and 60 events each (browsing sessions
+// and purchases, clothing in their size), the shipped config (every
+// placement, offers, segments) and the models learned from the customers.
 
 #include <memory>
 #include <random>
@@ -36,7 +38,8 @@ struct World {
       Product p;
       p.id = absl::StrCat("p", i + 1);
       p.name = absl::StrCat("Product ", i + 1);
-      p.brand = i % 10 == 0 ? "Partner" : "HEMA";
+      p.brand = i % 4 == 0 ? absl::StrCat("Brand", i % 40) : "HEMA";
+      if (i % 200 < 40) p.sizes = Sizes(i % 3);
       p.category_path = {"C", absl::StrCat("S", i % 200)};
       p.price_minor = 100 + static_cast<int64_t>(rng() % 5000);
       p.active = rng() % 50 != 0;
@@ -51,7 +54,15 @@ struct World {
       AddPopularity(pop[rng() % products], kNow - static_cast<TimeMs>(rng() % (30 * kMsPerDay)),
                     1 + rng() % 5, rng() % 6, 7);
     }
-    live.trending.Publish(BuildTrending(pop, *live.catalog.Get(), kNow, 7, 500), live.epochs);
+    // In-store sales: a few hundred products per store (own generator, so
+    // the rest of the world stays as it was).
+    std::mt19937_64 store_rng(2);
+    StorePopularity by_store(stores);
+    for (int i = 0; i < 300 * stores; ++i) {
+      AddStoreScore(by_store[store_rng() % stores][store_rng() % products],
+                    kNow - static_cast<TimeMs>(store_rng() % (30 * kMsPerDay)), 1 + store_rng() % 5, 7);
+    }
+    live.trending.Publish(BuildTrending(pop, *live.catalog.Get(), kNow, 7, 500, &by_store), live.epochs);
 
     // The shipped config, as the server loads it by default.
     auto config = server::ParseConfig("");
@@ -66,6 +77,13 @@ struct World {
       s->attributes.country = c % 6;
       s->attributes.consent_personalization = true;
       s->attributes.loyalty_member = c % 3 == 0;
+      s->attributes.home_store = static_cast<StoreIndex>(c % stores);
+      const std::string my_size = Sizes(0)[c % 5 < 3 ? c % 5 : 1];  // XS, S or M
+      auto line = [&](ProductIndex p) {
+        OrderLine l{p, 1, 199};
+        if (!live.catalog.Get()->product(p).sizes.empty()) l.size = my_size;
+        return l;
+      };
       // A taste: most views and purchases in 5 of the 200 categories.
       const int taste = static_cast<int>(rng() % 200);
       auto product = [&] {
@@ -83,7 +101,7 @@ struct World {
         if (e.type == EventType::kView) {
           e.product = product();
         } else {
-          e.lines = {{product(), 1, 199}, {static_cast<ProductIndex>(rng() % 40), 1, 199}};
+          e.lines = {line(product()), line(static_cast<ProductIndex>(rng() % 40))};
         }
         ApplyEvent(fo, *live.catalog.Get(), e, s->features);
       }
@@ -95,6 +113,12 @@ struct World {
     mb.Thresholds();
     live.customers.ForEach([&](absl::string_view, const CustomerState& s) { mb.Count(s, true); });
     live.models.Publish(mb.Finish(0), live.epochs);
+  }
+
+  // Three consecutive sizes of XS..XL starting at `first` (0..2).
+  static std::vector<std::string> Sizes(int first) {
+    static const char* kAll[] = {"XS", "S", "M", "L", "XL"};
+    return {kAll[first], kAll[first + 1], kAll[first + 2]};
   }
 
   const std::vector<core::PlacementSpec>& placements() const { return live.config.Get()->placements; }

@@ -39,9 +39,16 @@ bench::World& TheWorld() {
   return *w;
 }
 
+// The shipped config's placements; BM_Decide refuses to run if it differs.
+constexpr int kPlacements = 9;
+
 // One decision as Recommend makes it (bench::World::Decide).
 void BM_Decide(benchmark::State& state) {
   bench::World& w = TheWorld();
+  if (w.placements().size() != kPlacements) {
+    state.SkipWithError("the shipped config's placement count changed: update kPlacements");
+    return;
+  }
   const PlacementSpec& spec = w.placement(state.range(0));
   state.SetLabel(spec.id);
   std::vector<std::string> ids;
@@ -52,7 +59,7 @@ void BM_Decide(benchmark::State& state) {
   state.counters["decisions/s"] = benchmark::Counter(state.iterations(), benchmark::Counter::kIsRate);
 }
 // Every placement of the shipped config, in its order.
-BENCHMARK(BM_Decide)->DenseRange(0, 7)->ThreadRange(1, 2);
+BENCHMARK(BM_Decide)->DenseRange(0, kPlacements - 1)->ThreadRange(1, 2);
 
 // The distribution of single decisions: each one timed on its own
 // (steady_clock costs ~20 ns of each sample), reported as p50/p99/max.
@@ -76,7 +83,7 @@ void BM_DecisionLatency(benchmark::State& state) {
   state.counters["p99_us"] = ns[ns.size() * 99 / 100] / 1000;
   state.counters["max_us"] = ns.back() / 1000;
 }
-BENCHMARK(BM_DecisionLatency)->DenseRange(0, 7)->Iterations(200000);
+BENCHMARK(BM_DecisionLatency)->DenseRange(0, kPlacements - 1)->Iterations(200000);
 
 // Decide in a store context: every candidate checks the store's stock bit.
 void BM_DecideInStore(benchmark::State& state) {

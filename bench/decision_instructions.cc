@@ -4,13 +4,21 @@
 // test bench/instructions_test.sh can hold every placement to its recorded
 // budget (bench/decision_instructions.txt).
 //   decision_instructions PLACEMENT_INDEX DECISIONS
+//   decision_instructions --count      (prints the number of placements)
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "bench/bench_world.h"
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "--count") {
+    auto config = nextbest::server::ParseConfig("");
+    if (!config.ok()) return 1;
+    std::printf("%zu\n", config->decisions.placements.size());
+    return 0;
+  }
   if (argc != 3) {
     std::fprintf(stderr, "usage: decision_instructions PLACEMENT_INDEX DECISIONS\n");
     return 2;

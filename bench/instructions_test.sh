@@ -13,7 +13,8 @@ trap 'rm -rf "$out"' EXIT
 command -v valgrind >/dev/null || { echo "valgrind missing (scripts/setup --test installs it)"; exit 1; }
 status=0
 recorded=""
-for placement in 0 1 2 3 4 5 6 7; do
+placements=$("$bin" --count)
+for ((placement = 0; placement < placements; placement++)); do
   valgrind --tool=callgrind --callgrind-out-file="$out/cg.$placement" \
     --toggle-collect='nextbest::core::Decide(*' "$bin" $placement $decisions >"$out/run.$placement" 2>/dev/null
   name=$(awk '{print $1}' "$out/run.$placement")
@@ -22,6 +23,7 @@ for placement in 0 1 2 3 4 5 6 7; do
   recorded+="$name $per"$'\n'
   if [ "${2:-}" != "--record" ]; then
     want=$(awk -v n="$name" '$1 == n {print $2}' "$budget")
+    [ -n "$want" ] || { echo "$name: no budget recorded (bench/instructions_test.sh BIN --record)"; status=1; continue; }
     limit=$((want + want * margin / 100))
     verdict=ok
     [ "$per" -gt "$limit" ] && { verdict="OVER BUDGET"; status=1; }

@@ -44,6 +44,12 @@ std::optional<CategoryIndex> Catalog::FindCategory(absl::string_view path) const
   return it->second;
 }
 
+std::optional<BrandIndex> Catalog::FindBrand(absl::string_view name) const {
+  auto it = products_->brand_by_name.find(name);
+  if (it == products_->brand_by_name.end()) return std::nullopt;
+  return it->second;
+}
+
 bool Catalog::InStock(ProductIndex p, CountryIndex country, StoreIndex store) const {
   const StockTable& st = *stock_;
   if (store != kNoStore) {
@@ -130,6 +136,13 @@ ProductIndex CatalogBuilder::UpsertProduct(Product product) {
       t.category_by_path.emplace(path, static_cast<CategoryIndex>(t.categories.size()));
   if (inserted) t.categories.push_back(path);
   product.category = it->second;
+  product.brand_index = kNoBrand;
+  if (!product.brand.empty()) {
+    auto [b, added] =
+        t.brand_by_name.emplace(product.brand, static_cast<BrandIndex>(t.brands.size()));
+    if (added) t.brands.push_back(product.brand);
+    product.brand_index = b->second;
+  }
   product.listed = true;
   t.products[idx] = std::move(product);
   return idx;

@@ -26,6 +26,7 @@ struct Product {
   std::string id;
   std::string name;
   std::string brand;
+  BrandIndex brand_index = kNoBrand;  // kNoBrand: no brand
   std::vector<std::string> category_path;
   CategoryIndex category = kNoCategory;  // the leaf of category_path
   int64_t price_minor = 0;
@@ -68,6 +69,10 @@ class Catalog {
   size_t category_count() const { return products_->categories.size(); }
   std::optional<CategoryIndex> FindCategory(absl::string_view path) const;
 
+  const std::string& brand_name(BrandIndex b) const { return products_->brands[b]; }
+  size_t brand_count() const { return products_->brands.size(); }
+  std::optional<BrandIndex> FindBrand(absl::string_view name) const;
+
   // Listed, active and available at `now`.
   bool Recommendable(ProductIndex p, TimeMs now) const {
     const Product& prod = products_->products[p];
@@ -87,6 +92,8 @@ class Catalog {
     absl::flat_hash_map<std::string, ProductIndex> by_id;
     std::vector<std::string> categories;  // path joined with "/"
     absl::flat_hash_map<std::string, CategoryIndex> category_by_path;
+    std::vector<std::string> brands;
+    absl::flat_hash_map<std::string, BrandIndex> brand_by_name;
   };
   struct StoreTable {
     std::vector<Store> stores;
@@ -118,7 +125,7 @@ class CatalogBuilder {
 
   // The index of `id`, adding an unlisted placeholder if it is new.
   ProductIndex InternProduct(absl::string_view id);
-  // Creates or replaces a product (its category path is interned).
+  // Creates or replaces a product (its category path and brand are interned).
   ProductIndex UpsertProduct(Product product);
   // New stores get the next index; an existing id keeps its index.
   StoreIndex UpsertStore(Store store);

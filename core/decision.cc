@@ -14,9 +14,12 @@ namespace {
 struct Proposal {
   ProductIndex product;
   Source source;
+  TrendingScope scope;  // trending: the list it came from
   float raw;
   float value;  // weight × raw / best raw of the source
-  uint32_t aux;  // replenishment: purchases; neighbours: seed; affinity: category
+  // replenishment: purchases; neighbours: seed; affinity and new arrivals:
+  // category; brand affinity: brand; trending: store or category (scope)
+  uint32_t aux;
   uint32_t next;  // the product's next proposal, kEnd for none
   TimeMs when;
   TimeMs interval;
@@ -100,16 +103,19 @@ CountryIndex ResolveCountry(const Catalog& catalog, const DecisionRequest& r) {
   return 0;  // the first configured market
 }
 
-// The customer's strongest categories (all scores share one reference
-// time, so the order needs no decay), with their share of the total.
-struct TopCategories {
+// The customer's strongest categories or brands (all scores share one
+// reference time, so the order needs no decay), with their share of the
+// total.
+template <typename Entry>
+struct TopScores {
   int n = 0;
-  std::array<CategoryScore, 3> top;
+  std::array<Entry, 3> top;
 };
-TopCategories FavouriteCategories(const CustomerFeatures& f) {
-  TopCategories t;
+template <typename Entry>
+TopScores<Entry> Favourites(const std::vector<Entry>& list) {
+  TopScores<Entry> t;
   double total = 0;
-  for (const CategoryScore& a : f.affinities) {
+  for (const Entry& a : list) {
     if (a.score <= 0) continue;
     total += a.score;
     int i = t.n < 3 ? t.n++ : 3;
@@ -189,9 +195,41 @@ class Decider {
   bool Full() const { return static_cast<int>(out_.items.size()) >= count_; }
 
   void Propose(ProductIndex p, Source src, double raw, uint32_t aux = 0, TimeMs when = 0,
-               TimeMs interval = 0) {
+               TimeMs interval = 0, TrendingScope scope = TrendingScope::kMarket) {
     if (p >= catalog_.product_count() || !(raw > 0)) return;
-    s_.proposals.push_back({p, src, static_cast<float>(raw), 0, aux, kEnd, when, interval});
+    s_.proposals.push_back({p, src, scope, static_cast<float>(raw), 0, aux, kEnd, when, interval});
+  }
+
+  // The trending list a source of `scope` reads, and the store or
+  // category it is for (kNoStore / kNoCategory for a market list).
+  struct TrendingList {
+    absl::Span<const TrendingEntry> entries;
+    TrendingScope scope;
+    uint32_t aux;
+  };
+  TrendingList TrendingFor(TrendingScope scope) const {
+    switch (scope) {
+      case TrendingScope::kOverall:
+        return {trending_.For(kNoCountry), scope, 0};
+      case TrendingScope::kStore: {
+        StoreIndex store = r_.store;
+        if (store == kNoStore && personal_) store = r_.customer->attributes.home_store;
+        const auto list = trending_.ForStore(store);
+        if (!list.empty()) return {list, scope, store};
+        break;
+      }
+      case TrendingScope::kCategory: {
+        if (r_.current_product < catalog_.product_count()) {
+          const CategoryIndex c = catalog_.product(r_.current_product).category;
+          const auto list = trending_.ForCategory(c);
+          if (!list.empty()) return {list, scope, c};
+        }
+        break;
+      }
+      case TrendingScope::kMarket:
+        break;
+    }
+    return {trending_.For(out_.country), TrendingScope::kMarket, 0};
   }
 
   void Normalise(size_t begin, double weight) {
@@ -224,10 +262,11 @@ class Decider {
         return;
       }
       case Source::kTrending: {
+        const TrendingList list = TrendingFor(src.scope);
         int n = 0;
-        for (const TrendingEntry& e : trending_.For(out_.country)) {
+        for (const TrendingEntry& e : list.entries) {
           if (n++ >= limit) break;
-          Propose(e.product, src.source, trending_.ScoreAt(e, r_.now));
+          Propose(e.product, src.source, trending_.ScoreAt(e, r_.now), list.aux, 0, 0, list.scope);
         }
         return;
       }
@@ -285,10 +324,27 @@ class Decider {
         }
         return;
       }
+      case Source::kBrandAffinity: {
+        if (f == nullptr) return;
+        const auto top = Favourites(f->brand_affinities);
+        for (int i = 0; i < top.n; ++i) {
+          const BrandScore& b = top.top[i];
+          const auto list = trending_.ForBrand(b.brand);
+          if (list.empty()) continue;
+          const int per = std::max(1, limit / top.n);
+          const double best = list.front().score;
+          int n = 0;
+          for (const TrendingEntry& e : list) {
+            if (n++ >= per) break;
+            Propose(e.product, src.source, b.score * e.score / best, b.brand);
+          }
+        }
+        return;
+      }
       case Source::kAffinity:
       case Source::kNewArrivals: {
         if (f == nullptr) return;
-        const TopCategories top = FavouriteCategories(*f);
+        const auto top = Favourites(f->affinities);
         for (int i = 0; i < top.n; ++i) {
           const CategoryScore& c = top.top[i];
           const int per = std::max(1, limit / top.n);
@@ -475,6 +531,9 @@ class Decider {
         if (rec.product == p && rec.last > since) return DropRule::kBoughtRecently;
       }
     }
+    if (spec_.size_fit && personal_ && !FitsKnownSizes(catalog_, *r_.customer, p)) {
+      return DropRule::kSizeNotFitting;
+    }
     if (spec_.max_per_category > 0) {
       int same = 0;
       for (const DecidedItem& it : out_.items) {
@@ -548,6 +607,14 @@ class Decider {
         case Source::kNewArrivals:
           item.category = best->aux;
           item.when = best->when;
+          break;
+        case Source::kBrandAffinity:
+          item.brand = best->aux;
+          break;
+        case Source::kTrending:
+          if (best->scope == TrendingScope::kStore) item.store = best->aux;
+          if (best->scope == TrendingScope::kCategory) item.category = best->aux;
+          item.all_markets = best->scope == TrendingScope::kOverall;
           break;
         default:
           break;
@@ -653,8 +720,15 @@ void DescribeReason(const Catalog& catalog, const DecisionConfig& config, const 
       append_ago(item.when);
       return;
     case Source::kTrending:
-      absl::StrAppendFormat(&out, "popular in %s right now",
-                            country < catalog.market_count() ? catalog.market_code(country) : "all markets");
+      if (item.store < catalog.store_count()) {
+        absl::StrAppendFormat(&out, "popular in %s right now", catalog.store(item.store).name);
+      } else if (item.category < catalog.category_count()) {
+        absl::StrAppendFormat(&out, "popular in %s right now", category(item.category));
+      } else {
+        const CountryIndex c = item.all_markets ? kNoCountry : country;
+        absl::StrAppendFormat(&out, "popular in %s right now",
+                              c < catalog.market_count() ? catalog.market_code(c) : "all markets");
+      }
       return;
     case Source::kReplenishment:
       absl::StrAppendFormat(&out, "bought %d times, about every %d days; last ", item.purchases,
@@ -673,6 +747,10 @@ void DescribeReason(const Catalog& catalog, const DecisionConfig& config, const 
       return;
     case Source::kNewArrivals:
       absl::StrAppendFormat(&out, "new in %s", category(item.category));
+      return;
+    case Source::kBrandAffinity:
+      absl::StrAppendFormat(&out, "popular from %s, one of your favourite brands",
+                            item.brand < catalog.brand_count() ? catalog.brand_name(item.brand) : "");
       return;
     case Source::kOffer:
       if (item.offer >= 0 && static_cast<size_t>(item.offer) < config.offers.size()) {
@@ -715,6 +793,7 @@ const char* DropRuleName(DropRule r) {
     case DropRule::kOfferOutsideWindow: return "offer_outside_date_window";
     case DropRule::kOfferCustomerCap: return "offer_customer_cap";
     case DropRule::kOfferTotalCap: return "offer_total_cap";
+    case DropRule::kSizeNotFitting: return "size_not_fitting";
   }
   return "";
 }

@@ -15,7 +15,8 @@
 //      available; in stock in the store, else online in the market; not in
 //      the cart, not on screen, not excluded by the caller, not already in
 //      the answer; the placement's category/brand/tag/price filters; not
-//      bought recently when the placement says so, replenishment aside),
+//      bought recently when the placement says so, replenishment aside;
+//      in a size that fits the customer's known sizes),
 //      the per-category limit, and for offers their caps (reserved
 //      atomically in the ledger when chosen).
 //   5. Fill with trending items under the same rules if the placement says
@@ -69,6 +70,7 @@ enum class DropRule : uint8_t {
   kOfferOutsideWindow,
   kOfferCustomerCap,
   kOfferTotalCap,
+  kSizeNotFitting,  // none of its sizes is among the customer's known sizes
 };
 const char* DropRuleName(DropRule r);
 
@@ -82,7 +84,10 @@ struct DecidedItem {
   TimeMs interval = 0;      // replenishment: typical interval
   uint32_t purchases = 0;   // replenishment: times bought
   ProductIndex seed = kNoProduct;    // neighbours: the product it neighbours
-  CategoryIndex category = kNoCategory;  // affinity / new arrivals
+  CategoryIndex category = kNoCategory;  // affinity / new arrivals / category trending
+  BrandIndex brand = kNoBrand;           // brand affinity
+  StoreIndex store = kNoStore;           // store trending
+  bool all_markets = false;              // trending over all markets
 };
 
 struct Contribution {

@@ -29,25 +29,71 @@ void RecordView(int limit, ProductIndex product, TimeMs time, std::vector<Viewed
   if (static_cast<int>(list.size()) > limit) list.pop_back();
 }
 
-void AddAffinity(const FeatureOptions& o, CategoryIndex category, TimeMs t, double weight,
-                 CustomerFeatures& f) {
-  if (category == kNoCategory || weight == 0) return;
-  const double w = DecayedWeight(f.affinity_ref, t, weight, o.affinity_half_life_days, [&](double k) {
-    for (auto& a : f.affinities) a.score *= k;
-  });
-  for (auto& a : f.affinities) {
-    if (a.category == category) {
+// Adds `w` to `key`'s score in a bounded list of {key, score} entries;
+// when full, the weakest entry makes room for a stronger newcomer.
+template <typename Entry, typename Key>
+void AddScore(std::vector<Entry>& list, Key Entry::*field, Key key, double w, int limit) {
+  for (auto& a : list) {
+    if (a.*field == key) {
       a.score += w;
       return;
     }
   }
-  if (static_cast<int>(f.affinities.size()) < o.max_category_affinities) {
-    f.affinities.push_back({category, w});
+  Entry entry{};
+  entry.*field = key;
+  entry.score = w;
+  if (static_cast<int>(list.size()) < limit) {
+    list.push_back(entry);
     return;
   }
-  auto weakest = std::min_element(f.affinities.begin(), f.affinities.end(),
+  auto weakest = std::min_element(list.begin(), list.end(),
                                   [](const auto& a, const auto& b) { return a.score < b.score; });
-  if (weakest != f.affinities.end() && weakest->score < w) *weakest = {category, w};
+  if (weakest != list.end() && weakest->score < w) *weakest = entry;
+}
+
+// Category and brand affinity of a product interaction, both decayed to
+// the one reference time affinity_ref.
+void AddAffinity(const FeatureOptions& o, const Catalog& catalog, ProductIndex p, TimeMs t,
+                 double weight, CustomerFeatures& f) {
+  if (p == kNoProduct || p >= catalog.product_count() || weight == 0) return;
+  const Product& prod = catalog.product(p);
+  if (prod.category == kNoCategory && prod.brand_index == kNoBrand) return;
+  const double w = DecayedWeight(f.affinity_ref, t, weight, o.affinity_half_life_days, [&](double k) {
+    for (auto& a : f.affinities) a.score *= k;
+    for (auto& a : f.brand_affinities) a.score *= k;
+  });
+  if (prod.category != kNoCategory) {
+    AddScore(f.affinities, &CategoryScore::category, prod.category, w, o.max_category_affinities);
+  }
+  if (prod.brand_index != kNoBrand) {
+    AddScore(f.brand_affinities, &BrandScore::brand, prod.brand_index, w, o.max_brand_affinities);
+  }
+}
+
+// Units of `line`'s size bought (+) or returned (-) in its product's
+// category. Sums, so the order of events does not matter; when the list is
+// full the pair seen longest ago makes room.
+void AddSize(const FeatureOptions& o, const Catalog& catalog, const OrderLine& line, int sign,
+             TimeMs t, CustomerFeatures& f) {
+  if (line.size.empty() || line.product >= catalog.product_count()) return;
+  const CategoryIndex c = catalog.product(line.product).category;
+  if (c == kNoCategory) return;
+  const int64_t units = static_cast<int64_t>(sign) * std::max<int32_t>(1, line.quantity);
+  for (SizeSeen& s : f.sizes) {
+    if (s.category == c && s.size == line.size) {
+      s.net = static_cast<int32_t>(std::clamp<int64_t>(s.net + units, INT32_MIN, INT32_MAX));
+      s.last = std::max(s.last, t);
+      return;
+    }
+  }
+  SizeSeen seen{c, static_cast<int32_t>(units), t, line.size};
+  if (static_cast<int>(f.sizes.size()) < o.max_known_sizes) {
+    f.sizes.push_back(std::move(seen));
+    return;
+  }
+  auto oldest = std::min_element(f.sizes.begin(), f.sizes.end(),
+                                 [](const auto& a, const auto& b) { return a.last < b.last; });
+  if (oldest != f.sizes.end() && oldest->last < t) *oldest = std::move(seen);
 }
 
 void RecordPurchase(int limit, ProductIndex product, TimeMs t, std::vector<PurchaseRecord>& list) {
@@ -67,11 +113,6 @@ void RecordPurchase(int limit, ProductIndex product, TimeMs t, std::vector<Purch
     list.erase(victim);
   }
   list.push_back({product, 1, t, t});
-}
-
-CategoryIndex CategoryOf(const Catalog& catalog, ProductIndex p) {
-  if (p == kNoProduct || p >= catalog.product_count()) return kNoCategory;
-  return catalog.product(p).category;
 }
 
 }  // namespace
@@ -128,10 +169,10 @@ void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
   switch (e.type) {
     case EventType::kView:
       RecordView(o.recently_viewed_count, e.product, e.time, f.recently_viewed);
-      AddAffinity(o, CategoryOf(catalog, e.product), e.time, o.view_weight, f);
+      AddAffinity(o, catalog, e.product, e.time, o.view_weight, f);
       break;
     case EventType::kAddToCart:
-      AddAffinity(o, CategoryOf(catalog, e.product), e.time, o.add_to_cart_weight, f);
+      AddAffinity(o, catalog, e.product, e.time, o.add_to_cart_weight, f);
       break;
     case EventType::kPurchase: {
       AddSaturating(f.orders, 1);
@@ -140,12 +181,13 @@ void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
       for (size_t i = 0; i < e.lines.size(); ++i) {
         const OrderLine& line = e.lines[i];
         AddSaturating(f.spend_minor, line.unit_price_minor * line.quantity);
+        AddSize(o, catalog, line, +1, e.time, f);
         // A product on two lines of one order is one purchase of it.
         bool seen = false;
         for (size_t j = 0; j < i && !seen; ++j) seen = e.lines[j].product == line.product;
         if (seen) continue;
         RecordPurchase(o.max_purchase_history, line.product, e.time, f.purchases);
-        AddAffinity(o, CategoryOf(catalog, line.product), e.time, o.purchase_weight, f);
+        AddAffinity(o, catalog, line.product, e.time, o.purchase_weight, f);
       }
       break;
     }
@@ -154,7 +196,8 @@ void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
       AddPeriodSpend(e.time, -OrderTotal(e), f);
       for (const OrderLine& line : e.lines) {
         AddSaturating(f.spend_minor, -(line.unit_price_minor * line.quantity));
-        AddAffinity(o, CategoryOf(catalog, line.product), e.time, o.return_weight, f);
+        AddSize(o, catalog, line, -1, e.time, f);
+        AddAffinity(o, catalog, line.product, e.time, o.return_weight, f);
       }
       break;
     case EventType::kRemoveFromCart:
@@ -178,7 +221,9 @@ SpendHalves SpendAt(const CustomerFeatures& f, TimeMs now) {
 void ShrinkToFit(CustomerFeatures& f) {
   f.recently_viewed.shrink_to_fit();
   f.affinities.shrink_to_fit();
+  f.brand_affinities.shrink_to_fit();
   f.purchases.shrink_to_fit();
+  f.sizes.shrink_to_fit();
 }
 
 RfmView ComputeRfm(const CustomerFeatures& f, TimeMs now) {
@@ -196,16 +241,61 @@ RfmView ComputeRfm(const CustomerFeatures& f, TimeMs now) {
   return v;
 }
 
-std::vector<CategoryScore> TopAffinities(const CustomerFeatures& f, TimeMs now,
-                                         double half_life_days, size_t limit) {
-  std::vector<CategoryScore> out = f.affinities;
+namespace {
+template <typename Entry, typename Key>
+std::vector<Entry> TopScores(const CustomerFeatures& f, const std::vector<Entry>& list,
+                             Key Entry::*field, TimeMs now, double half_life_days, size_t limit) {
+  std::vector<Entry> out = list;
   const double k = f.affinity_ref == 0 ? 0 : DecayFactor(now - f.affinity_ref, half_life_days);
   for (auto& a : out) a.score *= k;
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.score != b.score ? a.score > b.score : a.category < b.category;
+  std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) {
+    return a.score != b.score ? a.score > b.score : a.*field < b.*field;
   });
   if (out.size() > limit) out.resize(limit);
   return out;
+}
+
+bool AnyShared(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  for (const std::string& x : a) {
+    if (std::find(b.begin(), b.end(), x) != b.end()) return true;
+  }
+  return false;
+}
+}  // namespace
+
+std::vector<CategoryScore> TopAffinities(const CustomerFeatures& f, TimeMs now,
+                                         double half_life_days, size_t limit) {
+  return TopScores(f, f.affinities, &CategoryScore::category, now, half_life_days, limit);
+}
+
+std::vector<BrandScore> TopBrandAffinities(const CustomerFeatures& f, TimeMs now,
+                                           double half_life_days, size_t limit) {
+  return TopScores(f, f.brand_affinities, &BrandScore::brand, now, half_life_days, limit);
+}
+
+bool FitsKnownSizes(const Catalog& catalog, const CustomerState& customer, ProductIndex p) {
+  const Product& prod = catalog.product(p);
+  if (prod.sizes.empty()) return true;
+  const std::vector<SizePreference>& declared = customer.attributes.sizes;
+  if (!declared.empty() && prod.category < catalog.category_count()) {
+    const std::string& path = catalog.category_name(prod.category);
+    const SizePreference* best = nullptr;
+    for (const SizePreference& d : declared) {
+      const std::string& pre = d.category_prefix;
+      // A whole-segment prefix: "Kleding" covers "Kleding/Dames", not "Kledingkast".
+      const bool covers = path.compare(0, pre.size(), pre) == 0 &&
+                          (path.size() == pre.size() || path[pre.size()] == '/');
+      if (covers && (best == nullptr || pre.size() > best->category_prefix.size())) best = &d;
+    }
+    if (best != nullptr) return best->sizes.empty() || AnyShared(prod.sizes, best->sizes);
+  }
+  bool known = false;
+  for (const SizeSeen& s : customer.features.sizes) {
+    if (s.category != prod.category || s.net <= 0) continue;
+    known = true;
+    if (std::find(prod.sizes.begin(), prod.sizes.end(), s.size) != prod.sizes.end()) return true;
+  }
+  return !known;
 }
 
 }  // namespace nextbest::core

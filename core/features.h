@@ -27,6 +27,9 @@ struct FeatureOptions {
   double popularity_half_life_days = 7;
   int max_purchase_history = 64;
   int max_category_affinities = 16;
+  int max_brand_affinities = 8;
+  // (category, size) pairs learned from order lines with a size.
+  int max_known_sizes = 8;
   double view_weight = 1;
   double add_to_cart_weight = 3;
   double purchase_weight = 5;
@@ -53,6 +56,13 @@ double DecayedWeight(TimeMs& ref, TimeMs t, double weight, double half_life_days
   return weight * DecayFactor(ref - t, half_life_days);
 }
 
+// Sizes a customer declared for the products under a category path prefix
+// ("Kleding/Dames": M, L).
+struct SizePreference {
+  std::string category_prefix;
+  std::vector<std::string> sizes;
+};
+
 struct CustomerAttributes {
   bool present = false;  // false: known only from events
   CountryIndex country = kNoCountry;
@@ -62,6 +72,7 @@ struct CustomerAttributes {
   bool loyalty_member = false;
   bool consent_personalization = false;
   bool consent_marketing_email = false;
+  std::vector<SizePreference> sizes;
 };
 
 struct ViewedProduct {
@@ -72,6 +83,21 @@ struct ViewedProduct {
 struct CategoryScore {
   CategoryIndex category;
   double score;  // at CustomerFeatures::affinity_ref
+};
+
+struct BrandScore {
+  BrandIndex brand;
+  double score;  // at CustomerFeatures::affinity_ref
+};
+
+// A size bought in a (leaf) category: `net` = units bought minus units
+// returned in that size, so the size counts as the customer's while net > 0
+// (a returned size that did not fit stops counting).
+struct SizeSeen {
+  CategoryIndex category;
+  int32_t net;
+  TimeMs last;  // the latest order line with it
+  std::string size;
 };
 
 struct PurchaseRecord {
@@ -102,7 +128,9 @@ struct CustomerFeatures {
   std::vector<ViewedProduct> recently_viewed;  // most recent first, distinct
   TimeMs affinity_ref = 0;
   std::vector<CategoryScore> affinities;
+  std::vector<BrandScore> brand_affinities;  // also at affinity_ref
   std::vector<PurchaseRecord> purchases;
+  std::vector<SizeSeen> sizes;
   // spend_by_period[i] is the net spend of period spend_period_ref - i (the
   // latest period with a purchase or return first); older ones roll off.
   int64_t spend_period_ref = 0;
@@ -145,5 +173,16 @@ SpendHalves SpendAt(const CustomerFeatures& features, TimeMs now);
 // Categories by decayed score at `now`, highest first, at most `limit`.
 std::vector<CategoryScore> TopAffinities(const CustomerFeatures& features, TimeMs now,
                                          double half_life_days, size_t limit);
+// Brands likewise.
+std::vector<BrandScore> TopBrandAffinities(const CustomerFeatures& features, TimeMs now,
+                                           double half_life_days, size_t limit);
+
+// Size fit: whether product `p` fits the customer's known sizes. True when
+// the product has no sizes, or no size of the customer is known for it, or
+// one of the product's sizes is among the known ones. Known sizes: those the
+// customer declared for the longest category prefix of the product's
+// category; without a declaration, the sizes bought (and not returned) in
+// the product's own category.
+bool FitsKnownSizes(const Catalog& catalog, const CustomerState& customer, ProductIndex p);
 
 }  // namespace nextbest::core

@@ -11,6 +11,7 @@ bool IsPersonalSource(Source s) {
     case Source::kReplenishment:
     case Source::kAffinity:
     case Source::kNewArrivals:
+    case Source::kBrandAffinity:
       return true;
     default:
       return false;  // neighbours are personal only through history seeds
@@ -27,6 +28,7 @@ const char* SourceName(Source s) {
     case Source::kAffinity: return "affinity";
     case Source::kNewArrivals: return "new_arrivals";
     case Source::kOffer: return "offer";
+    case Source::kBrandAffinity: return "brand_affinity";
   }
   return "";
 }

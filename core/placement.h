@@ -22,15 +22,16 @@ namespace nextbest::core {
 // Candidate sources. Values equal the wire enum's numbers.
 enum class Source : uint8_t {
   kRecentlyViewed = 1,  // the customer's recently viewed products
-  kTrending = 2,        // decayed popularity in the market
+  kTrending = 2,        // decayed popularity (scope: market, overall, store, category)
   kReplenishment = 3,   // repeat purchases that are due
   kCoPurchase = 4,      // bought by the same customers as the seeds
   kCoView = 5,          // viewed in the same sessions as the seeds
   kAffinity = 6,        // popular in the customer's favourite categories
   kNewArrivals = 7,     // new products in the customer's favourite categories
   kOffer = 8,           // offers targeting the placement
+  kBrandAffinity = 9,   // popular from the customer's favourite brands
 };
-inline constexpr int kSourceSlots = 9;
+inline constexpr int kSourceSlots = 10;
 // Sources that read the customer's own behaviour (need consent).
 bool IsPersonalSource(Source s);
 const char* SourceName(Source s);
@@ -42,11 +43,21 @@ enum class Seed : uint8_t {
   kBoth = 3,
 };
 
+// Which popularity list a trending source reads.
+enum class TrendingScope : uint8_t {
+  kMarket = 0,    // the request's market (the default)
+  kOverall = 1,   // all markets together
+  kStore = 2,     // the request's store, else the customer's home store
+                  // (with consent); the market's list when neither has one
+  kCategory = 3,  // the category of the product on screen, else the market
+};
+
 struct SourceSpec {
   Source source = Source::kTrending;
   double weight = 1;
   int limit = 50;  // candidates taken from the source
   Seed seed = Seed::kBoth;
+  TrendingScope scope = TrendingScope::kMarket;  // kTrending only
 };
 
 // Named RFM segments (see core/segments.h for the mapping).
@@ -179,6 +190,9 @@ struct PlacementSpec {
   double due_fraction = 1.0;
   int min_purchases = 2;
   double max_overdue = 0;
+  // Size fit: products in sizes that do not fit the customer's known sizes
+  // are left out (see FitsKnownSizes). On by default.
+  bool size_fit = true;
   // Candidates whose scores differ by less than about this fraction may
   // swap places between requests with different request ids (0..0.5,
   // 0 = off); a request id always gets the same answer.

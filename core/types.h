@@ -17,10 +17,12 @@ inline constexpr TimeMs kMsPerDay = 86'400'000;
 using ProductIndex = uint32_t;
 using StoreIndex = uint32_t;
 using CategoryIndex = uint32_t;
+using BrandIndex = uint32_t;
 using CountryIndex = uint8_t;
 inline constexpr ProductIndex kNoProduct = std::numeric_limits<uint32_t>::max();
 inline constexpr StoreIndex kNoStore = std::numeric_limits<uint32_t>::max();
 inline constexpr CategoryIndex kNoCategory = std::numeric_limits<uint32_t>::max();
+inline constexpr BrandIndex kNoBrand = std::numeric_limits<uint32_t>::max();
 inline constexpr CountryIndex kNoCountry = 0xff;
 inline constexpr int kMaxCountries = 16;
 
@@ -49,6 +51,7 @@ struct OrderLine {
   ProductIndex product = kNoProduct;
   int32_t quantity = 0;
   int64_t unit_price_minor = 0;
+  std::string size;  // the size bought, "" = none/unknown
 };
 
 // An event after validation and interning: what the feature math consumes.

@@ -122,9 +122,9 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
     const auto& s = p.sources(i);
     const std::string f = absl::StrCat(field, ".sources[", i, "]");
     core::SourceSpec src;
-    if (s.kind() < cfg::SourceConfig::RECENTLY_VIEWED || s.kind() > cfg::SourceConfig::OFFERS) {
+    if (s.kind() < cfg::SourceConfig::RECENTLY_VIEWED || s.kind() > cfg::SourceConfig::BRAND_AFFINITY) {
       return Invalid(f + ".kind", "required: RECENTLY_VIEWED, TRENDING, REPLENISHMENT, CO_PURCHASE, "
-                                  "CO_VIEW, AFFINITY, NEW_ARRIVALS or OFFERS");
+                                  "CO_VIEW, AFFINITY, NEW_ARRIVALS, OFFERS or BRAND_AFFINITY");
     }
     src.source = static_cast<core::Source>(s.kind());
     src.weight = s.weight() != 0 ? s.weight() : 1.0;
@@ -133,6 +133,13 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
     if (src.limit < 1 || src.limit > 1000) return Invalid(f + ".limit", "must be 1..1000");
     src.seed = s.seed() == cfg::SourceConfig::SEED_UNSPECIFIED ? core::Seed::kBoth
                                                                 : static_cast<core::Seed>(s.seed());
+    if (s.scope() < cfg::SourceConfig::MARKET || s.scope() > cfg::SourceConfig::CATEGORY) {
+      return Invalid(f + ".scope", "unknown value");
+    }
+    if (s.scope() != cfg::SourceConfig::MARKET && s.kind() != cfg::SourceConfig::TRENDING) {
+      return Invalid(f + ".scope", "only for TRENDING");
+    }
+    src.scope = static_cast<core::TrendingScope>(s.scope());
     if (spec.HasSource(src.source)) return Invalid(f + ".kind", "listed twice");
     spec.sources.push_back(src);
   }
@@ -149,6 +156,7 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
   if (spec.due_fraction <= 0) return Invalid(field + ".due_fraction", "must be > 0");
   if (spec.min_purchases < 2) return Invalid(field + ".min_purchases", "must be >= 2");
   if (spec.max_overdue < 0) return Invalid(field + ".max_overdue", "must be >= 0");
+  spec.size_fit = p.has_size_fit() ? p.size_fit() : true;
   spec.rotation = p.rotation();
   if (spec.rotation < 0 || spec.rotation > 0.5) return Invalid(field + ".rotation", "must be 0..0.5");
   spec.exclude_bought_within_days = p.exclude_bought_within_days();
@@ -292,6 +300,10 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
   out.ingest.queue_capacity = Or(in.queue_capacity(), 4096);
   out.ingest.max_group_requests = Or(in.max_group_requests(), 256);
   out.ingest.trending_publish_interval_ms = Or(in.trending_publish_interval_ms(), 200);
+  out.ingest.store_trending_keep = Or(in.store_trending_keep(), 250);
+  if (out.ingest.store_trending_keep < 1 || out.ingest.store_trending_keep > 100000) {
+    return Invalid("ingest.store_trending_keep", "must be 1..100000");
+  }
   out.max_events_per_request = Or(in.max_events_per_request(), 1000);
   if (out.ingest.queue_capacity < 1) return Invalid("ingest.queue_capacity", "must be >= 1");
   if (out.ingest.max_group_requests < 1) return Invalid("ingest.max_group_requests", "must be >= 1");
@@ -304,6 +316,8 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
   fo.popularity_half_life_days = Or(f.popularity_half_life_days(), 7.0);
   fo.max_purchase_history = Or(f.max_purchase_history(), 64);
   fo.max_category_affinities = Or(f.max_category_affinities(), 16);
+  fo.max_brand_affinities = Or(f.max_brand_affinities(), 8);
+  fo.max_known_sizes = Or(f.max_known_sizes(), 8);
   fo.view_weight = Or(f.view_weight(), 1.0);
   fo.add_to_cart_weight = Or(f.add_to_cart_weight(), 3.0);
   fo.purchase_weight = Or(f.purchase_weight(), 5.0);
@@ -319,6 +333,12 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
   }
   if (fo.max_category_affinities < 1 || fo.max_category_affinities > 1000) {
     return Invalid("features.max_category_affinities", "must be 1..1000");
+  }
+  if (fo.max_brand_affinities < 1 || fo.max_brand_affinities > 1000) {
+    return Invalid("features.max_brand_affinities", "must be 1..1000");
+  }
+  if (fo.max_known_sizes < 1 || fo.max_known_sizes > 1000) {
+    return Invalid("features.max_known_sizes", "must be 1..1000");
   }
   if (fo.trending_list_size < 1) return Invalid("features.trending_list_size", "must be >= 1");
 

@@ -30,6 +30,11 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
   c->set_loyalty_member(a.loyalty_member);
   c->mutable_consent()->set_personalization(a.consent_personalization);
   c->mutable_consent()->set_marketing_email(a.consent_marketing_email);
+  for (const core::SizePreference& sp : a.sizes) {
+    v1::SizePreference* out_sp = c->add_sizes();
+    out_sp->set_category(sp.category_prefix);
+    for (const std::string& size : sp.sizes) out_sp->add_sizes(size);
+  }
 
   const core::CustomerFeatures& f = state.features;
   const core::RfmView rfm = core::ComputeRfm(f, now);
@@ -60,6 +65,20 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
     auto* ca = pf->add_top_categories();
     ca->set_category(catalog.category_name(a2.category));
     ca->set_score(a2.score);
+  }
+  for (const auto& b : core::TopBrandAffinities(f, now, options.affinity_half_life_days, 10)) {
+    if (b.brand >= catalog.brand_count()) continue;
+    auto* ba = pf->add_top_brands();
+    ba->set_brand(catalog.brand_name(b.brand));
+    ba->set_score(b.score);
+  }
+  for (const auto& ks : f.sizes) {
+    if (ks.category >= catalog.category_count()) continue;
+    auto* k = pf->add_known_sizes();
+    k->set_category(catalog.category_name(ks.category));
+    k->set_size(ks.size);
+    k->set_units(ks.net);
+    *k->mutable_last() = FromTimeMs(ks.last);
   }
   for (const auto& p : f.purchases) {
     if (!Known(catalog, p.product)) continue;
@@ -178,6 +197,7 @@ void FillEvent(const std::string& customer_id, const storage::v1::EventRecord& r
       line->set_quantity(l.quantity());
       line->mutable_unit_price()->set_amount_minor(l.unit_price_minor());
       line->mutable_unit_price()->set_currency(currency);
+      line->set_size(l.size());
     }
   }
   out.set_offer_id(r.offer_id());

@@ -25,6 +25,24 @@ absl::Status ValidateMarket(const std::string& code, const std::string& field, c
   return absl::OkStatus();
 }
 
+// A size label ("M", "38", "134/140"): 1..32 bytes, no control characters.
+absl::Status ValidateSize(const std::string& size, const std::string& field) {
+  if (size.empty() || size.size() > 32) return Invalid(field, "must be 1..32 bytes");
+  for (unsigned char c : size) {
+    if (c < 0x20 || c == 0x7f) return Invalid(field, "contains a control character");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSizes(const google::protobuf::RepeatedPtrField<std::string>& sizes,
+                           const std::string& field) {
+  if (sizes.size() > 50) return Invalid(field, "at most 50 sizes");
+  for (int i = 0; i < sizes.size(); ++i) {
+    RETURN_IF_ERROR(ValidateSize(sizes[i], absl::StrCat(field, "[", i, "]")));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateOptionalId(const std::string& id, const std::string& field, const Limits& l) {
   return id.empty() ? absl::OkStatus() : ValidateId(id, field, l);
 }
@@ -112,7 +130,9 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
           return Invalid(lf + ".quantity", absl::StrCat("must be <= ", kMaxQuantity));
         }
         RETURN_IF_ERROR(ValidateMoney(line.unit_price(), line.has_unit_price(), lf + ".unit_price", l));
-        r.lines.push_back({line.product_id(), line.quantity(), line.unit_price().amount_minor()});
+        if (!line.size().empty()) RETURN_IF_ERROR(ValidateSize(line.size(), lf + ".size"));
+        r.lines.push_back(
+            {line.product_id(), line.quantity(), line.unit_price().amount_minor(), line.size()});
       }
       break;
     }
@@ -190,9 +210,24 @@ absl::StatusOr<storage::UpsertCustomers> ToUpsertCustomers(const v1::UpsertCusto
     if (c.birth_year() != 0 && (c.birth_year() < 1900 || c.birth_year() > this_year)) {
       return Invalid(f + ".birth_year", absl::StrCat("must be 0 (unknown) or 1900..", this_year));
     }
+    if (c.sizes_size() > 20) return Invalid(f + ".sizes", "at most 20 size preferences");
+    std::vector<core::SizePreference> sizes;
+    for (int j = 0; j < c.sizes_size(); ++j) {
+      const v1::SizePreference& sp = c.sizes(j);
+      const std::string sf = absl::StrCat(f, ".sizes[", j, "]");
+      if (sp.category().empty() || sp.category().size() > 512) {
+        return Invalid(sf + ".category", "must be 1..512 bytes (a category path prefix)");
+      }
+      if (sp.category().front() == '/' || sp.category().back() == '/') {
+        return Invalid(sf + ".category", "must not start or end with '/'");
+      }
+      if (sp.sizes().empty()) return Invalid(sf + ".sizes", "at least one size required");
+      RETURN_IF_ERROR(ValidateSizes(sp.sizes(), sf + ".sizes"));
+      sizes.push_back({sp.category(), {sp.sizes().begin(), sp.sizes().end()}});
+    }
     out.customers.push_back({c.customer_id(), c.country(), c.home_store_id(), c.language(),
                              c.birth_year(), c.loyalty_member(), c.consent().personalization(),
-                             c.consent().marketing_email()});
+                             c.consent().marketing_email(), std::move(sizes)});
   }
   return out;
 }
@@ -218,6 +253,8 @@ absl::StatusOr<storage::UpsertProducts> ToUpsertProducts(const v1::UpsertProduct
       }
     }
     RETURN_IF_ERROR(ValidateMoney(p.price(), p.has_price(), f + ".price", l));
+    if (p.brand().size() > 128) return Invalid(f + ".brand", "at most 128 bytes");
+    RETURN_IF_ERROR(ValidateSizes(p.sizes(), f + ".sizes"));
     if (p.has_available_from()) RETURN_IF_ERROR(ValidateTimestamp(p.available_from(), f + ".available_from"));
     core::Product prod;
     prod.id = p.product_id();

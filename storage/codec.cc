@@ -21,6 +21,7 @@ v1::EventRecord EventToRecord(const RawEvent& e) {
     line->set_product_id(l.product_id);
     line->set_quantity(l.quantity);
     line->set_unit_price_minor(l.unit_price_minor);
+    line->set_size(l.size);
   }
   r.set_offer_id(e.offer_id);
   r.set_placement(e.placement);
@@ -47,6 +48,11 @@ v1::CustomerRecord AttributesToRecord(const CustomerUpsert& c, int64_t now_ms) {
   r.set_consent_personalization(c.consent_personalization);
   r.set_consent_marketing_email(c.consent_marketing_email);
   r.set_updated_ms(now_ms);
+  for (const core::SizePreference& p : c.sizes) {
+    auto* rp = r.add_sizes();
+    rp->set_category_prefix(p.category_prefix);
+    for (const std::string& size : p.sizes) rp->add_sizes(size);
+  }
   return r;
 }
 
@@ -63,6 +69,9 @@ core::CustomerAttributes AttributesFromRecord(const v1::CustomerRecord& r,
   a.loyalty_member = r.loyalty_member();
   a.consent_personalization = r.consent_personalization();
   a.consent_marketing_email = r.consent_marketing_email();
+  for (const auto& p : r.sizes()) {
+    a.sizes.push_back({p.category_prefix(), {p.sizes().begin(), p.sizes().end()}});
+  }
   return a;
 }
 
@@ -97,6 +106,18 @@ v1::FeaturesRecord FeaturesToRecord(const core::CustomerFeatures& f, const core:
   }
   r.set_spend_period_ref(f.spend_period_ref);
   for (int32_t v : f.spend_by_period) r.add_spend_by_period(v);
+  for (const auto& b : f.brand_affinities) {
+    auto* rb = r.add_brand_affinities();
+    rb->set_brand(catalog.brand_name(b.brand));
+    rb->set_score(b.score);
+  }
+  for (const auto& s : f.sizes) {
+    auto* rs = r.add_sizes();
+    rs->set_category(catalog.category_name(s.category));
+    rs->set_size(s.size);
+    rs->set_net(s.net);
+    rs->set_last_ms(s.last);
+  }
   return r;
 }
 
@@ -148,6 +169,17 @@ core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,
   f.spend_period_ref = std::clamp<int64_t>(r.spend_period_ref(), 0, core::SpendPeriod(kMaxTimeMs));
   for (int i = 0; i < r.spend_by_period_size() && i < core::kSpendPeriods; ++i) {
     f.spend_by_period[i] = r.spend_by_period(i);
+  }
+  // Brands and categories no listed product has any more carry no signal.
+  for (const auto& b : r.brand_affinities()) {
+    if (auto idx = catalog.current().FindBrand(b.brand())) {
+      f.brand_affinities.push_back({*idx, Score(b.score())});
+    }
+  }
+  for (const auto& s : r.sizes()) {
+    if (auto c = catalog.current().FindCategory(s.category())) {
+      f.sizes.push_back({*c, s.net(), Time(s.last_ms()), s.size()});
+    }
   }
   return f;
 }
@@ -218,6 +250,17 @@ core::ProductPopularity PopularityFromRecord(const v1::PopularityRecord& r,
     if (auto m = catalog.FindMarket(ms.market())) p.by_market[*m] = Score(ms.score());
   }
   return p;
+}
+
+v1::StorePopularityRecord StoreScoreToRecord(const core::StoreScore& s) {
+  v1::StorePopularityRecord r;
+  r.set_ref_ms(s.ref);
+  r.set_score(s.score);
+  return r;
+}
+
+core::StoreScore StoreScoreFromRecord(const v1::StorePopularityRecord& r) {
+  return {Time(r.ref_ms()), Score(r.score())};
 }
 
 }  // namespace nextbest::storage::codec

@@ -40,6 +40,9 @@ v1::PopularityRecord PopularityToRecord(const core::ProductPopularity& p,
 core::ProductPopularity PopularityFromRecord(const v1::PopularityRecord& r,
                                              const core::Catalog& catalog);
 
+v1::StorePopularityRecord StoreScoreToRecord(const core::StoreScore& s);
+core::StoreScore StoreScoreFromRecord(const v1::StorePopularityRecord& r);
+
 // Parses a record; DATA_LOSS naming `what` if the bytes are not one.
 template <typename Record>
 absl::StatusOr<Record> Parse(const std::string& bytes, const char* what) {

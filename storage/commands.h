@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "core/catalog.h"
+#include "core/features.h"
 #include "core/types.h"
 
 namespace nextbest::storage {
@@ -20,6 +21,7 @@ struct RawOrderLine {
   std::string product_id;
   int32_t quantity = 0;
   int64_t unit_price_minor = 0;
+  std::string size;
 };
 
 struct RawEvent {
@@ -47,6 +49,7 @@ struct CustomerUpsert {
   bool loyalty_member = false;
   bool consent_personalization = false;
   bool consent_marketing_email = false;
+  std::vector<core::SizePreference> sizes;  // declared sizes
 };
 
 struct StoreUpsert {

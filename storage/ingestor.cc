@@ -17,8 +17,13 @@ namespace nextbest::storage {
 // that are published only if the batch is written.
 class Ingestor::Group {
  public:
-  Group(RocksStore& store, core::LiveState& live, const std::vector<core::ProductPopularity>& pop)
-      : store_(store), live_(live), catalog_(*live.catalog.Get()), popularity_base_(pop) {}
+  Group(RocksStore& store, core::LiveState& live, const std::vector<core::ProductPopularity>& pop,
+        const core::StorePopularity& store_pop)
+      : store_(store),
+        live_(live),
+        catalog_(*live.catalog.Get()),
+        popularity_base_(pop),
+        store_popularity_base_(store_pop) {}
 
   rocksdb::WriteBatch& batch() { return batch_; }
   core::CatalogBuilder& catalog() { return catalog_; }
@@ -39,6 +44,15 @@ class Ingestor::Group {
   core::ProductPopularity& Popularity(core::ProductIndex p) {
     auto [it, inserted] = popularity_.try_emplace(p);
     if (inserted && p < popularity_base_.size()) it->second = popularity_base_[p];
+    return it->second;
+  }
+
+  core::StoreScore& StorePopularity(core::StoreIndex s, core::ProductIndex p) {
+    auto [it, inserted] = store_scores_.try_emplace({s, p});
+    if (inserted && s < store_popularity_base_.size()) {
+      const auto& base = store_popularity_base_[s];
+      if (auto b = base.find(p); b != base.end()) it->second = b->second;
+    }
     return it->second;
   }
 
@@ -93,11 +107,17 @@ class Ingestor::Group {
       batch_.Put(store_.handle(Cf::kPopularity), catalog.product(p).id,
                  codec::PopularityToRecord(pop, catalog).SerializeAsString());
     }
+    for (auto& [key, score] : store_scores_) {
+      batch_.Put(store_.handle(Cf::kStorePopularity),
+                 keys::StoreProduct(catalog.store(key.first).id, catalog.product(key.second).id),
+                 codec::StoreScoreToRecord(score).SerializeAsString());
+    }
   }
 
   // After a successful write: catalog first, so that published customer
   // states never name a product the published catalog lacks.
   void Publish(std::vector<core::ProductPopularity>& popularity,
+               core::StorePopularity& store_popularity,
                absl::flat_hash_map<std::string, int64_t>& erased) {
     if (catalog_.changed()) live_.catalog.Publish(catalog_.Build(), live_.epochs);
     // Erasures before new states: events after an erasure in the same group
@@ -115,6 +135,10 @@ class Ingestor::Group {
       popularity.resize(catalog_.current().product_count());
     }
     for (auto& [p, pop] : popularity_) popularity[p] = pop;
+    if (store_popularity.size() < catalog_.current().store_count()) {
+      store_popularity.resize(catalog_.current().store_count());
+    }
+    for (auto& [key, score] : store_scores_) store_popularity[key.first][key.second] = score;
     for (const auto& [offer, click] : offer_events_) {
       if (click) {
         live_.offers.RecordClick(offer);
@@ -125,7 +149,7 @@ class Ingestor::Group {
   }
 
   bool catalog_changed() const { return catalog_.changed(); }
-  bool popularity_changed() const { return !popularity_.empty(); }
+  bool popularity_changed() const { return !popularity_.empty() || !store_scores_.empty(); }
 
  private:
   struct PendingCustomer {
@@ -137,8 +161,10 @@ class Ingestor::Group {
   rocksdb::WriteBatch batch_;
   core::CatalogBuilder catalog_;
   const std::vector<core::ProductPopularity>& popularity_base_;
+  const core::StorePopularity& store_popularity_base_;
   absl::flat_hash_map<std::string, PendingCustomer> customers_;
   absl::flat_hash_map<core::ProductIndex, core::ProductPopularity> popularity_;
+  absl::flat_hash_map<std::pair<core::StoreIndex, core::ProductIndex>, core::StoreScore> store_scores_;
   absl::flat_hash_map<std::string, uint64_t> seen_ids_;
   std::vector<std::pair<std::string, bool>> offer_events_;
   absl::flat_hash_map<std::string, v1::CustomerRecord> records_;
@@ -237,18 +263,44 @@ void Ingestor::MaybePublishTrending() {
   }
 }
 
+void Ingestor::PruneStorePopularity() {
+  const core::Catalog& catalog = *live_->catalog.Get();
+  const double half_life = options_.features.popularity_half_life_days;
+  const auto keep = static_cast<size_t>(std::max(1, options_.store_trending_keep));
+  rocksdb::WriteBatch batch;
+  std::vector<std::pair<core::StoreIndex, std::vector<core::ProductIndex>>> drop;
+  for (size_t s = 0; s < store_popularity_.size() && s < catalog.store_count(); ++s) {
+    auto victims = core::StorePopularityOverflow(store_popularity_[s], clock_->Now(), half_life, keep);
+    if (victims.empty()) continue;
+    for (core::ProductIndex p : victims) {
+      batch.Delete(store_->handle(Cf::kStorePopularity),
+                   keys::StoreProduct(catalog.store(s).id, catalog.product(p).id));
+    }
+    drop.emplace_back(static_cast<core::StoreIndex>(s), std::move(victims));
+  }
+  if (drop.empty()) return;
+  // Forgotten in memory only once forgotten on disk; a failed write leaves
+  // both as they were (tried again at the next rebuild).
+  if (!store_->Write(batch).ok()) return;
+  for (auto& [s, victims] : drop) {
+    for (core::ProductIndex p : victims) store_popularity_[s].erase(p);
+  }
+}
+
 void Ingestor::PublishTrending() {
   const core::FeatureOptions& f = options_.features;
+  PruneStorePopularity();
   live_->trending.Publish(core::BuildTrending(popularity_, *live_->catalog.Get(), clock_->Now(),
                                               f.popularity_half_life_days,
-                                              static_cast<size_t>(f.trending_list_size)),
+                                              static_cast<size_t>(f.trending_list_size),
+                                              &store_popularity_),
                           live_->epochs);
   trending_dirty_ = false;
   last_trending_ms_ = clock_->Now();
 }
 
 void Ingestor::ProcessGroup(std::vector<Pending>& group) {
-  Group g(*store_, *live_, popularity_);
+  Group g(*store_, *live_, popularity_, store_popularity_);
   std::vector<absl::Status> statuses(group.size());
   std::vector<WriteResult> results(group.size());
   for (size_t i = 0; i < group.size(); ++i) {
@@ -262,7 +314,7 @@ void Ingestor::ProcessGroup(std::vector<Pending>& group) {
     counters_.write_groups.fetch_add(1, std::memory_order_relaxed);
   }
   if (write.ok()) {
-    g.Publish(popularity_, erased_);
+    g.Publish(popularity_, store_popularity_, erased_);
     trending_dirty_ |= g.catalog_changed() || g.popularity_changed();
     // A due trending list goes out before the acknowledgements.
     MaybePublishTrending();
@@ -377,7 +429,7 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
     if (!e.store_id.empty()) ev.store = cat.current().FindStore(e.store_id).value_or(core::kNoStore);
     if (!e.product_id.empty()) ev.product = cat.InternProduct(e.product_id);
     for (const RawOrderLine& l : e.lines) {
-      ev.lines.push_back({cat.InternProduct(l.product_id), l.quantity, l.unit_price_minor});
+      ev.lines.push_back({cat.InternProduct(l.product_id), l.quantity, l.unit_price_minor, l.size});
     }
     core::CustomerState& state = g.Customer(e.customer_id, /*features_changed=*/true);
     // The market the event counts for: given, else the store's, else the customer's.
@@ -402,6 +454,16 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
       for (const core::OrderLine& l : ev.lines) {
         core::AddPopularity(g.Popularity(l.product), ev.time, w, ev.country,
                             fo.popularity_half_life_days);
+      }
+      if (ev.store != core::kNoStore) {
+        if (ev.product != core::kNoProduct) {
+          core::AddStoreScore(g.StorePopularity(ev.store, ev.product), ev.time, w,
+                              fo.popularity_half_life_days);
+        }
+        for (const core::OrderLine& l : ev.lines) {
+          core::AddStoreScore(g.StorePopularity(ev.store, l.product), ev.time, w,
+                              fo.popularity_half_life_days);
+        }
       }
     }
   }

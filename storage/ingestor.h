@@ -27,7 +27,11 @@
 // gets the error (UNAVAILABLE for I/O errors and a full disk).
 //
 // Trending lists are rebuilt from the popularity table at most every
-// `trending_publish_interval_ms` while events arrive.
+// `trending_publish_interval_ms` while events arrive. Events that name a
+// store also count for the store's own list (one record per store and
+// product, in the same batch); a store keeps at most 2 × store_trending_keep
+// products, and the weakest beyond `keep` are forgotten (deleted) when the
+// lists are rebuilt.
 //
 // Thread-safety: Submit/SubmitAndWait/queue_depth from any thread.
 
@@ -55,6 +59,7 @@ struct IngestOptions {
   int queue_capacity = 4096;
   int max_group_requests = 256;
   int trending_publish_interval_ms = 200;
+  int store_trending_keep = 250;
   core::FeatureOptions features;
 };
 
@@ -113,6 +118,7 @@ class Ingestor {
   void ProcessGroup(std::vector<Pending>& group);
   void PublishTrending();
   void MaybePublishTrending();
+  void PruneStorePopularity();
 
   absl::Status Apply(const RecordEvents& c, Group& g, WriteResult& r);
   absl::Status Apply(const UpsertCustomers& c, Group& g, WriteResult& r);
@@ -131,6 +137,7 @@ class Ingestor {
 
   // Writer thread only.
   std::vector<core::ProductPopularity> popularity_;
+  core::StorePopularity store_popularity_;  // by store index
   // Erased customers: suppression key -> erasure time (all of them; a few
   // dozen bytes each).
   absl::flat_hash_map<std::string, int64_t> erased_;

@@ -38,6 +38,16 @@ std::string Idempotency(absl::string_view customer_id, absl::string_view event_i
   return absl::StrCat(customer_id, absl::string_view(&kSep, 1), event_id);
 }
 
+std::string StoreProduct(absl::string_view store_id, absl::string_view product_id) {
+  return absl::StrCat(store_id, absl::string_view(&kSep, 1), product_id);
+}
+
+std::optional<std::pair<std::string, std::string>> ParseStoreProduct(absl::string_view key) {
+  const size_t sep = key.find(kSep);
+  if (sep == absl::string_view::npos || sep == 0 || sep + 1 == key.size()) return std::nullopt;
+  return std::pair<std::string, std::string>(key.substr(0, sep), key.substr(sep + 1));
+}
+
 std::string Suppression(absl::string_view secret, absl::string_view customer_id) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

@@ -14,6 +14,7 @@
 //   stores       store_id                        -> StoreRecord
 //   stock        product_id                      -> StockRecord (all stores)
 //   popularity   product_id                      -> PopularityRecord
+//   store_popularity  store_id \0 product_id      -> StorePopularityRecord
 //   meta         name                            -> value
 //   suppression  HMAC-SHA256(secret, id)         -> SuppressionRecord
 //                (erased customers: a keyed hash, never the id)
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/string_view.h"
 
@@ -29,6 +31,10 @@ namespace nextbest::storage::keys {
 std::string Customer(absl::string_view customer_id);
 std::string Event(absl::string_view customer_id, int64_t time_ms, absl::string_view event_id);
 std::string Idempotency(absl::string_view customer_id, absl::string_view event_id);
+
+std::string StoreProduct(absl::string_view store_id, absl::string_view product_id);
+// The store and product ids of a store_popularity key; nullopt if malformed.
+std::optional<std::pair<std::string, std::string>> ParseStoreProduct(absl::string_view key);
 
 // The suppression key of an erased customer: HMAC-SHA256 under the
 // database's secret (32 raw bytes).

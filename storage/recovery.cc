@@ -66,6 +66,24 @@ absl::Status Ingestor::Recover() {
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read popularity"));
 
+  struct StoreEntry {
+    core::StoreIndex store;
+    core::ProductIndex product;
+    core::StoreScore score;
+  };
+  std::vector<StoreEntry> store_scores;
+  it = store_->NewIterator(Cf::kStorePopularity, /*fill_cache=*/false);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::StorePopularityRecord>(it->value().ToString(),
+                                                                       "store popularity"));
+    auto ids = keys::ParseStoreProduct(it->key().ToString());
+    if (!ids.has_value()) return absl::DataLossError("malformed store popularity key");
+    auto s = catalog.current().FindStore(ids->first);
+    if (!s.has_value()) continue;  // not a store any more
+    store_scores.push_back({*s, catalog.InternProduct(ids->second), codec::StoreScoreFromRecord(rec)});
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "read store popularity"));
+
   it = store_->NewIterator(Cf::kSuppression, /*fill_cache=*/false);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ASSIGN_OR_RETURN(auto rec,
@@ -113,6 +131,8 @@ absl::Status Ingestor::Recover() {
   const core::Catalog& published = *live_->catalog.Get();
   popularity_.assign(published.product_count(), core::ProductPopularity{});
   for (auto& [p, rec] : popularity) popularity_[p] = codec::PopularityFromRecord(rec, published);
+  store_popularity_.assign(published.store_count(), {});
+  for (const StoreEntry& e : store_scores) store_popularity_[e.store][e.product] = e.score;
   for (auto& l : customers) live_->customers.Publish(l.id, std::move(l.state));
   recovery_.customers = static_cast<int64_t>(customers.size());
   PublishTrending();

@@ -59,6 +59,7 @@ const char* RocksStore::CfName(Cf cf) {
     case Cf::kPopularity: return "popularity";
     case Cf::kMeta: return "meta";
     case Cf::kSuppression: return "suppression";
+    case Cf::kStorePopularity: return "store_popularity";
     case Cf::kCount: break;
   }
   return "?";

@@ -60,6 +60,7 @@ enum class Cf : int {
   kPopularity,
   kMeta,
   kSuppression,
+  kStorePopularity,
   kCount
 };
 

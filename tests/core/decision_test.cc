@@ -269,6 +269,116 @@ TEST_F(DecisionTest, ProductFiltersAndCallerExclusionsAreHard) {
                                              "category_filter", "category_filter"}));
 }
 
+// Sizes: index 9 (p10, the most popular) comes in XS only, index 8 (p9)
+// in S/M/L; the customer bought M in index 9's category.
+TEST_F(DecisionTest, SizeFitLeavesOutWhatDoesNotFitTheCustomer) {
+  CatalogBuilder b(*catalog_);
+  Product xs = catalog_->product(9);
+  xs.sizes = {"XS"};
+  b.UpsertProduct(xs);
+  Product sml = catalog_->product(8);
+  sml.sizes = {"S", "M", "L"};
+  b.UpsertProduct(sml);
+  catalog_ = b.Build();
+  CustomerState c = Consenting();
+  c.features.sizes.push_back({catalog_->product(9).category, 1, kNow - kDay, "M"});
+  PlacementSpec spec = Spec({Source::kTrending});
+  Explanation explain;
+  DecisionRequest r = Request(spec, &c);
+  r.explain = &explain;
+  Decision d = Decide(*catalog_, *trending_, r);
+  EXPECT_EQ(Products(d), (std::vector<ProductIndex>{8, 7, 6, 5, 4}));
+  ASSERT_FALSE(explain.dropped.empty());
+  EXPECT_EQ(explain.dropped[0].product, 9u);
+  EXPECT_STREQ(DropRuleName(explain.dropped[0].rule), "size_not_fitting");
+  // Declared sizes come first: declaring XS for "Cat" brings p10 back and
+  // leaves out the S/M/L product.
+  c.attributes.sizes = {{"Cat", {"XS"}}};
+  EXPECT_EQ(Products(Run(spec, &c)), (std::vector<ProductIndex>{9, 7, 6, 5, 4}));
+  // A placement may switch the rule off; without consent sizes are not
+  // used (nothing personal is).
+  spec.size_fit = false;
+  EXPECT_EQ(Products(Run(spec, &c)), (std::vector<ProductIndex>{9, 8, 7, 6, 5}));
+  spec.size_fit = true;
+  c.attributes.consent_personalization = false;
+  EXPECT_EQ(Products(Run(spec, &c)), (std::vector<ProductIndex>{9, 8, 7, 6, 5}));
+}
+
+TEST_F(DecisionTest, BrandAffinityProposesTheFavouriteBrandsPopularProducts) {
+  // p1, p2 and p3 are Alpha, the rest Beta; the customer likes Alpha.
+  CatalogBuilder b(*catalog_);
+  for (ProductIndex p = 0; p < 10; ++p) {
+    Product prod = catalog_->product(p);
+    prod.brand = p < 3 ? "Alpha" : "Beta";
+    b.UpsertProduct(std::move(prod));
+  }
+  catalog_ = b.Build();
+  std::vector<ProductPopularity> pop(10);
+  for (int i = 0; i < 10; ++i) AddPopularity(pop[i], kNow, 1.0 + i, 0, 7);
+  trending_ = BuildTrending(pop, *catalog_, kNow, 7, 100);
+  CustomerState c = Consenting();
+  const BrandIndex alpha = *catalog_->FindBrand("Alpha");
+  c.features.affinity_ref = kNow;
+  c.features.brand_affinities = {{alpha, 4.0}, {*catalog_->FindBrand("Beta"), 0.5}};
+  PlacementSpec spec = Spec({Source::kBrandAffinity}, /*fill=*/false);
+  spec.sources[0].limit = 3;  // split over the favourite brands by share
+  const Decision d = Run(spec, &c);
+  ASSERT_GE(d.items.size(), 2u);
+  EXPECT_EQ(d.items[0].product, 2u);  // Alpha's most popular
+  EXPECT_EQ(d.items[0].source, Source::kBrandAffinity);
+  EXPECT_EQ(d.items[0].brand, alpha);
+  EXPECT_TRUE(d.personalized);
+  EXPECT_EQ(Reason(d.items[0]), "popular from Alpha, one of your favourite brands");
+  // Personal: nothing without consent.
+  c.attributes.consent_personalization = false;
+  const Decision anon = Run(spec, &c);
+  EXPECT_EQ(anon.fallback, FallbackReason::kNoConsent);
+  for (const auto& i : anon.items) EXPECT_EQ(i.source, Source::kTrending);
+}
+
+TEST_F(DecisionTest, TrendingScopesStoreCategoryAndOverall) {
+  // Store s1 (index 0) sells p2 and p4 best; s2 (index 1) has no list.
+  std::vector<ProductPopularity> pop(10);
+  for (int i = 0; i < 10; ++i) AddPopularity(pop[i], kNow, 1.0 + i, i < 5 ? 1 : 0, 7);
+  StorePopularity stores(2);
+  AddStoreScore(stores[0][3], kNow, 5, 7);
+  AddStoreScore(stores[0][1], kNow, 9, 7);
+  CatalogBuilder b(*catalog_);
+  b.UpsertStore({"s1", 0, "HEMA Utrecht", "Utrecht"});
+  catalog_ = b.Build();
+  trending_ = BuildTrending(pop, *catalog_, kNow, 7, 100, &stores);
+  PlacementSpec spec = Spec({Source::kTrending}, /*fill=*/false);
+  spec.sources[0].scope = TrendingScope::kStore;
+  // The request's store.
+  DecisionRequest r = Request(spec, nullptr);
+  r.store = 0;
+  Decision d = Decide(*catalog_, *trending_, r);
+  EXPECT_EQ(Products(d), (std::vector<ProductIndex>{1, 3}));
+  EXPECT_EQ(Reason(d.items[0]), "popular in HEMA Utrecht right now");
+  // No store in the request: the customer's home store (with consent).
+  CustomerState c = Consenting();
+  c.attributes.home_store = 0;
+  EXPECT_EQ(Products(Run(spec, &c)), (std::vector<ProductIndex>{1, 3}));
+  c.attributes.consent_personalization = false;
+  // Without consent, or for a store without a list: the market's list (NL:
+  // p6..p10 by popularity).
+  EXPECT_EQ(Products(Run(spec, &c)), (std::vector<ProductIndex>{9, 8, 7, 6, 5}));
+  r.store = 1;
+  d = Decide(*catalog_, *trending_, r);
+  EXPECT_EQ(Products(d).size(), 5u);
+  EXPECT_EQ(Reason(d.items[0], d.country), "popular in BE right now");  // s2 is in BE
+  // Category: the product on screen's category (p10 is Cat/Sub1: p1, p4, p7, p10).
+  spec.sources[0].scope = TrendingScope::kCategory;
+  d = Run(spec, nullptr, {}, /*current=*/9);
+  EXPECT_EQ(Products(d), (std::vector<ProductIndex>{6, 3, 0}));
+  EXPECT_EQ(Reason(d.items[0]), "popular in Sub1 right now");
+  // Overall: every market together.
+  spec.sources[0].scope = TrendingScope::kOverall;
+  d = Run(spec, nullptr);
+  EXPECT_EQ(Products(d), (std::vector<ProductIndex>{9, 8, 7, 6, 5}));
+  EXPECT_EQ(Reason(d.items[0]), "popular in all markets right now");
+}
+
 TEST_F(DecisionTest, ManyCandidatesFromOneSource) {
   // More candidates than the scratch table starts with (256 slots).
   auto catalog = testing::MakeCatalog(900);
@@ -454,17 +564,47 @@ TEST_F(OfferTest, CapsHoldUnderConcurrentRequests) {
   EXPECT_EQ(config_.offers[3].counters->served.load(), 50);
 }
 
+// Size fit as the README states it, independently of the implementation:
+// known sizes are the declared ones of the longest prefix ("C" or "C/<k>")
+// of the product's category, else those bought in it and not returned.
+bool Fits(const CustomerState& c, const Product& p) {
+  if (p.sizes.empty()) return true;
+  const std::string path = "C/" + p.category_path[1];
+  const SizePreference* declared = nullptr;
+  for (const SizePreference& d : c.attributes.sizes) {
+    if ((d.category_prefix == "C" || d.category_prefix == path) &&
+        (declared == nullptr || d.category_prefix.size() > declared->category_prefix.size())) {
+      declared = &d;
+    }
+  }
+  std::vector<std::string> known;
+  if (declared != nullptr) {
+    known = declared->sizes;
+  } else {
+    for (const SizeSeen& s : c.features.sizes) {
+      if (s.category == p.category && s.net > 0) known.push_back(s.size);
+    }
+  }
+  if (known.empty()) return true;
+  for (const std::string& s : p.sizes) {
+    if (std::count(known.begin(), known.end(), s) > 0) return true;
+  }
+  return false;
+}
+
 // Property: whatever the catalog state, the customer and the placement, no
 // answer ever holds an out-of-stock, inactive, unavailable, cart, on-screen
 // or excluded product, a product outside the filters, more than the
-// per-category limit, an ineligible or capped offer, or a repeat.
+// per-category limit, a size that does not fit the customer, an ineligible
+// or capped offer, or a repeat.
 TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
   const uint64_t seed = std::random_device{}();
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
   std::mt19937_64 rng(seed);
   const std::vector<Source> all = {Source::kRecentlyViewed, Source::kTrending, Source::kReplenishment,
                                    Source::kCoPurchase, Source::kCoView, Source::kAffinity,
-                                   Source::kNewArrivals, Source::kOffer};
+                                   Source::kNewArrivals, Source::kOffer, Source::kBrandAffinity};
+  const std::vector<std::string> size_range = {"S", "M", "L"};
   for (int round = 0; round < 300; ++round) {
     auto empty = Catalog::Empty({"NL", "BE"}, "EUR");
     CatalogBuilder b(**empty);
@@ -479,6 +619,12 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
       p.price_minor = 100 + static_cast<int64_t>(rng() % 1000);
       p.active = rng() % 5 != 0;
       p.available_from = rng() % 6 == 0 ? kNow + kDay : kNow - static_cast<TimeMs>(rng() % 60) * kDay;
+      if (i % 4 < 2) {  // clothing: a random non-empty subset of S, M, L
+        for (const std::string& size : size_range) {
+          if (rng() % 2) p.sizes.push_back(size);
+        }
+        if (p.sizes.empty()) p.sizes.push_back(size_range[rng() % 3]);
+      }
       const ProductIndex idx = b.UpsertProduct(p);
       for (CountryIndex c = 0; c < 2; ++c) b.SetOnlineStock(idx, c, rng() % 3 != 0);
       for (StoreIndex s = 0; s < 2; ++s) b.SetStoreStock(idx, s, rng() % 3 != 0);
@@ -486,7 +632,11 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
     auto catalog = b.Build();
     std::vector<ProductPopularity> pop(n);
     for (int i = 0; i < n; ++i) AddPopularity(pop[i], kNow, 1 + rng() % 100, rng() % 2, 7);
-    auto trending = BuildTrending(pop, *catalog, kNow, 7, 50);
+    StorePopularity stores(2);
+    for (int k = 0; k < 12; ++k) {
+      AddStoreScore(stores[rng() % 2][static_cast<ProductIndex>(rng() % n)], kNow, 1 + rng() % 10, 7);
+    }
+    auto trending = BuildTrending(pop, *catalog, kNow, 7, 50, &stores);
 
     auto random_customer = [&] {
       CustomerState c = Consenting();
@@ -499,6 +649,16 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
                                         kNow - 100 * kDay, kNow - static_cast<TimeMs>(rng() % 60) * kDay});
         c.features.affinities.push_back({static_cast<CategoryIndex>(rng() % 4), 1.0 + rng() % 10});
       }
+      c.features.brand_affinities.push_back({static_cast<BrandIndex>(rng() % 2), 1.0 + rng() % 10});
+      for (int i = 0; i < 3; ++i) {
+        c.features.sizes.push_back({static_cast<CategoryIndex>(rng() % 4),
+                                    static_cast<int32_t>(rng() % 3) - 1, kNow, size_range[rng() % 3]});
+      }
+      if (rng() % 3 == 0) c.attributes.sizes.push_back({"C", {size_range[rng() % 3]}});
+      if (rng() % 3 == 0) {
+        c.attributes.sizes.push_back({"C/" + std::to_string(rng() % 4), {size_range[rng() % 3]}});
+      }
+      c.attributes.home_store = rng() % 3 == 0 ? kNoStore : static_cast<StoreIndex>(rng() % 2);
       return c;
     };
     std::vector<CustomerState> population;
@@ -511,6 +671,10 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
                                              static_cast<Seed>(1 + rng() % 3)});
     }
     if (spec.sources.empty()) spec.sources.push_back({Source::kTrending});
+    for (SourceSpec& src : spec.sources) {
+      if (src.source == Source::kTrending) src.scope = static_cast<TrendingScope>(rng() % 4);
+    }
+    spec.size_fit = rng() % 4 != 0;
     spec.max_count = 20;
     spec.fill_with_trending = rng() % 2;
     spec.max_per_category = static_cast<int>(rng() % 3);
@@ -615,6 +779,9 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
         }
         if (spec.max_per_category > 0) {
           EXPECT_LE(++per_category[p.category], spec.max_per_category);
+        }
+        if (spec.size_fit && consented) {
+          EXPECT_TRUE(Fits(*customer, p)) << "product " << item.product;
         }
         seen.push_back(item.product);
       }

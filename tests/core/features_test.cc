@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <tuple>
 
 #include "tests/core/test_catalog.h"
 
@@ -177,6 +178,15 @@ TEST_F(FeaturesTest, AffinitiesAreBounded) {
 }
 
 TEST_F(FeaturesTest, OrderOfEventsDoesNotMatter) {
+  {  // brands, so that brand affinities are compared too
+    CatalogBuilder b(*catalog_);
+    for (ProductIndex p = 0; p < 30; ++p) {
+      Product prod = catalog_->product(p);
+      prod.brand = "B" + std::to_string(p % 4);
+      b.UpsertProduct(std::move(prod));
+    }
+    catalog_ = b.Build();
+  }
   std::mt19937_64 rng(7);
   const uint64_t seed = rng();
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
@@ -187,7 +197,12 @@ TEST_F(FeaturesTest, OrderOfEventsDoesNotMatter) {
     const ProductIndex p = gen() % 30;
     switch (gen() % 3) {
       case 0: events.push_back(View(p, t)); break;
-      case 1: events.push_back(Purchase(t, {{p, 1, 199}})); break;
+      case 1: {
+        OrderLine line{p, 1, 199};
+        line.size = gen() % 2 ? "S" : "M";
+        events.push_back(gen() % 4 ? Purchase(t, {line}) : Return(t, {line}));
+        break;
+      }
       default: {
         Event e = View(p, t);
         e.type = EventType::kAddToCart;
@@ -228,6 +243,137 @@ TEST_F(FeaturesTest, OrderOfEventsDoesNotMatter) {
     EXPECT_EQ(ta[i].category, tb[i].category);
     EXPECT_NEAR(ta[i].score, tb[i].score, 1e-9 * std::max(1.0, ta[i].score));
   }
+  auto sizes = [](std::vector<SizeSeen> v) {
+    std::sort(v.begin(), v.end(), [](auto& x, auto& y) {
+      return std::tie(x.category, x.size) < std::tie(y.category, y.size);
+    });
+    return v;
+  };
+  auto sa = sizes(a.sizes), sb = sizes(b.sizes);
+  ASSERT_EQ(sa.size(), sb.size());
+  EXPECT_FALSE(sa.empty());
+  for (size_t i = 0; i < sa.size(); ++i) {
+    EXPECT_EQ(sa[i].category, sb[i].category);
+    EXPECT_EQ(sa[i].size, sb[i].size);
+    EXPECT_EQ(sa[i].net, sb[i].net);
+    EXPECT_EQ(sa[i].last, sb[i].last);
+  }
+  auto ba = TopBrandAffinities(a, now, options_.affinity_half_life_days, 10);
+  auto bb = TopBrandAffinities(b, now, options_.affinity_half_life_days, 10);
+  ASSERT_EQ(ba.size(), bb.size());
+  for (size_t i = 0; i < ba.size(); ++i) {
+    EXPECT_EQ(ba[i].brand, bb[i].brand);
+    EXPECT_NEAR(ba[i].score, bb[i].score, 1e-9 * std::max(1.0, ba[i].score));
+  }
+}
+
+// A catalog where p0..p5 carry brands and p0..p3 sizes, for the brand and
+// size features.
+std::unique_ptr<const Catalog> BrandedSizedCatalog() {
+  auto base = testing::MakeCatalog(6);
+  CatalogBuilder b(*base);
+  for (ProductIndex p = 0; p < 6; ++p) {
+    Product prod = base->product(p);
+    prod.brand = p % 2 == 0 ? "Alpha" : "Beta";
+    if (p < 4) prod.sizes = {"S", "M", "L"};
+    b.UpsertProduct(std::move(prod));
+  }
+  return b.Build();
+}
+
+OrderLine Line(ProductIndex p, int32_t quantity, std::string size) {
+  OrderLine l{p, quantity, 1000};
+  l.size = std::move(size);
+  return l;
+}
+
+TEST_F(FeaturesTest, BrandAffinityFollowsInteractionsAndDecaysWithCategories) {
+  catalog_ = BrandedSizedCatalog();
+  options_.affinity_half_life_days = 10;
+  const BrandIndex alpha = *catalog_->FindBrand("Alpha");
+  const BrandIndex beta = *catalog_->FindBrand("Beta");
+  // p0 and p2 are Alpha, p1 Beta: two Alpha views and a Beta purchase (5).
+  CustomerFeatures f = Run({View(0, kT0), View(2, kT0), Purchase(kT0, {{1, 1, 100}})});
+  auto top = TopBrandAffinities(f, kT0 + 10 * kDay, options_.affinity_half_life_days, 5);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].brand, beta);
+  EXPECT_NEAR(top[0].score, 2.5, 1e-12);  // 5, one half-life later
+  EXPECT_EQ(top[1].brand, alpha);
+  EXPECT_NEAR(top[1].score, 1.0, 1e-12);
+  // Returns weigh against the brand too.
+  f = Run({Purchase(kT0, {{1, 1, 100}}), Return(kT0, {{1, 1, 100}})});
+  top = TopBrandAffinities(f, kT0, 10, 5);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_NEAR(top[0].score, 0, 1e-12);
+  // Bounded like categories: the weakest makes room for a stronger one.
+  options_.max_brand_affinities = 1;
+  f = Run({View(0, kT0), Purchase(kT0 + 1, {{1, 1, 100}})});
+  ASSERT_EQ(f.brand_affinities.size(), 1u);
+  EXPECT_EQ(f.brand_affinities[0].brand, beta);
+  // Products without a brand leave the brand list alone.
+  catalog_ = testing::MakeCatalog(6);
+  EXPECT_TRUE(Run({View(0, kT0)}).brand_affinities.empty());
+}
+
+TEST_F(FeaturesTest, SizesAreLearnedFromOrderLinesNetOfReturns) {
+  catalog_ = BrandedSizedCatalog();
+  const CategoryIndex c0 = catalog_->product(0).category;
+  CustomerFeatures f = Run({Purchase(kT0, {Line(0, 2, "M"), Line(4, 1, "")})});
+  ASSERT_EQ(f.sizes.size(), 1u);  // a line without a size teaches nothing
+  EXPECT_EQ(f.sizes[0].category, c0);
+  EXPECT_EQ(f.sizes[0].size, "M");
+  EXPECT_EQ(f.sizes[0].net, 2);
+  // Returned in full: the size did not fit, it stops counting.
+  f = Run({Purchase(kT0, {Line(0, 2, "M")}), Return(kT0 + kDay, {Line(0, 2, "M")})});
+  ASSERT_EQ(f.sizes.size(), 1u);
+  EXPECT_EQ(f.sizes[0].net, 0);
+  // The same in the other order (a late purchase event).
+  CustomerFeatures g = Run({Return(kT0 + kDay, {Line(0, 2, "M")}), Purchase(kT0, {Line(0, 2, "M")})});
+  ASSERT_EQ(g.sizes.size(), 1u);
+  EXPECT_EQ(g.sizes[0].net, 0);
+  EXPECT_EQ(g.sizes[0].last, f.sizes[0].last);
+  // Bounded: the pair seen longest ago makes room.
+  options_.max_known_sizes = 2;
+  f = Run({Purchase(kT0, {Line(0, 1, "S")}), Purchase(kT0 + 1, {Line(0, 1, "M")}),
+           Purchase(kT0 + 2, {Line(0, 1, "L")})});
+  ASSERT_EQ(f.sizes.size(), 2u);
+  for (const SizeSeen& s : f.sizes) EXPECT_NE(s.size, "S");
+}
+
+TEST_F(FeaturesTest, SizeFitUsesDeclaredSizesFirstThenBoughtOnes) {
+  // Index 0 (Cat/Sub1) comes in S, M, L; index 1 (Cat/Sub2) in XS only;
+  // index 4 has no sizes.
+  auto base = BrandedSizedCatalog();
+  CatalogBuilder b(*base);
+  Product xs = base->product(1);
+  xs.sizes = {"XS"};
+  b.UpsertProduct(xs);
+  catalog_ = b.Build();
+  CustomerState c;
+  // Nothing known: everything fits.
+  EXPECT_TRUE(FitsKnownSizes(*catalog_, c, 0));
+  EXPECT_TRUE(FitsKnownSizes(*catalog_, c, 1));
+  // Bought M in Sub1 (p1's category): XS-only p1 does not fit, p0 (another
+  // category) is not judged by it, and products without sizes always fit.
+  c.features.sizes.push_back({catalog_->product(1).category, 1, kT0, "M"});
+  EXPECT_FALSE(FitsKnownSizes(*catalog_, c, 1));
+  EXPECT_TRUE(FitsKnownSizes(*catalog_, c, 0));
+  EXPECT_TRUE(FitsKnownSizes(*catalog_, c, 4));
+  // A returned size (net 0) is not a known size.
+  c.features.sizes[0].net = 0;
+  EXPECT_TRUE(FitsKnownSizes(*catalog_, c, 1));
+  c.features.sizes[0].net = 1;
+  // A declaration covering the category wins over what was bought.
+  c.attributes.sizes.push_back({"Cat", {"XS"}});
+  EXPECT_TRUE(FitsKnownSizes(*catalog_, c, 1));
+  EXPECT_FALSE(FitsKnownSizes(*catalog_, c, 0));  // S/M/L, declared XS
+  // The longest prefix wins; prefixes match whole path segments only.
+  ASSERT_EQ(catalog_->category_name(catalog_->product(0).category), "Cat/Sub1");
+  c.attributes.sizes.push_back({"Cat/Sub1", {"L"}});
+  EXPECT_TRUE(FitsKnownSizes(*catalog_, c, 0));
+  c.attributes.sizes = {{"Ca", {"XS"}}};
+  EXPECT_TRUE(FitsKnownSizes(*catalog_, c, 0));   // "Ca" does not cover "Cat/Sub1"
+  EXPECT_FALSE(FitsKnownSizes(*catalog_, c, 1));  // falls back to the bought M
 }
 
 }  // namespace

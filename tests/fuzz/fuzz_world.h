@@ -1,9 +1,11 @@
 #pragma once
 // A small retailer for the fuzz targets: products p0..p29 in three
-// categories (some inactive, some out of stock), two stores, the given
-// markets (NL and BE unless told), trending built, customers c0..c3 with views and purchases (c3 without
-// personalization consent), and a decision config published as the server
-// publishes one (offers attached to the ledger, then built).
+// categories (some inactive, some out of stock, Sub0 in sizes), two brands,
+// two stores, the given markets (NL and BE unless told), trending built
+// (store s1 with its own list), customers c0..c3 with views and purchases
+// (sizes bought, c1 with declared sizes, c3 without personalization
+// consent), and a decision config published as the server publishes one
+// (offers attached to the ledger, then built).
 
 #include <memory>
 #include <string>
@@ -28,12 +30,14 @@ inline void BuildWorld(core::LiveState& live,
   b.UpsertStore({"s1", 0, "Utrecht", "Utrecht"});
   b.UpsertStore({"s2", second, "Gent", "Gent"});
   std::vector<core::ProductPopularity> popularity(30);
+  core::StorePopularity stores(2);
   for (int i = 0; i < 30; ++i) {
     core::Product p;
     p.id = absl::StrCat("p", i);
     p.name = p.id;
     p.category_path = {"Cat", absl::StrCat("Sub", i % 3)};
     p.brand = i % 2 ? "HEMA" : "Other";
+    if (i % 3 == 0) p.sizes = i % 2 ? std::vector<std::string>{"S", "M"} : std::vector<std::string>{"L"};
     p.price_minor = 100 + 50 * i;
     p.active = i % 7 != 6;
     const core::ProductIndex idx = b.UpsertProduct(std::move(p));
@@ -42,10 +46,11 @@ inline void BuildWorld(core::LiveState& live,
     b.SetStoreStock(idx, 0, i % 3 != 0);
     core::AddPopularity(popularity[idx], kNow - i * 3'600'000, 1 + i,
                         static_cast<core::CountryIndex>(i % 2 ? second : 0), 7);
+    if (i % 4 == 0) core::AddStoreScore(stores[0][idx], kNow, 30 - i, 7);
   }
   live.catalog.Publish(b.Build(), live.epochs);
   const core::Catalog& catalog = *live.catalog.Get();
-  live.trending.Publish(core::BuildTrending(popularity, catalog, kNow, 7, 50), live.epochs);
+  live.trending.Publish(core::BuildTrending(popularity, catalog, kNow, 7, 50, &stores), live.epochs);
 
   const core::FeatureOptions features;
   for (int c = 0; c < 4; ++c) {
@@ -56,13 +61,15 @@ inline void BuildWorld(core::LiveState& live,
     state->attributes.loyalty_member = c % 2 == 1;
     state->attributes.consent_personalization = c != 3;
     state->attributes.consent_marketing_email = c % 2 == 0;
+    state->attributes.home_store = c % 2 ? 0 : core::kNoStore;
+    if (c == 1) state->attributes.sizes.push_back({"Cat", {"M"}});
     for (int i = 0; i < 12; ++i) {
       core::Event e;
       e.time = kNow - (20 - i) * core::kMsPerDay;
       e.channel = core::Channel::kWeb;
       if (i % 4 == 3) {
         e.type = core::EventType::kPurchase;
-        e.lines.push_back({static_cast<core::ProductIndex>((c * 7 + i) % 30), 1, 250});
+        e.lines.push_back({static_cast<core::ProductIndex>((c * 7 + i) % 30), 1, 250, c % 2 ? "L" : "S"});
       } else {
         e.type = core::EventType::kView;
         e.product = static_cast<core::ProductIndex>((c * 5 + i) % 30);

@@ -32,7 +32,7 @@ done
 
 declare -A record_types=(
   [0]=CustomerRecord [1]=FeaturesRecord [2]=ProductRecord [3]=StockRecord
-  [4]=PopularityRecord [5]=EventRecord)
+  [4]=PopularityRecord [5]=EventRecord [6]=StorePopularityRecord)
 for f in seeds/records/*.txtpb; do
   s=$(basename "$f"); s=${s%%_*}
   encode records "$s" "nextbest.storage.v1.${record_types[$s]}" storage/records.proto "$root" "$f"
@@ -55,6 +55,14 @@ offers { id: "o1" type: PROMOTION title: "10%" placements: "callcenter.top3" pri
 placements { id: "callcenter.top3" default_count: 3 max_count: 3
   sources { kind: OFFERS weight: 1 } sources { kind: TRENDING weight: 0.5 } sources { kind: CO_PURCHASE seed: HISTORY }
   max_per_category: 1 }
+TXT
+cat > corpus/config/scopes <<'TXT'
+markets: "NL"
+ingest { store_trending_keep: 100 }
+features { max_brand_affinities: 4 max_known_sizes: 6 }
+placements { id: "winkel" sources { kind: TRENDING scope: STORE limit: 20 } size_fit: false }
+placements { id: "pdp" sources { kind: TRENDING scope: CATEGORY } sources { kind: BRAND_AFFINITY weight: 0.5 } max_per_category: 2 }
+placements { id: "overall" sources { kind: TRENDING scope: OVERALL } }
 TXT
 printf 'markets: "NL" currency: "EURO"' > corpus/config/bad_currency
 echo "corpora: $(ls corpus/requests | wc -l) requests, $(ls corpus/records | wc -l) records, $(ls corpus/keys | wc -l) keys, $(ls corpus/config | wc -l) config"

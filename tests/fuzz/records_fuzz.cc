@@ -9,6 +9,7 @@
 // profile renders, RFM and affinities compute, a feature update applies,
 // the catalog builds, trending builds, and re-encoding is stable.
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -44,6 +45,8 @@ struct Base {
       p.id = absl::StrCat("p", i);
       p.category_path = {"Cat", absl::StrCat("Sub", i % 3)};
       p.price_minor = 100 * (i + 1);
+      p.brand = i % 2 ? "Alpha" : "Beta";
+      if (i % 3 == 1) p.sizes = {"S", "M", "L"};
       p.active = true;
       b.UpsertProduct(std::move(p));
     }
@@ -77,6 +80,10 @@ void UseState(const core::CustomerState& state, const core::Catalog& catalog) {
   nextbest::server::FillProfile("c1", state, catalog, base.features, base.config, nullptr, kNow, profile);
   (void)core::ComputeRfm(state.features, kNow);
   (void)core::TopAffinities(state.features, kNow, base.features.affinity_half_life_days, 5);
+  (void)core::TopBrandAffinities(state.features, kNow, base.features.affinity_half_life_days, 5);
+  for (core::ProductIndex p = 0; p < catalog.product_count(); ++p) {
+    (void)core::FitsKnownSizes(catalog, state, p);
+  }
   core::CustomerFeatures next = state.features;
   core::Event view;
   view.type = core::EventType::kView;
@@ -87,7 +94,7 @@ void UseState(const core::CustomerState& state, const core::Catalog& catalog) {
   core::Event buy = view;
   buy.type = core::EventType::kPurchase;
   buy.product = core::kNoProduct;
-  buy.lines.push_back({1, 2, 500});
+  buy.lines.push_back({1, 2, 500, "M"});
   core::ApplyEvent(base.features, catalog, buy, next);
   core::ShrinkToFit(next);
 }
@@ -97,7 +104,7 @@ void UseState(const core::CustomerState& state, const core::Catalog& catalog) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > 64 * 1024) return 0;
   const Base& base = TheBase();
-  const uint8_t selector = data[0] % 6;
+  const uint8_t selector = data[0] % 7;
   ++data;
   --size;
   core::CatalogBuilder builder(*base.catalog);
@@ -167,7 +174,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       popularity[2] = codec::PopularityFromRecord(r, *base.catalog);
       auto trending = core::BuildTrending(popularity, *base.catalog, kNow, 7, 50);
       FUZZ_CHECK(trending != nullptr);
+      for (const auto& e : trending->For(core::kNoCountry)) FUZZ_CHECK(std::isfinite(e.score) && e.score > 0);
+      for (const auto& e : trending->For(0)) FUZZ_CHECK(std::isfinite(e.score) && e.score > 0);
       (void)codec::PopularityToRecord(popularity[2], *base.catalog).SerializeAsString();
+      break;
+    }
+    case 6: {  // store popularity family
+      rec::StorePopularityRecord r;
+      if (!Decode(data, size, r)) return 0;
+      core::StorePopularity stores(base.catalog->store_count());
+      stores[1][3] = codec::StoreScoreFromRecord(r);
+      const core::StoreScore& s = stores[1][3];
+      FUZZ_CHECK(std::isfinite(s.score));
+      (void)core::StorePopularityOverflow(stores[1], kNow, 7, 1);
+      std::vector<core::ProductPopularity> popularity(base.catalog->product_count());
+      auto trending = core::BuildTrending(popularity, *base.catalog, kNow, 7, 50, &stores);
+      for (const auto& e : trending->ForStore(1)) FUZZ_CHECK(std::isfinite(e.score));
+      (void)codec::StoreScoreToRecord(s).SerializeAsString();
       break;
     }
     case 5: {  // events family, as export renders it

@@ -16,7 +16,7 @@ TEST(ConfigTest, EmptyConfigGivesDefaults) {
   EXPECT_EQ(c->ingest.features.recently_viewed_count, 20);
   // The shipped config's placements, offers and segments are compiled in.
   const core::DecisionConfig& d = c->decisions;
-  EXPECT_EQ(d.placements.size(), 8u);
+  EXPECT_EQ(d.placements.size(), 9u);
   EXPECT_FALSE(d.offers.empty());
   EXPECT_FALSE(d.segments.empty());
   EXPECT_TRUE(d.require_consent);
@@ -40,7 +40,7 @@ TEST(ConfigTest, ShippedConfigLoads) {
   std::vector<std::string> ids;
   for (const auto& p : c->decisions.placements) ids.push_back(p.id);
   std::sort(ids.begin(), ids.end());
-  EXPECT_EQ(ids, (std::vector<std::string>{"app.speciaal_voor_jou", "callcenter.top3",
+  EXPECT_EQ(ids, (std::vector<std::string>{"app.populair_in_jouw_winkel", "app.speciaal_voor_jou", "callcenter.top3",
                                            "checkout.vergeten", "homepage.door_jou_bekeken",
                                            "homepage.populair", "homepage.speciaal_voor_jou",
                                            "newsletter.blocks", "pdp.vaak_samen_gekocht"}));
@@ -97,6 +97,12 @@ TEST(ConfigTest, ErrorsNameTheField) {
       {"models { neighbours_per_product: 1000 }", "models.neighbours_per_product"},
       {"placements { id: 'a' sources { kind: TRENDING } rotation: 0.9 }", "placements[0].rotation"},
       {"ingest { queue_capacity: -3 }", "ingest.queue_capacity"},
+      {"ingest { store_trending_keep: -1 }", "ingest.store_trending_keep"},
+      {"features { max_brand_affinities: 5000 }", "features.max_brand_affinities"},
+      {"features { max_known_sizes: -2 }", "features.max_known_sizes"},
+      {"placements { id: 'a' sources { kind: AFFINITY scope: STORE } }", "placements[0].sources[0].scope"},
+      {"placements { id: 'a' sources { kind: TRENDING scope: 9 } }", "placements[0].sources[0].scope"},
+      {"placements { id: 'a' sources { kind: TRENDING scope: STORE } sources { kind: BRAND_AFFINITY } size_fit: false }", ""},
       {"storage { durability: 7 }", "storage.durability"},
       {"no_such_field: 1", "line 1"},
   };
@@ -111,6 +117,16 @@ TEST(ConfigTest, ErrorsNameTheField) {
     EXPECT_NE(r.status().message().find(c.expected), std::string::npos)
         << c.text << " -> " << r.status();
   }
+}
+
+TEST(ConfigTest, SizeFitIsOnUnlessSwitchedOff) {
+  auto on = ParseConfig("placements { id: 'a' sources { kind: TRENDING scope: STORE } }");
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_TRUE(on->decisions.placements[0].size_fit);
+  EXPECT_EQ(on->decisions.placements[0].sources[0].scope, core::TrendingScope::kStore);
+  auto off = ParseConfig("placements { id: 'a' sources { kind: TRENDING } size_fit: false }");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->decisions.placements[0].size_fit);
 }
 
 TEST(ConfigTest, MissingFileIsNotFound) {

@@ -345,6 +345,121 @@ TEST_F(E2eTest, AcknowledgedEventIsSeenByTheNextRecommend) {
   }
 }
 
+// Size fit, brand affinity and per-store trending through the real API:
+// rompers p7 (50/56) and p8 (74/80), both "Kleine Beer", in stock online
+// and in s1. Shoppers make p7 the most popular; c1 bought p8 in 74/80 in
+// store s1, so p7 never fits c1, and s1's own list starts with p8.
+TEST_F(E2eTest, SizeFitBrandAffinityAndStoreTrendingThroughTheApi) {
+  LoadCatalog();
+  v1::UpsertProductsRequest pr;
+  for (int i = 7; i <= 8; ++i) {
+    auto* p = pr.add_products();
+    p->set_product_id(absl::StrCat("p", i));
+    p->set_name(absl::StrCat("Romper ", i));
+    p->set_brand("Kleine Beer");
+    p->add_category_path("Baby");
+    p->add_category_path("Rompers");
+    p->add_sizes(i == 7 ? "50/56" : "74/80");
+    p->mutable_price()->set_amount_minor(799);
+    p->mutable_price()->set_currency("EUR");
+  }
+  v1::UpsertProductsResponse presp;
+  ASSERT_TRUE(Call(&v1::CatalogService::Stub::UpsertProducts, catalog_.get(), pr, &presp).ok());
+  v1::SetStockRequest st;
+  for (const char* id : {"p7", "p8"}) {
+    for (const char* where : {"online", "s1"}) {
+      auto* l = st.add_levels();
+      l->set_product_id(id);
+      if (std::string(where) == "online") l->set_online_country("NL"); else l->set_store_id(where);
+      l->set_quantity(5);
+    }
+  }
+  v1::SetStockResponse stresp;
+  ASSERT_TRUE(Call(&v1::CatalogService::Stub::SetStock, catalog_.get(), st, &stresp).ok());
+  // c3 declared 50/56 for everything under "Baby".
+  v1::UpsertCustomersRequest cr;
+  auto* c3 = cr.add_customers();
+  c3->set_customer_id("c3");
+  c3->set_country("NL");
+  c3->mutable_consent()->set_personalization(true);
+  auto* sp = c3->add_sizes();
+  sp->set_category("Baby");
+  sp->add_sizes("50/56");
+  v1::UpsertCustomersResponse cresp;
+  ASSERT_TRUE(Call(&v1::CustomerService::Stub::UpsertCustomers, customers_.get(), cr, &cresp).ok());
+
+  const int64_t now = NowSec();
+  std::vector<v1::Event> events;
+  v1::Event bought = Purchase("b1", "c1", "p8", now - kDaySec);  // in store s1
+  bought.mutable_order()->mutable_lines(0)->set_size("74/80");
+  events.push_back(bought);
+  for (int i = 0; i < 20; ++i) {
+    events.push_back(View(absl::StrCat("x", i), absl::StrCat("shopper", i), "p7", now - 100));
+    events.back().set_country("NL");
+  }
+  ASSERT_TRUE(Record(events).ok());
+  WaitForTrending(now);
+
+  // The profile shows what was learned and declared.
+  v1::GetProfileResponse profile;
+  ASSERT_TRUE(Profile("c1", &profile).ok());
+  ASSERT_EQ(profile.features().known_sizes_size(), 1);
+  EXPECT_EQ(profile.features().known_sizes(0).category(), "Baby/Rompers");
+  EXPECT_EQ(profile.features().known_sizes(0).size(), "74/80");
+  EXPECT_EQ(profile.features().known_sizes(0).units(), 1);
+  ASSERT_GE(profile.features().top_brands_size(), 1);
+  EXPECT_EQ(profile.features().top_brands(0).brand(), "Kleine Beer");
+  ASSERT_TRUE(Profile("c3", &profile).ok());
+  ASSERT_EQ(profile.customer().sizes_size(), 1);
+  EXPECT_EQ(profile.customer().sizes(0).category(), "Baby");
+
+  // Popular right now: p7 leads for anyone, but never for c1 (explained).
+  auto explained = [&](const std::string& customer, v1::RecommendResponse* r) {
+    v1::RecommendRequest req;
+    req.set_customer_id(customer);
+    req.mutable_context()->set_placement("homepage.populair");
+    req.set_explain(true);
+    return Call(&v1::DecisionService::Stub::Recommend, decisions_.get(), req, r);
+  };
+  v1::RecommendResponse anyone, c1, c3r;
+  ASSERT_TRUE(Recommend("", "homepage.populair", &anyone).ok());
+  ASSERT_GE(anyone.items_size(), 1);
+  EXPECT_EQ(anyone.items(0).product_id(), "p7");
+  ASSERT_TRUE(explained("c1", &c1).ok());
+  for (const auto& item : c1.items()) EXPECT_NE(item.product_id(), "p7");
+  bool dropped = false;
+  for (const auto& d : c1.explanation().dropped()) {
+    dropped |= d.product_id() == "p7" && d.rule() == "size_not_fitting";
+  }
+  EXPECT_TRUE(dropped);
+  // c3's declaration: p7 fits, p8 does not.
+  ASSERT_TRUE(explained("c3", &c3r).ok());
+  ASSERT_GE(c3r.items_size(), 1);
+  EXPECT_EQ(c3r.items(0).product_id(), "p7");
+  for (const auto& item : c3r.items()) EXPECT_NE(item.product_id(), "p8");
+
+  // "Populair in jouw winkel": s1's own list (c1's purchase), for the
+  // request's store and for c1's home store (s1).
+  v1::RecommendResponse in_store, home;
+  ASSERT_TRUE(Recommend("", "app.populair_in_jouw_winkel", &in_store, {}, 0, "s1").ok());
+  ASSERT_GE(in_store.items_size(), 1);
+  EXPECT_EQ(in_store.items(0).product_id(), "p8");
+  EXPECT_EQ(in_store.items(0).reason(), "popular in HEMA Utrecht right now");
+  ASSERT_TRUE(Recommend("c1", "app.populair_in_jouw_winkel", &home).ok());
+  ASSERT_GE(home.items_size(), 1);
+  EXPECT_EQ(home.items(0).product_id(), "p8");
+  EXPECT_EQ(home.items(0).reason(), "popular in HEMA Utrecht right now");
+
+  // Everything above survives a restart.
+  RestartServer();
+  v1::RecommendResponse again;
+  ASSERT_TRUE(Recommend("", "app.populair_in_jouw_winkel", &again, {}, 0, "s1").ok());
+  ASSERT_GE(again.items_size(), 1);
+  EXPECT_EQ(again.items(0).product_id(), "p8");
+  ASSERT_TRUE(explained("c1", &c1).ok());
+  for (const auto& item : c1.items()) EXPECT_NE(item.product_id(), "p7");
+}
+
 TEST_F(E2eTest, ConsentDecidesPersonalizationFromTheNextRequestOn) {
   LoadCatalog();
   const int64_t now = NowSec();
@@ -735,7 +850,7 @@ TEST_F(E2eTest, CliSpeaksTheContractAndExitsWithTheGrpcCode) {
   EXPECT_NE(out.find("duplicate"), std::string::npos) << out;
   // The same id with other content is refused.
   EXPECT_EQ(RunCli(t, "track --customer=c1 --type=view --product=p3 --event_id=cli1", &out), 6) << out;
-  ASSERT_EQ(RunCli(t, "track --customer=c1 --type=purchase --product=p1 --quantity=2 --price_cents=199", &out), 0) << out;
+  ASSERT_EQ(RunCli(t, "track --customer=c1 --type=purchase --product=p1 --quantity=2 --price_cents=199 --size=M", &out), 0) << out;
   EXPECT_EQ(RunCli(t, "track --customer=c1 --type=purchase --product=p1 --price_cents=-5", &out), 3) << out;
 
   const std::string jsonl = dir_.path() + "/events.jsonl";
@@ -762,6 +877,7 @@ TEST_F(E2eTest, CliSpeaksTheContractAndExitsWithTheGrpcCode) {
   EXPECT_EQ(RunCli(t, "profile --customer=nobody", &out), 5) << out;
   ASSERT_EQ(RunCli(t, "profile --customer=c1", &out), 0) << out;
   EXPECT_NE(out.find("1 orders"), std::string::npos) << out;
+  EXPECT_NE(out.find("sizes bought: Baby/Luiers M (2)"), std::string::npos) << out;
   ASSERT_EQ(RunCli(t, "profile --customer=c1 --json", &out), 0) << out;
   v1::GetProfileResponse profile;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &profile).ok()) << out;

@@ -109,6 +109,8 @@ TEST(ValidationTest, BadOrderLinesNameTheLine) {
       {[](v1::OrderLine& l) { l.mutable_unit_price()->set_currency("USD"); }, "events[1].order.lines[0].unit_price.currency: must be EUR"},
       {[](v1::OrderLine& l) { l.clear_unit_price(); }, "events[1].order.lines[0].unit_price: required"},
       {[](v1::OrderLine& l) { l.clear_product_id(); }, "events[1].order.lines[0].product_id: required"},
+      {[](v1::OrderLine& l) { l.set_size(std::string(33, 'L')); }, "events[1].order.lines[0].size: must be 1..32 bytes"},
+      {[](v1::OrderLine& l) { l.set_size("M\n"); }, "events[1].order.lines[0].size: contains a control character"},
   };
   for (const Case& c : cases) {
     google::protobuf::RepeatedPtrField<v1::Event> events;
@@ -142,6 +144,21 @@ TEST(ValidationTest, CustomersProductsStoresStock) {
   EXPECT_NE(ToUpsertCustomers(cr, l, kNow).status().message().find("customers[0].country"), std::string::npos);
   c->set_country("BE");
   EXPECT_TRUE(ToUpsertCustomers(cr, l, kNow).ok());
+  auto* sp = c->add_sizes();
+  EXPECT_NE(ToUpsertCustomers(cr, l, kNow).status().message().find("customers[0].sizes[0].category"), std::string::npos);
+  sp->set_category("Kleding/");
+  EXPECT_NE(ToUpsertCustomers(cr, l, kNow).status().message().find("customers[0].sizes[0].category: must not"), std::string::npos);
+  sp->set_category("Kleding/Dames");
+  EXPECT_NE(ToUpsertCustomers(cr, l, kNow).status().message().find("customers[0].sizes[0].sizes: at least one"), std::string::npos);
+  sp->add_sizes("M");
+  sp->add_sizes("");
+  EXPECT_NE(ToUpsertCustomers(cr, l, kNow).status().message().find("customers[0].sizes[0].sizes[1]"), std::string::npos);
+  sp->set_sizes(1, "L");
+  auto sized = ToUpsertCustomers(cr, l, kNow);
+  ASSERT_TRUE(sized.ok()) << sized.status();
+  ASSERT_EQ(sized->customers[0].sizes.size(), 1u);
+  EXPECT_EQ(sized->customers[0].sizes[0].category_prefix, "Kleding/Dames");
+  EXPECT_EQ(sized->customers[0].sizes[0].sizes, (std::vector<std::string>{"M", "L"}));
 
   v1::UpsertProductsRequest pr;
   auto* p = pr.add_products();
@@ -157,6 +174,12 @@ TEST(ValidationTest, CustomersProductsStoresStock) {
   p->mutable_price()->set_amount_minor(-5);
   EXPECT_NE(ToUpsertProducts(pr, l).status().message().find("products[0].price.amount_minor"), std::string::npos);
   p->mutable_price()->set_amount_minor(135);
+  p->add_sizes(std::string(40, 'x'));
+  EXPECT_NE(ToUpsertProducts(pr, l).status().message().find("products[0].sizes[0]"), std::string::npos);
+  p->clear_sizes();
+  p->set_brand(std::string(200, 'b'));
+  EXPECT_NE(ToUpsertProducts(pr, l).status().message().find("products[0].brand"), std::string::npos);
+  p->clear_brand();
   auto ok = ToUpsertProducts(pr, l);
   ASSERT_TRUE(ok.ok());
   EXPECT_TRUE(ok->products[0].active);  // absent = active

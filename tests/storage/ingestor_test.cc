@@ -147,7 +147,7 @@ class IngestorTest : public ::testing::Test {
     store_ = std::move(*store);
     live_ = std::make_unique<core::LiveState>();
     live_->catalog.Publish(*core::Catalog::Empty({"NL", "BE"}, "EUR"), live_->epochs);
-    IngestOptions io;
+    IngestOptions io = ingest_options_;
     io.trending_publish_interval_ms = 0;  // publish trending after every group
     auto ingestor = Ingestor::Start(store_.get(), live_.get(), io, &clock_);
     ASSERT_TRUE(ingestor.ok()) << ingestor.status();
@@ -204,6 +204,7 @@ class IngestorTest : public ::testing::Test {
 
   testing::TempDir dir_;
   StoreOptions store_options_;
+  IngestOptions ingest_options_;
   core::ManualClock clock_{kT0 + 100 * kDay};
   std::unique_ptr<RocksStore> store_;
   std::unique_ptr<core::LiveState> live_;
@@ -528,6 +529,110 @@ TEST_F(IngestorTest, EverythingIsRecoveredAfterReopen) {
     EXPECT_EQ(catalog.product(trending_after[i].product).id,
               catalog.product(trending_before[i].product).id);
   }
+}
+
+// Brand affinities, learned and declared sizes and per-store popularity
+// are persisted with the events that made them and come back on restart.
+TEST_F(IngestorTest, BrandsSizesAndStorePopularitySurviveRestart) {
+  LoadCatalog();
+  UpsertProducts branded;
+  for (int i = 1; i <= 5; ++i) {
+    core::Product p = live_->catalog.Get()->product(*live_->catalog.Get()->FindProduct(absl::StrCat("p", i)));
+    p.brand = i <= 2 ? "Alpha" : "Beta";
+    p.sizes = {"S", "M"};
+    branded.products.push_back(p);
+  }
+  ASSERT_TRUE(ingestor_->SubmitAndWait(branded).ok());
+  UpsertCustomers c;
+  c.customers.push_back({"c1", "NL", "s1", "nl", 1980, true, true, false, {{"Bakkerij/Tompouce", {"M"}}}});
+  ASSERT_TRUE(ingestor_->SubmitAndWait(c).ok());
+  RawEvent bought = Purchase("c1", "e1", "p2", kT0);
+  bought.store_id = "s1";
+  bought.lines[0].size = "M";
+  RawEvent bought2 = Purchase("c1", "e2", "p4", kT0 + 1);
+  bought2.store_id = "s1";
+  bought2.lines = {{"p4", 2, 400, "S"}, {"p2", 1, 200, "M"}};
+  ASSERT_TRUE(Record({bought, bought2, View("c1", "e3", "p3", kT0 + 2)}).ok());
+
+  auto store_list = [&] {
+    core::ReadGuard guard(live_->epochs);
+    std::vector<std::pair<std::string, float>> out;
+    const core::Catalog& catalog = *live_->catalog.Get();
+    for (const auto& e : live_->trending.Get()->ForStore(*catalog.FindStore("s1"))) {
+      out.emplace_back(catalog.product(e.product).id, e.score);
+    }
+    return out;
+  };
+  const auto list_before = store_list();
+  ASSERT_EQ(list_before.size(), 2u);
+  EXPECT_EQ(list_before[0].first, "p2");  // two purchases
+  {
+    core::ReadGuard guard(live_->epochs);
+    EXPECT_TRUE(live_->trending.Get()->ForStore(*live_->catalog.Get()->FindStore("s2")).empty());
+  }
+  const core::CustomerState before = *Customer("c1");
+  ASSERT_EQ(before.features.brand_affinities.size(), 2u);
+  ASSERT_EQ(before.features.sizes.size(), 2u);
+
+  Reopen();
+  EXPECT_EQ(store_list(), list_before);
+  const core::Catalog& catalog = *live_->catalog.Get();
+  const core::CustomerState* after = Customer("c1");
+  ASSERT_NE(after, nullptr);
+  ASSERT_EQ(after->attributes.sizes.size(), 1u);
+  EXPECT_EQ(after->attributes.sizes[0].category_prefix, "Bakkerij/Tompouce");
+  EXPECT_EQ(after->attributes.sizes[0].sizes, std::vector<std::string>{"M"});
+  ASSERT_EQ(after->features.brand_affinities.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(catalog.brand_name(after->features.brand_affinities[i].brand),
+              catalog.brand_name(before.features.brand_affinities[i].brand));
+    EXPECT_DOUBLE_EQ(after->features.brand_affinities[i].score, before.features.brand_affinities[i].score);
+  }
+  ASSERT_EQ(after->features.sizes.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(after->features.sizes[i].size, before.features.sizes[i].size);
+    EXPECT_EQ(after->features.sizes[i].net, before.features.sizes[i].net);
+    EXPECT_EQ(catalog.category_name(after->features.sizes[i].category),
+              catalog.category_name(before.features.sizes[i].category));
+  }
+  EXPECT_EQ(after->features.sizes[0].net + after->features.sizes[1].net, 4);  // 1 + 2 + 1 units
+}
+
+// A store keeps at most 2 x keep products; the weakest are forgotten in
+// memory and on disk, and the strongest stay across a restart.
+TEST_F(IngestorTest, StorePopularityIsBoundedOnDiskAndInMemory) {
+  ingest_options_.store_trending_keep = 2;
+  Reopen();
+  LoadCatalog();
+  std::vector<RawEvent> events;
+  for (int i = 1; i <= 5; ++i) {
+    for (int k = 0; k < i; ++k) {  // p5 bought five times, p1 once
+      RawEvent e = Purchase("c1", absl::StrCat("e", i, "-", k), absl::StrCat("p", i), kT0 + k);
+      e.store_id = "s1";
+      events.push_back(e);
+    }
+  }
+  ASSERT_TRUE(Record(events).ok());
+  auto keys_on_disk = [&] {
+    int n = 0;
+    auto it = store_->NewIterator(Cf::kStorePopularity);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    return n;
+  };
+  EXPECT_EQ(keys_on_disk(), 2);
+  auto ids = [&] {
+    core::ReadGuard guard(live_->epochs);
+    std::vector<std::string> out;
+    const core::Catalog& catalog = *live_->catalog.Get();
+    for (const auto& e : live_->trending.Get()->ForStore(*catalog.FindStore("s1"))) {
+      out.push_back(catalog.product(e.product).id);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids(), (std::vector<std::string>{"p5", "p4"}));
+  Reopen();
+  EXPECT_EQ(ids(), (std::vector<std::string>{"p5", "p4"}));
+  EXPECT_EQ(keys_on_disk(), 2);
 }
 
 TEST_F(IngestorTest, StockSurvivesRestartWhateverTheStoreOrder) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -77,6 +78,16 @@ DemoRetailer::DemoRetailer(const RetailerSize& size) : size_(size) {
       {{"Schrijfwaren", "Schriften"}, {"Schrift A4 gelinieerd", "Notitieboek", "Pennen 10 stuks", "Markeerstiften"}, 149, 799, 0, {}},
       {{"Wonen", "Decoratie"}, {"Geurkaars", "Fotolijst 13x18", "Vaas", "Kussenhoes"}, 399, 2499, 0, {}},
   };
+  // Partner brands (fictional) next to HEMA's own label.
+  const std::vector<std::pair<int, std::vector<std::string>>> partner_brands = {
+      {3, {"Kleine Beer"}},          {5, {"Kleine Beer"}},
+      {6, {"Denim & Co", "Basic Line"}}, {7, {"Denim & Co", "Basic Line"}},
+      {11, {"Bonenmeester", "Koffiebranderij Noord"}}, {12, {"Theehuis"}},
+      {13, {"Puur Natuur", "Glow Lab"}}, {14, {"Glow Lab"}},
+      {15, {"Soundwave", "Voltix"}}, {16, {"Voltix"}},
+      {17, {"Party Time"}},          {18, {"Party Time"}},
+  };
+  for (const auto& [ci, brands] : partner_brands) categories_[ci].brands = brands;
   const std::vector<std::string> variants = {"", "wit", "zwart", "roze", "blauw", "groen", "geel",
                                              "naturel", "grijs", "rood", "oker", "lila"};
 
@@ -116,12 +127,23 @@ DemoRetailer::DemoRetailer(const RetailerSize& size) : size_(size) {
     p.set_product_id(absl::StrCat("p", i + 1));
     p.set_name(name);
     for (const auto& level : cat.path) p.add_category_path(level);
-    p.set_brand("HEMA");
+    // A separate generator per product, so brands and size ranges leave
+    // every other generated figure (prices, stock, customers) as it was.
+    std::mt19937_64 prng(size_.seed * 31 + static_cast<uint64_t>(i));
+    p.set_brand(!cat.brands.empty() && prng() % 10 < 3 ? cat.brands[prng() % cat.brands.size()]
+                                                        : "HEMA");
     const int64_t span = cat.max_price - cat.min_price;
     const int64_t price = cat.min_price + static_cast<int64_t>(rng() % (span + 1));
     p.mutable_price()->set_amount_minor(price / 10 * 10 + 9);  // x,x9 pricing
     p.mutable_price()->set_currency("EUR");
-    for (const auto& s : cat.sizes) p.add_sizes(s);
+    // Clothing comes in a run of 2 to 4 consecutive sizes (a petite line
+    // stops at S, a tall one starts at L).
+    if (!cat.sizes.empty()) {
+      const size_t n = cat.sizes.size();
+      const size_t run = std::min<size_t>(n, 2 + prng() % 3);
+      const size_t first = prng() % (n - run + 1);
+      for (size_t k = first; k < first + run; ++k) p.add_sizes(cat.sizes[k]);
+    }
     if (cat.repeat_days > 0) p.add_tags("repeat");
     // A few products are new arrivals announced for next week.
     if (rng() % 100 == 0) {
@@ -159,6 +181,16 @@ const char* DemoRetailer::PersonaName(int index) {
   return kNames[(index - 1) % 7];
 }
 
+std::string DemoRetailer::CustomerSize(int index, const std::vector<std::string>& sizes) const {
+  if (sizes.empty()) return "";
+  std::mt19937_64 rng(size_.seed * 104723 + static_cast<uint64_t>(index) * 7 + sizes.front().size());
+  // The middle size or one either side (S, M or L of XS..XL).
+  const size_t n = sizes.size();
+  const size_t mid = n / 2;
+  const int step = static_cast<int>(rng() % 3) - 1;
+  return sizes[std::clamp<int>(static_cast<int>(mid) + step, 0, static_cast<int>(n) - 1)];
+}
+
 v1::Customer DemoRetailer::CustomerAttributes(int index) const {
   std::mt19937_64 rng(size_.seed * 1000003 + index);
   const auto& countries = Countries();
@@ -181,6 +213,14 @@ v1::Customer DemoRetailer::CustomerAttributes(int index) const {
   c.set_loyalty_member(rng() % 100 < 60);
   c.mutable_consent()->set_personalization(rng() % 100 < 90);
   c.mutable_consent()->set_marketing_email(rng() % 100 < 65);
+  // Fashion fans (persona 3) declared their size for women's clothing in
+  // their account ("mijn maten"); everyone else's sizes are learned from
+  // what they buy.
+  if ((index - 1) % 7 == 2) {
+    auto* sp = c.add_sizes();
+    sp->set_category("Kleding/Dames");
+    sp->add_sizes(CustomerSize(index, categories_[6].sizes));
+  }
   return c;
 }
 
@@ -227,11 +267,21 @@ std::vector<v1::Event> DemoRetailer::CustomerEvents(int index) const {
     e.set_country(attrs.country());
     return e;
   };
+  // The customer's size for a product: "" if it has no sizes, nullopt if
+  // it does not come in the customer's size (then it is not bought).
+  auto size_for = [&](int product) -> std::optional<std::string> {
+    const auto& offered = products_[product].sizes();
+    if (offered.empty()) return std::string();
+    const std::string mine = CustomerSize(index, categories_[product_category_[product]].sizes);
+    if (std::find(offered.begin(), offered.end(), mine) == offered.end()) return std::nullopt;
+    return mine;
+  };
   auto add_line = [&](v1::Event& e, int product, int qty) {
     auto* line = e.mutable_order()->add_lines();
     line->set_product_id(products_[product].product_id());
     line->set_quantity(qty);
     *line->mutable_unit_price() = products_[product].price();
+    line->set_size(size_for(product).value_or(""));
   };
 
   // Browsing sessions: views, some carts, some purchases.
@@ -250,7 +300,7 @@ std::vector<v1::Event> DemoRetailer::CustomerEvents(int index) const {
     }
     std::vector<int> cart;
     for (int p : viewed) {
-      if (uniform(0, 1) < 0.25) {
+      if (uniform(0, 1) < 0.25 && size_for(p).has_value()) {
         auto& e = add(v1::EVENT_TYPE_ADD_TO_CART, t, channel);
         e.set_product_id(products_[p].product_id());
         e.set_quantity(1);
@@ -269,7 +319,8 @@ std::vector<v1::Event> DemoRetailer::CustomerEvents(int index) const {
   // online, until a moment in the last cycle (so some are due now).
   for (const auto& [category, interval] : persona.habits) {
     if (uniform(0, 1) < 0.15) continue;  // not every customer has every habit
-    const int p = pick(category);
+    int p = pick(category);
+    for (int k = 0; k < 10 && !size_for(p).has_value(); ++k) p = pick(category);  // in their size
     const int64_t step = static_cast<int64_t>(interval) * kDayMs;
     int64_t t = start + static_cast<int64_t>(uniform(0, 1) * step);
     const int64_t stop = end - static_cast<int64_t>(uniform(0, 1.6) * step);

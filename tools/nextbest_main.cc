@@ -60,6 +60,7 @@ ABSL_FLAG(bool, json, false, "Print the response in the protobuf JSON mapping");
 ABSL_FLAG(std::string, file, "", "track: JSON-lines file of events (- for stdin)");
 ABSL_FLAG(std::string, type, "", "track: view|add_to_cart|remove_from_cart|purchase|return");
 ABSL_FLAG(int, quantity, 1, "track: quantity");
+ABSL_FLAG(std::string, size, "", "track: the size bought or returned (purchase/return), e.g. M");
 ABSL_FLAG(int64_t, price_cents, -1, "track: unit price in cents (purchase/return)");
 ABSL_FLAG(std::string, time, "",
           "Event time (track) or decision time (recommend), RFC 3339; default now");
@@ -341,6 +342,21 @@ int Profile() {
       std::cout << absl::StrFormat(" %s (%.1f)", a.category(), a.score());
     std::cout << "\n";
   }
+  if (!f.top_brands().empty()) {
+    std::cout << "  top brands:";
+    for (const auto& b : f.top_brands()) std::cout << absl::StrFormat(" %s (%.1f)", b.brand(), b.score());
+    std::cout << "\n";
+  }
+  for (const auto& sp : resp.customer().sizes()) {
+    std::cout << absl::StrFormat("  declared sizes in %s: %s\n", sp.category(), absl::StrJoin(sp.sizes(), ", "));
+  }
+  if (!f.known_sizes().empty()) {
+    std::cout << "  sizes bought:";
+    for (const auto& k : f.known_sizes()) {
+      std::cout << absl::StrFormat(" %s %s (%d)", k.category(), k.size(), k.units());
+    }
+    std::cout << "\n";
+  }
   for (const auto& p : f.purchase_history()) {
     if (p.purchases() < 2) continue;
     std::cout << absl::StrFormat("  buys %s: %d times, about every %.0f days, last %s\n",
@@ -445,6 +461,7 @@ int TrackFromFlags() {
     line->set_quantity(absl::GetFlag(FLAGS_quantity));
     line->mutable_unit_price()->set_amount_minor(absl::GetFlag(FLAGS_price_cents));
     line->mutable_unit_price()->set_currency("EUR");
+    line->set_size(absl::GetFlag(FLAGS_size));
   } else {
     e.set_product_id(absl::GetFlag(FLAGS_product));
     if (type->second != v1::EVENT_TYPE_VIEW) e.set_quantity(absl::GetFlag(FLAGS_quantity));

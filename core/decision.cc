@@ -255,9 +255,9 @@ class Decider {
         int n = 0;
         for (const ViewedProduct& v : f->recently_viewed) {
           if (n++ >= limit) break;
-          const double age_days = std::max<double>(0, r_.now - v.time) / kMsPerDay;
+          const double age_days = std::max<double>(0, r_.now - v.time()) / kMsPerDay;
           // Ties (views at the same time) keep the list's order.
-          Propose(v.product, src.source, (1.0 - n * 1e-4) / (1.0 + age_days), 0, v.time);
+          Propose(v.product, src.source, (1.0 - n * 1e-4) / (1.0 + age_days), 0, v.time());
         }
         return;
       }

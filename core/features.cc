@@ -15,17 +15,22 @@ void UpdateMinMax(TimeMs t, TimeMs& first, TimeMs& last) {
   if (t > last) last = t;
 }
 
+// The list is ordered by time, most recent first, and by product index
+// among views in the same second, so the result does not depend on the
+// order the events arrive in.
 void RecordView(int limit, ProductIndex product, TimeMs time, std::vector<ViewedProduct>& list) {
+  const ViewedProduct view(product, time);
   auto same = std::find_if(list.begin(), list.end(),
                            [&](const ViewedProduct& v) { return v.product == product; });
   if (same != list.end()) {
-    if (same->time >= time) return;  // a later view of it is already known
+    if (same->time_s >= view.time_s) return;  // a later view of it is already known
     list.erase(same);
   }
-  auto pos = std::find_if(list.begin(), list.end(),
-                          [&](const ViewedProduct& v) { return v.time < time; });
+  auto pos = std::find_if(list.begin(), list.end(), [&](const ViewedProduct& v) {
+    return v.time_s < view.time_s || (v.time_s == view.time_s && v.product > product);
+  });
   if (pos == list.end() && static_cast<int>(list.size()) >= limit) return;
-  list.insert(pos, ViewedProduct{product, time});
+  list.insert(pos, view);
   if (static_cast<int>(list.size()) > limit) list.pop_back();
 }
 

@@ -75,7 +75,7 @@ void ModelBuilder::Add(const CustomerFeatures& f) {
     if (rv[i].product >= products_) continue;
     ++viewed_by_[rv[i].product];
     for (size_t j = i + 1; j < rv.size() && j <= i + options_.co_view_span; ++j) {
-      if (rv[j - 1].time - rv[j].time > options_.session_gap_ms) break;
+      if (rv[j - 1].time() - rv[j].time() > options_.session_gap_ms) break;
       if (rv[j].product < products_) Pair(co_view_, rv[i].product, rv[j].product);
     }
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nextbest::core {
@@ -48,6 +49,9 @@ enum class Channel : uint8_t {
 };
 
 struct OrderLine {
+  OrderLine() = default;
+  OrderLine(ProductIndex p, int32_t q, int64_t price, std::string s = {})
+      : product(p), quantity(q), unit_price_minor(price), size(std::move(s)) {}
   ProductIndex product = kNoProduct;
   int32_t quantity = 0;
   int64_t unit_price_minor = 0;

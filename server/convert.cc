@@ -58,7 +58,7 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
     if (!Known(catalog, v.product)) continue;
     auto* rv = pf->add_recently_viewed();
     rv->set_product_id(catalog.product(v.product).id);
-    *rv->mutable_time() = FromTimeMs(v.time);
+    *rv->mutable_time() = FromTimeMs(v.time());
   }
   for (const auto& a2 : core::TopAffinities(f, now, options.affinity_half_life_days, 10)) {
     if (a2.category >= catalog.category_count()) continue;

@@ -89,7 +89,7 @@ v1::FeaturesRecord FeaturesToRecord(const core::CustomerFeatures& f, const core:
   for (const auto& v : f.recently_viewed) {
     auto* rv = r.add_recently_viewed();
     rv->set_product_id(catalog.product(v.product).id);
-    rv->set_time_ms(v.time);
+    rv->set_time_ms(v.time());
   }
   r.set_affinity_ref_ms(f.affinity_ref);
   for (const auto& a : f.affinities) {

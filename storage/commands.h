@@ -18,6 +18,9 @@
 namespace nextbest::storage {
 
 struct RawOrderLine {
+  RawOrderLine() = default;
+  RawOrderLine(std::string id, int32_t q, int64_t price, std::string s = {})
+      : product_id(std::move(id)), quantity(q), unit_price_minor(price), size(std::move(s)) {}
   std::string product_id;
   int32_t quantity = 0;
   int64_t unit_price_minor = 0;

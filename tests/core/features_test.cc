@@ -222,7 +222,7 @@ TEST_F(FeaturesTest, OrderOfEventsDoesNotMatter) {
   ASSERT_EQ(a.recently_viewed.size(), b.recently_viewed.size());
   for (size_t i = 0; i < a.recently_viewed.size(); ++i) {
     EXPECT_EQ(a.recently_viewed[i].product, b.recently_viewed[i].product);
-    EXPECT_EQ(a.recently_viewed[i].time, b.recently_viewed[i].time);
+    EXPECT_EQ(a.recently_viewed[i].time(), b.recently_viewed[i].time());
   }
   auto sorted_purchases = [](std::vector<PurchaseRecord> v) {
     std::sort(v.begin(), v.end(), [](auto& x, auto& y) { return x.product < y.product; });

@@ -136,13 +136,24 @@ ProductIndex CatalogBuilder::UpsertProduct(Product product) {
       t.category_by_path.emplace(path, static_cast<CategoryIndex>(t.categories.size()));
   if (inserted) t.categories.push_back(path);
   product.category = it->second;
+  // Replacing a listed product: its old brand loses it from the counts.
+  const Product& before = t.products[idx];
+  if (before.listed) {
+    --t.listed;
+    if (before.brand_index != kNoBrand) --t.brand_products[before.brand_index];
+  }
   product.brand_index = kNoBrand;
   if (!product.brand.empty()) {
     auto [b, added] =
         t.brand_by_name.emplace(product.brand, static_cast<BrandIndex>(t.brands.size()));
-    if (added) t.brands.push_back(product.brand);
+    if (added) {
+      t.brands.push_back(product.brand);
+      t.brand_products.push_back(0);
+    }
     product.brand_index = b->second;
+    ++t.brand_products[product.brand_index];
   }
+  ++t.listed;
   product.listed = true;
   t.products[idx] = std::move(product);
   return idx;

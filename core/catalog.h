@@ -72,6 +72,14 @@ class Catalog {
   const std::string& brand_name(BrandIndex b) const { return products_->brands[b]; }
   size_t brand_count() const { return products_->brands.size(); }
   std::optional<BrandIndex> FindBrand(absl::string_view name) const;
+  // The share of listed products carrying brand `b` (0..1). A house brand
+  // on most of the range says little about a customer's taste.
+  double BrandShare(BrandIndex b) const {
+    const ProductTable& t = *products_;
+    return b < t.brand_products.size() && t.listed > 0
+               ? static_cast<double>(t.brand_products[b]) / static_cast<double>(t.listed)
+               : 0;
+  }
 
   // Listed, active and available at `now`.
   bool Recommendable(ProductIndex p, TimeMs now) const {
@@ -94,6 +102,8 @@ class Catalog {
     absl::flat_hash_map<std::string, CategoryIndex> category_by_path;
     std::vector<std::string> brands;
     absl::flat_hash_map<std::string, BrandIndex> brand_by_name;
+    std::vector<uint32_t> brand_products;  // listed products per brand
+    uint32_t listed = 0;                   // listed products
   };
   struct StoreTable {
     std::vector<Store> stores;

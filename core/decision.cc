@@ -37,6 +37,9 @@ struct Candidate {
 
 constexpr uint32_t kEnd = 0xffffffff;
 
+// Brand affinity leaves out brands on this share of the range or more.
+constexpr double kHouseBrandShare = 0.5;
+
 // Per-thread scratch space, reused by every decision on the thread: after
 // warm-up a decision allocates nothing here.
 struct Scratch {
@@ -111,8 +114,8 @@ struct TopScores {
   int n = 0;
   std::array<Entry, 3> top;
 };
-template <typename Entry>
-TopScores<Entry> Favourites(const std::vector<Entry>& list) {
+template <typename List, typename Entry = typename List::value_type>
+TopScores<Entry> Favourites(const List& list) {
   TopScores<Entry> t;
   double total = 0;
   for (const Entry& a : list) {
@@ -276,12 +279,12 @@ class Decider {
           if (static_cast<int>(rec.count) < spec_.min_purchases) continue;
           const TimeMs interval = rec.TypicalInterval();
           if (interval <= 0) continue;
-          const double overdue = static_cast<double>(r_.now - rec.last) / interval;
+          const double overdue = static_cast<double>(r_.now - rec.last()) / interval;
           if (overdue < spec_.due_fraction) continue;
           if (spec_.max_overdue > 0 && overdue > spec_.max_overdue) continue;
           // Most due first: just due scores 1, each interval late less.
           Propose(rec.product, src.source, 1.0 / (1.0 + std::max(0.0, overdue - 1.0)), rec.count,
-                  rec.last, interval);
+                  rec.last(), interval);
         }
         return;
       }
@@ -310,7 +313,7 @@ class Decider {
           absl::InlinedVector<const PurchaseRecord*, 8> last;
           for (const PurchaseRecord& p : f->purchases) {
             last.push_back(&p);
-            std::sort(last.begin(), last.end(), [](auto* a, auto* b) { return a->last > b->last; });
+            std::sort(last.begin(), last.end(), [](auto* a, auto* b) { return a->last_s > b->last_s; });
             if (last.size() > 5) last.pop_back();
           }
           for (size_t i = 0; i < last.size(); ++i) from(last[i]->product, 1.0 / (1 + i));
@@ -326,7 +329,14 @@ class Decider {
       }
       case Source::kBrandAffinity: {
         if (f == nullptr) return;
-        const auto top = Favourites(f->brand_affinities);
+        // A brand on half the range or more (HEMA's own label at HEMA) is
+        // what everybody buys: no taste in it, and its popular products
+        // are the trending list. The customer's other brands share it out.
+        absl::InlinedVector<BrandScore, 8> distinctive;
+        for (const BrandScore& b : f->brand_affinities) {
+          if (catalog_.BrandShare(b.brand) < kHouseBrandShare) distinctive.push_back(b);
+        }
+        const auto top = Favourites(distinctive);
         for (int i = 0; i < top.n; ++i) {
           const BrandScore& b = top.top[i];
           const auto list = trending_.ForBrand(b.brand);
@@ -528,7 +538,7 @@ class Decider {
     if (spec_.exclude_bought_within_days > 0 && personal_ && !replenishment) {
       const TimeMs since = r_.now - static_cast<TimeMs>(spec_.exclude_bought_within_days) * kMsPerDay;
       for (const PurchaseRecord& rec : r_.customer->features.purchases) {
-        if (rec.product == p && rec.last > since) return DropRule::kBoughtRecently;
+        if (rec.product == p && rec.last() > since) return DropRule::kBoughtRecently;
       }
     }
     if (spec_.size_fit && personal_ && !FitsKnownSizes(catalog_, *r_.customer, p)) {

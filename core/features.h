@@ -110,13 +110,21 @@ struct SizeSeen {
   std::string size;
 };
 
+// 16 bytes: first and last purchase kept to the second, like views.
 struct PurchaseRecord {
-  ProductIndex product;
-  uint32_t count;  // orders containing the product
-  TimeMs first;
-  TimeMs last;
+  PurchaseRecord() = default;
+  PurchaseRecord(ProductIndex p, uint32_t n, TimeMs first_ms, TimeMs last_ms)
+      : product(p), count(n), first_s(ViewedProduct::ToSeconds(first_ms)),
+        last_s(ViewedProduct::ToSeconds(last_ms)) {}
+  TimeMs first() const { return static_cast<TimeMs>(first_s) * 1000; }
+  TimeMs last() const { return static_cast<TimeMs>(last_s) * 1000; }
   // Mean time between purchases; 0 with fewer than two.
-  TimeMs TypicalInterval() const { return count < 2 ? 0 : (last - first) / (count - 1); }
+  TimeMs TypicalInterval() const { return count < 2 ? 0 : (last() - first()) / (count - 1); }
+
+  ProductIndex product = kNoProduct;
+  uint32_t count = 0;  // orders containing the product
+  uint32_t first_s = 0;
+  uint32_t last_s = 0;
 };
 
 // Net spend per 30-day period, for behaviour change (baseline vs current

@@ -60,7 +60,7 @@ void ModelBuilder::Add(const CustomerFeatures& f) {
     const size_t n = std::min(recent.size(), static_cast<size_t>(options_.purchases_per_customer));
     std::partial_sort(recent.begin(), recent.begin() + n, recent.end(),
                       [](const PurchaseRecord* a, const PurchaseRecord* b) {
-                        return a->last != b->last ? a->last > b->last : a->product < b->product;
+                        return a->last_s != b->last_s ? a->last_s > b->last_s : a->product < b->product;
                       });
     for (size_t i = 0; i < n; ++i) scratch_.push_back(recent[i]->product);
   }

@@ -29,7 +29,8 @@ enum class Source : uint8_t {
   kAffinity = 6,        // popular in the customer's favourite categories
   kNewArrivals = 7,     // new products in the customer's favourite categories
   kOffer = 8,           // offers targeting the placement
-  kBrandAffinity = 9,   // popular from the customer's favourite brands
+  kBrandAffinity = 9,   // popular from the customer's favourite brands (not
+                        // a house brand on half the range or more)
 };
 inline constexpr int kSourceSlots = 10;
 // Sources that read the customer's own behaviour (need consent).

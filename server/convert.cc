@@ -85,8 +85,8 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
     auto* ph = pf->add_purchase_history();
     ph->set_product_id(catalog.product(p.product).id);
     ph->set_purchases(static_cast<int32_t>(p.count));
-    *ph->mutable_first_purchase() = FromTimeMs(p.first);
-    *ph->mutable_last_purchase() = FromTimeMs(p.last);
+    *ph->mutable_first_purchase() = FromTimeMs(p.first());
+    *ph->mutable_last_purchase() = FromTimeMs(p.last());
     ph->set_typical_interval_days(static_cast<double>(p.TypicalInterval()) / core::kMsPerDay);
   }
   *out.mutable_computed_at() = FromTimeMs(now);

@@ -101,8 +101,8 @@ v1::FeaturesRecord FeaturesToRecord(const core::CustomerFeatures& f, const core:
     auto* rp = r.add_purchases();
     rp->set_product_id(catalog.product(p.product).id);
     rp->set_count(p.count);
-    rp->set_first_ms(p.first);
-    rp->set_last_ms(p.last);
+    rp->set_first_ms(p.first());
+    rp->set_last_ms(p.last());
   }
   r.set_spend_period_ref(f.spend_period_ref);
   for (int32_t v : f.spend_by_period) r.add_spend_by_period(v);

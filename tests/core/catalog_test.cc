@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "tests/core/test_catalog.h"
 
 namespace nextbest::core {
@@ -39,6 +41,35 @@ TEST(CatalogTest, PlaceholderIsNotRecommendableUntilListed) {
   p.active = true;
   EXPECT_EQ(b2.UpsertProduct(p), ghost);  // same index once listed
   EXPECT_TRUE(b2.Build()->Recommendable(ghost, 1));
+}
+
+TEST(CatalogTest, BrandsAreInternedAndCountedOverListedProducts) {
+  auto base = testing::MakeCatalog(4);  // p1..p4, no brand
+  CatalogBuilder b(*base);
+  b.InternProduct("ghost");  // unlisted: not counted
+  for (const char* id : {"p1", "p2", "p3"}) {
+    Product p = base->product(*base->FindProduct(id));
+    p.brand = id == std::string("p1") ? "Alpha" : "HEMA";
+    b.UpsertProduct(p);
+  }
+  auto c = b.Build();
+  ASSERT_EQ(c->brand_count(), 2u);
+  const BrandIndex hema = *c->FindBrand("HEMA");
+  EXPECT_EQ(c->product(*c->FindProduct("p2")).brand_index, hema);
+  EXPECT_EQ(c->product(*c->FindProduct("p4")).brand_index, kNoBrand);
+  EXPECT_DOUBLE_EQ(c->BrandShare(hema), 0.5);  // 2 of 4 listed
+  EXPECT_DOUBLE_EQ(c->BrandShare(*c->FindBrand("Alpha")), 0.25);
+  EXPECT_EQ(c->BrandShare(kNoBrand), 0);
+  // A product changing brand moves its count; re-upserting keeps it.
+  CatalogBuilder b2(*c);
+  Product p2 = c->product(*c->FindProduct("p2"));
+  p2.brand = "Alpha";
+  b2.UpsertProduct(p2);
+  b2.UpsertProduct(p2);
+  auto c2 = b2.Build();
+  EXPECT_DOUBLE_EQ(c2->BrandShare(hema), 0.25);
+  EXPECT_DOUBLE_EQ(c2->BrandShare(*c2->FindBrand("Alpha")), 0.5);
+  EXPECT_DOUBLE_EQ(c->BrandShare(hema), 0.5);  // the old snapshot is untouched
 }
 
 TEST(CatalogTest, InactiveAndNotYetAvailable) {

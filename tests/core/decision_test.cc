@@ -329,6 +329,9 @@ TEST_F(DecisionTest, BrandAffinityProposesTheFavouriteBrandsPopularProducts) {
   EXPECT_EQ(d.items[0].brand, alpha);
   EXPECT_TRUE(d.personalized);
   EXPECT_EQ(Reason(d.items[0]), "popular from Alpha, one of your favourite brands");
+  // Beta is on 7 of the 10 products: a house brand says nothing about taste.
+  c.features.brand_affinities = {{*catalog_->FindBrand("Beta"), 5.0}};
+  EXPECT_TRUE(Run(spec, &c).items.empty());
   // Personal: nothing without consent.
   c.attributes.consent_personalization = false;
   const Decision anon = Run(spec, &c);

@@ -232,8 +232,8 @@ TEST_F(FeaturesTest, OrderOfEventsDoesNotMatter) {
   ASSERT_EQ(pa.size(), pb.size());
   for (size_t i = 0; i < pa.size(); ++i) {
     EXPECT_EQ(pa[i].count, pb[i].count);
-    EXPECT_EQ(pa[i].first, pb[i].first);
-    EXPECT_EQ(pa[i].last, pb[i].last);
+    EXPECT_EQ(pa[i].first(), pb[i].first());
+    EXPECT_EQ(pa[i].last(), pb[i].last());
   }
   const TimeMs now = kT0 + 100 * kDay;
   auto ta = TopAffinities(a, now, options_.affinity_half_life_days, 10);

@@ -78,7 +78,8 @@ DemoRetailer::DemoRetailer(const RetailerSize& size) : size_(size) {
       {{"Schrijfwaren", "Schriften"}, {"Schrift A4 gelinieerd", "Notitieboek", "Pennen 10 stuks", "Markeerstiften"}, 149, 799, 0, {}},
       {{"Wonen", "Decoratie"}, {"Geurkaars", "Fotolijst 13x18", "Vaas", "Kussenhoes"}, 399, 2499, 0, {}},
   };
-  // Partner brands (fictional) next to HEMA's own label.
+  // Partner brands (fictional) next to HEMA's own label, by category.
+  std::vector<std::vector<std::string>> partner(categories_.size());
   const std::vector<std::pair<int, std::vector<std::string>>> partner_brands = {
       {3, {"Kleine Beer"}},          {5, {"Kleine Beer"}},
       {6, {"Denim & Co", "Basic Line"}}, {7, {"Denim & Co", "Basic Line"}},
@@ -87,7 +88,7 @@ DemoRetailer::DemoRetailer(const RetailerSize& size) : size_(size) {
       {15, {"Soundwave", "Voltix"}}, {16, {"Voltix"}},
       {17, {"Party Time"}},          {18, {"Party Time"}},
   };
-  for (const auto& [ci, brands] : partner_brands) categories_[ci].brands = brands;
+  for (const auto& [ci, brands] : partner_brands) partner[ci] = brands;
   const std::vector<std::string> variants = {"", "wit", "zwart", "roze", "blauw", "groen", "geel",
                                              "naturel", "grijs", "rood", "oker", "lila"};
 
@@ -130,8 +131,8 @@ DemoRetailer::DemoRetailer(const RetailerSize& size) : size_(size) {
     // A separate generator per product, so brands and size ranges leave
     // every other generated figure (prices, stock, customers) as it was.
     std::mt19937_64 prng(size_.seed * 31 + static_cast<uint64_t>(i));
-    p.set_brand(!cat.brands.empty() && prng() % 10 < 3 ? cat.brands[prng() % cat.brands.size()]
-                                                        : "HEMA");
+    const std::vector<std::string>& brands = partner[ci];
+    p.set_brand(!brands.empty() && prng() % 10 < 3 ? brands[prng() % brands.size()] : "HEMA");
     const int64_t span = cat.max_price - cat.min_price;
     const int64_t price = cat.min_price + static_cast<int64_t>(rng() % (span + 1));
     p.mutable_price()->set_amount_minor(price / 10 * 10 + 9);  // x,x9 pricing

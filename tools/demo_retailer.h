@@ -48,7 +48,6 @@ class DemoRetailer {
     int64_t min_price, max_price;
     int repeat_days;  // typical repeat interval, 0 = none
     std::vector<std::string> sizes;
-    std::vector<std::string> brands;  // besides HEMA's own label
   };
   // The customer's size in a sized category (deterministic per customer).
   std::string CustomerSize(int index, const std::vector<std::string>& sizes) const;

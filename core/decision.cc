@@ -114,12 +114,13 @@ struct TopScores {
   int n = 0;
   std::array<Entry, 3> top;
 };
-template <typename List, typename Entry = typename List::value_type>
-TopScores<Entry> Favourites(const List& list) {
+// Entries for which `counts` is false are left out, of the total too.
+template <typename Entry, typename Counts>
+TopScores<Entry> Favourites(const std::vector<Entry>& list, Counts counts) {
   TopScores<Entry> t;
   double total = 0;
   for (const Entry& a : list) {
-    if (a.score <= 0) continue;
+    if (a.score <= 0 || !counts(a)) continue;
     total += a.score;
     int i = t.n < 3 ? t.n++ : 3;
     if (i == 3) {
@@ -332,11 +333,9 @@ class Decider {
         // A brand on half the range or more (HEMA's own label at HEMA) is
         // what everybody buys: no taste in it, and its popular products
         // are the trending list. The customer's other brands share it out.
-        absl::InlinedVector<BrandScore, 8> distinctive;
-        for (const BrandScore& b : f->brand_affinities) {
-          if (catalog_.BrandShare(b.brand) < kHouseBrandShare) distinctive.push_back(b);
-        }
-        const auto top = Favourites(distinctive);
+        const auto top = Favourites(f->brand_affinities, [&](const BrandScore& b) {
+          return catalog_.BrandShare(b.brand) < kHouseBrandShare;
+        });
         for (int i = 0; i < top.n; ++i) {
           const BrandScore& b = top.top[i];
           const auto list = trending_.ForBrand(b.brand);
@@ -354,7 +353,7 @@ class Decider {
       case Source::kAffinity:
       case Source::kNewArrivals: {
         if (f == nullptr) return;
-        const auto top = Favourites(f->affinities);
+        const auto top = Favourites(f->affinities, [](const CategoryScore&) { return true; });
         for (int i = 0; i < top.n; ++i) {
           const CategoryScore& c = top.top[i];
           const int per = std::max(1, limit / top.n);

@@ -105,7 +105,7 @@ void RecordPurchase(int limit, ProductIndex product, TimeMs t, std::vector<Purch
   for (auto& r : list) {
     if (r.product == product) {
       ++r.count;
-      const uint32_t s = ViewedProduct::ToSeconds(t);
+      const uint32_t s = ToSeconds(t);
       r.first_s = std::min(r.first_s, s);
       r.last_s = std::max(r.last_s, s);
       return;
@@ -116,7 +116,7 @@ void RecordPurchase(int limit, ProductIndex product, TimeMs t, std::vector<Purch
     auto victim = std::min_element(list.begin(), list.end(), [](const auto& a, const auto& b) {
       return a.count != b.count ? a.count < b.count : a.last_s < b.last_s;
     });
-    if (victim->count > 1 || victim->last_s > ViewedProduct::ToSeconds(t)) return;
+    if (victim->count > 1 || victim->last_s > ToSeconds(t)) return;
     list.erase(victim);
   }
   list.push_back({product, 1, t, t});

@@ -76,14 +76,17 @@ struct CustomerAttributes {
   std::vector<SizePreference> sizes;
 };
 
-// 8 bytes: the time of a view is kept to the second (uint32 seconds since
-// the epoch, until 2106), which halves the largest per-customer list.
+// Seconds since the epoch in 32 bits (until 2106): how the per-customer
+// lists keep their times, to keep their entries small.
+inline uint32_t ToSeconds(TimeMs t) {
+  return static_cast<uint32_t>(std::clamp<TimeMs>(t / 1000, 0, UINT32_MAX));
+}
+
+// 8 bytes: the time of a view is kept to the second, which halves the
+// largest per-customer list.
 struct ViewedProduct {
   ViewedProduct() = default;
   ViewedProduct(ProductIndex p, TimeMs t) : product(p), time_s(ToSeconds(t)) {}
-  static uint32_t ToSeconds(TimeMs t) {
-    return static_cast<uint32_t>(std::clamp<TimeMs>(t / 1000, 0, UINT32_MAX));
-  }
   TimeMs time() const { return static_cast<TimeMs>(time_s) * 1000; }
 
   ProductIndex product = kNoProduct;
@@ -114,8 +117,7 @@ struct SizeSeen {
 struct PurchaseRecord {
   PurchaseRecord() = default;
   PurchaseRecord(ProductIndex p, uint32_t n, TimeMs first_ms, TimeMs last_ms)
-      : product(p), count(n), first_s(ViewedProduct::ToSeconds(first_ms)),
-        last_s(ViewedProduct::ToSeconds(last_ms)) {}
+      : product(p), count(n), first_s(ToSeconds(first_ms)), last_s(ToSeconds(last_ms)) {}
   TimeMs first() const { return static_cast<TimeMs>(first_s) * 1000; }
   TimeMs last() const { return static_cast<TimeMs>(last_s) * 1000; }
   // Mean time between purchases; 0 with fewer than two.

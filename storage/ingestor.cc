@@ -445,26 +445,18 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
       g.OfferEvent(e.offer_id, ev.type == core::EventType::kOfferClick);
     }
 
+    // Popularity of every product the event is about: in its market, and
+    // in its store if it names one.
     const double w = EventWeight(fo, ev.type);
-    if (w > 0) {
-      if (ev.product != core::kNoProduct) {
-        core::AddPopularity(g.Popularity(ev.product), ev.time, w, ev.country,
-                            fo.popularity_half_life_days);
-      }
-      for (const core::OrderLine& l : ev.lines) {
-        core::AddPopularity(g.Popularity(l.product), ev.time, w, ev.country,
-                            fo.popularity_half_life_days);
-      }
+    auto popular = [&](core::ProductIndex p) {
+      core::AddPopularity(g.Popularity(p), ev.time, w, ev.country, fo.popularity_half_life_days);
       if (ev.store != core::kNoStore) {
-        if (ev.product != core::kNoProduct) {
-          core::AddStoreScore(g.StorePopularity(ev.store, ev.product), ev.time, w,
-                              fo.popularity_half_life_days);
-        }
-        for (const core::OrderLine& l : ev.lines) {
-          core::AddStoreScore(g.StorePopularity(ev.store, l.product), ev.time, w,
-                              fo.popularity_half_life_days);
-        }
+        core::AddStoreScore(g.StorePopularity(ev.store, p), ev.time, w, fo.popularity_half_life_days);
       }
+    };
+    if (w > 0) {
+      if (ev.product != core::kNoProduct) popular(ev.product);
+      for (const core::OrderLine& l : ev.lines) popular(l.product);
     }
   }
   return absl::OkStatus();

@@ -99,16 +99,16 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   }
   const ServiceConfig& cfg = app->config_;
 
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("data_dir ", options.data_dir, ": ", ec.message()));
-  }
   storage::StoreOptions store_options = cfg.store;
   store_options.path = options.data_dir;
-  ASSIGN_OR_RETURN(std::string admin_token, LoadAdminToken(options.admin_token_file, options.data_dir));
+  store_options.accept_wal_loss = options.accept_wal_loss;
+  // The database first: a directory it refuses is left exactly as it was.
   ASSIGN_OR_RETURN(app->store_, storage::RocksStore::Open(store_options));
+  const storage::OpenReport& opened = app->store_->open_report();
+  if (!opened.loss.empty()) {
+    Log("WARNING: serving with acknowledged writes missing (--accept_wal_loss): %s", opened.loss);
+  }
+  ASSIGN_OR_RETURN(std::string admin_token, LoadAdminToken(options.admin_token_file, options.data_dir));
   if (options.verify_checksums) {
     const auto verify_start = std::chrono::steady_clock::now();
     RETURN_IF_ERROR(app->store_->VerifyChecksums());
@@ -136,6 +136,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   std::vector<std::string> series = app->metric_placements_;
   series.push_back("other");  // placements added by a reload
   app->metrics_ = std::make_unique<Metrics>(series, options.request_metrics);
+  app->metrics_->SetRecoveryLoss(opened.lost_events, opened.lost_writes);
 
   Limits limits;
   limits.markets = cfg.markets;

@@ -39,6 +39,9 @@ struct AppOptions {
   // database).
   bool verify_checksums = true;
   int max_concurrent_streams = 1000;  // open StreamEvents calls
+  // Serve even if the WAL lost acknowledged writes (logged and counted);
+  // off: exit 1 naming the loss.
+  bool accept_wal_loss = false;
   // TLS for the gRPC port: certificate chain and key (PEM files); with a
   // client CA, clients must present a certificate it signed (mutual TLS).
   // Empty: plaintext (loopback and trusted networks only).

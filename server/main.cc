@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 
@@ -27,9 +28,16 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
           "CA (PEM) whose client certificates are required (mutual TLS); empty: no client certificates");
 ABSL_FLAG(int, max_concurrent_streams, 1000,
           "Open StreamEvents calls at once; more are answered RESOURCE_EXHAUSTED at once");
+ABSL_FLAG(bool, accept_wal_loss, false,
+          "Start even if the write-ahead log holds fewer acknowledged writes than were "
+          "acknowledged (a truncated or deleted WAL); the loss is logged and counted. Without it "
+          "the server exits 1 naming the loss");
 ABSL_FLAG(int, drain_seconds, 10, "On SIGTERM: how long in-flight calls may take to finish");
 
 int main(int argc, char** argv) {
+  // Everything the server creates (the data directory, RocksDB's files,
+  // the admin token) is the service user's alone: 0700 / 0600.
+  umask(077);
   absl::SetProgramUsageMessage("nextbest real-time personalization service");
   absl::ParseCommandLine(argc, argv);
 
@@ -50,6 +58,7 @@ int main(int argc, char** argv) {
   options.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
   options.verify_checksums = absl::GetFlag(FLAGS_verify_checksums);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.accept_wal_loss = absl::GetFlag(FLAGS_accept_wal_loss);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);

@@ -140,6 +140,18 @@ Metrics::Metrics(const std::vector<std::string>& placements, bool request_metric
                         .Register(*registry_);
   events_expired_ = &retention.Add({{"kind", "events"}});
   profiles_expired_ = &retention.Add({{"kind", "profiles"}});
+  auto& lost = prometheus::BuildGauge()
+                   .Name("nextbest_recovery_lost_events")
+                   .Help("Acknowledged events the last start did not find in the write-ahead log "
+                         "(served anyway with --accept_wal_loss); 0 normally")
+                   .Register(*registry_);
+  lost_events_ = &lost.Add({});
+  lost_writes_ = &prometheus::BuildGauge()
+                      .Name("nextbest_recovery_lost_writes")
+                      .Help("Acknowledged RocksDB writes (sequence numbers) the last start did not "
+                            "find in the write-ahead log; 0 normally")
+                      .Register(*registry_)
+                      .Add({});
   write_errors_ = &prometheus::BuildCounter()
                        .Name("nextbest_write_errors_total")
                        .Help("RocksDB group commits that failed")

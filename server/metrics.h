@@ -105,6 +105,12 @@ class Metrics {
     int64_t events_expired = 0;      // retention: raw events dropped by age
     int64_t profiles_expired = 0;    // retention: inactive profiles erased
   };
+  // What the last start found missing from the WAL (--accept_wal_loss).
+  void SetRecoveryLoss(int64_t events, int64_t writes) {
+    lost_events_->Set(static_cast<double>(events));
+    lost_writes_->Set(static_cast<double>(writes));
+  }
+
   // Called periodically with the current figures (gauges set, counters
   // advanced by the difference).
   void Update(const Snapshot& s);
@@ -125,6 +131,8 @@ class Metrics {
   prometheus::Counter* customers_erased_;
   prometheus::Counter* events_expired_;
   prometheus::Counter* profiles_expired_;
+  prometheus::Gauge* lost_events_;
+  prometheus::Gauge* lost_writes_;
   Snapshot last_{};
 };
 

@@ -308,9 +308,15 @@ void Ingestor::ProcessGroup(std::vector<Pending>& group) {
                              group[i].command);
   }
   g.Seal();
+  int64_t events = 0;
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (statuses[i].ok() && std::holds_alternative<RecordEvents>(group[i].command)) {
+      events += results[i].accepted;
+    }
+  }
   absl::Status write = absl::OkStatus();
   if (g.batch().Count() > 0) {
-    write = store_->Write(g.batch());
+    write = store_->Write(g.batch(), events);
     counters_.write_groups.fetch_add(1, std::memory_order_relaxed);
   }
   if (write.ok()) {

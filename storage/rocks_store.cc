@@ -4,6 +4,9 @@
 #include <cstdarg>
 #include <cstdio>
 #include <chrono>
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +15,8 @@
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "core/status_macros.h"
+#include "absl/strings/str_join.h"
+#include "storage/data_dir.h"
 #include "storage/keys.h"
 #include "storage/rocks_status.h"
 #include "rocksdb/compaction_filter.h"
@@ -22,6 +27,8 @@ constexpr char kFormatVersionKey[] = "format_version";
 constexpr char kFormatVersion[] = "1";
 constexpr char kSecretKey[] = "suppression_secret";
 constexpr char kLastPurgeKey[] = "last_purge";
+// The running count of acknowledged events (written with every event batch).
+constexpr char kAckedEventsKey[] = "acknowledged_events";
 // Drops events older than the retention period (the time is in the key).
 class EventRetentionFilter final : public rocksdb::CompactionFilter {
  public:
@@ -72,6 +79,8 @@ namespace {
 // of its writes failed, the next log line (RocksDB's own recovery thread
 // reports the disk is fine again) trips an assertion in Debian's
 // librocksdb, which is built with assertions on, and the process aborts.
+// It also keeps the first WAL record recovery dropped: RocksDB names the
+// WAL file only in that log line, not in the status Open returns.
 class StderrLogger final : public rocksdb::Logger {
  public:
   StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
@@ -80,31 +89,180 @@ class StderrLogger final : public rocksdb::Logger {
     char line[1024];
     std::vsnprintf(line, sizeof line, format, ap);
     std::fprintf(stderr, "nextbest-server: rocksdb: %s\n", line);
+    absl::string_view text(line);
+    if (text.find(".log: dropping ") == absl::string_view::npos) return;
+    if (const size_t end = text.find("] "); text.front() == '[' && end != absl::string_view::npos) {
+      text.remove_prefix(end + 2);  // "[db/db_impl/db_impl_open.cc:982] "
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (first_wal_drop_.empty()) first_wal_drop_ = std::string(text);
   }
+  // "/data/000004.log: dropping 26869 bytes; Corruption: checksum mismatch"
+  std::string first_wal_drop() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return first_wal_drop_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string first_wal_drop_;
 };
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options) {
+// The options both opens share (the read-only check and the real one).
+rocksdb::DBOptions BaseOptions(const StoreOptions& options, std::shared_ptr<StderrLogger> logger) {
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
+  // With sync group commit only the last record can be torn by a crash
+  // (it was never acknowledged); that is exactly what this mode tolerates.
+  // Corruption anywhere else refuses to open instead of silently dropping
+  // everything after it (RocksDB's default, kPointInTimeRecovery, would).
+  // A WAL cut short elsewhere looks like a torn tail from the inside; the
+  // acknowledged-write watermark (data_dir.h) catches it.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.paranoid_checks = true;
-  db_options.max_background_jobs = 2;
-  db_options.keep_log_file_num = 5;
   // RocksDB's INFO log names the key range of every manual compaction, and
   // erasure compacts a customer's range: customer ids must not end up in
   // logs (GDPR), so only warnings and errors are logged.
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  db_options.info_log = std::make_shared<StderrLogger>();
+  db_options.info_log = std::move(logger);
+  if (options.env != nullptr) db_options.env = options.env;
+  return db_options;
+}
+
+// Names the WAL file in a recovery error when RocksDB's status does not.
+absl::Status OpenError(const rocksdb::Status& s, const StoreOptions& options,
+                       const StderrLogger& logger) {
+  absl::Status status = FromRocks(s, absl::StrCat("open ", options.path));
+  const std::string drop = logger.first_wal_drop();
+  if (!s.IsCorruption() || drop.empty() || s.ToString().find(".log") != std::string::npos) {
+    return status;
+  }
+  return absl::Status(status.code(),
+                      absl::StrCat(status.message(), " (write-ahead log ", drop,
+                                   "). The WAL is damaged in the middle: records after the damage "
+                                   "were acknowledged. Restore the data directory from a checkpoint."));
+}
+
+std::string DescribeWalFiles(const DataDirContents& c) {
+  std::vector<std::string> files;
+  for (const auto& [name, bytes] : c.wal_files) files.push_back(absl::StrCat(name, " (", bytes, " bytes)"));
+  return files.empty() ? "none" : absl::StrJoin(files, ", ");
+}
+
+int64_t DecodeCount(const std::string& bytes) {
+  int64_t v = 0;
+  if (bytes.size() == sizeof v) std::memcpy(&v, bytes.data(), sizeof v);
+  return v;
+}
+std::string EncodeCount(int64_t v) { return std::string(reinterpret_cast<const char*>(&v), sizeof v); }
+
+}  // namespace
+
+namespace {
+
+// What a read-only open finds, before anything is written: RocksDB reads
+// CURRENT, the MANIFEST and replays the WAL into memory without creating
+// or changing a file. A damaged database fails here and stays as it was.
+struct Recovered {
+  uint64_t sequence = 0;
+  int64_t events = 0;
+};
+absl::StatusOr<Recovered> ReadOnlyRecovery(const StoreOptions& options) {
+  auto logger = std::make_shared<StderrLogger>();
+  rocksdb::DBOptions db_options = BaseOptions(options, logger);
+  // Table files are opened lazily: this open reads the MANIFEST and the WAL only.
+  db_options.max_open_files = 16;
+  std::vector<std::string> families;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, options.path, &families);
+  if (!s.ok()) return OpenError(s, options, *logger);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  const bool has_meta = std::find(families.begin(), families.end(),
+                                  RocksStore::CfName(Cf::kMeta)) != families.end();
+  if (has_meta) descriptors.emplace_back(RocksStore::CfName(Cf::kMeta), rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw);
+  if (!s.ok()) return OpenError(s, options, *logger);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  Recovered r;
+  r.sequence = db->GetLatestSequenceNumber();
+  if (has_meta) {
+    std::string value;
+    s = db->Get(rocksdb::ReadOptions(), handles[1], kAckedEventsKey, &value);
+    if (s.ok()) r.events = DecodeCount(value);
+    if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read acknowledged events");
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  s = db->Close();
+  return r;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options) {
+  ASSIGN_OR_RETURN(const DataDirContents contents, InspectDataDir(options.path));
+  RETURN_IF_ERROR(CheckOpenable(contents, options.path));
+  const bool create = contents.fresh();
+  if (!contents.exists) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.path, ec);
+    if (!ec) {
+      std::filesystem::permissions(options.path, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
+    }
+    if (ec) {
+      return absl::FailedPreconditionError(absl::StrCat("data_dir ", options.path, ": ", ec.message()));
+    }
+  }
+
+  // Acknowledged writes missing from what recovery finds: a WAL truncated
+  // or deleted after a crash (see data_dir.h).
+  OpenReport report;
+  report.created = create;
+  if (!create) {
+    ASSIGN_OR_RETURN(const Recovered recovered, ReadOnlyRecovery(options));
+    if (std::optional<AckWatermark::Value> acked = AckWatermark::Read(options.path)) {
+      if (acked->sequence > recovered.sequence || acked->events > recovered.events) {
+        report.lost_writes = static_cast<int64_t>(acked->sequence > recovered.sequence
+                                                      ? acked->sequence - recovered.sequence
+                                                      : 0);
+        report.lost_events = std::max<int64_t>(0, acked->events - recovered.events);
+        report.loss = absl::StrCat(
+            "the write-ahead log holds less than was acknowledged: recovery reaches sequence ",
+            recovered.sequence, " and ", recovered.events, " events, but sequence ", acked->sequence,
+            " and ", acked->events, " events were acknowledged (", report.lost_events,
+            " events, ", report.lost_writes, " writes missing). WAL files: ",
+            DescribeWalFiles(contents),
+            ". A crash tears at most one unacknowledged record; this much missing means a WAL "
+            "file was truncated, deleted or replaced.");
+        // NO_SYNC acknowledges before the WAL reaches the disk: a power loss
+        // may legitimately drop the last writes (the documented trade).
+        if (options.durability != Durability::kNoSync && !options.accept_wal_loss) {
+          return absl::DataLossError(absl::StrCat(
+              "data_dir ", options.path, ": ", report.loss,
+              " Nothing was changed. Restore the data directory from a checkpoint, or start with "
+              "--accept_wal_loss to serve what is left (the loss is logged and counted in "
+              "nextbest_recovery_lost_events)."));
+        }
+      }
+    }
+  }
+
+  auto logger = std::make_shared<StderrLogger>();
+  rocksdb::DBOptions db_options = BaseOptions(options, logger);
+  // Only a directory that never held a database gets a new one.
+  db_options.create_if_missing = create;
+  db_options.error_if_exists = create;
+  // New families of a newer nextbest are added to an existing database.
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 5;
   // The MANIFEST logs every SST file's smallest and largest key. A new
   // MANIFEST (holding only the live files) is started at every version
   // change, so the boundary keys of files an erasure compacted away leave
   // the disk with the old MANIFEST. A few KB per flush or compaction.
   db_options.max_manifest_file_size = 0;
   db_options.manifest_preallocation_size = 64 << 10;
-  if (options.env != nullptr) db_options.env = options.env;
 
   auto cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_mb) << 20);
   std::shared_ptr<const rocksdb::FilterPolicy> bloom(rocksdb::NewBloomFilterPolicy(10));
@@ -131,15 +289,17 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions&
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
-  if (!s.ok()) return FromRocks(s, absl::StrCat("open ", options.path));
+  if (!s.ok()) return OpenError(s, options, *logger);
 
   std::unique_ptr<RocksStore> store(new RocksStore());
   store->db_.reset(raw);
   store->durability_ = options.durability;
   store->retention_ = retention;
+  store->report_ = report;
   // handles[0] is the default family, which nextbest does not use.
   store->handles_.assign(handles.begin() + 1, handles.end());
   raw->DestroyColumnFamilyHandle(handles[0]);
+  if (create || !contents.marker) RETURN_IF_ERROR(WriteDataDirMarker(options.path));
 
   auto secret = store->Get(Cf::kMeta, kSecretKey);
   if (!secret.ok()) return secret.status();
@@ -171,7 +331,17 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions&
         "database at ", options.path, " has record format version ", **version,
         "; this build reads version ", kFormatVersion));
   }
+  auto events = store->Get(Cf::kMeta, kAckedEventsKey);
+  if (!events.ok()) return events.status();
+  store->acked_events_ = events->has_value() ? DecodeCount(**events) : 0;
+  ASSIGN_OR_RETURN(store->watermark_, AckWatermark::Open(options.path));
+  store->MarkAcknowledged();
   return store;
+}
+
+void RocksStore::MarkAcknowledged() {
+  std::lock_guard<std::mutex> lock(watermark_mu_);
+  watermark_->Store({db_->GetLatestSequenceNumber(), acked_events_.load(std::memory_order_relaxed)});
 }
 
 RocksStore::~RocksStore() {
@@ -183,7 +353,7 @@ RocksStore::~RocksStore() {
   db_->Close();
 }
 
-absl::Status RocksStore::Write(rocksdb::WriteBatch& batch) {
+absl::Status RocksStore::Write(rocksdb::WriteBatch& batch, int64_t events) {
   if (write_stopped_.load(std::memory_order_relaxed)) {
     // A failed WAL write (ENOSPC, EIO) puts RocksDB in a stopped state: every
     // write fails until Resume(), which flushes the memtables to a new WAL
@@ -208,9 +378,15 @@ absl::Status RocksStore::Write(rocksdb::WriteBatch& batch) {
       write_stopped_.store(false, std::memory_order_relaxed);
     }
   }
+  const int64_t acked = acked_events_.load(std::memory_order_relaxed) + events;
+  if (events > 0) batch.Put(handle(Cf::kMeta), kAckedEventsKey, EncodeCount(acked));
   rocksdb::WriteOptions wo;
   wo.sync = durability_ != Durability::kNoSync;
   const rocksdb::Status s = db_->Write(wo, &batch);
+  if (s.ok()) {
+    if (events > 0) acked_events_.store(acked, std::memory_order_relaxed);
+    MarkAcknowledged();
+  }
   if (s.IsIOError()) {
     std::lock_guard<std::mutex> lock(resume_mu_);
     write_stopped_.store(true, std::memory_order_relaxed);
@@ -237,6 +413,7 @@ absl::Status RocksStore::Purge(const std::vector<Cf>& families, const std::strin
   rocksdb::WriteOptions wo;
   wo.sync = true;
   RETURN_IF_ERROR(FromRocks(db_->Put(wo, handle(Cf::kMeta), kLastPurgeKey, ""), "purge: mark"));
+  MarkAcknowledged();
   return FromRocks(db_->Flush(flush, handle(Cf::kMeta)), "purge: flush meta");
 }
 

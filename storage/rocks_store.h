@@ -1,12 +1,15 @@
 #pragma once
 // RocksStore: the RocksDB database of one nextbest process.
 //
-// One column family per kind of data (see keys.h). Opening creates what is
-// missing, checks the record-format version, and refuses to open a database
-// with corruption in the middle of its WAL (WALRecoveryMode
+// One column family per kind of data (see keys.h). Opening creates a
+// database only in a directory that never held one (data_dir.h), checks
+// the record-format version, and refuses to open a database with
+// corruption in the middle of its WAL (WALRecoveryMode
 // kTolerateCorruptedTailRecords: a torn last record from a crash is
 // tolerated, it was never acknowledged; anything else is an error instead
-// of a silent loss).
+// of a silent loss) or with fewer acknowledged writes than it had (the
+// acknowledged-write watermark). Every refusal happens before a file is
+// changed.
 //
 // Thread-safety: all methods may be called from any thread (RocksDB is
 // thread-safe); nextbest writes from one writer thread only.
@@ -22,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "storage/data_dir.h"
 
 namespace nextbest::storage {
 
@@ -47,6 +51,17 @@ struct StoreOptions {
   // The Env RocksDB runs on; null: the default. Tests inject faults with it
   // (a full disk).
   rocksdb::Env* env = nullptr;
+  // Open even when the WAL holds fewer acknowledged writes than were
+  // acknowledged (the loss is reported in OpenReport). Off: DATA_LOSS.
+  bool accept_wal_loss = false;
+};
+
+// What Open found.
+struct OpenReport {
+  bool created = false;     // a new database in a fresh directory
+  int64_t lost_events = 0;  // acknowledged events recovery did not find
+  int64_t lost_writes = 0;  // acknowledged RocksDB writes (sequence numbers) not found
+  std::string loss;         // the explanation, when anything was lost
 };
 
 enum class Cf : int {
@@ -66,10 +81,12 @@ enum class Cf : int {
 
 class RocksStore {
  public:
-  // Opens or creates the database at options.path. FAILED_PRECONDITION if it
-  // was written by an incompatible format version; DATA_LOSS on corruption;
-  // UNAVAILABLE on I/O errors (e.g. the directory is locked by another
-  // process).
+  // Opens the database at options.path, or creates it if the directory is
+  // missing or never held one. FAILED_PRECONDITION if it was written by an
+  // incompatible format version; DATA_LOSS on corruption, a missing CURRENT
+  // or MANIFEST, or acknowledged writes missing from the WAL (unless
+  // accept_wal_loss), each naming the file and how to restore; UNAVAILABLE
+  // on I/O errors (e.g. the directory is locked by another process).
   static absl::StatusOr<std::unique_ptr<RocksStore>> Open(const StoreOptions& options);
   ~RocksStore();  // flushes nothing extra: the WAL already holds every write
 
@@ -78,7 +95,9 @@ class RocksStore {
   // applied, and RocksDB refuses writes until it is resumed. The next
   // Write tries that first (at most once a second), so writes resume by
   // themselves once space returns; reads work throughout.
-  absl::Status Write(rocksdb::WriteBatch& batch);
+  // `events`: how many acknowledged events the batch holds; their running
+  // count is added to the batch (and to the watermark once written).
+  absl::Status Write(rocksdb::WriteBatch& batch, int64_t events = 0);
   // True after a write failed until a write succeeds again.
   bool write_stopped() const { return write_stopped_.load(std::memory_order_relaxed); }
   absl::StatusOr<std::optional<std::string>> Get(Cf cf, const std::string& key);
@@ -118,13 +137,20 @@ class RocksStore {
   Durability durability() const { return durability_; }
 
   static const char* CfName(Cf cf);
+  const OpenReport& open_report() const { return report_; }
 
  private:
   RocksStore() = default;
+  // Records the latest sequence number and event count as acknowledged.
+  void MarkAcknowledged();
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   Durability durability_ = Durability::kGroupCommitSync;
   std::string secret_;
+  OpenReport report_;
+  std::atomic<int64_t> acked_events_{0};  // added to by the writer thread only
+  std::mutex watermark_mu_;
+  std::unique_ptr<AckWatermark> watermark_;
   std::shared_ptr<rocksdb::CompactionFilter> retention_;
   std::atomic<bool> write_stopped_{false};
   std::mutex resume_mu_;  // taken only while writes are stopped

@@ -34,6 +34,7 @@
 namespace nextbest {
 namespace {
 
+using testing::HttpGet;
 using testing::RunCli;
 using testing::ServerProcess;
 using testing::TempDir;
@@ -761,26 +762,6 @@ TEST_F(E2eTest, BadInputGetsAClearErrorAndWritesNothing) {
   ASSERT_TRUE(Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), pr, &profile).ok());
   EXPECT_EQ(profile.features().events(), 1);
   EXPECT_EQ(profile.features().recently_viewed_size(), 0);
-}
-
-std::string HttpGet(int port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return "";
-  }
-  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-  (void)!write(fd, req.data(), req.size());
-  std::string out;
-  char buf[8192];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
-  close(fd);
-  return out;
 }
 
 TEST_F(E2eTest, HealthReflectionAndMetrics) {

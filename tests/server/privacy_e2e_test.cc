@@ -386,6 +386,17 @@ TEST(PrivacyStartupTest, WithoutATokenFileTheServerCreatesOneOnlyItsUserCanRead)
   struct stat st {};
   ASSERT_EQ(stat((data + "/admin_token").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
+  // The data directory the server created, and every file in it (RocksDB's
+  // included), are its user's alone.
+  ASSERT_EQ(stat(data.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(data)) {
+    ASSERT_EQ(stat(e.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0077, 0) << e.path() << " is readable by others: " << std::oct << (st.st_mode & 0777);
+    ++files;
+  }
+  EXPECT_GT(files, 5);
   std::string token;
   std::ifstream(data + "/admin_token") >> token;
   EXPECT_GE(token.size(), 32u);

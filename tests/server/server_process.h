@@ -3,7 +3,10 @@
 // directory of the test's, reads the chosen ports from its log, and stops it
 // with SIGTERM (or SIGKILL). Never a fixed port, never a shared directory.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -137,6 +140,28 @@ class ServerProcess {
   int metrics_port_ = 0;
   bool eof_ = false;
 };
+
+// A plain HTTP/1.0 GET on loopback (the metrics endpoint); the whole
+// response, headers included; empty if nothing listens.
+inline std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  (void)!write(fd, req.data(), req.size());
+  std::string out;
+  char buf[8192];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
+  close(fd);
+  return out;
+}
 
 #ifdef NEXTBEST_CLI_BIN
 // Runs the real `nextbest` CLI against `target`; returns its exit code and

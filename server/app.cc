@@ -97,6 +97,10 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   if (options.max_concurrent_streams < 1) {
     return absl::InvalidArgumentError("--max_concurrent_streams: must be >= 1");
   }
+  if (options.max_concurrent_batches < 1) {
+    return absl::InvalidArgumentError("--max_concurrent_batches: must be >= 1");
+  }
+  if (options.batch_threads < 0) return absl::InvalidArgumentError("--batch_threads: must be >= 0");
   const ServiceConfig& cfg = app->config_;
 
   storage::StoreOptions store_options = cfg.store;
@@ -108,7 +112,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   if (!opened.loss.empty()) {
     Log("WARNING: serving with acknowledged writes missing (--accept_wal_loss): %s", opened.loss);
   }
-  ASSIGN_OR_RETURN(std::string admin_token, LoadAdminToken(options.admin_token_file, options.data_dir));
+  ASSIGN_OR_RETURN(app->admin_token_, LoadAdminToken(options.admin_token_file, options.data_dir));
   if (options.verify_checksums) {
     const auto verify_start = std::chrono::steady_clock::now();
     RETURN_IF_ERROR(app->store_->VerifyChecksums());
@@ -127,6 +131,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   app->config_path_ = options.config_path;
   for (const auto& p : cfg.decisions.placements) app->metric_placements_.push_back(p.id);
   RETURN_IF_ERROR(app->PublishConfig(cfg.decisions));
+  ASSIGN_OR_RETURN(auto authorizer, Authorizer::Build(cfg.auth, app->admin_token_));
+  app->auth_.PublishFromAnyThread(std::move(authorizer), app->live_->epochs);
   ASSIGN_OR_RETURN(app->ingestor_, storage::Ingestor::Start(app->store_.get(), app->live_.get(),
                                                             cfg.ingest, app->clock_));
   const auto& rec = app->ingestor_->recovery();
@@ -143,8 +149,13 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   limits.currency = cfg.currency;
   limits.max_events_per_request = cfg.max_events_per_request;
   limits.max_concurrent_streams = options.max_concurrent_streams;
+  limits.max_concurrent_batches = options.max_concurrent_batches;
+  app->batch_pool_ = std::make_unique<BatchPool>(
+      options.batch_threads > 0 ? options.batch_threads
+                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   ServiceDeps deps{app->live_.get(), app->ingestor_.get(), app->metrics_.get(), app->clock_,
-                   limits, cfg.ingest.features, app.get(), app->store_.get(), admin_token};
+                   limits, cfg.ingest.features, app.get(), app->store_.get(), &app->auth_,
+                   app->batch_pool_.get()};
   app->events_ = std::make_unique<EventServiceImpl>(deps);
   app->customers_ = std::make_unique<CustomerServiceImpl>(deps);
   app->catalog_ = std::make_unique<CatalogServiceImpl>(deps);
@@ -209,11 +220,13 @@ absl::StatusOr<v1::ReloadConfigResponse> App::ReloadConfig() {
     return absl::FailedPreconditionError("the server runs on built-in defaults (no --config file)");
   }
   ASSIGN_OR_RETURN(ServiceConfig next, LoadConfig(config_path_));
+  ASSIGN_OR_RETURN(auto authorizer, Authorizer::Build(next.auth, admin_token_));
   v1::ReloadConfigResponse r;
   r.set_placements(static_cast<int32_t>(next.decisions.placements.size()));
   r.set_offers(static_cast<int32_t>(next.decisions.offers.size()));
   r.set_segments(static_cast<int32_t>(next.decisions.segments.size()));
   RETURN_IF_ERROR(PublishConfig(std::move(next.decisions)));
+  auth_.PublishFromAnyThread(std::move(authorizer), live_->epochs);
   r.set_version(config_version_);
   Log("config %s reloaded: version %d, %d placements, %d offers, %d segments", config_path_,
       r.version(), r.placements(), r.offers(), r.segments());
@@ -386,6 +399,7 @@ void App::Shutdown(absl::Duration drain) {
     ingestor_->Stop();  // every queued write finishes first
     Log("writer stopped");
   }
+  batch_pool_.reset();  // every call is done: nothing of theirs queued
   exposer_.reset();
   ingestor_.reset();
   store_.reset();  // closes RocksDB

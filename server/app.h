@@ -39,6 +39,8 @@ struct AppOptions {
   // database).
   bool verify_checksums = true;
   int max_concurrent_streams = 1000;  // open StreamEvents calls
+  int max_concurrent_batches = 4;     // open DecideForAll calls
+  int batch_threads = 0;              // DecideForAll workers; 0: one per core
   // Serve even if the WAL lost acknowledged writes (logged and counted);
   // off: exit 1 naming the loss.
   bool accept_wal_loss = false;
@@ -99,11 +101,14 @@ class App final : public AdminOps {
   std::unique_ptr<PrivacyServiceImpl> privacy_;
   ArenaMessageAllocator<v1::RecommendRequest, v1::RecommendResponse> recommend_allocator_;
   ArenaMessageAllocator<v1::GetProfileRequest, v1::GetProfileResponse> profile_allocator_;
+  std::unique_ptr<BatchPool> batch_pool_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
 
+  std::string admin_token_;
+  core::Published<Authorizer> auth_;  // retires into live_->epochs
   std::string config_path_;
   std::mutex reload_mu_;  // one reload at a time
   int64_t config_version_ = 0;

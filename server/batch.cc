@@ -1,11 +1,12 @@
 #include "server/batch.h"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -23,19 +24,38 @@ using Clock = std::chrono::steady_clock;
 // Customers per streamed message.
 constexpr size_t kChunk = 500;
 
+// One call. Chunks of kChunk customers are decided as tasks on the shared
+// BatchPool, at most `max_parallel_` at once, and only while fewer than
+// `max_ready_` finished messages wait for the client: a client that stops
+// reading stops the production (flow control), holds no thread, and keeps
+// at most max_ready_ chunks in memory. The reactor deletes itself once gRPC
+// is done with it and no task of it runs.
 class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForAllResponse> {
  public:
-  DecideForAllReactor(const ServiceDeps& deps, const v1::DecideForAllRequest& request)
-      : deps_(deps), request_(request), start_(Clock::now()) {
-    absl::Status s = Prepare();
+  DecideForAllReactor(const ServiceDeps& deps, const grpc::CallbackServerContext& ctx,
+                      const v1::DecideForAllRequest& request, std::atomic<int>* open_batches)
+      : deps_(deps), request_(request), start_(Clock::now()), open_batches_(open_batches) {
+    absl::Status s = Authorize(deps_, ctx, Rpc::kDecideForAll);
+    if (s.ok() && open_batches_->fetch_add(1, std::memory_order_relaxed) >= deps_.limits.max_concurrent_batches) {
+      open_batches_->fetch_sub(1, std::memory_order_relaxed);
+      s = absl::ResourceExhaustedError(absl::StrCat(
+          "too many DecideForAll calls open (", deps_.limits.max_concurrent_batches, "); retry later"));
+    } else if (s.ok()) {
+      admitted_ = true;
+      s = Prepare();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
     if (!s.ok()) {
-      Done(s);
+      stop_ = true;
+      error_ = s;
+      WriteNextLocked();
       return;
     }
-    worker_count_ = std::max(1u, std::thread::hardware_concurrency());
-    max_ready_ = 2 * worker_count_;
-    std::lock_guard<std::mutex> lock(mu_);  // workers wait until all are started
-    for (size_t i = 0; i < worker_count_; ++i) workers_.emplace_back([this] { Work(); });
+    max_parallel_ = static_cast<size_t>(deps_.batch_pool->threads());
+    max_ready_ = 2 * max_parallel_;
+    chunks_ = (handles_.size() + kChunk - 1) / kChunk;
+    ScheduleLocked();
+    WriteNextLocked();  // nothing to decide: the last message at once
   }
 
   void OnWriteDone(bool ok) override {
@@ -43,24 +63,27 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
     ready_.pop_front();
     writing_ = false;
     if (!ok) stop_ = true;  // the client went away
-    space_.notify_all();
+    ScheduleLocked();
     WriteNextLocked();
   }
 
   void OnCancel() override {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
-    space_.notify_all();
     WriteNextLocked();
   }
 
   void OnDone() override {
+    if (admitted_ && open_batches_->fetch_sub(1, std::memory_order_relaxed) == 1) {
+      // The last open run: give what the runs allocated back to the system
+      // (glibc keeps freed memory in its arenas otherwise).
+      deps_.batch_pool->Run([] { malloc_trim(0); });
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-      space_.notify_all();
+      done_ = true;
+      if (in_flight_ > 0) return;  // the last task deletes
     }
-    for (auto& w : workers_) w.join();
     delete this;
   }
 
@@ -85,112 +108,118 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
     return absl::OkStatus();
   }
 
-  // Worker: takes chunks of customers until none are left; each chunk is
-  // decided under one short read guard (with the config of that moment).
-  void Work() {
-    DecideChunks();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (++workers_done_ == worker_count_ && !stop_) {
-      v1::DecideForAllResponse last;
-      last.set_last(true);
-      last.set_customers_decided(decided_.load());
-      last.set_customers_skipped(skipped_.load());
-      last.set_seconds(std::chrono::duration<double>(Clock::now() - start_).count());
-      ready_.push_back(std::move(last));
-      all_queued_ = true;
+  // Queues chunk tasks while the run may produce more.
+  void ScheduleLocked() {
+    while (!stop_ && !finished_ && next_chunk_ < chunks_ && in_flight_ < max_parallel_ &&
+           in_flight_ + ready_.size() < max_ready_) {
+      const size_t begin = next_chunk_++ * kChunk;
+      ++in_flight_;
+      deps_.batch_pool->Run([this, begin] { RunChunk(begin); });
     }
-    WriteNextLocked();
   }
 
-  void DecideChunks() {
-    while (true) {
-      const size_t begin = next_.fetch_add(kChunk);
-      if (begin >= handles_.size()) break;
-      const size_t end = std::min(handles_.size(), begin + kChunk);
-      v1::DecideForAllResponse msg;
-      int64_t skipped = 0;
-      {
-        core::ReadGuard guard(deps_.live->epochs);
-        const core::DecisionConfig& config = *deps_.live->config.Get();
-        const core::PlacementSpec* spec = config.Find(request_.placement());
-        if (spec == nullptr) {  // removed by a reload meanwhile
-          Fail(absl::AbortedError("placement: removed by a config reload during the run"));
-          return;
-        }
-        const core::Catalog& catalog = *deps_.live->catalog.Get();
-        const core::TrendingSnapshot& trending = *deps_.live->trending.Get();
-        for (size_t i = begin; i < end; ++i) {
-          const core::CustomerState* state = handles_[i].state();
-          if (state == nullptr) continue;
-          if (!request_.include_without_email_consent() && !state->attributes.consent_marketing_email) {
-            ++skipped;
-            continue;
-          }
-          core::DecisionRequest d;
-          d.config = &config;
-          d.placement = spec;
-          d.customer = state;
-          d.customer_id = handles_[i].id();
-          d.models = deps_.live->models.Get();
-          d.ledger = &deps_.live->offers;
-          d.channel = channel_;
-          d.count = request_.count();
-          d.require_consent = config.require_consent;
-          d.now = now_;
-          const core::Decision decision = core::Decide(catalog, trending, d);
-          v1::CustomerDecision* out = msg.add_decisions();
-          out->set_customer_id(std::string(handles_[i].id()));
-          out->set_personalized(decision.personalized);
-          for (const core::DecidedItem& item : decision.items) {
-            v1::BatchItem* b = out->add_items();
-            if (item.product < catalog.product_count()) b->set_product_id(catalog.product(item.product).id);
-            if (item.offer >= 0) b->set_offer_id(config.offers[item.offer].id);
-            b->set_source(static_cast<v1::Source>(item.source));
-            b->set_score(item.score);
-            core::DescribeReason(catalog, config, item, decision.country, now_, *b->mutable_reason());
-          }
-        }
+  void RunChunk(size_t begin) {
+    v1::DecideForAllResponse msg;
+    int64_t skipped = 0;
+    absl::Status s = stopped() ? absl::OkStatus() : DecideChunk(begin, msg, skipped);
+    bool last;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --in_flight_;
+      if (!s.ok() && !stop_) {
+        stop_ = true;
+        error_ = s;
       }
-      decided_ += msg.decisions_size();
-      skipped_ += skipped;
-      if (!Enqueue(std::move(msg))) return;
+      if (!stop_) {
+        decided_ += msg.decisions_size();
+        skipped_ += skipped;
+        ready_.push_back(std::move(msg));
+        ++chunks_done_;
+        if (chunks_done_ == chunks_) QueueLastLocked();
+      }
+      ScheduleLocked();
+      WriteNextLocked();
+      last = done_ && in_flight_ == 0;
     }
+    if (last) delete this;
   }
 
-  // Waits for room (bounded memory); false if the run was stopped.
-  bool Enqueue(v1::DecideForAllResponse msg) {
-    std::unique_lock<std::mutex> lock(mu_);
-    space_.wait(lock, [&] { return stop_ || ready_.size() < max_ready_; });
-    if (stop_) return false;
-    ready_.push_back(std::move(msg));
-    WriteNextLocked();
-    return true;
-  }
-
-  void Fail(absl::Status s) {
+  bool stopped() {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stop_) return;
-    stop_ = true;
-    error_ = s;
-    space_.notify_all();
+    return stop_;
+  }
+
+  // Decides the customers [begin, begin + kChunk) under one short read
+  // guard (with the config of that moment).
+  absl::Status DecideChunk(size_t begin, v1::DecideForAllResponse& msg, int64_t& skipped) {
+    const size_t end = std::min(handles_.size(), begin + kChunk);
+    core::ReadGuard guard(deps_.live->epochs);
+    const core::DecisionConfig& config = *deps_.live->config.Get();
+    const core::PlacementSpec* spec = config.Find(request_.placement());
+    if (spec == nullptr) return absl::AbortedError("placement: removed by a config reload during the run");
+    const core::Catalog& catalog = *deps_.live->catalog.Get();
+    const core::TrendingSnapshot& trending = *deps_.live->trending.Get();
+    for (size_t i = begin; i < end; ++i) {
+      const core::CustomerState* state = handles_[i].state();
+      if (state == nullptr) continue;
+      if (!request_.include_without_email_consent() && !state->attributes.consent_marketing_email) {
+        ++skipped;
+        continue;
+      }
+      core::DecisionRequest d;
+      d.config = &config;
+      d.placement = spec;
+      d.customer = state;
+      d.customer_id = handles_[i].id();
+      d.models = deps_.live->models.Get();
+      d.ledger = &deps_.live->offers;
+      d.channel = channel_;
+      d.count = request_.count();
+      d.require_consent = config.require_consent;
+      d.now = now_;
+      const core::Decision decision = core::Decide(catalog, trending, d);
+      v1::CustomerDecision* out = msg.add_decisions();
+      out->set_customer_id(std::string(handles_[i].id()));
+      out->set_personalized(decision.personalized);
+      for (const core::DecidedItem& item : decision.items) {
+        v1::BatchItem* b = out->add_items();
+        if (item.product < catalog.product_count()) b->set_product_id(catalog.product(item.product).id);
+        if (item.offer >= 0) b->set_offer_id(config.offers[item.offer].id);
+        b->set_source(static_cast<v1::Source>(item.source));
+        b->set_score(item.score);
+        core::DescribeReason(catalog, config, item, decision.country, now_, *b->mutable_reason());
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void QueueLastLocked() {
+    v1::DecideForAllResponse last;
+    last.set_last(true);
+    last.set_customers_decided(decided_);
+    last.set_customers_skipped(skipped_);
+    last.set_seconds(std::chrono::duration<double>(Clock::now() - start_).count());
+    ready_.push_back(std::move(last));
+    last_queued_ = true;
   }
 
   // Starts the next write, or finishes the call once everything is written
-  // (or, after a stop, once every worker has left).
+  // (or, after a stop, once no task runs any more).
   void WriteNextLocked() {
     if (writing_ || finished_) return;
     if (stop_) {
       ready_.clear();
-      if (workers_done_ == worker_count_) {
+      if (in_flight_ == 0) {
         finished_ = true;
         Done(error_.ok() ? absl::CancelledError("the client went away") : error_);
       }
       return;
     }
+    if (!last_queued_ && chunks_done_ == chunks_ && in_flight_ == 0) QueueLastLocked();
     if (!ready_.empty()) {
       writing_ = true;
       StartWrite(&ready_.front());
-    } else if (all_queued_) {
+    } else if (last_queued_) {
       finished_ = true;
       Done(absl::OkStatus());
     }
@@ -206,31 +235,35 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
   const ServiceDeps& deps_;
   const v1::DecideForAllRequest request_;
   const Clock::time_point start_;
+  std::atomic<int>* const open_batches_;
+  bool admitted_ = false;
   std::vector<core::CustomerIndex::Handle> handles_;
   core::TimeMs now_ = 0;
   core::Channel channel_ = core::Channel::kEmail;
-  std::atomic<size_t> next_{0};
-  std::atomic<int64_t> decided_{0}, skipped_{0};
-  std::vector<std::thread> workers_;
 
   std::mutex mu_;
-  std::condition_variable space_;
   std::deque<v1::DecideForAllResponse> ready_;  // front = being written
-  size_t max_ready_ = 4;
-  size_t worker_count_ = 0;
-  size_t workers_done_ = 0;
+  size_t max_parallel_ = 1;
+  size_t max_ready_ = 2;
+  size_t chunks_ = 0;
+  size_t next_chunk_ = 0;
+  size_t chunks_done_ = 0;
+  size_t in_flight_ = 0;
+  int64_t decided_ = 0, skipped_ = 0;
   bool writing_ = false;
   bool stop_ = false;
-  bool all_queued_ = false;
+  bool last_queued_ = false;
   bool finished_ = false;
+  bool done_ = false;
   absl::Status error_;
 };
 
 }  // namespace
 
 grpc::ServerWriteReactor<v1::DecideForAllResponse>* StartDecideForAll(
-    const ServiceDeps& deps, const v1::DecideForAllRequest* request) {
-  return new DecideForAllReactor(deps, *request);
+    const ServiceDeps& deps, const grpc::CallbackServerContext& ctx,
+    const v1::DecideForAllRequest* request, std::atomic<int>* open_batches) {
+  return new DecideForAllReactor(deps, ctx, *request, open_batches);
 }
 
 }  // namespace nextbest::server

@@ -6,10 +6,14 @@
 
 namespace nextbest::server {
 
-// Validates `request`; the reactor finishes with INVALID_ARGUMENT or
-// NOT_FOUND at once, or streams chunks of decisions made by worker threads
-// (one per core) and finishes OK after the last one.
+// Authorizes and validates `request`; the reactor finishes with
+// UNAUTHENTICATED, INVALID_ARGUMENT, NOT_FOUND or (more than
+// limits.max_concurrent_batches calls open, counted in `open_batches`)
+// RESOURCE_EXHAUSTED at once, or streams chunks of decisions made on the
+// shared BatchPool as fast as the client reads them, and finishes OK after
+// the last one.
 grpc::ServerWriteReactor<v1::DecideForAllResponse>* StartDecideForAll(
-    const ServiceDeps& deps, const v1::DecideForAllRequest* request);
+    const ServiceDeps& deps, const grpc::CallbackServerContext& ctx,
+    const v1::DecideForAllRequest* request, std::atomic<int>* open_batches);
 
 }  // namespace nextbest::server

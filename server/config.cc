@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "core/status_macros.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "nextbest/config/v1/config.pb.h"
@@ -411,6 +412,7 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
   out.retention_sweep_seconds = Or(pr.retention_sweep_seconds(), 3600);
   d.require_consent = !c.privacy().has_personalization_requires_consent() ||
                                          c.privacy().personalization_requires_consent();
+  ASSIGN_OR_RETURN(out.auth, ParseAuthConfig(c.auth()));
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "core/models.h"
 #include "core/placement.h"
+#include "server/auth.h"
 #include "storage/ingestor.h"
 #include "storage/rocks_store.h"
 
@@ -26,6 +27,7 @@ struct ServiceConfig {
   int model_interval_seconds = 300;
   int64_t profile_retention_ms = 0;  // 0: keep forever
   int retention_sweep_seconds = 3600;
+  AuthConfig auth;  // reloadable
 };
 
 // Parses and validates config text. INVALID_ARGUMENT naming the field (or

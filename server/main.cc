@@ -28,6 +28,9 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
           "CA (PEM) whose client certificates are required (mutual TLS); empty: no client certificates");
 ABSL_FLAG(int, max_concurrent_streams, 1000,
           "Open StreamEvents calls at once; more are answered RESOURCE_EXHAUSTED at once");
+ABSL_FLAG(int, max_concurrent_batches, 4,
+          "Open DecideForAll calls at once; more are answered RESOURCE_EXHAUSTED at once");
+ABSL_FLAG(int, batch_threads, 0, "Worker threads all DecideForAll calls share (0: one per core)");
 ABSL_FLAG(bool, accept_wal_loss, false,
           "Start even if the write-ahead log holds fewer acknowledged writes than were "
           "acknowledged (a truncated or deleted WAL); the loss is logged and counted. Without it "
@@ -59,6 +62,8 @@ int main(int argc, char** argv) {
   options.verify_checksums = absl::GetFlag(FLAGS_verify_checksums);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   options.accept_wal_loss = absl::GetFlag(FLAGS_accept_wal_loss);
+  options.max_concurrent_batches = absl::GetFlag(FLAGS_max_concurrent_batches);
+  options.batch_threads = absl::GetFlag(FLAGS_batch_threads);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);

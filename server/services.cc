@@ -34,14 +34,17 @@ void Finish(grpc::ServerUnaryReactor* reactor, Metrics* metrics, Rpc rpc, const 
   reactor->Finish(g);
 }
 
-// The shape of every unary write: validate+convert, queue, answer when the
-// writer is done.
-template <typename Response, typename OnOk>
+// The shape of every unary write: authorize, validate+convert, queue,
+// answer when the writer is done.
+template <typename MakeCommand, typename Response, typename OnOk>
 grpc::ServerUnaryReactor* SubmitUnary(grpc::CallbackServerContext* ctx, const ServiceDeps& deps,
-                                      Rpc rpc, absl::StatusOr<storage::Command> command,
-                                      Response* response, OnOk on_ok) {
+                                      Rpc rpc, MakeCommand make_command, Response* response,
+                                      OnOk on_ok) {
   const auto start = Clock::now();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::Status allowed = Authorize(deps, *ctx, rpc);
+  absl::StatusOr<storage::Command> command =
+      allowed.ok() ? absl::StatusOr<storage::Command>(make_command()) : allowed;
   if (!command.ok()) {
     Finish(reactor, deps.metrics, rpc, command.status(), start);
     return reactor;
@@ -178,7 +181,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportCustomerRe
   ExportReactor(const ServiceDeps& deps, grpc::CallbackServerContext* ctx,
                 const v1::ExportCustomerRequest& request)
       : deps_(deps), start_(Clock::now()), id_(request.customer_id()) {
-    absl::Status s = CheckAdminToken(*ctx, deps_.admin_token);
+    absl::Status s = Authorize(deps_, *ctx, Rpc::kExportCustomer);
     if (s.ok()) s = ValidateId(id_, "customer_id", deps_.limits);
     if (!s.ok()) {
       Done(s);
@@ -269,29 +272,47 @@ std::string Hex(absl::string_view bytes) {
 
 }  // namespace
 
-absl::Status CheckAdminToken(const grpc::CallbackServerContext& ctx, const std::string& token) {
-  const auto& metadata = ctx.client_metadata();
-  auto it = metadata.find("authorization");
-  if (it == metadata.end()) {
-    return absl::UnauthenticatedError(
-        "admin RPC: no admin token (send metadata 'authorization: Bearer TOKEN'; the server's "
-        "token is in --admin_token_file or DATA_DIR/admin_token)");
+Scope RpcScope(Rpc rpc) {
+  switch (rpc) {
+    case Rpc::kRecommend:
+    case Rpc::kPing:
+      return Scope::kDecide;
+    case Rpc::kRecordEvents:
+    case Rpc::kStreamEvents:
+    case Rpc::kUpsertCustomers:
+    case Rpc::kUpsertProducts:
+    case Rpc::kUpsertStores:
+    case Rpc::kSetStock:
+      return Scope::kTrack;
+    case Rpc::kGetProfile:
+      return Scope::kReadProfile;
+    case Rpc::kDecideForAll:
+      return Scope::kBatch;
+    case Rpc::kReloadConfig:
+    case Rpc::kRebuildModels:
+    case Rpc::kListSegments:
+    case Rpc::kCheckpoint:
+      return Scope::kAdmin;
+    case Rpc::kSetConsent:
+    case Rpc::kEraseCustomer:
+    case Rpc::kExportCustomer:
+      return Scope::kPrivacy;
+    case Rpc::kCount:
+      break;
   }
-  absl::string_view given(it->second.data(), it->second.size());
-  // Constant time in the token's content: no early exit on the first
-  // differing byte.
-  bool ok = absl::ConsumePrefix(&given, "Bearer ") && given.size() == token.size() && !token.empty();
-  unsigned char diff = 0;
-  for (size_t i = 0; ok && i < token.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ token[i]);
-  if (!ok || diff != 0) return absl::UnauthenticatedError("admin RPC: wrong admin token");
-  return absl::OkStatus();
+  return Scope::kAdmin;  // unreachable; the most restrictive
+}
+
+absl::Status Authorize(const ServiceDeps& deps, const grpc::ServerContextBase& ctx, Rpc rpc) {
+  core::ReadGuard guard(deps.live->epochs);
+  return deps.auth->Get()->Check(ctx, RpcScope(rpc), RpcName(rpc));
 }
 
 grpc::ServerUnaryReactor* EventServiceImpl::RecordEvents(grpc::CallbackServerContext* ctx,
                                                          const v1::RecordEventsRequest* request,
                                                          v1::RecordEventsResponse* response) {
   return SubmitUnary(ctx, deps_, Rpc::kRecordEvents,
-                     AsCommand(ToRecordEvents(request->events(), deps_.limits, deps_.clock->Now())),
+                     [&] { return AsCommand(ToRecordEvents(request->events(), deps_.limits, deps_.clock->Now())); },
                      response, [](const storage::WriteResult& r, v1::RecordEventsResponse& out) {
                        out.set_accepted(static_cast<int32_t>(r.accepted));
                        out.set_duplicates(static_cast<int32_t>(r.duplicates));
@@ -301,18 +322,24 @@ grpc::ServerUnaryReactor* EventServiceImpl::RecordEvents(grpc::CallbackServerCon
 
 grpc::ServerReadReactor<v1::StreamEventsRequest>* EventServiceImpl::StreamEvents(
     grpc::CallbackServerContext* ctx, v1::StreamEventsResponse* response) {
+  // Refused at once: no reactor state, no read, no thread held.
+  class Refused final : public grpc::ServerReadReactor<v1::StreamEventsRequest> {
+   public:
+    explicit Refused(const grpc::Status& s) { Finish(s); }
+    void OnDone() override { delete this; }
+  };
+  auto refuse = [&](const absl::Status& s) {
+    grpc::Status g = ToGrpcStatus(s);
+    deps_.metrics->RecordRpc(Rpc::kStreamEvents, g.error_code(), 0);
+    return new Refused(g);
+  };
+  if (absl::Status allowed = Authorize(deps_, *ctx, Rpc::kStreamEvents); !allowed.ok()) {
+    return refuse(allowed);
+  }
   if (open_streams_.fetch_add(1, std::memory_order_relaxed) >= deps_.limits.max_concurrent_streams) {
     open_streams_.fetch_sub(1, std::memory_order_relaxed);
-    // Refused at once: no reactor state, no read, no thread held.
-    class Refused final : public grpc::ServerReadReactor<v1::StreamEventsRequest> {
-     public:
-      explicit Refused(const grpc::Status& s) { Finish(s); }
-      void OnDone() override { delete this; }
-    };
-    const absl::Status s = absl::ResourceExhaustedError(absl::StrCat(
-        "too many open event streams (", deps_.limits.max_concurrent_streams, "); retry later"));
-    deps_.metrics->RecordRpc(Rpc::kStreamEvents, grpc::StatusCode::RESOURCE_EXHAUSTED, 0);
-    return new Refused(ToGrpcStatus(s));
+    return refuse(absl::ResourceExhaustedError(absl::StrCat(
+        "too many open event streams (", deps_.limits.max_concurrent_streams, "); retry later")));
   }
   return new StreamEventsReactor(deps_, response, &open_streams_);
 }
@@ -321,7 +348,7 @@ grpc::ServerUnaryReactor* CustomerServiceImpl::UpsertCustomers(
     grpc::CallbackServerContext* ctx, const v1::UpsertCustomersRequest* request,
     v1::UpsertCustomersResponse* response) {
   return SubmitUnary(ctx, deps_, Rpc::kUpsertCustomers,
-                     AsCommand(ToUpsertCustomers(*request, deps_.limits, deps_.clock->Now())),
+                     [&] { return AsCommand(ToUpsertCustomers(*request, deps_.limits, deps_.clock->Now())); },
                      response, [](const storage::WriteResult& r, v1::UpsertCustomersResponse& out) {
                        out.set_upserted(static_cast<int32_t>(r.accepted));
                      });
@@ -332,7 +359,8 @@ grpc::ServerUnaryReactor* CustomerServiceImpl::GetProfile(grpc::CallbackServerCo
                                                           v1::GetProfileResponse* response) {
   const auto start = Clock::now();
   auto* reactor = ctx->DefaultReactor();
-  absl::Status s = ValidateId(request->customer_id(), "customer_id", deps_.limits);
+  absl::Status s = Authorize(deps_, *ctx, Rpc::kGetProfile);
+  if (s.ok()) s = ValidateId(request->customer_id(), "customer_id", deps_.limits);
   if (s.ok()) {
     core::ReadGuard guard(deps_.live->epochs);
     const core::CustomerState* state = deps_.live->customers.Find(request->customer_id());
@@ -352,7 +380,7 @@ grpc::ServerUnaryReactor* CatalogServiceImpl::UpsertProducts(grpc::CallbackServe
                                                              const v1::UpsertProductsRequest* request,
                                                              v1::UpsertProductsResponse* response) {
   return SubmitUnary(ctx, deps_, Rpc::kUpsertProducts,
-                     AsCommand(ToUpsertProducts(*request, deps_.limits)), response,
+                     [&] { return AsCommand(ToUpsertProducts(*request, deps_.limits)); }, response,
                      [](const storage::WriteResult& r, v1::UpsertProductsResponse& out) {
                        out.set_upserted(static_cast<int32_t>(r.accepted));
                      });
@@ -362,7 +390,7 @@ grpc::ServerUnaryReactor* CatalogServiceImpl::UpsertStores(grpc::CallbackServerC
                                                            const v1::UpsertStoresRequest* request,
                                                            v1::UpsertStoresResponse* response) {
   return SubmitUnary(ctx, deps_, Rpc::kUpsertStores,
-                     AsCommand(ToUpsertStores(*request, deps_.limits)), response,
+                     [&] { return AsCommand(ToUpsertStores(*request, deps_.limits)); }, response,
                      [](const storage::WriteResult& r, v1::UpsertStoresResponse& out) {
                        out.set_upserted(static_cast<int32_t>(r.accepted));
                      });
@@ -371,8 +399,8 @@ grpc::ServerUnaryReactor* CatalogServiceImpl::UpsertStores(grpc::CallbackServerC
 grpc::ServerUnaryReactor* CatalogServiceImpl::SetStock(grpc::CallbackServerContext* ctx,
                                                        const v1::SetStockRequest* request,
                                                        v1::SetStockResponse* response) {
-  return SubmitUnary(ctx, deps_, Rpc::kSetStock, AsCommand(ToSetStock(*request, deps_.limits)),
-                     response, [](const storage::WriteResult& r, v1::SetStockResponse& out) {
+  return SubmitUnary(ctx, deps_, Rpc::kSetStock,
+                     [&] { return AsCommand(ToSetStock(*request, deps_.limits)); }, response, [](const storage::WriteResult& r, v1::SetStockResponse& out) {
                        out.set_updated(static_cast<int32_t>(r.accepted));
                      });
 }
@@ -450,7 +478,9 @@ grpc::ServerUnaryReactor* DecisionServiceImpl::Recommend(grpc::CallbackServerCon
                                                          v1::RecommendResponse* response) {
   const auto start = Clock::now();
   auto* reactor = ctx->DefaultReactor();
-  Finish(reactor, deps_.metrics, Rpc::kRecommend, Decide(*request, *response), start);
+  absl::Status s = Authorize(deps_, *ctx, Rpc::kRecommend);
+  if (s.ok()) s = Decide(*request, *response);
+  Finish(reactor, deps_.metrics, Rpc::kRecommend, s, start);
   return reactor;
 }
 
@@ -459,13 +489,13 @@ grpc::ServerUnaryReactor* DecisionServiceImpl::Ping(grpc::CallbackServerContext*
                                                     v1::PingResponse* response) {
   const auto start = Clock::now();
   auto* reactor = ctx->DefaultReactor();
-  Finish(reactor, deps_.metrics, Rpc::kPing, absl::OkStatus(), start);
+  Finish(reactor, deps_.metrics, Rpc::kPing, Authorize(deps_, *ctx, Rpc::kPing), start);
   return reactor;
 }
 
 grpc::ServerWriteReactor<v1::DecideForAllResponse>* DecisionServiceImpl::DecideForAll(
     grpc::CallbackServerContext* ctx, const v1::DecideForAllRequest* request) {
-  return StartDecideForAll(deps_, request);
+  return StartDecideForAll(deps_, *ctx, request, &open_batches_);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ReloadConfig(grpc::CallbackServerContext* ctx,
@@ -473,7 +503,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ReloadConfig(grpc::CallbackServerCon
                                                          v1::ReloadConfigResponse* response) {
   const auto start = Clock::now();
   auto* reactor = ctx->DefaultReactor();
-  absl::Status token = CheckAdminToken(*ctx, deps_.admin_token);
+  absl::Status token = Authorize(deps_, *ctx, Rpc::kReloadConfig);
   absl::StatusOr<v1::ReloadConfigResponse> r =
       token.ok() ? deps_.admin->ReloadConfig() : absl::StatusOr<v1::ReloadConfigResponse>(token);
   if (r.ok()) *response = *r;
@@ -487,7 +517,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RebuildModels(grpc::CallbackServerCo
   const auto start = Clock::now();
   auto* reactor = ctx->DefaultReactor();
   Metrics* metrics = deps_.metrics;
-  if (absl::Status s = CheckAdminToken(*ctx, deps_.admin_token); !s.ok()) {
+  if (absl::Status s = Authorize(deps_, *ctx, Rpc::kRebuildModels); !s.ok()) {
     Finish(reactor, metrics, Rpc::kRebuildModels, s, start);
     return reactor;
   }
@@ -507,7 +537,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListSegments(grpc::CallbackServerCon
                                                          v1::ListSegmentsResponse* response) {
   const auto start = Clock::now();
   auto* reactor = ctx->DefaultReactor();
-  absl::Status s = CheckAdminToken(*ctx, deps_.admin_token);
+  absl::Status s = Authorize(deps_, *ctx, Rpc::kListSegments);
   core::ReadGuard guard(deps_.live->epochs);
   const core::Models* m = deps_.live->models.Get();
   if (!s.ok()) {
@@ -552,7 +582,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Checkpoint(grpc::CallbackServerConte
                                                        v1::CheckpointResponse* response) {
   const auto start = Clock::now();
   auto* reactor = ctx->DefaultReactor();
-  absl::Status s = CheckAdminToken(*ctx, deps_.admin_token);
+  absl::Status s = Authorize(deps_, *ctx, Rpc::kCheckpoint);
   if (s.ok() && request->dir().empty()) s = absl::InvalidArgumentError("dir: required");
   if (!s.ok()) {
     Finish(reactor, deps_.metrics, Rpc::kCheckpoint, s, start);
@@ -575,18 +605,18 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Checkpoint(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* PrivacyServiceImpl::SetConsent(grpc::CallbackServerContext* ctx,
                                                          const v1::SetConsentRequest* request,
                                                          v1::SetConsentResponse* response) {
-  absl::Status s = CheckAdminToken(*ctx, deps_.admin_token);
-  if (s.ok()) s = ValidateId(request->customer_id(), "customer_id", deps_.limits);
-  if (s.ok() && !request->has_personalization() && !request->has_marketing_email()) {
-    s = absl::InvalidArgumentError("personalization, marketing_email: give at least one");
-  }
-  storage::SetConsent c;
-  c.customer_id = request->customer_id();
-  if (request->has_personalization()) c.personalization = request->personalization();
-  if (request->has_marketing_email()) c.marketing_email = request->marketing_email();
-  absl::StatusOr<storage::Command> command =
-      s.ok() ? absl::StatusOr<storage::Command>(std::move(c)) : absl::StatusOr<storage::Command>(s);
-  return SubmitUnary(ctx, deps_, Rpc::kSetConsent, std::move(command), response,
+  auto make = [&]() -> absl::StatusOr<storage::Command> {
+    RETURN_IF_ERROR(ValidateId(request->customer_id(), "customer_id", deps_.limits));
+    if (!request->has_personalization() && !request->has_marketing_email()) {
+      return absl::InvalidArgumentError("personalization, marketing_email: give at least one");
+    }
+    storage::SetConsent c;
+    c.customer_id = request->customer_id();
+    if (request->has_personalization()) c.personalization = request->personalization();
+    if (request->has_marketing_email()) c.marketing_email = request->marketing_email();
+    return storage::Command(std::move(c));
+  };
+  return SubmitUnary(ctx, deps_, Rpc::kSetConsent, make, response,
                      [](const storage::WriteResult& r, v1::SetConsentResponse& out) {
                        out.mutable_consent()->set_personalization(r.consent_personalization);
                        out.mutable_consent()->set_marketing_email(r.consent_marketing_email);
@@ -598,7 +628,7 @@ grpc::ServerUnaryReactor* PrivacyServiceImpl::EraseCustomer(grpc::CallbackServer
                                                             v1::EraseCustomerResponse* response) {
   const auto start = Clock::now();
   auto* reactor = ctx->DefaultReactor();
-  absl::Status s = CheckAdminToken(*ctx, deps_.admin_token);
+  absl::Status s = Authorize(deps_, *ctx, Rpc::kEraseCustomer);
   if (s.ok()) s = ValidateId(request->customer_id(), "customer_id", deps_.limits);
   if (!s.ok()) {
     Finish(reactor, deps_.metrics, Rpc::kEraseCustomer, s, start);

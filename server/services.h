@@ -17,6 +17,8 @@
 #include "nextbest/v1/decisions.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
 #include "nextbest/v1/privacy.grpc.pb.h"
+#include "server/auth.h"
+#include "server/batch_pool.h"
 #include "server/metrics.h"
 #include "server/validation.h"
 #include "storage/ingestor.h"
@@ -51,12 +53,17 @@ struct ServiceDeps {
   core::FeatureOptions features;
   AdminOps* admin = nullptr;
   storage::RocksStore* store = nullptr;  // export reads events directly
-  // Admin and privacy RPCs need `authorization: Bearer <admin_token>`.
-  std::string admin_token;
+  // Who may call what (replaced on config reload; read inside a ReadGuard
+  // on live->epochs).
+  const core::Published<Authorizer>* auth = nullptr;
+  BatchPool* batch_pool = nullptr;  // DecideForAll's shared workers
 };
 
-// OK if the call carries the admin token; UNAUTHENTICATED otherwise.
-absl::Status CheckAdminToken(const grpc::CallbackServerContext& ctx, const std::string& token);
+// The scope each RPC needs (the one table of it).
+Scope RpcScope(Rpc rpc);
+// OK if the call may run: its scope is open to anonymous callers or its
+// credential's caller holds it; UNAUTHENTICATED / PERMISSION_DENIED.
+absl::Status Authorize(const ServiceDeps& deps, const grpc::ServerContextBase& ctx, Rpc rpc);
 
 class EventServiceImpl final : public v1::EventService::CallbackService {
  public:
@@ -120,6 +127,7 @@ class DecisionServiceImpl final : public v1::DecisionService::CallbackService {
 
  private:
   const ServiceDeps deps_;
+  std::atomic<int> open_batches_{0};
 };
 
 class AdminServiceImpl final : public v1::AdminService::CallbackService {

@@ -26,6 +26,8 @@ struct Limits {
   int max_cart_items = 200;
   // Open StreamEvents calls at once; more are RESOURCE_EXHAUSTED at once.
   int max_concurrent_streams = 1000;
+  // Open DecideForAll calls at once; more are RESOURCE_EXHAUSTED at once.
+  int max_concurrent_batches = 4;
   // Events may be at most this far ahead of the server clock.
   core::TimeMs max_future_skew_ms = 24 * 3600 * 1000;
 };

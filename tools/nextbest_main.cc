@@ -38,6 +38,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "openssl/evp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "nextbest/v1/admin.grpc.pb.h"
 #include "nextbest/v1/catalog.grpc.pb.h"
@@ -84,9 +85,13 @@ ABSL_FLAG(std::string, request_id, "", "recommend: the request's id (placements 
 ABSL_FLAG(std::string, tls_ca_file, "", "Connect with TLS, trusting this CA (PEM)");
 ABSL_FLAG(std::string, tls_cert_file, "", "Client certificate (PEM) for mutual TLS");
 ABSL_FLAG(std::string, tls_key_file, "", "Client private key (PEM) for mutual TLS");
+ABSL_FLAG(std::string, token_file, "",
+          "File with the caller's bearer token, sent with every call (else $NEXTBEST_TOKEN, else "
+          "the admin token)");
 ABSL_FLAG(std::string, admin_token_file, "",
-          "Admin token file for admin and privacy commands (else $NEXTBEST_ADMIN_TOKEN, else "
-          "DATA_DIR/admin_token with --data_dir)");
+          "Admin token file (else $NEXTBEST_ADMIN_TOKEN, else DATA_DIR/admin_token with "
+          "--data_dir); used when no --token_file or $NEXTBEST_TOKEN is given");
+ABSL_FLAG(bool, new_token, false, "hash-token: make a new random token and print it with its hash");
 ABSL_FLAG(std::string, data_dir, "", "The server's data directory (to find its admin_token)");
 ABSL_FLAG(std::string, personalization, "", "consent: true|false");
 ABSL_FLAG(std::string, marketing, "", "consent: true|false (marketing e-mail)");
@@ -123,33 +128,45 @@ std::shared_ptr<grpc::Channel> Channel() {
   return grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::SslCredentials(ssl));
 }
 
-// The admin token: --admin_token_file, $NEXTBEST_ADMIN_TOKEN, or
-// DATA_DIR/admin_token with --data_dir; empty if none is given.
-const std::string& AdminToken() {
+// The first line of `path`, trimmed; empty (with a message) if unreadable.
+std::string ReadToken(const std::string& path) {
+  std::string t;
+  std::ifstream in(path);
+  if (!in || !std::getline(in, t)) std::fprintf(stderr, "nextbest: cannot read token file %s\n", path.c_str());
+  return std::string(absl::StripAsciiWhitespace(t));
+}
+
+std::string EnvToken(const char* name) {
+  const char* env = std::getenv(name);
+  return env != nullptr ? std::string(absl::StripAsciiWhitespace(env)) : "";
+}
+
+// The caller's token: --token_file, $NEXTBEST_TOKEN, else the admin token
+// (--admin_token_file, $NEXTBEST_ADMIN_TOKEN, DATA_DIR/admin_token with
+// --data_dir); empty if none is given (anonymous calls).
+const std::string& CallerToken() {
   static const std::string token = [] {
-    std::string path = absl::GetFlag(FLAGS_admin_token_file);
-    if (path.empty()) {
-      if (const char* env = std::getenv("NEXTBEST_ADMIN_TOKEN"); env != nullptr && *env != '\0') {
-        return std::string(absl::StripAsciiWhitespace(env));
-      }
-      if (!absl::GetFlag(FLAGS_data_dir).empty()) path = absl::GetFlag(FLAGS_data_dir) + "/admin_token";
-    }
-    std::string t;
-    if (!path.empty()) {
-      std::ifstream in(path);
-      if (!in || !std::getline(in, t)) std::fprintf(stderr, "nextbest: cannot read admin token file %s\n", path.c_str());
-    }
-    return std::string(absl::StripAsciiWhitespace(t));
+    if (!absl::GetFlag(FLAGS_token_file).empty()) return ReadToken(absl::GetFlag(FLAGS_token_file));
+    if (std::string t = EnvToken("NEXTBEST_TOKEN"); !t.empty()) return t;
+    if (!absl::GetFlag(FLAGS_admin_token_file).empty()) return ReadToken(absl::GetFlag(FLAGS_admin_token_file));
+    if (std::string t = EnvToken("NEXTBEST_ADMIN_TOKEN"); !t.empty()) return t;
+    if (!absl::GetFlag(FLAGS_data_dir).empty()) return ReadToken(absl::GetFlag(FLAGS_data_dir) + "/admin_token");
+    return std::string();
   }();
   return token;
 }
 
-// Deadline, and the admin token when there is one (the server ignores it
-// on non-admin calls).
+// The caller's token, when there is one (RPCs open to anonymous callers
+// ignore it).
+void AddCredential(grpc::ClientContext& ctx) {
+  if (!CallerToken().empty()) ctx.AddMetadata("authorization", "Bearer " + CallerToken());
+}
+
+// Deadline and credential.
 void SetDeadline(grpc::ClientContext& ctx) {
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms)));
-  if (!AdminToken().empty()) ctx.AddMetadata("authorization", "Bearer " + AdminToken());
+  AddCredential(ctx);
 }
 
 // One unary call with the --timeout_ms deadline.
@@ -764,6 +781,7 @@ int Newsletter() {
   req.set_max_customers(absl::GetFlag(FLAGS_max_customers));
   req.set_include_without_email_consent(absl::GetFlag(FLAGS_all));
   grpc::ClientContext ctx;  // no deadline: a run over millions of customers
+  AddCredential(ctx);
   auto reader = stub->DecideForAll(&ctx, req);
   std::ofstream out;
   if (!absl::GetFlag(FLAGS_out).empty()) out.open(absl::GetFlag(FLAGS_out));
@@ -798,14 +816,43 @@ int Newsletter() {
   return 0;
 }
 
+// The SHA-256 of a token for the config's `auth.callers`; with
+// --new_token, a new random token first.
+int HashToken() {
+  std::string token;
+  if (absl::GetFlag(FLAGS_new_token)) {
+    std::ifstream random("/dev/urandom", std::ios::binary);
+    unsigned char bytes[24];
+    random.read(reinterpret_cast<char*>(bytes), sizeof bytes);
+    if (!random) return Usage("hash-token: cannot read /dev/urandom");
+    for (unsigned char b : bytes) token += absl::StrFormat("%02x", b);
+    std::cout << "token: " << token << "\n";
+  } else if (!absl::GetFlag(FLAGS_token_file).empty()) {
+    token = ReadToken(absl::GetFlag(FLAGS_token_file));
+  } else {
+    std::getline(std::cin, token);
+    token = std::string(absl::StripAsciiWhitespace(token));
+  }
+  if (token.size() < 16) return Usage("hash-token: a token needs at least 16 characters");
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(token.data(), token.size(), digest, &size, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) hex += absl::StrFormat("%02x", digest[i]);
+  std::cout << "token_sha256: \"" << hex << "\"\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "nextbest [--target=HOST:PORT] recommend|profile|track|health|ping|demo-data|\n"
-      "    reload-config|rebuild-models|segments|newsletter|consent|erase|export|checkpoint [flags]\n"
-      "Admin and privacy commands need the admin token: --admin_token_file, $NEXTBEST_ADMIN_TOKEN\n"
-      "or --data_dir (reads DATA_DIR/admin_token). Exit code = the gRPC status code.");
+      "    reload-config|rebuild-models|segments|newsletter|consent|erase|export|checkpoint|\n"
+      "    hash-token [flags]\n"
+      "Calls carry the caller's token: --token_file or $NEXTBEST_TOKEN, else the admin token\n"
+      "(--admin_token_file, $NEXTBEST_ADMIN_TOKEN, or --data_dir: DATA_DIR/admin_token).\n"
+      "Exit code = the gRPC status code.");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) return Usage("expected exactly one command");
   const std::string cmd = args[1];
@@ -819,6 +866,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "track") return Track();
   if (cmd == "health") return Health();
+  if (cmd == "hash-token") return HashToken();
   if (cmd == "ping") return Ping();
   if (cmd == "demo-data") return DemoData();
   if (cmd == "reload-config") return ReloadConfig();

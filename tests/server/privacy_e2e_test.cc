@@ -348,30 +348,34 @@ TEST_F(PrivacyTest, ConsentChangesTakeEffectOnTheNextRequestAndPersist) {
 }
 
 TEST_F(PrivacyTest, AdminAndPrivacyRpcsNeedTheToken) {
+  // Stubs whose calls carry no credential (the fixture's carry the token).
+  auto anonymous = server_->AnonymousChannel();
+  auto privacy = v1::PrivacyService::NewStub(anonymous);
+  auto admin = v1::AdminService::NewStub(anonymous);
   v1::EraseCustomerRequest erase;
   erase.set_customer_id("c1");
   v1::EraseCustomerResponse eresp;
-  EXPECT_EQ(Call(&v1::PrivacyService::Stub::EraseCustomer, privacy_.get(), erase, &eresp, false).error_code(),
+  EXPECT_EQ(Call(&v1::PrivacyService::Stub::EraseCustomer, privacy.get(), erase, &eresp, false).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   grpc::ClientContext wrong;
   wrong.AddMetadata("authorization", "Bearer not-the-token-at-all");
-  EXPECT_EQ(privacy_->EraseCustomer(&wrong, erase, &eresp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(privacy->EraseCustomer(&wrong, erase, &eresp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   v1::ReloadConfigResponse rr;
-  EXPECT_EQ(Call(&v1::AdminService::Stub::ReloadConfig, admin_.get(), v1::ReloadConfigRequest(), &rr, false).error_code(),
+  EXPECT_EQ(Call(&v1::AdminService::Stub::ReloadConfig, admin.get(), v1::ReloadConfigRequest(), &rr, false).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   v1::CheckpointRequest cp;
   cp.set_dir(dir_.path() + "/never");
   v1::CheckpointResponse cpr;
-  EXPECT_EQ(Call(&v1::AdminService::Stub::Checkpoint, admin_.get(), cp, &cpr, false).error_code(),
+  EXPECT_EQ(Call(&v1::AdminService::Stub::Checkpoint, admin.get(), cp, &cpr, false).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   v1::ExportCustomerRequest ex;
   ex.set_customer_id("c1");
   grpc::ClientContext ctx;
-  auto reader = privacy_->ExportCustomer(&ctx, ex);
+  auto reader = privacy->ExportCustomer(&ctx, ex);
   v1::ExportCustomerResponse msg;
   EXPECT_FALSE(reader->Read(&msg));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  // Nothing happened; reads need no token.
+  // Nothing happened: the profile (which itself needs a credential) is there.
   v1::GetProfileResponse p;
   EXPECT_TRUE(Profile("c1", &p).ok());
   std::string out;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/support/client_interceptor.h"
 #include "tests/temp_dir.h"
 
 namespace nextbest::testing {
@@ -35,6 +36,46 @@ inline constexpr char kTestAdminToken[] = "test-admin-token-5f0c2a9e71d4";
 // Adds the test admin token to a call.
 inline void AddAdminToken(grpc::ClientContext& ctx) {
   ctx.AddMetadata("authorization", std::string("Bearer ") + kTestAdminToken);
+}
+
+// Sends `authorization: Bearer TOKEN` on every call of a channel (gRPC
+// refuses call credentials on plaintext channels; an interceptor does not).
+class BearerInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(std::string token) : token_(std::move(token)) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      auto* metadata = methods->GetSendInitialMetadata();
+      if (metadata->find("authorization") == metadata->end()) {
+        metadata->insert({"authorization", "Bearer " + token_});
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  std::string token_;
+};
+class BearerInterceptorFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(std::string token) : token_(std::move(token)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(grpc::experimental::ClientRpcInfo*) override {
+    return new BearerInterceptor(token_);
+  }
+
+ private:
+  std::string token_;
+};
+
+// A plaintext channel to `target` whose calls carry `token` (none if empty).
+inline std::shared_ptr<grpc::Channel> ChannelWithToken(const std::string& target, const std::string& token,
+                                                       const grpc::ChannelArguments& args = {}) {
+  if (token.empty()) return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<BearerInterceptorFactory>(token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      target, grpc::InsecureChannelCredentials(), args, std::move(interceptors));
 }
 
 class ServerProcess {
@@ -102,9 +143,10 @@ class ServerProcess {
   pid_t pid() const { return pid_; }
   int metrics_port() const { return metrics_port_; }
   std::string target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
-  std::shared_ptr<grpc::Channel> Channel() const {
-    return grpc::CreateChannel(target(), grpc::InsecureChannelCredentials());
-  }
+  // Calls carry the test admin token (every scope).
+  std::shared_ptr<grpc::Channel> Channel() const { return ChannelWithToken(target(), kTestAdminToken); }
+  // Calls carry no credential.
+  std::shared_ptr<grpc::Channel> AnonymousChannel() const { return ChannelWithToken(target(), ""); }
   std::string log() {
     std::lock_guard<std::mutex> lock(mu_);
     return log_;

@@ -150,6 +150,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   limits.max_events_per_request = cfg.max_events_per_request;
   limits.max_concurrent_streams = options.max_concurrent_streams;
   limits.max_concurrent_batches = options.max_concurrent_batches;
+  limits.max_future_skew_ms = cfg.ingest.max_clock_skew_ms;  // one accepted skew for both
   app->batch_pool_ = std::make_unique<BatchPool>(
       options.batch_threads > 0 ? options.batch_threads
                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));

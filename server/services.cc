@@ -650,6 +650,7 @@ grpc::ServerUnaryReactor* PrivacyServiceImpl::EraseCustomer(grpc::CallbackServer
         const storage::Erasure& e = r.erasure;
         receipt->set_subject_hash(Hex(e.subject_hash));
         *receipt->mutable_erased_at() = FromTimeMs(e.erased_at_ms);
+        *receipt->mutable_events_dropped_through() = FromTimeMs(e.suppress_through_ms);
         receipt->set_attributes_erased(e.attributes);
         receipt->set_features_erased(e.features);
         receipt->set_erased_from_memory(e.in_memory);

@@ -73,7 +73,8 @@ struct StockUpdate {
 struct EraseCustomer {
   std::string customer_id;
   // Retention: erase only if the customer's last event is before this
-  // (FAILED_PRECONDITION otherwise: it came back meanwhile). 0: always.
+  // (FAILED_PRECONDITION otherwise: it came back meanwhile), and drop only
+  // later events dated before it. 0: an erasure on request.
   int64_t inactive_before_ms = 0;
 };
 // Changes only the given consents; the other attributes are kept.
@@ -96,6 +97,7 @@ using Command = std::variant<RecordEvents, UpsertCustomers, UpsertProducts, Upse
 struct Erasure {
   std::string subject_hash;  // keyed hash of the id: the suppression record's key
   int64_t erased_at_ms = 0;
+  int64_t suppress_through_ms = 0;  // later events dated up to this are dropped
   bool attributes = false;
   bool features = false;
   bool in_memory = false;

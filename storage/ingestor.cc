@@ -80,12 +80,12 @@ class Ingestor::Group {
   // Erasure: the customer's pending state and records are dropped; once the
   // group is durable, it leaves memory and its result gets the number of
   // offer-cap counters dropped.
-  void Erase(const std::string& id, const std::string& suppression_key, int64_t erased_at,
+  void Erase(const std::string& id, const std::string& suppression_key, int64_t suppress_through,
              Erasure* result) {
     customers_.erase(id);
     records_.erase(id);
     erasures_[id] = result;
-    suppressions_[suppression_key] = erased_at;
+    suppressions_[suppression_key] = suppress_through;
   }
   const absl::flat_hash_map<std::string, int64_t>& suppressions() const { return suppressions_; }
 
@@ -372,7 +372,7 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
   for (size_t i = 0; i < c.events.size(); ++i) {
     const RawEvent& e = c.events[i];
     Checked ch{codec::EventToRecord(e), 0, keys::Idempotency(e.customer_id, e.event_id), false};
-    if (std::optional<int64_t> erased = ErasedAt(e.customer_id, g); erased && e.time <= *erased) {
+    if (std::optional<int64_t> through = SuppressedThrough(e.customer_id, g); through && e.time <= *through) {
       ch.suppressed = true;  // a late or replayed event of an erased customer
       checked.push_back(std::move(ch));
       continue;
@@ -556,7 +556,7 @@ absl::Status Ingestor::Apply(const SetStock& c, Group& g, WriteResult& r) {
   return absl::OkStatus();
 }
 
-std::optional<int64_t> Ingestor::ErasedAt(const std::string& customer_id, const Group& g) const {
+std::optional<int64_t> Ingestor::SuppressedThrough(const std::string& customer_id, const Group& g) const {
   if (erased_.empty() && g.suppressions().empty()) return std::nullopt;
   const std::string key = keys::Suppression(store_->secret(), customer_id);
   if (auto it = g.suppressions().find(key); it != g.suppressions().end()) return it->second;
@@ -574,6 +574,8 @@ absl::Status Ingestor::Apply(const EraseCustomer& c, Group& g, WriteResult& r) {
   }
   Erasure& e = r.erasure;
   e.erased_at_ms = clock_->Now();
+  e.suppress_through_ms = c.inactive_before_ms > 0 ? c.inactive_before_ms - 1
+                                                   : e.erased_at_ms + options_.max_clock_skew_ms;
   e.subject_hash = keys::Suppression(store_->secret(), id);
   e.in_memory = g.InMemory(id);
   ASSIGN_OR_RETURN(std::optional<v1::CustomerRecord> record, g.CustomerRecord(id));
@@ -596,12 +598,13 @@ absl::Status Ingestor::Apply(const EraseCustomer& c, Group& g, WriteResult& r) {
   b.Delete(store_->handle(Cf::kFeatures), keys::Customer(id));
   v1::SuppressionRecord sup;
   sup.set_erased_ms(e.erased_at_ms);
+  sup.set_suppress_through_ms(e.suppress_through_ms);
   b.Put(store_->handle(Cf::kSuppression), e.subject_hash, sup.SerializeAsString());
   // Earlier requests of this group may have used the customer's event ids.
   absl::erase_if(g.seen_ids(), [&](const auto& kv) {
     return absl::string_view(kv.first).substr(0, range.begin.size()) == range.begin;
   });
-  g.Erase(id, e.subject_hash, e.erased_at_ms, &e);
+  g.Erase(id, e.subject_hash, e.suppress_through_ms, &e);
   return absl::OkStatus();
 }
 

@@ -18,10 +18,15 @@
 // Erasure (EraseCustomer) is ordered with everything else: range deletes
 // of the customer's events and idempotency keys, deletes of attributes and
 // features, and a suppression record (keyed hash of the id -> erasure
-// time) in the same atomic batch; then the customer leaves memory (index,
-// offer-cap counters). Later events of the customer timestamped at or
-// before the erasure are dropped and counted (`suppressed`); later ones
-// start a new, empty profile. The bytes leave the files with
+// time and the time through which events are dropped) in the same atomic
+// batch; then the customer leaves memory (index, offer-cap counters).
+// Later events of the customer timestamped at or before the suppression
+// time are dropped and counted (`suppressed`); later ones start a new,
+// empty profile. The suppression time of an erasure on request is the
+// erasure time plus max_clock_skew_ms (a retry from a client whose clock
+// runs ahead must not resurrect the profile); of a retention erasure, the
+// retention horizon (recent activity always counts, so a chronological
+// backfill of old history keeps the customer's recent events). The bytes leave the files with
 // RocksStore::Purge, which the caller runs after the acknowledgement.
 // If the write fails, nothing is published and every request of the group
 // gets the error (UNAVAILABLE for I/O errors and a full disk).
@@ -60,6 +65,11 @@ struct IngestOptions {
   int max_group_requests = 256;
   int trending_publish_interval_ms = 200;
   int store_trending_keep = 250;
+  // How far ahead of the server clock an event may be (validation accepts
+  // this much skew): an erasure also drops the customer's events dated up
+  // to this long after it, so a client whose clock runs ahead cannot
+  // re-create the profile with a retry.
+  core::TimeMs max_clock_skew_ms = 24 * 3600 * 1000;
   core::FeatureOptions features;
 };
 
@@ -127,8 +137,9 @@ class Ingestor {
   absl::Status Apply(const SetStock& c, Group& g, WriteResult& r);
   absl::Status Apply(const EraseCustomer& c, Group& g, WriteResult& r);
   absl::Status Apply(const SetConsent& c, Group& g, WriteResult& r);
-  // When `customer_id` was erased (suppression record), if ever.
-  std::optional<int64_t> ErasedAt(const std::string& customer_id, const Group& g) const;
+  // Through when events of `customer_id` are dropped (it was erased), if
+  // ever.
+  std::optional<int64_t> SuppressedThrough(const std::string& customer_id, const Group& g) const;
 
   RocksStore* const store_;
   core::LiveState* const live_;
@@ -138,8 +149,8 @@ class Ingestor {
   // Writer thread only.
   std::vector<core::ProductPopularity> popularity_;
   core::StorePopularity store_popularity_;  // by store index
-  // Erased customers: suppression key -> erasure time (all of them; a few
-  // dozen bytes each).
+  // Erased customers: suppression key -> events dropped through this time
+  // (all of them; a few dozen bytes each).
   absl::flat_hash_map<std::string, int64_t> erased_;
   bool trending_dirty_ = false;
   core::TimeMs last_trending_ms_ = 0;

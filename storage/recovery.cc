@@ -88,7 +88,9 @@ absl::Status Ingestor::Recover() {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ASSIGN_OR_RETURN(auto rec,
                      codec::Parse<v1::SuppressionRecord>(it->value().ToString(), "suppression"));
-    erased_[it->key().ToString()] = rec.erased_ms();
+    erased_[it->key().ToString()] = rec.suppress_through_ms() != 0
+                                        ? rec.suppress_through_ms()
+                                        : rec.erased_ms() + options_.max_clock_skew_ms;
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read suppression"));
 

@@ -158,8 +158,9 @@ class PrivacyTest : public ::testing::Test {
 
 // The erasure-forensics test: after the erasure RPC, neither the id (raw or
 // hex) nor the unique payload is anywhere in the database directory - SST
-// files, WAL, MANIFEST, logs - also not after a restart; late events do not
-// resurrect the profile, later ones start an empty one; nobody else is hurt.
+// files, WAL, MANIFEST, logs - also not after a restart; late events (and
+// retries from clocks up to 24 h ahead) do not resurrect the profile;
+// nobody else is hurt.
 TEST_F(PrivacyTest, EraseRemovesEveryByteAndSuppressesLateEvents) {
   const int64_t base = NowMs() - 10 * 86400000LL;
   CreateSubject(base);
@@ -220,12 +221,16 @@ TEST_F(PrivacyTest, EraseRemovesEveryByteAndSuppressesLateEvents) {
   EXPECT_EQ(FilesContaining(data_, kSubject), std::vector<std::string>{});
   EXPECT_EQ(FilesContaining(data_, kPayload), std::vector<std::string>{});
 
-  // An event after the erasure starts a new, empty profile.
-  EXPECT_EQ(Record({View("fresh", kSubject, NowMs())}).accepted(), 1);
-  ASSERT_TRUE(Profile(kSubject, &profile).ok());
-  EXPECT_EQ(profile.features().events(), 1);
-  EXPECT_EQ(profile.features().orders(), 0);
-  EXPECT_FALSE(profile.has_attributes());
+  // Events dated up to 24 h after the erasure (the clock skew the server
+  // accepts) are dropped too: a retry from a client whose clock runs ahead
+  // must not re-create the profile. (Later ones start a new, empty profile:
+  // tests/storage/ingestor_test.cc, with a clock of its own.)
+  const int64_t through = r.events_dropped_through().seconds() * 1000 + r.events_dropped_through().nanos() / 1000000;
+  EXPECT_EQ(through, erased_at + 24 * 3600 * 1000LL);
+  EXPECT_EQ(Record({View("fresh", kSubject, NowMs()), View("skewed", kSubject, NowMs() + 23 * 3600 * 1000LL)})
+                .suppressed(),
+            2);
+  EXPECT_EQ(Profile(kSubject, &profile).error_code(), grpc::StatusCode::NOT_FOUND);
 
   // Others are untouched.
   v1::GetProfileResponse other;
@@ -484,6 +489,27 @@ TEST(RetentionTest, InactiveProfilesAreErased) {
   EXPECT_EQ(status("dormant"), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(status("active"), grpc::StatusCode::OK);
   EXPECT_NE(server.log().find("retention: erased 1 profiles"), std::string::npos) << server.log();
+
+  // A backfill of the dormant customer's history after the sweep: what is
+  // older than the retention horizon stays dropped, recent activity (even
+  // from minutes before the sweep) counts and starts a new profile.
+  v1::RecordEventsRequest backfill;
+  for (auto [id, age_minutes] : {std::pair{"old", 40 * 24 * 60}, {"recent", 15}}) {
+    v1::Event* e = backfill.add_events();
+    e->set_event_id(absl::StrCat("backfill-", id));
+    e->set_customer_id("dormant");
+    e->set_type(v1::EVENT_TYPE_VIEW);
+    e->set_channel(v1::CHANNEL_WEB);
+    e->set_product_id("p1");
+    e->mutable_time()->set_seconds(now_s - age_minutes * 60);
+  }
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(events->RecordEvents(&ctx, backfill, &resp).ok());
+  }
+  EXPECT_EQ(resp.suppressed(), 1);
+  EXPECT_EQ(resp.accepted(), 1);
+  EXPECT_EQ(status("dormant"), grpc::StatusCode::OK);
 }
 
 }  // namespace

@@ -251,12 +251,17 @@ TEST_F(IngestorTest, EraseRemovesTheCustomerEverywhereAndSuppressesLateEvents) {
   ASSERT_NE(Customer("c2"), nullptr);
   EXPECT_EQ(ingestor_->SubmitAndWait(EraseCustomer{"c1"}).status().code(), absl::StatusCode::kNotFound);
 
-  // The suppression is durable; an event after the erasure starts afresh.
+  EXPECT_EQ(e.erasure.suppress_through_ms, e.erasure.erased_at_ms + 24 * 3600 * 1000);
+
+  // The suppression is durable. A retry from a client whose clock runs up
+  // to 24 h ahead (the skew validation accepts) is dropped too; an event
+  // dated after that starts afresh.
   Reopen();
   EXPECT_EQ(Customer("c1"), nullptr);
-  auto r = Record({Purchase("c1", "e2", "p2", kT0 + kDay), View("c1", "after", "p4", clock_.Now() + 1)});
+  auto r = Record({Purchase("c1", "e2", "p2", kT0 + kDay), View("c1", "skewed", "p3", e.erasure.erased_at_ms + 23 * 3600 * 1000),
+                   View("c1", "after", "p4", e.erasure.suppress_through_ms + 1)});
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->suppressed, 1);
+  EXPECT_EQ(r->suppressed, 2);
   EXPECT_EQ(r->accepted, 1);
   ASSERT_NE(Customer("c1"), nullptr);
   EXPECT_EQ(Customer("c1")->features.events, 1);
@@ -292,6 +297,33 @@ TEST_F(IngestorTest, RetentionDropsOldRawEventsAndKeepsTheFeatures) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->duplicates, 1);
   EXPECT_EQ(Customer("c1")->features.orders, orders);
+}
+
+// A retention erasure drops only events older than the retention horizon:
+// a chronological backfill that brings old history first (the sweep erases
+// it) and then the recent events keeps the recent ones — even one dated a
+// quarter of an hour before the sweep.
+TEST_F(IngestorTest, RetentionErasureKeepsRecentActivity) {
+  LoadCatalog();
+  const core::TimeMs sweep = clock_.Now();
+  const core::TimeMs horizon = sweep - 30 * kDay;  // profile retention 30 days
+  ASSERT_TRUE(Record({View("c1", "old-1", "p1", horizon - 10 * kDay)}).ok());
+  auto erased = ingestor_->SubmitAndWait(EraseCustomer{"c1", horizon});
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  EXPECT_EQ(erased->erasure.suppress_through_ms, horizon - 1);
+  auto r = Record({View("c1", "old-2", "p2", horizon - 5 * kDay), View("c1", "recent-1", "p3", sweep - 15 * 60 * 1000),
+                   Purchase("c1", "recent-2", "p4", horizon + kDay)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->suppressed, 1);  // older than the horizon
+  EXPECT_EQ(r->accepted, 2);
+  ASSERT_NE(Customer("c1"), nullptr);
+  EXPECT_EQ(Customer("c1")->features.events, 2);
+  EXPECT_EQ(Customer("c1")->features.orders, 1);
+  Reopen();  // the rule is durable
+  r = Record({View("c1", "old-3", "p2", horizon - kDay), View("c1", "recent-3", "p2", horizon + 2 * kDay)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->suppressed, 1);
+  EXPECT_EQ(r->accepted, 1);
 }
 
 TEST_F(IngestorTest, RetentionEraseSkipsCustomersActiveAgain) {

@@ -47,6 +47,25 @@ absl::Status ValidateOptionalId(const std::string& id, const std::string& field,
   return id.empty() ? absl::OkStatus() : ValidateId(id, field, l);
 }
 
+// Free text shown to people or matched by rules (names, brands, category
+// levels, tags, cities): at most `max_bytes`, no control characters (NUL
+// included). Empty is allowed unless `required`.
+absl::Status ValidateText(const std::string& text, const std::string& field, size_t max_bytes,
+                          bool required = false) {
+  if (text.empty()) return required ? Invalid(field, "required") : absl::OkStatus();
+  if (text.size() > max_bytes) return Invalid(field, absl::StrCat("at most ", max_bytes, " bytes"));
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) return Invalid(field, "contains a control character");
+  }
+  return absl::OkStatus();
+}
+
+constexpr size_t kMaxNameBytes = 512;
+constexpr size_t kMaxLabelBytes = 128;  // brand, category level, store name, city
+constexpr size_t kMaxTagBytes = 64;
+constexpr int kMaxTags = 64;
+constexpr int kMaxCategoryLevels = 8;
+
 absl::Status ValidateMoney(const v1::Money& m, bool present, const std::string& field,
                            const Limits& l) {
   if (!present) return Invalid(field, "required");
@@ -94,6 +113,9 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
   if (!e.country().empty()) RETURN_IF_ERROR(ValidateMarket(e.country(), f + ".country", l));
   if (e.quantity() < 0) return Invalid(f + ".quantity", "must be >= 0");
   if (e.quantity() > kMaxQuantity) return Invalid(f + ".quantity", absl::StrCat("must be <= ", kMaxQuantity));
+
+  RETURN_IF_ERROR(ValidateOptionalId(e.offer_id(), f + ".offer_id", l));
+  RETURN_IF_ERROR(ValidateOptionalId(e.placement(), f + ".placement", l));
 
   r.event_id = e.event_id();
   r.customer_id = e.customer_id();
@@ -206,7 +228,7 @@ absl::StatusOr<storage::UpsertCustomers> ToUpsertCustomers(const v1::UpsertCusto
     RETURN_IF_ERROR(ValidateId(c.customer_id(), f + ".customer_id", l));
     if (!c.country().empty()) RETURN_IF_ERROR(ValidateMarket(c.country(), f + ".country", l));
     RETURN_IF_ERROR(ValidateOptionalId(c.home_store_id(), f + ".home_store_id", l));
-    if (c.language().size() > 16) return Invalid(f + ".language", "at most 16 bytes");
+    RETURN_IF_ERROR(ValidateText(c.language(), f + ".language", 16));
     if (c.birth_year() != 0 && (c.birth_year() < 1900 || c.birth_year() > this_year)) {
       return Invalid(f + ".birth_year", absl::StrCat("must be 0 (unknown) or 1900..", this_year));
     }
@@ -215,9 +237,7 @@ absl::StatusOr<storage::UpsertCustomers> ToUpsertCustomers(const v1::UpsertCusto
     for (int j = 0; j < c.sizes_size(); ++j) {
       const v1::SizePreference& sp = c.sizes(j);
       const std::string sf = absl::StrCat(f, ".sizes[", j, "]");
-      if (sp.category().empty() || sp.category().size() > 512) {
-        return Invalid(sf + ".category", "must be 1..512 bytes (a category path prefix)");
-      }
+      RETURN_IF_ERROR(ValidateText(sp.category(), sf + ".category", kMaxNameBytes, /*required=*/true));
       if (sp.category().front() == '/' || sp.category().back() == '/') {
         return Invalid(sf + ".category", "must not start or end with '/'");
       }
@@ -243,18 +263,24 @@ absl::StatusOr<storage::UpsertProducts> ToUpsertProducts(const v1::UpsertProduct
     const v1::Product& p = r.products(i);
     const std::string f = absl::StrCat("products[", i, "]");
     RETURN_IF_ERROR(ValidateId(p.product_id(), f + ".product_id", l));
-    if (p.name().empty()) return Invalid(f + ".name", "required");
-    if (p.name().size() > 512) return Invalid(f + ".name", "at most 512 bytes");
+    RETURN_IF_ERROR(ValidateText(p.name(), f + ".name", kMaxNameBytes, /*required=*/true));
     if (p.category_path().empty()) return Invalid(f + ".category_path", "at least one level required");
+    if (p.category_path_size() > kMaxCategoryLevels) {
+      return Invalid(f + ".category_path", absl::StrCat("at most ", kMaxCategoryLevels, " levels"));
+    }
     for (int j = 0; j < p.category_path_size(); ++j) {
       const std::string& level = p.category_path(j);
-      if (level.empty() || level.find('/') != std::string::npos || level.size() > 128) {
-        return Invalid(absl::StrCat(f, ".category_path[", j, "]"), "must be 1..128 bytes without '/'");
-      }
+      const std::string lf = absl::StrCat(f, ".category_path[", j, "]");
+      RETURN_IF_ERROR(ValidateText(level, lf, kMaxLabelBytes, /*required=*/true));
+      if (level.find('/') != std::string::npos) return Invalid(lf, "must not contain '/'");
     }
     RETURN_IF_ERROR(ValidateMoney(p.price(), p.has_price(), f + ".price", l));
-    if (p.brand().size() > 128) return Invalid(f + ".brand", "at most 128 bytes");
+    RETURN_IF_ERROR(ValidateText(p.brand(), f + ".brand", kMaxLabelBytes));
     RETURN_IF_ERROR(ValidateSizes(p.sizes(), f + ".sizes"));
+    if (p.tags_size() > kMaxTags) return Invalid(f + ".tags", absl::StrCat("at most ", kMaxTags, " tags"));
+    for (int j = 0; j < p.tags_size(); ++j) {
+      RETURN_IF_ERROR(ValidateText(p.tags(j), absl::StrCat(f, ".tags[", j, "]"), kMaxTagBytes, /*required=*/true));
+    }
     if (p.has_available_from()) RETURN_IF_ERROR(ValidateTimestamp(p.available_from(), f + ".available_from"));
     core::Product prod;
     prod.id = p.product_id();
@@ -284,6 +310,8 @@ absl::StatusOr<storage::UpsertStores> ToUpsertStores(const v1::UpsertStoresReque
     RETURN_IF_ERROR(ValidateId(s.store_id(), f + ".store_id", l));
     if (s.country().empty()) return Invalid(f + ".country", "required");
     RETURN_IF_ERROR(ValidateMarket(s.country(), f + ".country", l));
+    RETURN_IF_ERROR(ValidateText(s.name(), f + ".name", kMaxLabelBytes));
+    RETURN_IF_ERROR(ValidateText(s.city(), f + ".city", kMaxLabelBytes));
     out.stores.push_back({s.store_id(), s.country(), s.name(), s.city()});
   }
   return out;
@@ -336,6 +364,13 @@ absl::Status ValidateRecommend(const v1::RecommendRequest& r, const Limits& l) {
   }
   for (int i = 0; i < c.cart_product_ids_size(); ++i) {
     RETURN_IF_ERROR(ValidateId(c.cart_product_ids(i), absl::StrCat("context.cart_product_ids[", i, "]"), l));
+  }
+  if (c.exclude_product_ids_size() > l.max_exclude_items) {
+    return Invalid("context.exclude_product_ids", absl::StrCat("at most ", l.max_exclude_items, " items"));
+  }
+  for (int i = 0; i < c.exclude_product_ids_size(); ++i) {
+    RETURN_IF_ERROR(
+        ValidateId(c.exclude_product_ids(i), absl::StrCat("context.exclude_product_ids[", i, "]"), l));
   }
   if (c.count() < 0) return Invalid("context.count", "must be >= 0");
   if (c.has_time()) RETURN_IF_ERROR(ValidateTimestamp(c.time(), "context.time"));

@@ -24,6 +24,7 @@ struct Limits {
   int max_items_per_request = 10000;  // customers, products, stores, stock
   size_t max_id_bytes = 128;
   int max_cart_items = 200;
+  int max_exclude_items = 1000;  // Recommend's exclude_product_ids
   // Open StreamEvents calls at once; more are RESOURCE_EXHAUSTED at once.
   int max_concurrent_streams = 1000;
   // Open DecideForAll calls at once; more are RESOURCE_EXHAUSTED at once.

@@ -41,6 +41,15 @@ Limits FuzzLimits() {
   return l;
 }
 
+// Free text within `max` bytes and without control characters.
+bool GoodText(const std::string& text, size_t max) {
+  if (text.size() > max) return false;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
 bool GoodId(const std::string& id, const Limits& l) {
   return ValidateId(id, "id", l).ok();
 }
@@ -92,6 +101,8 @@ void CheckEvents(const absl::StatusOr<storage::RecordEvents>& r, const Limits& l
     FUZZ_CHECK(e.time >= kYear2000Ms && e.time <= kNow + l.max_future_skew_ms);
     FUZZ_CHECK(e.channel != core::Channel::kUnspecified);
     FUZZ_CHECK(e.quantity >= 0);
+    FUZZ_CHECK(e.offer_id.empty() || GoodId(e.offer_id, l));
+    FUZZ_CHECK(e.placement.empty() || GoodId(e.placement, l));
     for (const storage::RawOrderLine& line : e.lines) {
       FUZZ_CHECK(GoodId(line.product_id, l));
       FUZZ_CHECK(line.quantity > 0);
@@ -156,7 +167,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(static_cast<int>(c->products.size()) == r.products_size());
         for (const auto& p : c->products) {
           FUZZ_CHECK(GoodId(p.id, limits));
-          FUZZ_CHECK(!p.category_path.empty());
+          FUZZ_CHECK(!p.category_path.empty() && p.category_path.size() <= 8);
+          for (const auto& level : p.category_path) FUZZ_CHECK(!level.empty() && GoodText(level, 128));
+          FUZZ_CHECK(GoodText(p.name, 512) && GoodText(p.brand, 128));
+          FUZZ_CHECK(p.tags.size() <= 64);
+          for (const auto& tag : p.tags) FUZZ_CHECK(!tag.empty() && GoodText(tag, 64));
           FUZZ_CHECK(p.price_minor >= 0);
         }
       }
@@ -169,7 +184,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!c.ok()) {
         CheckRejection(c.status());
       } else {
-        for (const auto& s : c->stores) FUZZ_CHECK(GoodId(s.store_id, limits));
+        for (const auto& s : c->stores) {
+          FUZZ_CHECK(GoodId(s.store_id, limits));
+          FUZZ_CHECK(GoodText(s.name, 128) && GoodText(s.city, 128));
+        }
       }
       break;
     }

@@ -83,6 +83,10 @@ TEST(ValidationTest, BadEventsNameTheField) {
       {"absurd quantity", [](v1::Event& e) { e.set_quantity(1'000'000); }, "events[0].quantity: must be <="},
       {"purchase without lines", [](v1::Event& e) { e.set_type(v1::EVENT_TYPE_PURCHASE); }, "events[0].order.lines: at least one"},
       {"offer without id", [](v1::Event& e) { e.set_type(v1::EVENT_TYPE_OFFER_CLICK); }, "events[0].offer_id: required"},
+      // Free-text fields had no limits: 3 MB values and NUL bytes were stored.
+      {"huge placement", [](v1::Event& e) { e.set_placement(std::string(3 << 20, 'p')); }, "events[0].placement: longer than 128"},
+      {"NUL in placement", [](v1::Event& e) { e.set_placement(std::string("home\0page", 9)); }, "events[0].placement: contains a control"},
+      {"huge offer id on a view", [](v1::Event& e) { e.set_offer_id(std::string(1000, 'o')); }, "events[0].offer_id: longer than 128"},
   };
   for (const Case& c : cases) {
     google::protobuf::RepeatedPtrField<v1::Event> events;
@@ -179,7 +183,26 @@ TEST(ValidationTest, CustomersProductsStoresStock) {
   p->clear_sizes();
   p->set_brand(std::string(200, 'b'));
   EXPECT_NE(ToUpsertProducts(pr, l).status().message().find("products[0].brand"), std::string::npos);
+  p->set_brand(std::string("HE\0MA", 5));
+  EXPECT_NE(ToUpsertProducts(pr, l).status().message().find("products[0].brand: contains a control"), std::string::npos);
   p->clear_brand();
+  p->set_name(std::string("Tom\0pouce", 9));
+  EXPECT_NE(ToUpsertProducts(pr, l).status().message().find("products[0].name: contains a control"), std::string::npos);
+  p->set_name("Tompouce");
+  for (int i = 0; i < 100000; ++i) p->add_tags("t");
+  EXPECT_NE(ToUpsertProducts(pr, l).status().message().find("products[0].tags: at most 64"), std::string::npos);
+  p->clear_tags();
+  p->add_tags(std::string(3 << 20, 't'));
+  EXPECT_NE(ToUpsertProducts(pr, l).status().message().find("products[0].tags[0]: at most 64 bytes"), std::string::npos);
+  p->set_tags(0, std::string("a\0b", 3));
+  EXPECT_NE(ToUpsertProducts(pr, l).status().message().find("products[0].tags[0]: contains a control"), std::string::npos);
+  p->clear_tags();
+  for (int i = 0; i < 10000; ++i) p->add_category_path("level");
+  EXPECT_NE(ToUpsertProducts(pr, l).status().message().find("products[0].category_path: at most 8 levels"), std::string::npos);
+  p->clear_category_path();
+  p->add_category_path(std::string("Bak\0kerij", 9));
+  EXPECT_NE(ToUpsertProducts(pr, l).status().message().find("products[0].category_path[0]: contains a control"), std::string::npos);
+  p->set_category_path(0, "Bakkerij");
   auto ok = ToUpsertProducts(pr, l);
   ASSERT_TRUE(ok.ok());
   EXPECT_TRUE(ok->products[0].active);  // absent = active
@@ -189,6 +212,16 @@ TEST(ValidationTest, CustomersProductsStoresStock) {
   v1::UpsertStoresRequest sr;
   sr.add_stores()->set_store_id("s1");
   EXPECT_NE(ToUpsertStores(sr, l).status().message().find("stores[0].country: required"), std::string::npos);
+  sr.mutable_stores(0)->set_country("NL");
+  sr.mutable_stores(0)->set_name(std::string(3 << 20, 'n'));
+  EXPECT_NE(ToUpsertStores(sr, l).status().message().find("stores[0].name: at most 128 bytes"), std::string::npos);
+  sr.mutable_stores(0)->set_name("HEMA Kalverstraat");
+  sr.mutable_stores(0)->set_city(std::string("Amster\0dam", 10));
+  EXPECT_NE(ToUpsertStores(sr, l).status().message().find("stores[0].city: contains a control"), std::string::npos);
+  sr.mutable_stores(0)->set_city("Amsterdam");
+  EXPECT_TRUE(ToUpsertStores(sr, l).ok());
+  c->set_language(std::string("n\0l", 3));
+  EXPECT_NE(ToUpsertCustomers(cr, l, kNow).status().message().find("customers[0].language: contains a control"), std::string::npos);
 
   v1::SetStockRequest st;
   auto* level = st.add_levels();
@@ -218,6 +251,14 @@ TEST(ValidationTest, Recommend) {
   r.mutable_context()->add_cart_product_ids("");
   EXPECT_NE(ValidateRecommend(r, l).message().find("context.cart_product_ids[0]"), std::string::npos);
   r.mutable_context()->clear_cart_product_ids();
+  // exclude_product_ids had no limit (100,000 accepted) and no id check.
+  for (int i = 0; i < 1001; ++i) r.mutable_context()->add_exclude_product_ids("p" + std::to_string(i));
+  EXPECT_NE(ValidateRecommend(r, l).message().find("context.exclude_product_ids: at most 1000"), std::string::npos);
+  r.mutable_context()->clear_exclude_product_ids();
+  r.mutable_context()->add_exclude_product_ids(std::string(200, 'x'));
+  EXPECT_NE(ValidateRecommend(r, l).message().find("context.exclude_product_ids[0]: longer than 128"), std::string::npos);
+  r.mutable_context()->set_exclude_product_ids(0, "p1");
+  EXPECT_TRUE(ValidateRecommend(r, l).ok());
   r.mutable_context()->set_country("US");
   EXPECT_NE(ValidateRecommend(r, l).message().find("context.country"), std::string::npos);
   r.mutable_context()->clear_country();

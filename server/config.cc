@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -28,6 +29,15 @@ class ErrorCollector : public google::protobuf::io::ErrorCollector {
 absl::Status Invalid(const std::string& field, const std::string& rule) {
   if (field.empty()) return absl::InvalidArgumentError(absl::StrCat("config: ", rule));
   return absl::InvalidArgumentError(absl::StrCat("config: ", field, ": ", rule));
+}
+
+// A number from the config: finite and within [min, max] (NaN compares
+// false with everything, so a plain range check lets it through).
+absl::Status InRange(double value, const std::string& field, double min, double max) {
+  if (!std::isfinite(value) || value < min || value > max) {
+    return Invalid(field, absl::StrCat("must be a finite number within ", min, "..", max, ", got ", value));
+  }
+  return absl::OkStatus();
 }
 
 template <typename T>
@@ -107,7 +117,7 @@ absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const
   out.min_spend_minor = c.min_spend_minor();
   out.affinity_category = c.affinity_category();
   out.min_affinity = c.min_affinity();
-  if (out.min_affinity < 0 || out.min_affinity > 1) return Invalid(field + ".min_affinity", "must be 0..1");
+  RETURN_IF_ERROR(InRange(out.min_affinity, field + ".min_affinity", 0, 1));
   if (out.min_affinity > 0 && out.affinity_category.empty()) {
     return Invalid(field + ".affinity_category", "required with min_affinity");
   }
@@ -129,7 +139,7 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
     }
     src.source = static_cast<core::Source>(s.kind());
     src.weight = s.weight() != 0 ? s.weight() : 1.0;
-    if (src.weight < 0) return Invalid(f + ".weight", "must be >= 0");
+    RETURN_IF_ERROR(InRange(src.weight, f + ".weight", 0, 1000));
     src.limit = Or(s.limit(), 50);
     if (src.limit < 1 || src.limit > 1000) return Invalid(f + ".limit", "must be 1..1000");
     src.seed = s.seed() == cfg::SourceConfig::SEED_UNSPECIFIED ? core::Seed::kBoth
@@ -154,12 +164,12 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
   spec.due_fraction = Or(p.due_fraction(), 1.0);
   spec.min_purchases = Or(p.min_purchases(), 2);
   spec.max_overdue = p.max_overdue();
-  if (spec.due_fraction <= 0) return Invalid(field + ".due_fraction", "must be > 0");
+  RETURN_IF_ERROR(InRange(spec.due_fraction, field + ".due_fraction", 0.01, 100));
   if (spec.min_purchases < 2) return Invalid(field + ".min_purchases", "must be >= 2");
-  if (spec.max_overdue < 0) return Invalid(field + ".max_overdue", "must be >= 0");
+  RETURN_IF_ERROR(InRange(spec.max_overdue, field + ".max_overdue", 0, 1000));
   spec.size_fit = p.has_size_fit() ? p.size_fit() : true;
   spec.rotation = p.rotation();
-  if (spec.rotation < 0 || spec.rotation > 0.5) return Invalid(field + ".rotation", "must be 0..0.5");
+  RETURN_IF_ERROR(InRange(spec.rotation, field + ".rotation", 0, 0.5));
   spec.exclude_bought_within_days = p.exclude_bought_within_days();
   spec.max_per_category = p.max_per_category();
   if (spec.exclude_bought_within_days < 0) return Invalid(field + ".exclude_bought_within_days", "must be >= 0");
@@ -185,7 +195,7 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
   arb.use_priority = !a.has_use_priority() || a.use_priority();
   arb.use_context = !a.has_use_context() || a.use_context();
   arb.product_weight = a.product_weight() != 0 ? a.product_weight() : 1.0;
-  if (arb.product_weight < 0) return Invalid(field + ".arbitration.product_weight", "must be >= 0");
+  RETURN_IF_ERROR(InRange(arb.product_weight, field + ".arbitration.product_weight", 0, 1000));
   for (const auto& [type, w] : a.offer_type_weight()) {
     int slot = 0;
     for (int t = 1; t < core::kOfferTypeSlots; ++t) {
@@ -196,7 +206,7 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
                      absl::StrCat("unknown offer type '", type,
                                   "': promotion, product_push, moment, loyalty or service"));
     }
-    if (w < 0) return Invalid(field + ".arbitration.offer_type_weight", "must be >= 0");
+    RETURN_IF_ERROR(InRange(w, absl::StrCat(field, ".arbitration.offer_type_weight[", type, "]"), 0, 1000));
     arb.offer_type_weight[slot] = w;
   }
   return spec;
@@ -238,8 +248,8 @@ absl::StatusOr<core::OfferSpec> ToOffer(const cfg::OfferConfig& o, const std::st
   if (out.end != 0 && out.end <= out.start) return Invalid(field + ".end", "must be after start");
   out.priority = o.priority() != 0 ? o.priority() : 1.0;
   out.value = o.value() != 0 ? o.value() : 1.0;
-  if (out.priority < 0) return Invalid(field + ".priority", "must be >= 0");
-  if (out.value < 0) return Invalid(field + ".value", "must be >= 0");
+  RETURN_IF_ERROR(InRange(out.priority, field + ".priority", 0, 1000));
+  RETURN_IF_ERROR(InRange(out.value, field + ".value", 0, 1e9));
   out.placements.assign(o.placements().begin(), o.placements().end());
   if (out.placements.empty()) return Invalid(field + ".placements", "at least one placement");
   out.product_id = o.product_id();
@@ -327,8 +337,12 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
   if (fo.recently_viewed_count < 1 || fo.recently_viewed_count > 200) {
     return Invalid("features.recently_viewed_count", "must be 1..200");
   }
-  if (fo.affinity_half_life_days <= 0) return Invalid("features.affinity_half_life_days", "must be > 0");
-  if (fo.popularity_half_life_days <= 0) return Invalid("features.popularity_half_life_days", "must be > 0");
+  RETURN_IF_ERROR(InRange(fo.affinity_half_life_days, "features.affinity_half_life_days", 0.01, 3650));
+  RETURN_IF_ERROR(InRange(fo.popularity_half_life_days, "features.popularity_half_life_days", 0.01, 3650));
+  RETURN_IF_ERROR(InRange(fo.view_weight, "features.view_weight", -1000, 1000));
+  RETURN_IF_ERROR(InRange(fo.add_to_cart_weight, "features.add_to_cart_weight", -1000, 1000));
+  RETURN_IF_ERROR(InRange(fo.purchase_weight, "features.purchase_weight", -1000, 1000));
+  RETURN_IF_ERROR(InRange(fo.return_weight, "features.return_weight", -1000, 1000));
   if (fo.max_purchase_history < 1 || fo.max_purchase_history > 1000) {
     return Invalid("features.max_purchase_history", "must be 1..1000");
   }

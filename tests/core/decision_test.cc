@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <atomic>
 #include <map>
 #include <random>
@@ -744,6 +746,7 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
       std::vector<ProductIndex> seen;
       std::map<CategoryIndex, int> per_category;
       for (const auto& item : d.items) {
+        EXPECT_TRUE(std::isfinite(item.score)) << item.score;
         if (item.offer >= 0) {
           const OfferSpec& o = config->offers[item.offer];
           EXPECT_TRUE(o.end == 0 || o.end > kNow);

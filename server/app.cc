@@ -11,6 +11,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -215,12 +216,30 @@ absl::Status App::PublishConfig(core::DecisionConfig config) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::ReloadConfigResponse> App::ReloadConfig() {
+absl::StatusOr<v1::ReloadConfigResponse> App::ReloadConfig(bool allow_removing_placements) {
   std::lock_guard<std::mutex> lock(reload_mu_);
   if (config_path_.empty()) {
     return absl::FailedPreconditionError("the server runs on built-in defaults (no --config file)");
   }
   ASSIGN_OR_RETURN(ServiceConfig next, LoadConfig(config_path_));
+  if (!allow_removing_placements) {
+    std::vector<std::string> removed;
+    {
+      core::ReadGuard guard(live_->epochs);
+      for (const core::PlacementSpec& p : live_->config.Get()->placements) {
+        const bool kept = std::any_of(next.decisions.placements.begin(), next.decisions.placements.end(),
+                                      [&](const core::PlacementSpec& n) { return n.id == p.id; });
+        if (!kept) removed.push_back(p.id);
+      }
+    }
+    if (!removed.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          config_path_, ": the reload would remove placements ", absl::StrJoin(removed, ", "),
+          " (callers asking for them would get NOT_FOUND); the old config keeps serving. Confirm with "
+          "`nextbest reload-config --allow_removing_placements` (ReloadConfigRequest."
+          "allow_removing_placements)"));
+    }
+  }
   ASSIGN_OR_RETURN(auto authorizer, Authorizer::Build(next.auth, admin_token_));
   v1::ReloadConfigResponse r;
   r.set_placements(static_cast<int32_t>(next.decisions.placements.size()));

@@ -70,7 +70,7 @@ class App final : public AdminOps {
   void Shutdown(absl::Duration drain);
 
   // AdminOps (also SIGHUP). Thread-safe.
-  absl::StatusOr<v1::ReloadConfigResponse> ReloadConfig() override;
+  absl::StatusOr<v1::ReloadConfigResponse> ReloadConfig(bool allow_removing_placements) override;
   void RebuildModels(std::function<void(const core::Models&)> done) override;
   void RunMaintenance(std::function<void()> task) override;
   absl::Status Checkpoint(const std::string& dir) override;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -436,6 +437,18 @@ absl::StatusOr<ServiceConfig> LoadConfig(const std::string& path) {
   if (!in) return absl::NotFoundError(absl::StrCat("config file ", path, ": cannot open"));
   std::stringstream text;
   text << in.rdbuf();
+  // A file cut short (a partial copy, a full disk, an editor crash) can
+  // still parse, with placements missing: the end marker proves the file
+  // is whole.
+  absl::string_view body = absl::StripTrailingAsciiWhitespace(text.str());
+  const size_t last_line = body.rfind('\n');
+  const absl::string_view last =
+      absl::StripAsciiWhitespace(last_line == absl::string_view::npos ? body : body.substr(last_line + 1));
+  if (last != kConfigEndMarker) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": the file must end with the line '", kConfigEndMarker,
+        "' (a config cut short can parse with placements missing; the marker proves it is whole)"));
+  }
   auto parsed = ParseConfig(text.str());
   if (!parsed.ok()) {
     return absl::Status(parsed.status().code(), absl::StrCat(path, ": ", parsed.status().message()));

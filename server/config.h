@@ -33,7 +33,11 @@ struct ServiceConfig {
 // Parses and validates config text. INVALID_ARGUMENT naming the field (or
 // the line and column of a syntax error).
 absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text);
-// Reads and parses a file; an empty path gives the defaults.
+// The last line of every config file (LoadConfig refuses a file without it).
+inline constexpr char kConfigEndMarker[] = "# end of nextbest config";
+
+// Reads and parses a file; an empty path gives the defaults. The file's
+// last non-blank line must be kConfigEndMarker (INVALID_ARGUMENT otherwise).
 absl::StatusOr<ServiceConfig> LoadConfig(const std::string& path);
 
 }  // namespace nextbest::server

@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   int sig = 0;
   // SIGHUP: reload the config file; a bad one is logged and ignored.
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
-    auto reloaded = (*app)->ReloadConfig();
+    auto reloaded = (*app)->ReloadConfig(/*allow_removing_placements=*/false);
     if (!reloaded.ok()) {
       nextbest::server::Log("SIGHUP: config not reloaded, the old one keeps serving: %s",
                             reloaded.status().ToString());

@@ -505,7 +505,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ReloadConfig(grpc::CallbackServerCon
   auto* reactor = ctx->DefaultReactor();
   absl::Status token = Authorize(deps_, *ctx, Rpc::kReloadConfig);
   absl::StatusOr<v1::ReloadConfigResponse> r =
-      token.ok() ? deps_.admin->ReloadConfig() : absl::StatusOr<v1::ReloadConfigResponse>(token);
+      token.ok() ? deps_.admin->ReloadConfig(request->allow_removing_placements())
+                 : absl::StatusOr<v1::ReloadConfigResponse>(token);
   if (r.ok()) *response = *r;
   Finish(reactor, deps_.metrics, Rpc::kReloadConfig, r.status(), start);
   return reactor;

@@ -30,8 +30,9 @@ namespace nextbest::server {
 class AdminOps {
  public:
   virtual ~AdminOps() = default;
-  // Re-reads and swaps in the config; the old one stays on error.
-  virtual absl::StatusOr<v1::ReloadConfigResponse> ReloadConfig() = 0;
+  // Re-reads and swaps in the config; the old one stays on error, and on a
+  // config that would remove placements unless `allow_removing_placements`.
+  virtual absl::StatusOr<v1::ReloadConfigResponse> ReloadConfig(bool allow_removing_placements) = 0;
   // Queues a models build; `done` runs (on the models thread) once the new
   // models serve.
   virtual void RebuildModels(std::function<void(const core::Models&)> done) = 0;

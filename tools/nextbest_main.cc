@@ -91,6 +91,8 @@ ABSL_FLAG(std::string, token_file, "",
 ABSL_FLAG(std::string, admin_token_file, "",
           "Admin token file (else $NEXTBEST_ADMIN_TOKEN, else DATA_DIR/admin_token with "
           "--data_dir); used when no --token_file or $NEXTBEST_TOKEN is given");
+ABSL_FLAG(bool, allow_removing_placements, false,
+          "reload-config: confirm a reload that removes placements (refused otherwise)");
 ABSL_FLAG(bool, new_token, false, "hash-token: make a new random token and print it with its hash");
 ABSL_FLAG(std::string, data_dir, "", "The server's data directory (to find its admin_token)");
 ABSL_FLAG(std::string, personalization, "", "consent: true|false");
@@ -649,8 +651,10 @@ int DemoData() {
 
 int ReloadConfig() {
   auto stub = v1::AdminService::NewStub(Channel());
+  v1::ReloadConfigRequest req;
+  req.set_allow_removing_placements(absl::GetFlag(FLAGS_allow_removing_placements));
   v1::ReloadConfigResponse resp;
-  grpc::Status s = Invoke(*stub, &v1::AdminService::Stub::ReloadConfig, v1::ReloadConfigRequest(), &resp);
+  grpc::Status s = Invoke(*stub, &v1::AdminService::Stub::ReloadConfig, req, &resp);
   if (!s.ok()) return Fail(s, "reload-config");
   if (absl::GetFlag(FLAGS_json)) {
     PrintJson(resp);

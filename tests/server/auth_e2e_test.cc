@@ -142,7 +142,7 @@ class AuthTest : public ::testing::Test {
  protected:
   void StartWith(const std::string& auth_section) {
     config_ = dir_.path() + "/config.textproto";
-    std::ofstream(config_) << auth_section << "\n";
+    std::ofstream(config_) << auth_section << testing::kConfigEnd;
     server_ = std::make_unique<ServerProcess>();
     ASSERT_TRUE(server_->Start(dir_.path() + "/data", {"--config=" + config_})) << server_->log();
   }
@@ -222,14 +222,14 @@ TEST_F(AuthTest, ReloadRotatesTokens) {
 
   std::ofstream(config_) << "auth { callers { name: 'callcenter' token_sha256: '" << old_hash
                          << "' scopes: READ_PROFILE } callers { name: 'x' token_sha256: '" << old_hash
-                         << "' scopes: DECIDE } }\n";
+                         << "' scopes: DECIDE } }" << testing::kConfigEnd;
   std::string out;
   EXPECT_EQ(RunCli(server_->target(), "reload-config", &out), 3) << out;
   EXPECT_NE(out.find("token of caller"), std::string::npos) << out;
   EXPECT_EQ(profile.call(As(TokenFor("old"))), Code::NOT_FOUND);
 
   std::ofstream(config_) << "auth { callers { name: 'callcenter' token_sha256: '" << new_hash
-                         << "' scopes: READ_PROFILE } }\n";
+                         << "' scopes: READ_PROFILE } }" << testing::kConfigEnd;
   ASSERT_EQ(RunCli(server_->target(), "reload-config", &out), 0) << out;
   EXPECT_EQ(profile.call(As(TokenFor("old"))), Code::UNAUTHENTICATED);
   EXPECT_EQ(profile.call(As(TokenFor("new"))), Code::NOT_FOUND);
@@ -248,7 +248,7 @@ TEST_F(AuthTest, BadAuthSectionsNameTheField) {
   };
   for (const auto& [text, field] : cases) {
     const std::string config = dir_.path() + "/bad.textproto";
-    std::ofstream(config) << text << "\n";
+    std::ofstream(config) << text << testing::kConfigEnd;
     ServerProcess server;
     EXPECT_FALSE(server.Start(dir_.path() + "/bad-data", {"--config=" + config})) << text;
     EXPECT_EQ(server.Wait(), 1);
@@ -272,7 +272,7 @@ TEST_F(AuthTest, MutualTlsIdentitiesAreCallers) {
   config_ = d + "/config.textproto";
   std::ofstream(config_) << "auth { require_credentials: true "
                             "callers { name: 'callcenter' tls_identity: 'callcenter.example' "
-                            "scopes: [DECIDE, READ_PROFILE] } }\n";
+                            "scopes: [DECIDE, READ_PROFILE] } }" << testing::kConfigEnd;
   ServerProcess server;
   ASSERT_TRUE(server.Start(d + "/data", {"--config=" + config_, "--tls_cert_file=" + d + "/server.pem",
                                          "--tls_key_file=" + d + "/server.key",

@@ -1,6 +1,10 @@
 #include "server/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 
 #include <algorithm>
 
@@ -142,6 +146,35 @@ TEST(ConfigTest, SizeFitIsOnUnlessSwitchedOff) {
   auto off = ParseConfig("placements { id: 'a' sources { kind: TRENDING } size_fit: false }");
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_FALSE(off->decisions.placements[0].size_fit);
+}
+
+// The shipped file cut at any byte — inside a comment it still parses,
+// with placements missing — is refused for its missing end marker; whole,
+// with trailing blank lines, it loads.
+TEST(ConfigTest, AFileCutShortIsRefused) {
+  std::ifstream in(NEXTBEST_DEPLOY_CONFIG);
+  const std::string whole((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_NE(whole.find(kConfigEndMarker), std::string::npos);
+  char tmpl[] = "/tmp/nextbest-config-XXXXXX";
+  const int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  const std::string path = tmpl;
+  int refused = 0, parsed_anyway = 0;
+  const size_t end = whole.rfind(kConfigEndMarker);
+  for (size_t cut = 0; cut < end; cut += 97) {
+    std::ofstream(path, std::ios::trunc) << whole.substr(0, cut);
+    auto c = LoadConfig(path);
+    ASSERT_FALSE(c.ok()) << "cut at " << cut;
+    EXPECT_NE(c.status().message().find("must end with the line"), std::string::npos) << c.status();
+    ++refused;
+    parsed_anyway += ParseConfig(whole.substr(0, cut)).ok();
+  }
+  EXPECT_GT(parsed_anyway, 0) << "some cuts parse: the marker is what catches them";
+  std::ofstream(path, std::ios::trunc) << whole << "\n\n";
+  EXPECT_TRUE(LoadConfig(path).ok());
+  std::remove(path.c_str());
+  EXPECT_GT(refused, 20);
 }
 
 TEST(ConfigTest, MissingFileIsNotFound) {

@@ -51,7 +51,7 @@ class DecisioningTest : public ::testing::Test {
     customers_ = v1::CustomerService::NewStub(channel);
     events_ = v1::EventService::NewStub(channel);
   }
-  void WriteConfig(const std::string& text) { std::ofstream(config_path_) << text; }
+  void WriteConfig(const std::string& text) { std::ofstream(config_path_) << text << testing::kConfigEnd; }
   void LoadDemo() {
     std::string out;
     ASSERT_EQ(RunCli(server_->target(), "demo-data --customers=400 --products=300 --stores=30", &out), 0) << out;
@@ -393,7 +393,15 @@ TEST_F(DecisioningTest, ReloadSwapsTheConfigAndABadOneKeepsTheOld) {
 
   WriteConfig(kConfigB);
   v1::ReloadConfigResponse reload;
+  // B drops only_a: refused unless confirmed (callers of only_a would get
+  // NOT_FOUND), the old config keeps serving.
   grpc::Status s = Call(&v1::AdminService::Stub::ReloadConfig, admin_.get(), v1::ReloadConfigRequest(), &reload);
+  EXPECT_EQ(s.error_code(), grpc::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("would remove placements only_a"), std::string::npos) << s.error_message();
+  EXPECT_TRUE(Recommend("c", "only_a", &r).ok());
+  v1::ReloadConfigRequest confirmed;
+  confirmed.set_allow_removing_placements(true);
+  s = Call(&v1::AdminService::Stub::ReloadConfig, admin_.get(), confirmed, &reload);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(reload.version(), 2);
   EXPECT_EQ(reload.placements(), 2);
@@ -407,8 +415,17 @@ TEST_F(DecisioningTest, ReloadSwapsTheConfigAndABadOneKeepsTheOld) {
   EXPECT_NE(s.error_message().find("placements[0].sources[0].weight"), std::string::npos) << s.error_message();
   EXPECT_TRUE(Recommend("c", "only_b", &r).ok());
 
-  // SIGHUP does the same.
+  // SIGHUP reloads too, but never removes a placement: A (which drops
+  // only_b) is refused and logged, A + B is taken.
   WriteConfig(kConfigA);
+  server_->Signal(SIGHUP);
+  for (int i = 0; i < 200 && server_->log().find("would remove placements only_b") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(server_->log().find("would remove placements only_b"), std::string::npos) << server_->log();
+  EXPECT_TRUE(Recommend("c", "only_b", &r).ok());
+  EXPECT_EQ(Recommend("c", "only_a", &r).error_code(), grpc::NOT_FOUND);
+  WriteConfig(std::string(kConfigA) + R"pb(placements { id: "only_b" sources { kind: TRENDING } })pb");
   server_->Signal(SIGHUP);
   bool swapped = false;
   for (int i = 0; i < 200 && !swapped; ++i) {
@@ -417,8 +434,20 @@ TEST_F(DecisioningTest, ReloadSwapsTheConfigAndABadOneKeepsTheOld) {
   }
   EXPECT_TRUE(swapped) << server_->log();
   std::string out;
-  EXPECT_EQ(RunCli(server_->target(), "reload-config", &out), 0) << out;
+  WriteConfig(kConfigA);
+  EXPECT_EQ(RunCli(server_->target(), "reload-config", &out), 9) << out;
+  EXPECT_EQ(RunCli(server_->target(), "reload-config --allow_removing_placements", &out), 0) << out;
   EXPECT_NE(out.find("config version 4"), std::string::npos) << out;
+  EXPECT_EQ(Recommend("c", "only_b", &r).error_code(), grpc::NOT_FOUND);
+
+  // A file cut short — here inside a comment, which still parses, with
+  // placements missing — lacks the end marker and is refused.
+  std::ofstream(config_path_) << kConfigA << "# a comment cut sh";
+  s = Call(&v1::AdminService::Stub::ReloadConfig, admin_.get(), confirmed, &reload);
+  EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("must end with the line '# end of nextbest config'"), std::string::npos)
+      << s.error_message();
+  EXPECT_TRUE(Recommend("c", "only_a", &r).ok());
 }
 
 TEST_F(DecisioningTest, ReloadUnderLoadLosesNoRequest) {
@@ -439,10 +468,12 @@ TEST_F(DecisioningTest, ReloadUnderLoadLosesNoRequest) {
       }
     });
   }
+  v1::ReloadConfigRequest confirmed;
+  confirmed.set_allow_removing_placements(true);
   for (int i = 0; i < 30; ++i) {
     WriteConfig(i % 2 == 0 ? kConfigB : kConfigA);
     v1::ReloadConfigResponse reload;
-    ASSERT_TRUE(Call(&v1::AdminService::Stub::ReloadConfig, admin_.get(), v1::ReloadConfigRequest(), &reload).ok());
+    ASSERT_TRUE(Call(&v1::AdminService::Stub::ReloadConfig, admin_.get(), confirmed, &reload).ok());
   }
   stop = true;
   for (auto& c : clients) c.join();

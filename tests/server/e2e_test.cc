@@ -959,7 +959,7 @@ TEST_F(E2eTest, SigtermUnderLoadDrainsWithoutReplayBacklog) {
 TEST(E2eStartupTest, BadConfigExitsNonZeroBeforeServing) {
   TempDir dir;
   const std::string config = dir.path() + "/bad.textproto";
-  std::ofstream(config) << "placements { id: 'x' sources { kind: TRENDING } max_count: 2000 }";
+  std::ofstream(config) << "placements { id: 'x' sources { kind: TRENDING } max_count: 2000 }" << testing::kConfigEnd;
   ServerProcess server;
   EXPECT_FALSE(server.Start(dir.path() + "/data", {"--config=" + config}));
   EXPECT_EQ(server.Wait(), 1);

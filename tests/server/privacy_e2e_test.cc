@@ -455,7 +455,8 @@ TEST_F(PrivacyTest, CheckpointRestoresTheStateAtItsTime) {
 TEST(RetentionTest, InactiveProfilesAreErased) {
   TempDir dir;
   const std::string config = dir.path() + "/retention.textproto";
-  std::ofstream(config) << "privacy { profile_retention_days: 30 event_retention_days: 60 retention_sweep_seconds: 1 }";
+  std::ofstream(config) << "privacy { profile_retention_days: 30 event_retention_days: 60 retention_sweep_seconds: 1 }"
+                        << testing::kConfigEnd;
   ServerProcess server;
   ASSERT_TRUE(server.Start(dir.path() + "/data", {"--config=" + config})) << server.log();
   auto events = v1::EventService::NewStub(server.Channel());

@@ -27,6 +27,9 @@
 
 namespace nextbest::testing {
 
+// The last line every config file needs (server/config.h kConfigEndMarker).
+inline constexpr char kConfigEnd[] = "\n# end of nextbest config\n";
+
 // The admin token of every test server (written to a file next to its data
 // directory and passed with --admin_token_file, unless the test passes its
 // own --admin_token_file or asks for none). The CLI finds it through

@@ -53,6 +53,8 @@ class Catalog {
                                                               std::string currency);
 
   size_t product_count() const { return products_->products.size(); }
+  // Products only seen in events so far (never upserted).
+  size_t unlisted_count() const { return products_->products.size() - products_->listed; }
   const Product& product(ProductIndex p) const { return products_->products[p]; }
   std::optional<ProductIndex> FindProduct(absl::string_view id) const;
 

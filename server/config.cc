@@ -313,6 +313,11 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
   out.ingest.max_group_requests = Or(in.max_group_requests(), 256);
   out.ingest.trending_publish_interval_ms = Or(in.trending_publish_interval_ms(), 200);
   out.ingest.store_trending_keep = Or(in.store_trending_keep(), 250);
+  out.ingest.max_unlisted_products = Or(in.max_unlisted_products(), 10000);
+  if (out.ingest.max_unlisted_products < 0 || out.ingest.max_unlisted_products > 10'000'000) {
+    return Invalid("ingest.max_unlisted_products", "must be 0..10000000");
+  }
+  out.ingest.catalog_authoritative = in.catalog_authoritative();
   if (out.ingest.store_trending_keep < 1 || out.ingest.store_trending_keep > 100000) {
     return Invalid("ingest.store_trending_keep", "must be 1..100000");
   }

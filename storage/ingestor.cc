@@ -5,6 +5,7 @@
 #include <future>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "storage/codec.h"
@@ -369,6 +370,25 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
   std::vector<Checked> checked;
   checked.reserve(c.events.size());
   absl::flat_hash_map<std::string, uint64_t> in_request;
+  // Products the request would add as unlisted placeholders.
+  const core::Catalog& catalog = g.catalog().current();
+  absl::flat_hash_set<absl::string_view> new_products;
+  auto check_product = [&](const std::string& id, const std::string& field) -> absl::Status {
+    if (id.empty() || catalog.FindProduct(id).has_value() || new_products.contains(id)) {
+      return absl::OkStatus();
+    }
+    if (options_.catalog_authoritative) {
+      return absl::NotFoundError(absl::StrCat(field, ": unknown product '", id,
+                                              "' (the catalog is authoritative: upsert it first)"));
+    }
+    if (catalog.unlisted_count() + new_products.size() >= static_cast<size_t>(options_.max_unlisted_products)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          field, ": unknown product '", id, "', and ", catalog.unlisted_count(),
+          " products known only from events are held already (ingest.max_unlisted_products); upsert it first"));
+    }
+    new_products.insert(id);
+    return absl::OkStatus();
+  };
   for (size_t i = 0; i < c.events.size(); ++i) {
     const RawEvent& e = c.events[i];
     Checked ch{codec::EventToRecord(e), 0, keys::Idempotency(e.customer_id, e.event_id), false};
@@ -399,6 +419,11 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
       ch.duplicate = true;
     } else {
       in_request.emplace(ch.idem_key, ch.hash);
+      RETURN_IF_ERROR(check_product(e.product_id, absl::StrCat("events[", i, "].product_id")));
+      for (size_t j = 0; j < e.lines.size(); ++j) {
+        RETURN_IF_ERROR(check_product(e.lines[j].product_id,
+                                      absl::StrCat("events[", i, "].order.lines[", j, "].product_id")));
+      }
     }
     checked.push_back(std::move(ch));
   }

@@ -70,6 +70,15 @@ struct IngestOptions {
   // to this long after it, so a client whose clock runs ahead cannot
   // re-create the profile with a retry.
   core::TimeMs max_clock_skew_ms = 24 * 3600 * 1000;
+  // Events may name products the catalog does not list yet (the feed may
+  // lag): each becomes an unlisted placeholder, never recommended, until it
+  // is upserted. At most this many placeholders exist; an event that would
+  // add one more is refused (RESOURCE_EXHAUSTED naming the field), so
+  // invented product ids cannot grow memory and disk without bound.
+  int max_unlisted_products = 10000;
+  // The catalog is complete: an event naming a product it does not hold is
+  // refused (NOT_FOUND naming the field) instead of adding a placeholder.
+  bool catalog_authoritative = false;
   core::FeatureOptions features;
 };
 

@@ -336,6 +336,54 @@ TEST_F(IngestorTest, RetentionEraseSkipsCustomersActiveAgain) {
   EXPECT_EQ(Customer("c1"), nullptr);
 }
 
+// Events naming products the catalog does not list add unlisted
+// placeholders, at most ingest.max_unlisted_products of them: invented ids
+// cannot grow the catalog without bound (50,000 were accepted before). A
+// refused request leaves no trace; upserting a placeholder makes room.
+TEST_F(IngestorTest, UnknownProductsAreBounded) {
+  Close();
+  ingest_options_.max_unlisted_products = 3;
+  Open();
+  LoadCatalog();  // p1..p6 listed
+  const size_t listed = live_->catalog.Get()->product_count();
+  ASSERT_TRUE(Record({View("c1", "e1", "x1", kT0), Purchase("c1", "e2", "x2", kT0), View("c2", "e3", "x1", kT0)}).ok());
+  auto r = Record({View("c1", "e4", "p1", kT0), View("c1", "e5", "x3", kT0), Purchase("c1", "e6", "x4", kT0)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(r.status().message().find("events[2].order.lines[0].product_id: unknown product 'x4'"), std::string::npos)
+      << r.status();
+  EXPECT_EQ(live_->catalog.Get()->product_count(), listed + 2);
+  EXPECT_EQ(CountKeys(Cf::kEvents, "c1"), 2) << "nothing of the refused request is written";
+  // Known products and known placeholders are always fine.
+  EXPECT_TRUE(Record({View("c1", "e7", "x3", kT0), View("c1", "e8", "x1", kT0)}).ok());
+  EXPECT_FALSE(Record({View("c1", "e9", "x9", kT0)}).ok());
+  // Listing a placeholder makes room for a new one.
+  core::Product x1;
+  x1.id = "x1";
+  x1.name = "X";
+  x1.category_path = {"C"};
+  x1.price_minor = 100;
+  x1.active = true;
+  ASSERT_TRUE(ingestor_->SubmitAndWait(UpsertProducts{{x1}}).ok());
+  EXPECT_TRUE(Record({View("c1", "e9", "x9", kT0)}).ok());
+  Reopen();  // the bound counts what recovery finds
+  EXPECT_EQ(live_->catalog.Get()->unlisted_count(), 3u);
+  EXPECT_EQ(Record({View("c1", "e10", "x10", kT0)}).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(IngestorTest, AnAuthoritativeCatalogRefusesUnknownProducts) {
+  Close();
+  ingest_options_.catalog_authoritative = true;
+  Open();
+  LoadCatalog();
+  auto r = Record({View("c1", "e1", "p1", kT0), View("c1", "e2", "nope", kT0)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("events[1].product_id: unknown product 'nope'"), std::string::npos) << r.status();
+  EXPECT_EQ(Customer("c1"), nullptr);
+  EXPECT_TRUE(Record({View("c1", "e1", "p1", kT0)}).ok());
+}
+
 TEST_F(IngestorTest, AcknowledgedEventIsVisibleAtOnce) {
   LoadCatalog();
   auto r = Record({View("c1", "e1", "p1", kT0), Purchase("c1", "e2", "p2", kT0 + kDay)});

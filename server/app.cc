@@ -10,6 +10,11 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/json_util.h"
+#include "server/validation.h"
+#include "storage/erasures.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
@@ -130,6 +135,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
     RETURN_IF_ERROR(app->live_->offers.Load(**ledger));
   }
   app->config_path_ = options.config_path;
+  app->data_dir_ = options.data_dir;
   for (const auto& p : cfg.decisions.placements) app->metric_placements_.push_back(p.id);
   RETURN_IF_ERROR(app->PublishConfig(cfg.decisions));
   ASSIGN_OR_RETURN(auto authorizer, Authorizer::Build(cfg.auth, app->admin_token_));
@@ -139,6 +145,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   const auto& rec = app->ingestor_->recovery();
   Log("recovered %d customers, %d products, %d stores in %.2f s", rec.customers, rec.products,
       rec.stores, rec.seconds);
+  if (!options.reapply_erasures.empty()) RETURN_IF_ERROR(app->ReapplyErasures(options.reapply_erasures));
 
   std::vector<std::string> series = app->metric_placements_;
   series.push_back("other");  // placements added by a reload
@@ -342,7 +349,46 @@ void App::SweepInactiveProfiles() {
                       config_.profile_retention_ms / core::kMsPerDay);
 }
 
+absl::Status App::ReapplyErasures(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return absl::NotFoundError(absl::StrCat("--reapply_erasures: cannot open ", file));
+  std::vector<storage::ErasureEntry> entries;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    v1::Erasure e;
+    const bool parsed = google::protobuf::util::JsonStringToMessage(line, &e).ok();
+    if (!parsed || e.subject_hash().size() != 64 ||
+        e.subject_hash().find_first_not_of("0123456789abcdef") != std::string::npos || !e.has_erased_at()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--reapply_erasures: ", file, " line ", n,
+          ": not an erasure of `nextbest erasures` (JSON with subject_hash, erased_at)"));
+    }
+    entries.push_back({absl::HexStringToBytes(e.subject_hash()), ToTimeMs(e.erased_at()),
+                       ToTimeMs(e.events_dropped_through())});
+  }
+  ASSIGN_OR_RETURN(storage::ReapplyReport r,
+                   storage::ReapplyErasures(entries, *store_, *ingestor_, *live_));
+  Log("re-applied erasures from %s: %d listed, %d already on record, %d customers erased, %d suppressions "
+      "added for customers not held here",
+      file, r.listed, r.already_on_record, r.customers_erased, r.suppressions_added);
+  return absl::OkStatus();
+}
+
 absl::Status App::Checkpoint(const std::string& dir) {
+  // Relative paths resolve against the server's working directory, which
+  // the caller does not see; a checkpoint inside the data directory would
+  // be copied into the next checkpoint and hold data past its erasure.
+  if (!std::filesystem::path(dir).is_absolute()) {
+    return absl::InvalidArgumentError(absl::StrCat("dir: '", dir, "' must be an absolute path"));
+  }
+  std::error_code ec;
+  const std::filesystem::path target = std::filesystem::weakly_canonical(dir, ec);
+  const std::filesystem::path data = std::filesystem::weakly_canonical(data_dir_, ec);
+  const auto [d, t] = std::mismatch(data.begin(), data.end(), target.begin(), target.end());
+  if (!ec && d == data.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("dir: '", dir, "' is inside the data directory"));
+  }
   if (std::filesystem::exists(dir)) {
     return absl::AlreadyExistsError(absl::StrCat("dir: ", dir, " already exists"));
   }

@@ -44,6 +44,10 @@ struct AppOptions {
   // Serve even if the WAL lost acknowledged writes (logged and counted);
   // off: exit 1 naming the loss.
   bool accept_wal_loss = false;
+  // A list of erasures (`nextbest erasures --out=FILE`, JSON lines) to
+  // re-apply after recovery, before serving: for a data directory restored
+  // from a checkpoint taken before some of them.
+  std::string reapply_erasures;
   // TLS for the gRPC port: certificate chain and key (PEM files); with a
   // client CA, clients must present a certificate it signed (mutual TLS).
   // Empty: plaintext (loopback and trusted networks only).
@@ -85,6 +89,7 @@ class App final : public AdminOps {
   // Attaches offer counters and metric series, then swaps the config in.
   absl::Status PublishConfig(core::DecisionConfig config);
   absl::Status SaveOfferLedger();
+  absl::Status ReapplyErasures(const std::string& file);
 
   core::SystemClock system_clock_;
   const core::Clock* clock_ = nullptr;
@@ -110,6 +115,7 @@ class App final : public AdminOps {
   std::string admin_token_;
   core::Published<Authorizer> auth_;  // retires into live_->epochs
   std::string config_path_;
+  std::string data_dir_;
   std::mutex reload_mu_;  // one reload at a time
   int64_t config_version_ = 0;
   std::vector<std::string> metric_placements_;  // placements at start; the rest "other"

@@ -35,6 +35,9 @@ ABSL_FLAG(bool, accept_wal_loss, false,
           "Start even if the write-ahead log holds fewer acknowledged writes than were "
           "acknowledged (a truncated or deleted WAL); the loss is logged and counted. Without it "
           "the server exits 1 naming the loss");
+ABSL_FLAG(std::string, reapply_erasures, "",
+          "Erasures to re-apply before serving (JSON lines of `nextbest erasures`): after restoring a "
+          "checkpoint taken before some of them");
 ABSL_FLAG(int, drain_seconds, 10, "On SIGTERM: how long in-flight calls may take to finish");
 
 int main(int argc, char** argv) {
@@ -62,6 +65,7 @@ int main(int argc, char** argv) {
   options.verify_checksums = absl::GetFlag(FLAGS_verify_checksums);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   options.accept_wal_loss = absl::GetFlag(FLAGS_accept_wal_loss);
+  options.reapply_erasures = absl::GetFlag(FLAGS_reapply_erasures);
   options.max_concurrent_batches = absl::GetFlag(FLAGS_max_concurrent_batches);
   options.batch_threads = absl::GetFlag(FLAGS_batch_threads);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);

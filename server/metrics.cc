@@ -79,6 +79,7 @@ const char* RpcName(Rpc rpc) {
     case Rpc::kEraseCustomer: return "EraseCustomer";
     case Rpc::kExportCustomer: return "ExportCustomer";
     case Rpc::kCheckpoint: return "Checkpoint";
+    case Rpc::kListErasures: return "ListErasures";
     case Rpc::kCount: break;
   }
   return "?";

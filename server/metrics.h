@@ -66,6 +66,7 @@ enum class Rpc : int {
   kEraseCustomer,
   kExportCustomer,
   kCheckpoint,
+  kListErasures,
   kCount
 };
 

@@ -162,6 +162,8 @@ class PrivacyServiceImpl final : public v1::PrivacyService::CallbackService {
                                           v1::EraseCustomerResponse* response) override;
   grpc::ServerWriteReactor<v1::ExportCustomerResponse>* ExportCustomer(
       grpc::CallbackServerContext* ctx, const v1::ExportCustomerRequest* request) override;
+  grpc::ServerWriteReactor<v1::ListErasuresResponse>* ListErasures(
+      grpc::CallbackServerContext* ctx, const v1::ListErasuresRequest* request) override;
 
  private:
   const ServiceDeps deps_;

@@ -76,6 +76,17 @@ struct EraseCustomer {
   // (FAILED_PRECONDITION otherwise: it came back meanwhile), and drop only
   // later events dated before it. 0: an erasure on request.
   int64_t inactive_before_ms = 0;
+  // Re-applying an earlier erasure (a restored checkpoint): its original
+  // times. 0: now, and now plus the clock skew.
+  int64_t erased_at_ms = 0;
+  int64_t suppress_through_ms = 0;
+};
+// A suppression record alone (an erasure re-applied to a database that
+// holds nothing of the customer): their later events stay dropped.
+struct Suppress {
+  std::string subject_hash;  // raw keyed hash (keys::Suppression)
+  int64_t erased_at_ms = 0;
+  int64_t suppress_through_ms = 0;
 };
 // Changes only the given consents; the other attributes are kept.
 struct SetConsent {
@@ -91,7 +102,7 @@ struct UpsertStores { std::vector<StoreUpsert> stores; };
 struct SetStock { std::vector<StockUpdate> levels; };
 
 using Command = std::variant<RecordEvents, UpsertCustomers, UpsertProducts, UpsertStores, SetStock,
-                             EraseCustomer, SetConsent>;
+                             EraseCustomer, SetConsent, Suppress>;
 
 // What an erasure removed (the receipt's facts).
 struct Erasure {

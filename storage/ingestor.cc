@@ -88,6 +88,9 @@ class Ingestor::Group {
     erasures_[id] = result;
     suppressions_[suppression_key] = suppress_through;
   }
+  void Suppress(const std::string& suppression_key, int64_t suppress_through) {
+    suppressions_[suppression_key] = suppress_through;
+  }
   const absl::flat_hash_map<std::string, int64_t>& suppressions() const { return suppressions_; }
 
   // An offer impression or click, counted once the group is durable.
@@ -598,9 +601,10 @@ absl::Status Ingestor::Apply(const EraseCustomer& c, Group& g, WriteResult& r) {
     }
   }
   Erasure& e = r.erasure;
-  e.erased_at_ms = clock_->Now();
-  e.suppress_through_ms = c.inactive_before_ms > 0 ? c.inactive_before_ms - 1
-                                                   : e.erased_at_ms + options_.max_clock_skew_ms;
+  e.erased_at_ms = c.erased_at_ms != 0 ? c.erased_at_ms : clock_->Now();
+  e.suppress_through_ms = c.suppress_through_ms != 0  ? c.suppress_through_ms
+                          : c.inactive_before_ms > 0 ? c.inactive_before_ms - 1
+                                                     : e.erased_at_ms + options_.max_clock_skew_ms;
   e.subject_hash = keys::Suppression(store_->secret(), id);
   e.in_memory = g.InMemory(id);
   ASSIGN_OR_RETURN(std::optional<v1::CustomerRecord> record, g.CustomerRecord(id));
@@ -630,6 +634,16 @@ absl::Status Ingestor::Apply(const EraseCustomer& c, Group& g, WriteResult& r) {
     return absl::string_view(kv.first).substr(0, range.begin.size()) == range.begin;
   });
   g.Erase(id, e.subject_hash, e.suppress_through_ms, &e);
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::Apply(const Suppress& c, Group& g, WriteResult& r) {
+  v1::SuppressionRecord sup;
+  sup.set_erased_ms(c.erased_at_ms);
+  sup.set_suppress_through_ms(c.suppress_through_ms);
+  g.batch().Put(store_->handle(Cf::kSuppression), c.subject_hash, sup.SerializeAsString());
+  g.Suppress(c.subject_hash, c.suppress_through_ms);
+  ++r.accepted;
   return absl::OkStatus();
 }
 

@@ -146,6 +146,7 @@ class Ingestor {
   absl::Status Apply(const SetStock& c, Group& g, WriteResult& r);
   absl::Status Apply(const EraseCustomer& c, Group& g, WriteResult& r);
   absl::Status Apply(const SetConsent& c, Group& g, WriteResult& r);
+  absl::Status Apply(const Suppress& c, Group& g, WriteResult& r);
   // Through when events of `customer_id` are dropped (it was erased), if
   // ever.
   std::optional<int64_t> SuppressedThrough(const std::string& customer_id, const Group& g) const;

@@ -406,7 +406,7 @@ absl::Status RocksStore::Purge(const std::vector<Cf>& families, const std::strin
   compact.exclusive_manual_compaction = false;
   const rocksdb::Slice b(begin), e(end);
   for (Cf cf : families) {
-    RETURN_IF_ERROR(FromRocks(db_->CompactRange(compact, handle(cf), &b, &e),
+    RETURN_IF_ERROR(FromRocks(db_->CompactRange(compact, handle(cf), &b, end.empty() ? nullptr : &e),
                               absl::StrCat("purge: compact ", CfName(cf))));
   }
   // One more version edit: the MANIFEST it starts lists only live files.

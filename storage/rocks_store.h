@@ -111,7 +111,8 @@ class RocksStore {
   // compacts the range down to the bottommost level with the tombstones
   // dropped, and writes one more version so that the MANIFEST is rewritten
   // without the old files' boundary keys. Blocking (seconds at full size);
-  // call it off the writer thread.
+  // call it off the writer thread. An empty `end` purges to the end of the
+  // families.
   absl::Status Purge(const std::vector<Cf>& families, const std::string& begin,
                      const std::string& end);
 

@@ -820,6 +820,32 @@ int Newsletter() {
   return 0;
 }
 
+// Every erasure on record, one JSON line each (to keep with the backups and
+// re-apply with nextbest-server --reapply_erasures=FILE).
+int Erasures() {
+  auto stub = v1::PrivacyService::NewStub(Channel());
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  auto reader = stub->ListErasures(&ctx, v1::ListErasuresRequest());
+  std::ofstream file;
+  if (!absl::GetFlag(FLAGS_out).empty()) file.open(absl::GetFlag(FLAGS_out));
+  std::ostream& out = file.is_open() ? file : std::cout;
+  v1::ListErasuresResponse msg;
+  int64_t n = 0;
+  while (reader->Read(&msg)) {
+    for (const v1::Erasure& e : msg.erasures()) {
+      std::string line;
+      (void)google::protobuf::util::MessageToJsonString(e, &line);
+      out << line << "\n";
+      ++n;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail(s, "erasures");
+  if (file.is_open()) std::cerr << n << " erasures written to " << absl::GetFlag(FLAGS_out) << "\n";
+  return 0;
+}
+
 // The SHA-256 of a token for the config's `auth.callers`; with
 // --new_token, a new random token first.
 int HashToken() {
@@ -853,7 +879,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "nextbest [--target=HOST:PORT] recommend|profile|track|health|ping|demo-data|\n"
       "    reload-config|rebuild-models|segments|newsletter|consent|erase|export|checkpoint|\n"
-      "    hash-token [flags]\n"
+      "    erasures|hash-token [flags]\n"
       "Calls carry the caller's token: --token_file or $NEXTBEST_TOKEN, else the admin token\n"
       "(--admin_token_file, $NEXTBEST_ADMIN_TOKEN, or --data_dir: DATA_DIR/admin_token).\n"
       "Exit code = the gRPC status code.");
@@ -871,6 +897,7 @@ int main(int argc, char** argv) {
   if (cmd == "track") return Track();
   if (cmd == "health") return Health();
   if (cmd == "hash-token") return HashToken();
+  if (cmd == "erasures") return Erasures();
   if (cmd == "ping") return Ping();
   if (cmd == "demo-data") return DemoData();
   if (cmd == "reload-config") return ReloadConfig();

@@ -133,6 +133,16 @@ std::vector<RpcCase> AllRpcs() {
          }
          return reader->Finish().error_code();
        }},
+      {"ListErasures", "PRIVACY",
+       [](auto ch) {
+         auto stub = v1::PrivacyService::NewStub(ch);
+         grpc::ClientContext ctx;
+         auto reader = stub->ListErasures(&ctx, v1::ListErasuresRequest());
+         v1::ListErasuresResponse msg;
+         while (reader->Read(&msg)) {
+         }
+         return reader->Finish().error_code();
+       }},
   };
 }
 

@@ -450,6 +450,75 @@ TEST_F(PrivacyTest, CheckpointRestoresTheStateAtItsTime) {
   EXPECT_TRUE(stub->GetProfile(&ctx2, req, &c1).ok());
 }
 
+// Backups are outside erasure: a checkpoint taken before an erasure still
+// holds the customer. The erasure list (`nextbest erasures`, hashes and
+// times only) re-applied at the restore (--reapply_erasures) erases them
+// again, purges their bytes, and keeps suppressing late events of
+// customers the backup never held.
+TEST_F(PrivacyTest, ErasuresAfterACheckpointAreReappliedWhenItIsRestored) {
+  const int64_t base = NowMs() - 86400000LL;
+  ASSERT_EQ(Record({Purchase("o1", "gone-later", base), View("v1", "kept-cust", base)}).accepted(), 2);
+  std::string out;
+  // Refused: a relative path, and a path inside the data directory.
+  EXPECT_EQ(RunCli(server_->target(), "checkpoint --dir=relative/backup", &out), 3) << out;
+  EXPECT_NE(out.find("must be an absolute path"), std::string::npos) << out;
+  EXPECT_EQ(RunCli(server_->target(), "checkpoint --dir=" + data_ + "/inner", &out), 3) << out;
+  EXPECT_NE(out.find("inside the data directory"), std::string::npos) << out;
+  EXPECT_EQ(RunCli(server_->target(), "checkpoint --dir=" + data_ + "/../data/x/..", &out), 3) << out;
+  const std::string backup = dir_.path() + "/backup";
+  ASSERT_EQ(RunCli(server_->target(), "checkpoint --dir=" + backup, &out), 0) << out;
+
+  ASSERT_EQ(Record({View("v2", "after-cust", base + 1000)}).accepted(), 1);
+  for (const char* id : {"gone-later", "after-cust"}) {
+    ASSERT_EQ(RunCli(server_->target(), std::string("erase --customer=") + id, &out), 0) << out;
+  }
+  const std::string list = dir_.path() + "/erasures.jsonl";
+  ASSERT_EQ(RunCli(server_->target(), "erasures --out=" + list, &out), 0) << out;
+  std::ifstream in(list);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2) << text;
+  EXPECT_EQ(text.find("gone-later"), std::string::npos) << "hashes only, never an id";
+
+  auto profile_code = [](ServerProcess& server, const std::string& id) {
+    auto stub = v1::CustomerService::NewStub(server.Channel());
+    v1::GetProfileRequest req;
+    req.set_customer_id(id);
+    v1::GetProfileResponse p;
+    grpc::ClientContext ctx;
+    return stub->GetProfile(&ctx, req, &p).error_code();
+  };
+  const std::string restored_dir = dir_.path() + "/restored";
+  std::filesystem::copy(backup, restored_dir, std::filesystem::copy_options::recursive);
+  {  // The backup as taken still holds the erased customer.
+    ServerProcess plain;
+    ASSERT_TRUE(plain.Start(backup)) << plain.log();
+    EXPECT_EQ(profile_code(plain, "gone-later"), grpc::StatusCode::OK);
+  }
+  ServerProcess restored;
+  ASSERT_TRUE(restored.Start(restored_dir, {"--reapply_erasures=" + list})) << restored.log();
+  EXPECT_NE(restored.log().find("2 listed, 0 already on record, 1 customers erased, 1 suppressions added"),
+            std::string::npos)
+      << restored.log();
+  EXPECT_EQ(profile_code(restored, "gone-later"), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(profile_code(restored, "kept-cust"), grpc::StatusCode::OK);
+  EXPECT_EQ(FilesContaining(restored_dir, "gone-later"), std::vector<std::string>{});
+  // Late events of both stay dropped.
+  auto events = v1::EventService::NewStub(restored.Channel());
+  v1::RecordEventsRequest late;
+  *late.add_events() = View("late-1", "gone-later", base + 2000);
+  *late.add_events() = View("late-2", "after-cust", base + 2000);
+  v1::RecordEventsResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(events->RecordEvents(&ctx, late, &resp).ok());
+  EXPECT_EQ(resp.suppressed(), 2);
+  EXPECT_EQ(profile_code(restored, "after-cust"), grpc::StatusCode::NOT_FOUND);
+  // Re-applying again changes nothing.
+  ASSERT_EQ(restored.Stop(), 0);
+  ServerProcess again;
+  ASSERT_TRUE(again.Start(restored_dir, {"--reapply_erasures=" + list})) << again.log();
+  EXPECT_NE(again.log().find("2 listed, 2 already on record, 0 customers erased"), std::string::npos) << again.log();
+}
+
 // Profile retention: a customer inactive for longer than the configured
 // age is erased by the periodic sweep; an active one stays.
 TEST(RetentionTest, InactiveProfilesAreErased) {

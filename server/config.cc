@@ -445,7 +445,8 @@ absl::StatusOr<ServiceConfig> LoadConfig(const std::string& path) {
   // A file cut short (a partial copy, a full disk, an editor crash) can
   // still parse, with placements missing: the end marker proves the file
   // is whole.
-  absl::string_view body = absl::StripTrailingAsciiWhitespace(text.str());
+  const std::string contents = text.str();
+  absl::string_view body = absl::StripTrailingAsciiWhitespace(contents);
   const size_t last_line = body.rfind('\n');
   const absl::string_view last =
       absl::StripAsciiWhitespace(last_line == absl::string_view::npos ? body : body.substr(last_line + 1));
@@ -454,7 +455,7 @@ absl::StatusOr<ServiceConfig> LoadConfig(const std::string& path) {
         path, ": the file must end with the line '", kConfigEndMarker,
         "' (a config cut short can parse with placements missing; the marker proves it is whole)"));
   }
-  auto parsed = ParseConfig(text.str());
+  auto parsed = ParseConfig(contents);
   if (!parsed.ok()) {
     return absl::Status(parsed.status().code(), absl::StrCat(path, ": ", parsed.status().message()));
   }

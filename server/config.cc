@@ -307,6 +307,10 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
   }
   out.store.block_cache_mb = Or(c.storage().block_cache_mb(), 64);
   if (out.store.block_cache_mb < 0) return Invalid("storage.block_cache_mb", "must be >= 0");
+  out.store.write_buffer_mb = c.storage().write_buffer_mb();
+  if (out.store.write_buffer_mb < 0 || out.store.write_buffer_mb > 1024) {
+    return Invalid("storage.write_buffer_mb", "must be 0 (automatic) or 1..1024");
+  }
 
   const auto& in = c.ingest();
   out.ingest.queue_capacity = Or(in.queue_capacity(), 4096);

@@ -1,5 +1,7 @@
 #include "storage/rocks_store.h"
 
+#include <sys/statvfs.h>
+
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
@@ -264,6 +266,13 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions&
   db_options.max_manifest_file_size = 0;
   db_options.manifest_preallocation_size = 64 << 10;
 
+  int write_buffer_mb = options.write_buffer_mb;
+  if (write_buffer_mb <= 0) {
+    struct statvfs volume {};
+    write_buffer_mb = statvfs(options.path.c_str(), &volume) == 0
+                          ? WriteBufferMbFor(static_cast<uint64_t>(volume.f_blocks) * volume.f_frsize)
+                          : 64;
+  }
   auto cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_mb) << 20);
   std::shared_ptr<const rocksdb::FilterPolicy> bloom(rocksdb::NewBloomFilterPolicy(10));
   std::shared_ptr<EventRetentionFilter> retention;
@@ -279,6 +288,7 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions&
     table.filter_policy = bloom;
     cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf_options.compression = rocksdb::kLZ4Compression;
+    cf_options.write_buffer_size = static_cast<size_t>(write_buffer_mb) << 20;
     if (static_cast<Cf>(i) == Cf::kEvents && retention != nullptr) {
       cf_options.compaction_filter = retention.get();
       cf_options.periodic_compaction_seconds = 24 * 3600;
@@ -296,6 +306,7 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions&
   store->durability_ = options.durability;
   store->retention_ = retention;
   store->report_ = report;
+  store->write_buffer_mb_ = write_buffer_mb;
   // handles[0] is the default family, which nextbest does not use.
   store->handles_.assign(handles.begin() + 1, handles.end());
   raw->DestroyColumnFamilyHandle(handles[0]);
@@ -339,6 +350,10 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions&
   return store;
 }
 
+int WriteBufferMbFor(uint64_t volume_bytes) {
+  return static_cast<int>(std::clamp<uint64_t>(volume_bytes / 64 >> 20, 4, 64));
+}
+
 void RocksStore::MarkAcknowledged() {
   std::lock_guard<std::mutex> lock(watermark_mu_);
   watermark_->Store({db_->GetLatestSequenceNumber(), acked_events_.load(std::memory_order_relaxed)});
@@ -364,7 +379,8 @@ absl::Status RocksStore::Write(rocksdb::WriteBatch& batch, int64_t events) {
       // Resumed by another thread meanwhile.
     } else if (now < next_resume_) {
       return absl::UnavailableError(absl::StrCat(
-          "write: storage refuses writes after a write error (disk full?); retry later",
+          "write: storage refuses writes after a write error (disk full?); writes resume once about ",
+          write_buffer_mb_, " MB are free (storage.write_buffer_mb); retry later",
           last_resume_error_.empty() ? "" : " (last resume: ", last_resume_error_,
           last_resume_error_.empty() ? "" : ")"));
     } else {
@@ -372,8 +388,9 @@ absl::Status RocksStore::Write(rocksdb::WriteBatch& batch, int64_t events) {
       const rocksdb::Status resumed = db_->Resume();
       last_resume_error_ = resumed.ok() ? "" : resumed.ToString();
       if (!resumed.ok()) {
-        return absl::UnavailableError(
-            absl::StrCat("write: storage not writable yet (", resumed.ToString(), "); retry later"));
+        return absl::UnavailableError(absl::StrCat("write: storage not writable yet (", resumed.ToString(),
+                                                   "); writes resume once about ", write_buffer_mb_,
+                                                   " MB are free (storage.write_buffer_mb); retry later"));
       }
       write_stopped_.store(false, std::memory_order_relaxed);
     }

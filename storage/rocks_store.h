@@ -43,6 +43,11 @@ struct StoreOptions {
   std::string path;
   Durability durability = Durability::kGroupCommitSync;
   int block_cache_mb = 64;
+  // Memtable size per column family. After a full disk RocksDB resumes
+  // writes only once this much is free (it must flush a memtable), so on a
+  // small volume it must be small. 0: automatic, WriteBufferMbFor(the
+  // volume's size).
+  int write_buffer_mb = 0;
   // Retention of raw events: older ones (by event time, against the wall
   // clock) are dropped by a compaction filter on the events family; every
   // events file is recompacted at least daily, so they leave the disk
@@ -78,6 +83,10 @@ enum class Cf : int {
   kStorePopularity,
   kCount
 };
+
+// The automatic memtable size for a volume of `volume_bytes`: 1/64 of it,
+// between 4 and 64 MB (64 MB from a 4 GB volume up).
+int WriteBufferMbFor(uint64_t volume_bytes);
 
 class RocksStore {
  public:
@@ -157,6 +166,7 @@ class RocksStore {
   std::mutex resume_mu_;  // taken only while writes are stopped
   std::chrono::steady_clock::time_point next_resume_{};  // guarded by resume_mu_
   std::string last_resume_error_;                        // guarded by resume_mu_
+  int write_buffer_mb_ = 64;  // the headroom a resume needs
 };
 
 }  // namespace nextbest::storage

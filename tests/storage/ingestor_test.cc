@@ -401,6 +401,16 @@ TEST_F(IngestorTest, AcknowledgedEventIsVisibleAtOnce) {
 // Disk full: the write is UNAVAILABLE and changes nothing (memory or
 // disk), reads keep working, and writes resume by themselves once space
 // returns; nothing acknowledged is lost across a restart.
+// The headroom a resume needs scales with the volume: a small volume gets
+// small memtables, so it is not stuck needing 64 MB it will never have.
+TEST(DiskFullTest, TheMemtableSizeFollowsTheVolume) {
+  constexpr uint64_t kMb = 1 << 20;
+  EXPECT_EQ(WriteBufferMbFor(100 * kMb), 4);
+  EXPECT_EQ(WriteBufferMbFor(1024 * kMb), 16);
+  EXPECT_EQ(WriteBufferMbFor(4096 * kMb), 64);
+  EXPECT_EQ(WriteBufferMbFor(uint64_t{2} << 40), 64);
+}
+
 TEST(DiskFullTest, WritesAreUnavailableReadsWorkAndWritesResume) {
   testing::TempDir dir;
   auto fs = std::make_shared<FullDiskFs>();
@@ -425,6 +435,10 @@ TEST(DiskFullTest, WritesAreUnavailableReadsWorkAndWritesResume) {
       ASSERT_FALSE(r.ok());
       EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
     }
+    // The next refusal says how much space writes need to resume.
+    auto refused = record(View("c1", "e4", "p2", kT0 + kDay));
+    EXPECT_NE(refused.status().message().find("writes resume once about"), std::string::npos)
+        << refused.status();
     EXPECT_TRUE((*store)->write_stopped());
     // Nothing of the refused writes, in memory or on disk; reads work.
     EXPECT_EQ(live.customers.Find("c1")->features.events, 1);

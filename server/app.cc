@@ -23,6 +23,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "server/log.h"
+#include "server/protobuf_log.h"
 
 namespace nextbest::server {
 namespace {
@@ -417,7 +418,7 @@ void App::RunTicker() {
                       }(),
                       c.events_accepted.load(), c.events_duplicate.load(), c.write_errors.load(),
                       c.events_suppressed.load(), c.customers_erased.load(),
-                      store_->events_expired(), profiles_expired_.load()});
+                      store_->events_expired(), profiles_expired_.load(), InvalidUtf8Requests()});
     ticker_cv_.wait_for(lock, std::chrono::seconds(1));
     if (config_.profile_retention_ms > 0 && ticks % config_.retention_sweep_seconds == 0) {
       RunMaintenance([this] { SweepInactiveProfiles(); });

@@ -11,6 +11,7 @@
 #include "absl/flags/usage.h"
 #include "server/app.h"
 #include "server/log.h"
+#include "server/protobuf_log.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051", "gRPC listen address HOST:PORT (port 0: any free port)");
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464", "Prometheus /metrics address HOST:PORT (port 0: any; empty: off)");
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   // Everything the server creates (the data directory, RocksDB's files,
   // the admin token) is the service user's alone: 0700 / 0600.
   umask(077);
+  nextbest::server::InstallRateLimitedProtobufLog();
   absl::SetProgramUsageMessage("nextbest real-time personalization service");
   absl::ParseCommandLine(argc, argv);
 

@@ -141,6 +141,11 @@ Metrics::Metrics(const std::vector<std::string>& placements, bool request_metric
                         .Register(*registry_);
   events_expired_ = &retention.Add({{"kind", "events"}});
   profiles_expired_ = &retention.Add({{"kind", "profiles"}});
+  invalid_utf8_ = &prometheus::BuildCounter()
+                       .Name("nextbest_invalid_utf8_requests_total")
+                       .Help("Requests gRPC refused before a handler ran: a string field with invalid UTF-8")
+                       .Register(*registry_)
+                       .Add({});
   auto& lost = prometheus::BuildGauge()
                    .Name("nextbest_recovery_lost_events")
                    .Help("Acknowledged events the last start did not find in the write-ahead log "
@@ -171,6 +176,7 @@ void Metrics::Update(const Snapshot& s) {
   customers_erased_->Increment(static_cast<double>(s.customers_erased - last_.customers_erased));
   events_expired_->Increment(static_cast<double>(s.events_expired - last_.events_expired));
   profiles_expired_->Increment(static_cast<double>(s.profiles_expired - last_.profiles_expired));
+  invalid_utf8_->Increment(static_cast<double>(s.invalid_utf8 - last_.invalid_utf8));
   last_ = s;
 }
 

@@ -105,6 +105,7 @@ class Metrics {
     int64_t customers_erased = 0;
     int64_t events_expired = 0;      // retention: raw events dropped by age
     int64_t profiles_expired = 0;    // retention: inactive profiles erased
+    int64_t invalid_utf8 = 0;        // requests the parser refused
   };
   // What the last start found missing from the WAL (--accept_wal_loss).
   void SetRecoveryLoss(int64_t events, int64_t writes) {
@@ -132,6 +133,7 @@ class Metrics {
   prometheus::Counter* customers_erased_;
   prometheus::Counter* events_expired_;
   prometheus::Counter* profiles_expired_;
+  prometheus::Counter* invalid_utf8_;
   prometheus::Gauge* lost_events_;
   prometheus::Gauge* lost_writes_;
   Snapshot last_{};

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/stubs/logging.h"
 #include "nextbest/v1/decisions.grpc.pb.h"
 #include "tests/server/server_process.h"
 
@@ -196,6 +197,41 @@ TEST(OverloadTest, ASlowReaderGetsEverything) {
   EXPECT_EQ(decided, 2500);
   EXPECT_EQ(customers.size(), 2500u);
   EXPECT_EQ(messages, 6);  // 5 chunks of 500 and the totals
+}
+
+// Every request with invalid UTF-8 in a string field made protobuf log an
+// error line, unthrottled: a client in a loop could fill the disk. Now at
+// most one line a second (saying how many were left out), all counted.
+TEST(OverloadTest, InvalidUtf8RequestsAreCountedAndTheirLogLinesRateLimited) {
+  google::protobuf::SetLogHandler(nullptr);  // this client's own serializer complains too
+  TempDir dir;
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(dir.path() + "/data")) << server.log();
+  auto stub = v1::DecisionService::NewStub(server.Channel());
+  constexpr int kRequests = 500;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRequests; ++i) {
+    v1::RecommendRequest req;
+    req.set_customer_id(std::string("c\xff\xfe", 3));
+    req.mutable_context()->set_placement("homepage.populair");
+    grpc::ClientContext ctx;
+    v1::RecommendResponse resp;
+    EXPECT_FALSE(stub->Recommend(&ctx, req, &resp).ok());
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the metrics tick
+  const std::string log = server.log();
+  int lines = 0;
+  for (size_t at = log.find("invalid UTF-8"); at != std::string::npos; at = log.find("invalid UTF-8", at + 1)) ++lines;
+  EXPECT_LE(lines, static_cast<int>(seconds) + 2) << log;
+  EXPECT_GE(lines, 1);
+  const std::string metrics = testing::HttpGet(server.metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find(absl::StrCat("nextbest_invalid_utf8_requests_total ", kRequests)), std::string::npos)
+      << metrics.substr(0, 2000);
+  // The server is fine.
+  grpc::ClientContext ctx;
+  v1::PingResponse pong;
+  EXPECT_TRUE(stub->Ping(&ctx, v1::PingRequest(), &pong).ok());
 }
 
 }  // namespace

@@ -108,11 +108,8 @@ struct World {
       ShrinkToFit(s->features);
       live.customers.Publish(absl::StrCat("c", c + 1), std::move(s));
     }
-    ModelBuilder mb(config->models, *live.catalog.Get(), *live.config.Get(), kNow);
-    live.customers.ForEach([&](absl::string_view, const CustomerState& s) { mb.Add(s.features); });
-    mb.Thresholds();
-    live.customers.ForEach([&](absl::string_view, const CustomerState& s) { mb.Count(s, true); });
-    live.models.Publish(mb.Finish(0), live.epochs);
+    live.models.Publish(BuildModels(config->models, live.customers, *live.catalog.Get(), *live.config.Get(), kNow),
+                        live.epochs);
   }
 
   // Three consecutive sizes of XS..XL starting at `first` (0..2).

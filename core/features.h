@@ -162,6 +162,14 @@ struct CustomerState {
   CustomerFeatures features;
 };
 
+// The consent rule, in one place: a customer's personal data (their
+// history, affinities, sizes, segments) may shape a decision only if they
+// gave personalization consent, or the deployment does not require it
+// (privacy.personalization_requires_consent). Unknown customers: never.
+inline bool MayPersonalize(bool require_consent, const CustomerState* customer) {
+  return customer != nullptr && (!require_consent || customer->attributes.consent_personalization);
+}
+
 // Applies one accepted event. `catalog` gives product categories for the
 // affinities (products it does not list contribute no affinity).
 void ApplyEvent(const FeatureOptions& options, const Catalog& catalog, const Event& event,

@@ -1,9 +1,11 @@
 #include "core/models.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "absl/container/inlined_vector.h"
+#include "core/customer_index.h"
 
 namespace nextbest::core {
 
@@ -59,8 +61,8 @@ void ModelBuilder::Add(const CustomerFeatures& f) {
     }
     const size_t n = std::min(recent.size(), static_cast<size_t>(options_.purchases_per_customer));
     std::partial_sort(recent.begin(), recent.begin() + n, recent.end(),
-                      [](const PurchaseRecord* a, const PurchaseRecord* b) {
-                        return a->last_s != b->last_s ? a->last_s > b->last_s : a->product < b->product;
+                      [&](const PurchaseRecord* a, const PurchaseRecord* b) {
+                        return a->last_s != b->last_s ? a->last_s > b->last_s : IdLess(a->product, b->product);
                       });
     for (size_t i = 0; i < n; ++i) scratch_.push_back(recent[i]->product);
   }
@@ -159,8 +161,8 @@ NeighbourTable ModelBuilder::Publish(const std::vector<Counter>& table,
       const double score = denom > 0 ? std::min(1.0, count / denom) : 0;
       row.push_back({c.other, static_cast<float>(score)});
     }
-    std::sort(row.begin(), row.end(), [](const Neighbour& x, const Neighbour& y) {
-      return x.score != y.score ? x.score > y.score : x.product < y.product;
+    std::sort(row.begin(), row.end(), [&](const Neighbour& x, const Neighbour& y) {
+      return x.score != y.score ? x.score > y.score : IdLess(x.product, y.product);
     });
     if (row.size() > static_cast<size_t>(options_.neighbours_per_product)) {
       row.resize(options_.neighbours_per_product);
@@ -192,7 +194,7 @@ std::unique_ptr<const Models> ModelBuilder::Finish(double build_seconds) {
   for (auto& list : out_->new_arrivals) {
     std::sort(list.begin(), list.end(), [&](ProductIndex a, ProductIndex b) {
       const TimeMs ta = catalog_.product(a).available_from, tb = catalog_.product(b).available_from;
-      return ta != tb ? ta > tb : a < b;
+      return ta != tb ? ta > tb : IdLess(a, b);
     });
     if (list.size() > static_cast<size_t>(options_.new_arrivals_per_category)) {
       list.resize(options_.new_arrivals_per_category);
@@ -200,6 +202,20 @@ std::unique_ptr<const Models> ModelBuilder::Finish(double build_seconds) {
     list.shrink_to_fit();
   }
   return std::move(out_);
+}
+
+std::unique_ptr<const Models> BuildModels(const ModelOptions& options, const CustomerIndex& customers,
+                                          const Catalog& catalog, const DecisionConfig& config, TimeMs now) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::pair<absl::string_view, const CustomerState*>> ordered;
+  ordered.reserve(customers.size());
+  customers.ForEach([&](absl::string_view id, const CustomerState& s) { ordered.emplace_back(id, &s); });
+  std::sort(ordered.begin(), ordered.end());
+  ModelBuilder builder(options, catalog, config, now);
+  for (const auto& [id, state] : ordered) builder.Add(state->features);
+  builder.Thresholds();
+  for (const auto& [id, state] : ordered) builder.Count(*state, MayPersonalize(config.require_consent, state));
+  return builder.Finish(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 }  // namespace nextbest::core

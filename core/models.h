@@ -94,6 +94,9 @@ class ModelBuilder {
   std::unique_ptr<const Models> Finish(double build_seconds);
 
  private:
+  // Products ordered by id (their indices depend on the order they were
+  // first seen, which differs between processes).
+  bool IdLess(ProductIndex a, ProductIndex b) const { return catalog_.product(a).id < catalog_.product(b).id; }
   struct Counter {
     ProductIndex other = kNoProduct;
     uint32_t count = 0;
@@ -118,5 +121,16 @@ class ModelBuilder {
   std::unique_ptr<Models> out_;
   std::vector<ProductIndex> scratch_;
 };
+
+class CustomerIndex;
+
+// The whole build over the live population: every customer in id order
+// (so the result is a function of the customers' states alone, whatever
+// order the index holds them in or the process interned products in),
+// Add, Thresholds, Count, Finish. Personal data counts only for customers
+// whose consent allows it (MayPersonalize). Call inside a ReadGuard on the
+// index's EpochDomain; the states it reads stay valid meanwhile.
+std::unique_ptr<const Models> BuildModels(const ModelOptions& options, const CustomerIndex& customers,
+                                          const Catalog& catalog, const DecisionConfig& config, TimeMs now);
 
 }  // namespace nextbest::core

@@ -282,22 +282,13 @@ void App::RunModels() {
     auto waiters = std::move(models_waiters_);
     models_waiters_.clear();
     lock.unlock();
-    const auto start = std::chrono::steady_clock::now();
     std::unique_ptr<const core::Models> models;
     {
       // The guard keeps the states read here alive; the writer keeps
       // publishing meanwhile (what it retires is freed after the build).
       core::ReadGuard guard(live_->epochs);
-      const core::DecisionConfig& config = *live_->config.Get();
-      core::ModelBuilder builder(config_.models, *live_->catalog.Get(), config, clock_->Now());
-      live_->customers.ForEach(
-          [&](absl::string_view, const core::CustomerState& s) { builder.Add(s.features); });
-      builder.Thresholds();
-      live_->customers.ForEach([&](absl::string_view, const core::CustomerState& s) {
-        builder.Count(s, !config.require_consent || s.attributes.consent_personalization);
-      });
-      models = builder.Finish(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      models = core::BuildModels(config_.models, live_->customers, *live_->catalog.Get(), *live_->config.Get(),
+                                 clock_->Now());
     }
     const core::Models& m = *models;
     live_->models.PublishFromAnyThread(std::move(models), live_->epochs);

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+
 #include "core/caps.h"
+#include "core/customer_index.h"
 #include "core/models.h"
 #include "tests/core/test_catalog.h"
 
@@ -295,6 +299,62 @@ TEST(ModelsTest, NeighbourCountersStayBoundedAndKeepFrequentPairs) {
   ASSERT_LE(n.size(), 3u);
   ASSERT_FALSE(n.empty());
   EXPECT_EQ(n[0].product, 1u);
+}
+
+// The neighbours are a function of the customers' states alone: the same
+// population, inserted into the index in another order and with the
+// catalog's products interned in another order (as another process or a
+// restart does), gives the same neighbours product for product — also
+// where the space-saving counters must evict and scores tie.
+TEST(ModelsTest, BuildIsDeterministicWhateverTheOrder) {
+  auto build = [](bool reversed) {
+    constexpr int kProducts = 60;
+    auto empty = Catalog::Empty({"NL"}, "EUR");
+    CatalogBuilder cb(**empty);
+    for (int k = 0; k < kProducts; ++k) {
+      const int i = reversed ? kProducts - k : k + 1;
+      Product p;
+      p.id = absl::StrCat("p", i);
+      p.name = p.id;
+      p.category_path = {"C"};
+      p.active = true;
+      cb.UpsertProduct(std::move(p));
+    }
+    auto catalog = cb.Build();
+    auto index = [&](int i) { return *catalog->FindProduct(absl::StrCat("p", i)); };
+    std::mt19937 rng(7);
+    std::vector<std::pair<std::string, std::unique_ptr<CustomerState>>> customers;
+    for (int c = 0; c < 400; ++c) {
+      auto s = std::make_unique<CustomerState>();
+      for (int k = 0; k < 6; ++k) {
+        const int i = 1 + static_cast<int>(rng() % kProducts);
+        // Many equal times: ties are broken by product id, not index.
+        s->features.purchases.push_back({index(i), 1, kNow - (rng() % 3) * kDay, kNow - (rng() % 3) * kDay});
+      }
+      s->features.orders = 1;
+      customers.emplace_back(absl::StrCat("c", c), std::move(s));
+    }
+    if (reversed) std::reverse(customers.begin(), customers.end());
+    EpochDomain epochs;
+    CustomerIndex idx(epochs);
+    for (auto& [id, state] : customers) idx.Publish(id, std::move(state));
+    DecisionConfig config;
+    ModelOptions o;
+    o.counters_per_product = 8;  // small: evictions happen
+    o.neighbours_per_product = 5;
+    o.min_support = 1;
+    auto m = BuildModels(o, idx, *catalog, config, kNow);
+    std::map<std::string, std::vector<std::pair<std::string, float>>> out;
+    for (int i = 1; i <= kProducts; ++i) {
+      for (const Neighbour& n : m->co_purchase.For(index(i))) {
+        out[absl::StrCat("p", i)].emplace_back(catalog->product(n.product).id, n.score);
+      }
+    }
+    return out;
+  };
+  const auto forward = build(false);
+  EXPECT_FALSE(forward.empty());
+  EXPECT_EQ(forward, build(true));
 }
 
 TEST(ModelsTest, RfmCutPointsAndSegmentSizes) {

@@ -26,7 +26,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "core/placement.h"
+#include "core/decision_config.h"
 #include "core/types.h"
 
 namespace nextbest::core {

@@ -65,6 +65,14 @@ class Catalog {
   size_t market_count() const { return markets_->codes.size(); }
   const std::string& market_code(CountryIndex c) const { return markets_->codes[c]; }
   std::optional<CountryIndex> FindMarket(absl::string_view code) const;
+  // The market an event or a decision counts for, the one rule for both:
+  // `given` (the request's or event's), else the store's, else the
+  // customer's; kNoCountry if none of them has one.
+  CountryIndex MarketOf(CountryIndex given, StoreIndex store, CountryIndex customer) const {
+    if (given != kNoCountry) return given;
+    if (store < store_count() && stores_->stores[store].country != kNoCountry) return stores_->stores[store].country;
+    return customer;
+  }
   const std::string& currency() const { return markets_->currency; }
 
   const std::string& category_name(CategoryIndex c) const { return products_->categories[c]; }

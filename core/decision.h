@@ -39,7 +39,7 @@
 #include "core/catalog.h"
 #include "core/features.h"
 #include "core/models.h"
-#include "core/placement.h"
+#include "core/decision_config.h"
 #include "core/trending.h"
 #include "core/types.h"
 

@@ -166,12 +166,26 @@ void AddPeriodSpend(TimeMs t, int64_t amount, CustomerFeatures& f) {
 
 }  // namespace
 
+double PopularityWeight(const FeatureOptions& o, EventType t) {
+  switch (t) {
+    case EventType::kView: return o.view_weight;
+    case EventType::kAddToCart: return o.add_to_cart_weight;
+    case EventType::kPurchase: return o.purchase_weight;
+    case EventType::kRemoveFromCart:
+    case EventType::kReturn:
+    case EventType::kOfferImpression:
+    case EventType::kOfferClick:
+      return 0;
+  }
+  return 0;
+}
+
 void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
                 CustomerFeatures& f) {
   AddSaturating(f.events, 1);
   UpdateMinMax(e.time, f.first_seen, f.last_seen);
-  TimeMs& last = f.last_by_type[static_cast<int>(e.type)];
-  last = std::max(last, e.time);
+  uint32_t& last = f.last_by_type_s[static_cast<int>(e.type)];
+  last = std::max(last, ToSeconds(e.time));
 
   switch (e.type) {
     case EventType::kView:

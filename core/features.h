@@ -139,7 +139,10 @@ struct CustomerFeatures {
   int64_t events = 0;
   TimeMs first_seen = 0;  // 0 = never
   TimeMs last_seen = 0;
-  std::array<TimeMs, kEventTypeSlots> last_by_type{};
+  // The last time of each event type, to the second (0 = never), indexed
+  // by the EventType value: 64 bytes for 16 slots.
+  std::array<uint32_t, kEventTypeSlots> last_by_type_s{};
+  TimeMs LastOfType(EventType t) const { return static_cast<TimeMs>(last_by_type_s[static_cast<int>(t)]) * 1000; }
   int32_t orders = 0;
   TimeMs first_purchase = 0;
   TimeMs last_purchase = 0;
@@ -169,6 +172,10 @@ struct CustomerState {
 inline bool MayPersonalize(bool require_consent, const CustomerState* customer) {
   return customer != nullptr && (!require_consent || customer->attributes.consent_personalization);
 }
+
+// The weight an event of type `t` adds to the product's popularity
+// (trending): views, carts and purchases count, the other types not.
+double PopularityWeight(const FeatureOptions& o, EventType t);
 
 // Applies one accepted event. `catalog` gives product categories for the
 // affinities (products it does not list contribute no affinity).

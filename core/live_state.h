@@ -19,7 +19,7 @@
 #include "core/caps.h"
 #include "core/decision.h"
 #include "core/models.h"
-#include "core/placement.h"
+#include "core/decision_config.h"
 #include "core/epoch.h"
 #include "core/features.h"
 #include "core/trending.h"

@@ -26,7 +26,7 @@
 #include "absl/types/span.h"
 #include "core/catalog.h"
 #include "core/features.h"
-#include "core/placement.h"
+#include "core/decision_config.h"
 #include "core/segments.h"
 #include "core/types.h"
 

@@ -13,7 +13,7 @@
 
 #include "core/catalog.h"
 #include "core/features.h"
-#include "core/placement.h"
+#include "core/decision_config.h"
 #include "core/types.h"
 
 namespace nextbest::core {

@@ -27,7 +27,10 @@ inline constexpr BrandIndex kNoBrand = std::numeric_limits<uint32_t>::max();
 inline constexpr CountryIndex kNoCountry = 0xff;
 inline constexpr int kMaxCountries = 16;
 
-// Values equal the wire enum's numbers.
+// Values equal the wire enum's numbers (server/enum_checks.cc). Every
+// switch over it lists every value (no default; -Werror=switch), so a new
+// type does not compile until each layer handles it: validation, the
+// feature update, popularity, storage, export.
 enum class EventType : uint8_t {
   kView = 1,
   kAddToCart = 2,
@@ -37,7 +40,12 @@ enum class EventType : uint8_t {
   kOfferImpression = 6,
   kOfferClick = 7,
 };
-inline constexpr int kEventTypeSlots = 8;  // indexed by the enum value
+inline constexpr int kEventTypeCount = 8;  // one more than the largest value
+// Per-customer recency per event type is kept in this many slots (indexed
+// by the enum value): room for the event types the next features bring
+// (product impressions and clicks, contacts, newsletter opens...).
+inline constexpr int kEventTypeSlots = 16;
+static_assert(kEventTypeCount <= kEventTypeSlots);
 
 enum class Channel : uint8_t {
   kUnspecified = 0,

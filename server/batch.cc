@@ -14,6 +14,7 @@
 #include "core/status_macros.h"
 #include "server/convert.h"
 #include "server/status_mapping.h"
+#include "server/enums.h"
 #include "server/validation.h"
 
 namespace nextbest::server {
@@ -91,20 +92,13 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
   absl::Status Prepare() {
     RETURN_IF_ERROR(ValidateDecideForAll(request_));
     core::ReadGuard guard(deps_.live->epochs);
-    const core::PlacementSpec* spec = deps_.live->config.Get()->Find(request_.placement());
-    if (spec == nullptr) {
-      return absl::NotFoundError(absl::StrCat("placement: unknown placement '", request_.placement(), "'"));
-    }
-    if (request_.count() > spec->max_count) {
-      return absl::InvalidArgumentError(absl::StrCat("count: at most ", spec->max_count));
-    }
+    RETURN_IF_ERROR(core::FindPlacement(*deps_.live->config.Get(), request_.placement(), request_.count()).status());
     handles_ = deps_.live->customers.Handles();
     if (request_.max_customers() > 0 && handles_.size() > static_cast<size_t>(request_.max_customers())) {
       handles_.erase(handles_.begin() + request_.max_customers(), handles_.end());
     }
     now_ = request_.has_time() ? ToTimeMs(request_.time()) : deps_.clock->Now();
-    channel_ = request_.channel() == v1::CHANNEL_UNSPECIFIED ? core::Channel::kEmail
-                                                             : static_cast<core::Channel>(request_.channel());
+    channel_ = request_.channel() == v1::CHANNEL_UNSPECIFIED ? core::Channel::kEmail : ToCore(request_.channel());
     return absl::OkStatus();
   }
 
@@ -154,11 +148,12 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
   absl::Status DecideChunk(size_t begin, v1::DecideForAllResponse& msg, int64_t& skipped) {
     const size_t end = std::min(handles_.size(), begin + kChunk);
     core::ReadGuard guard(deps_.live->epochs);
-    const core::DecisionConfig& config = *deps_.live->config.Get();
-    const core::PlacementSpec* spec = config.Find(request_.placement());
-    if (spec == nullptr) return absl::AbortedError("placement: removed by a config reload during the run");
-    const core::Catalog& catalog = *deps_.live->catalog.Get();
-    const core::TrendingSnapshot& trending = *deps_.live->trending.Get();
+    const core::Snapshot snapshot = core::Snapshot::Of(*deps_.live);
+    core::RecommendQuery q;
+    q.placement = request_.placement();
+    q.channel = channel_;
+    q.count = request_.count();
+    q.time = now_;
     for (size_t i = begin; i < end; ++i) {
       const core::CustomerState* state = handles_[i].state();
       if (state == nullptr) continue;
@@ -166,29 +161,13 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
         ++skipped;
         continue;
       }
-      core::DecisionRequest d;
-      d.config = &config;
-      d.placement = spec;
-      d.customer = state;
-      d.customer_id = handles_[i].id();
-      d.models = deps_.live->models.Get();
-      d.ledger = &deps_.live->offers;
-      d.channel = channel_;
-      d.count = request_.count();
-      d.require_consent = config.require_consent;
-      d.now = now_;
-      const core::Decision decision = core::Decide(catalog, trending, d);
-      v1::CustomerDecision* out = msg.add_decisions();
-      out->set_customer_id(std::string(handles_[i].id()));
-      out->set_personalized(decision.personalized);
-      for (const core::DecidedItem& item : decision.items) {
-        v1::BatchItem* b = out->add_items();
-        if (item.product < catalog.product_count()) b->set_product_id(catalog.product(item.product).id);
-        if (item.offer >= 0) b->set_offer_id(config.offers[item.offer].id);
-        b->set_source(static_cast<v1::Source>(item.source));
-        b->set_score(item.score);
-        core::DescribeReason(catalog, config, item, decision.country, now_, *b->mutable_reason());
+      q.customer_id = handles_[i].id();
+      q.customer = state;
+      absl::StatusOr<core::Recommendation> r = core::Recommend(snapshot, q, now_);
+      if (!r.ok()) {  // the placement was removed or changed by a reload meanwhile
+        return absl::AbortedError(absl::StrCat("a config reload during the run: ", r.status().message()));
       }
+      FillCustomerDecision(q.customer_id, *r, snapshot.catalog, snapshot.config, *msg.add_decisions());
     }
     return absl::OkStatus();
   }

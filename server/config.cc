@@ -13,6 +13,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "nextbest/config/v1/config.pb.h"
+#include "server/enums.h"
 
 namespace nextbest::server {
 namespace {
@@ -134,24 +135,28 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
     const auto& s = p.sources(i);
     const std::string f = absl::StrCat(field, ".sources[", i, "]");
     core::SourceSpec src;
-    if (s.kind() < cfg::SourceConfig::RECENTLY_VIEWED || s.kind() > cfg::SourceConfig::BRAND_AFFINITY) {
-      return Invalid(f + ".kind", "required: RECENTLY_VIEWED, TRENDING, REPLENISHMENT, CO_PURCHASE, "
-                                  "CO_VIEW, AFFINITY, NEW_ARRIVALS, OFFERS or BRAND_AFFINITY");
+    // By name: the config's kinds are the source table's config names.
+    const std::optional<core::Source> kind =
+        cfg::SourceConfig::Kind_IsValid(s.kind()) ? core::SourceFromConfigName(cfg::SourceConfig::Kind_Name(s.kind()))
+                                                  : std::nullopt;
+    if (!kind.has_value()) {
+      std::vector<std::string> names;
+      for (int k = 1; k <= cfg::SourceConfig::Kind_MAX; ++k) names.push_back(cfg::SourceConfig::Kind_Name(k));
+      return Invalid(f + ".kind", absl::StrCat("required: one of ", absl::StrJoin(names, ", ")));
     }
-    src.source = static_cast<core::Source>(s.kind());
+    src.source = *kind;
     src.weight = s.weight() != 0 ? s.weight() : 1.0;
     RETURN_IF_ERROR(InRange(src.weight, f + ".weight", 0, 1000));
     src.limit = Or(s.limit(), 50);
     if (src.limit < 1 || src.limit > 1000) return Invalid(f + ".limit", "must be 1..1000");
-    src.seed = s.seed() == cfg::SourceConfig::SEED_UNSPECIFIED ? core::Seed::kBoth
-                                                                : static_cast<core::Seed>(s.seed());
+    src.seed = s.seed() == cfg::SourceConfig::SEED_UNSPECIFIED ? core::Seed::kBoth : ToCore(s.seed());
     if (s.scope() < cfg::SourceConfig::MARKET || s.scope() > cfg::SourceConfig::CATEGORY) {
       return Invalid(f + ".scope", "unknown value");
     }
     if (s.scope() != cfg::SourceConfig::MARKET && s.kind() != cfg::SourceConfig::TRENDING) {
       return Invalid(f + ".scope", "only for TRENDING");
     }
-    src.scope = static_cast<core::TrendingScope>(s.scope());
+    src.scope = ToCore(s.scope());
     if (spec.HasSource(src.source)) return Invalid(f + ".kind", "listed twice");
     spec.sources.push_back(src);
   }
@@ -233,7 +238,7 @@ absl::StatusOr<core::OfferSpec> ToOffer(const cfg::OfferConfig& o, const std::st
   if (o.type() < cfg::OfferConfig::PROMOTION || o.type() > cfg::OfferConfig::SERVICE) {
     return Invalid(field + ".type", "required: PROMOTION, PRODUCT_PUSH, MOMENT, LOYALTY or SERVICE");
   }
-  out.type = static_cast<core::OfferType>(o.type());
+  out.type = ToCore(o.type());
   out.title = o.title();
   if (out.title.empty()) return Invalid(field + ".title", "required");
   out.text = o.text();

@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/models.h"
-#include "core/placement.h"
+#include "core/decision_config.h"
 #include "server/auth.h"
 #include "storage/ingestor.h"
 #include "storage/rocks_store.h"

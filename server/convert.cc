@@ -48,11 +48,11 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
   pf->set_orders_per_month(rfm.orders_per_month);
   SetMoney(rfm.total_spend_minor, catalog.currency(), pf->mutable_total_spend());
   SetMoney(rfm.average_order_value_minor, catalog.currency(), pf->mutable_average_order_value());
-  for (int t = 1; t < core::kEventTypeSlots; ++t) {
-    if (f.last_by_type[t] == 0) continue;
+  for (int t = 1; t < core::kEventTypeCount; ++t) {
+    if (f.last_by_type_s[t] == 0) continue;
     auto* ls = pf->add_last_seen_by_type();
-    ls->set_type(static_cast<v1::EventType>(t));
-    *ls->mutable_time() = FromTimeMs(f.last_by_type[t]);
+    ls->set_type(ToWire(static_cast<core::EventType>(t)));
+    *ls->mutable_time() = FromTimeMs(f.LastOfType(static_cast<core::EventType>(t)));
   }
   for (const auto& v : f.recently_viewed) {
     if (!Known(catalog, v.product)) continue;
@@ -117,9 +117,24 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
   }
 }
 
-void FillRecommendation(const core::Decision& d, const core::Catalog& catalog,
-                        const core::DecisionConfig& config, const core::Explanation* explain,
-                        core::TimeMs now, v1::RecommendResponse& out) {
+void FillCustomerDecision(absl::string_view customer_id, const core::Recommendation& r,
+                          const core::Catalog& catalog, const core::DecisionConfig& config,
+                          v1::CustomerDecision& out) {
+  out.set_customer_id(std::string(customer_id));
+  out.set_personalized(r.decision.personalized);
+  for (const core::DecidedItem& item : r.decision.items) {
+    v1::BatchItem* b = out.add_items();
+    FillItem(catalog, config, item, r.decision.country, r.time, *b);
+    if (item.offer >= 0) b->set_offer_id(config.offers[item.offer].id);
+  }
+}
+
+void FillRecommendation(const core::Recommendation& r, const core::Catalog& catalog,
+                        const core::DecisionConfig& config, v1::RecommendResponse& out) {
+  const core::Decision& d = r.decision;
+  const core::Explanation* explain = r.explanation ? &*r.explanation : nullptr;
+  const core::TimeMs now = r.time;
+  out.set_placement(r.placement->id);
   out.set_personalized(d.personalized);
   if (d.fallback != core::FallbackReason::kNone) out.set_fallback_reason(core::FallbackReasonText(d.fallback));
   if (d.country < catalog.market_count()) out.set_country(catalog.market_code(d.country));
@@ -127,9 +142,9 @@ void FillRecommendation(const core::Decision& d, const core::Catalog& catalog,
   for (size_t i = 0; i < d.items.size(); ++i) {
     const core::DecidedItem& item = d.items[i];
     v1::RecommendedItem* it = out.add_items();
+    FillItem(catalog, config, item, d.country, now, *it);
     if (Known(catalog, item.product)) {
       const core::Product& p = catalog.product(item.product);
-      it->set_product_id(p.id);
       it->set_name(p.name);
       for (const auto& c : p.category_path) it->add_category_path(c);
       SetMoney(p.price_minor, catalog.currency(), it->mutable_price());
@@ -143,15 +158,12 @@ void FillRecommendation(const core::Decision& d, const core::Catalog& catalog,
       offer->set_text(o.text);
       if (it->name().empty()) it->set_name(o.title);
     }
-    it->set_score(item.score);
-    it->set_source(static_cast<v1::Source>(item.source));
-    core::DescribeReason(catalog, config, item, d.country, now, *it->mutable_reason());
     if (explain == nullptr || i >= explain->items.size()) continue;
     const core::ItemExplanation& e = explain->items[i];
     v1::ItemExplanation* x = it->mutable_explanation();
     for (const core::Contribution& c : e.contributions) {
       v1::SourceContribution* sc = x->add_sources();
-      sc->set_source(static_cast<v1::Source>(c.source));
+      sc->set_source(ToWire(c.source));
       sc->set_raw_score(c.raw);
       sc->set_weight(c.weight);
       sc->set_contribution(c.value);

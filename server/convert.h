@@ -5,6 +5,8 @@
 
 #include "core/catalog.h"
 #include "core/decision.h"
+#include "core/recommend.h"
+#include "server/enums.h"
 #include "core/features.h"
 #include "nextbest/v1/customers.pb.h"
 #include "nextbest/v1/decisions.pb.h"
@@ -23,9 +25,23 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
 void FillEvent(const std::string& customer_id, const storage::v1::EventRecord& record,
                const std::string& currency, v1::Event& out);
 
-// `explain` null: no explanation in the response.
-void FillRecommendation(const core::Decision& decision, const core::Catalog& catalog,
-                        const core::DecisionConfig& config, const core::Explanation* explain,
-                        core::TimeMs now, v1::RecommendResponse& out);
+// What every rendered item says, in a Recommend response and in the
+// newsletter batch alike: product id, source, score and reason.
+template <typename Item>
+void FillItem(const core::Catalog& catalog, const core::DecisionConfig& config, const core::DecidedItem& item,
+              core::CountryIndex country, core::TimeMs now, Item& out) {
+  if (item.product < catalog.product_count()) out.set_product_id(catalog.product(item.product).id);
+  out.set_source(ToWire(item.source));
+  out.set_score(item.score);
+  core::DescribeReason(catalog, config, item, country, now, *out.mutable_reason());
+}
+
+// The whole Recommend response (with the explanation if there is one).
+void FillRecommendation(const core::Recommendation& r, const core::Catalog& catalog,
+                        const core::DecisionConfig& config, v1::RecommendResponse& out);
+// One customer's answer in the batch.
+void FillCustomerDecision(absl::string_view customer_id, const core::Recommendation& r,
+                          const core::Catalog& catalog, const core::DecisionConfig& config,
+                          v1::CustomerDecision& out);
 
 }  // namespace nextbest::server

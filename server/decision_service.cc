@@ -19,65 +19,31 @@ absl::Status DecisionServiceImpl::Decide(const v1::RecommendRequest& request,
                                          v1::RecommendResponse& response) {
   RETURN_IF_ERROR(ValidateRecommend(request, deps_.limits));
   const v1::RecommendContext& ctx = request.context();
+  core::RecommendQuery q;
+  q.customer_id = request.customer_id();
+  q.placement = ctx.placement();
+  q.country = ctx.country();
+  q.store_id = ctx.store_id();
+  q.product_id = ctx.product_id();
+  const absl::InlinedVector<absl::string_view, 16> cart(ctx.cart_product_ids().begin(), ctx.cart_product_ids().end());
+  const absl::InlinedVector<absl::string_view, 16> exclude(ctx.exclude_product_ids().begin(),
+                                                           ctx.exclude_product_ids().end());
+  q.cart = cart;
+  q.exclude = exclude;
+  q.channel = ToCore(ctx.channel());
+  q.count = ctx.count();
+  if (ctx.has_time()) q.time = ToTimeMs(ctx.time());
+  q.request_id = request.request_id();
+  q.explain = request.explain();
 
   core::ReadGuard guard(deps_.live->epochs);
-  const core::DecisionConfig& config = *deps_.live->config.Get();
-  const core::PlacementSpec* spec = config.Find(ctx.placement());
-  if (spec == nullptr) {
-    std::vector<absl::string_view> ids;
-    for (const auto& p : config.placements) ids.push_back(p.id);
-    return absl::NotFoundError(absl::StrCat("context.placement: unknown placement '",
-                                            ctx.placement(), "'; known: ", absl::StrJoin(ids, ", ")));
-  }
-  if (ctx.count() > spec->max_count) {
-    return absl::InvalidArgumentError(absl::StrCat("context.count: at most ", spec->max_count,
-                                                   " for placement ", spec->id));
-  }
-  const core::Catalog& catalog = *deps_.live->catalog.Get();
-  core::DecisionRequest d;
-  d.config = &config;
-  d.placement = spec;
-  d.models = deps_.live->models.Get();
-  d.ledger = &deps_.live->offers;
-  if (!request.customer_id().empty()) {
-    d.customer = deps_.live->customers.Find(request.customer_id());
-    d.customer_id = request.customer_id();
-  }
-  if (!ctx.country().empty()) d.country = *catalog.FindMarket(ctx.country());
-  if (!ctx.store_id().empty()) {
-    auto store = catalog.FindStore(ctx.store_id());
-    if (!store.has_value()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("context.store_id: unknown store '", ctx.store_id(), "'"));
-    }
-    d.store = *store;
-  }
-  d.channel = static_cast<core::Channel>(ctx.channel());
-  if (!ctx.product_id().empty()) d.current_product = catalog.FindProduct(ctx.product_id()).value_or(core::kNoProduct);
-  absl::InlinedVector<core::ProductIndex, 16> cart, exclude;
-  for (const std::string& id : ctx.cart_product_ids()) {
-    if (auto p = catalog.FindProduct(id)) cart.push_back(*p);
-  }
-  for (const std::string& id : ctx.exclude_product_ids()) {
-    if (auto p = catalog.FindProduct(id)) exclude.push_back(*p);
-  }
-  d.cart = cart;
-  d.exclude = exclude;
-  d.count = ctx.count();
-  if (!request.request_id().empty()) {
-    d.rotation_seed = core::StableHash(request.request_id(), 3) | 1;  // non-zero
-  }
-  d.require_consent = config.require_consent;
-  d.now = ctx.has_time() ? ToTimeMs(ctx.time()) : deps_.clock->Now();
-  std::optional<core::Explanation> explain;
-  if (request.explain()) d.explain = &explain.emplace();
-
+  const core::Snapshot snapshot = core::Snapshot::Of(*deps_.live);
   const bool timed = deps_.metrics->request_metrics();
   const auto started = timed ? Clock::now() : Clock::time_point();
-  core::Decision decision = core::Decide(catalog, *deps_.live->trending.Get(), d);
-  if (timed) deps_.metrics->RecordDecision(spec->metric_slot, SecondsSince(started));
-  response.set_placement(spec->id);
-  FillRecommendation(decision, catalog, config, d.explain, d.now, response);
+  absl::StatusOr<core::Recommendation> r = core::Recommend(snapshot, q, deps_.clock->Now());
+  if (!r.ok()) return PrefixField("context.", r.status());
+  if (timed) deps_.metrics->RecordDecision(r->placement->metric_slot, SecondsSince(started));
+  FillRecommendation(*r, snapshot.catalog, snapshot.config, response);
   return absl::OkStatus();
 }
 

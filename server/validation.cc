@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
+#include "server/enums.h"
 
 namespace nextbest::server {
 namespace {
@@ -119,8 +120,8 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
 
   r.event_id = e.event_id();
   r.customer_id = e.customer_id();
-  r.type = static_cast<core::EventType>(e.type());
-  r.channel = static_cast<core::Channel>(e.channel());
+  r.type = ToCore(e.type());
+  r.channel = ToCore(e.channel());
   r.store_id = e.store_id();
   r.country = e.country();
   r.quantity = e.quantity();
@@ -171,6 +172,11 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
 }
 
 }  // namespace
+
+absl::Status PrefixField(absl::string_view prefix, const absl::Status& s) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(prefix, s.message()));
+}
 
 core::TimeMs ToTimeMs(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000 + t.nanos() / 1'000'000;

@@ -55,6 +55,10 @@ absl::Status ValidateRecommend(const v1::RecommendRequest& r, const Limits& limi
 // count limit need the config and are checked by the handler).
 absl::Status ValidateDecideForAll(const v1::DecideForAllRequest& r);
 
+// `s` with `prefix` before its message (a field path relative to a
+// sub-message, e.g. core's "count: ..." as "context.count: ...").
+absl::Status PrefixField(absl::string_view prefix, const absl::Status& s);
+
 core::TimeMs ToTimeMs(const google::protobuf::Timestamp& t);
 google::protobuf::Timestamp FromTimeMs(core::TimeMs ms);
 

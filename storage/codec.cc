@@ -80,7 +80,9 @@ v1::FeaturesRecord FeaturesToRecord(const core::CustomerFeatures& f, const core:
   r.set_events(f.events);
   r.set_first_seen_ms(f.first_seen);
   r.set_last_seen_ms(f.last_seen);
-  for (core::TimeMs t : f.last_by_type) r.add_last_by_type_ms(t);
+  int used = core::kEventTypeSlots;  // trailing empty slots are not stored
+  while (used > 0 && f.last_by_type_s[used - 1] == 0) --used;
+  for (int i = 0; i < used; ++i) r.add_last_by_type_ms(static_cast<int64_t>(f.last_by_type_s[i]) * 1000);
   r.set_orders(f.orders);
   r.set_first_purchase_ms(f.first_purchase);
   r.set_last_purchase_ms(f.last_purchase);
@@ -142,7 +144,7 @@ core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,
   f.first_seen = Time(r.first_seen_ms());
   f.last_seen = Time(r.last_seen_ms());
   for (int i = 0; i < r.last_by_type_ms_size() && i < core::kEventTypeSlots; ++i) {
-    f.last_by_type[i] = Time(r.last_by_type_ms(i));
+    f.last_by_type_s[i] = core::ToSeconds(Time(r.last_by_type_ms(i)));
   }
   f.orders = Count(r.orders());
   f.first_purchase = Time(r.first_purchase_ms());

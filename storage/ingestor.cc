@@ -348,19 +348,6 @@ void Ingestor::ProcessGroup(std::vector<Pending>& group) {
   }
 }
 
-namespace {
-
-double EventWeight(const core::FeatureOptions& o, core::EventType t) {
-  switch (t) {
-    case core::EventType::kView: return o.view_weight;
-    case core::EventType::kAddToCart: return o.add_to_cart_weight;
-    case core::EventType::kPurchase: return o.purchase_weight;
-    default: return 0;
-  }
-}
-
-}  // namespace
-
 absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
   // 1. Check: which events are new, and is any id reused for other content?
   struct Checked {
@@ -466,14 +453,8 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
       ev.lines.push_back({cat.InternProduct(l.product_id), l.quantity, l.unit_price_minor, l.size});
     }
     core::CustomerState& state = g.Customer(e.customer_id, /*features_changed=*/true);
-    // The market the event counts for: given, else the store's, else the customer's.
-    if (!e.country.empty()) {
-      ev.country = cat.current().FindMarket(e.country).value_or(core::kNoCountry);
-    } else if (ev.store != core::kNoStore) {
-      ev.country = cat.current().store(ev.store).country;
-    } else {
-      ev.country = state.attributes.country;
-    }
+    ev.country = cat.current().MarketOf(cat.current().FindMarket(e.country).value_or(core::kNoCountry), ev.store,
+                                        state.attributes.country);
     core::ApplyEvent(fo, cat.current(), ev, state.features);
     if (ev.type == core::EventType::kOfferImpression || ev.type == core::EventType::kOfferClick) {
       g.OfferEvent(e.offer_id, ev.type == core::EventType::kOfferClick);
@@ -481,7 +462,7 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
 
     // Popularity of every product the event is about: in its market, and
     // in its store if it names one.
-    const double w = EventWeight(fo, ev.type);
+    const double w = core::PopularityWeight(fo, ev.type);
     auto popular = [&](core::ProductIndex p) {
       core::AddPopularity(g.Popularity(p), ev.time, w, ev.country, fo.popularity_half_life_days);
       if (ev.store != core::kNoStore) {

@@ -87,8 +87,8 @@ TEST_F(FeaturesTest, RfmFromPurchasesAndReturns) {
   EXPECT_EQ(f.last_seen, kT0 + 31 * kDay);
   EXPECT_EQ(f.first_purchase, kT0);
   EXPECT_EQ(f.last_purchase, kT0 + 30 * kDay);
-  EXPECT_EQ(f.last_by_type[static_cast<int>(EventType::kView)], kT0 - 5 * kDay);
-  EXPECT_EQ(f.last_by_type[static_cast<int>(EventType::kReturn)], kT0 + 31 * kDay);
+  EXPECT_EQ(f.LastOfType(EventType::kView), kT0 - 5 * kDay);
+  EXPECT_EQ(f.LastOfType(EventType::kReturn), kT0 + 31 * kDay);
 
   const RfmView rfm = ComputeRfm(f, kT0 + 40 * kDay);
   EXPECT_DOUBLE_EQ(rfm.days_since_last_purchase, 10.0);
@@ -218,7 +218,7 @@ TEST_F(FeaturesTest, OrderOfEventsDoesNotMatter) {
   EXPECT_EQ(a.spend_minor, b.spend_minor);
   EXPECT_EQ(a.first_seen, b.first_seen);
   EXPECT_EQ(a.last_seen, b.last_seen);
-  EXPECT_EQ(a.last_by_type, b.last_by_type);
+  EXPECT_EQ(a.last_by_type_s, b.last_by_type_s);
   ASSERT_EQ(a.recently_viewed.size(), b.recently_viewed.size());
   for (size_t i = 0; i < a.recently_viewed.size(); ++i) {
     EXPECT_EQ(a.recently_viewed[i].product, b.recently_viewed[i].product);

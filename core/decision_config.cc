@@ -1,37 +1,9 @@
-#include "core/placement.h"
+#include "core/decision_config.h"
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 
 namespace nextbest::core {
-
-bool IsPersonalSource(Source s) {
-  switch (s) {
-    case Source::kRecentlyViewed:
-    case Source::kReplenishment:
-    case Source::kAffinity:
-    case Source::kNewArrivals:
-    case Source::kBrandAffinity:
-      return true;
-    default:
-      return false;  // neighbours are personal only through history seeds
-  }
-}
-
-const char* SourceName(Source s) {
-  switch (s) {
-    case Source::kRecentlyViewed: return "recently_viewed";
-    case Source::kTrending: return "trending";
-    case Source::kReplenishment: return "replenishment";
-    case Source::kCoPurchase: return "co_purchase";
-    case Source::kCoView: return "co_view";
-    case Source::kAffinity: return "affinity";
-    case Source::kNewArrivals: return "new_arrivals";
-    case Source::kOffer: return "offer";
-    case Source::kBrandAffinity: return "brand_affinity";
-  }
-  return "";
-}
 
 const char* OfferTypeName(OfferType t) {
   switch (t) {
@@ -42,12 +14,6 @@ const char* OfferTypeName(OfferType t) {
     case OfferType::kService: return "service";
   }
   return "";
-}
-
-bool ProductFilter::Empty() const {
-  return include_categories.empty() && exclude_categories.empty() && include_brands.empty() &&
-         exclude_brands.empty() && include_tags.empty() && exclude_tags.empty() &&
-         min_price_minor == 0 && max_price_minor == 0;
 }
 
 bool PlacementSpec::HasSource(Source s) const {

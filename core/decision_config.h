@@ -1,5 +1,5 @@
 #pragma once
-// What marketers configure, compiled: placements (candidate sources with
+// DecisionConfig: what marketers configure, compiled — placements (candidate sources with
 // weights, filters, hard rules, arbitration, diversity, count, fallback),
 // offers (eligibility, date window, priority, value, caps) and rule-defined
 // segments. A DecisionConfig is immutable once published; a reload builds a
@@ -15,43 +15,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/sources.h"
 #include "core/types.h"
 
 namespace nextbest::core {
-
-// Candidate sources. Values equal the wire enum's numbers.
-enum class Source : uint8_t {
-  kRecentlyViewed = 1,  // the customer's recently viewed products
-  kTrending = 2,        // decayed popularity (scope: market, overall, store, category)
-  kReplenishment = 3,   // repeat purchases that are due
-  kCoPurchase = 4,      // bought by the same customers as the seeds
-  kCoView = 5,          // viewed in the same sessions as the seeds
-  kAffinity = 6,        // popular in the customer's favourite categories
-  kNewArrivals = 7,     // new products in the customer's favourite categories
-  kOffer = 8,           // offers targeting the placement
-  kBrandAffinity = 9,   // popular from the customer's favourite brands (not
-                        // a house brand on half the range or more)
-};
-inline constexpr int kSourceSlots = 10;
-// Sources that read the customer's own behaviour (need consent).
-bool IsPersonalSource(Source s);
-const char* SourceName(Source s);
-
-// Where neighbour sources (co-purchase, co-view) take their seed products.
-enum class Seed : uint8_t {
-  kContext = 1,  // the product on screen and the cart
-  kHistory = 2,  // the customer's recent views and purchases (personal)
-  kBoth = 3,
-};
-
-// Which popularity list a trending source reads.
-enum class TrendingScope : uint8_t {
-  kMarket = 0,    // the request's market (the default)
-  kOverall = 1,   // all markets together
-  kStore = 2,     // the request's store, else the customer's home store
-                  // (with consent); the market's list when neither has one
-  kCategory = 3,  // the category of the product on screen, else the market
-};
 
 struct SourceSpec {
   Source source = Source::kTrending;
@@ -156,7 +123,11 @@ struct ProductFilter {
   std::vector<std::string> include_brands, exclude_brands;
   std::vector<std::string> include_tags, exclude_tags;
   int64_t min_price_minor = 0, max_price_minor = 0;  // 0 = no bound
-  bool Empty() const;
+  bool Empty() const {
+    return include_categories.empty() && exclude_categories.empty() && include_brands.empty() &&
+           exclude_brands.empty() && include_tags.empty() && exclude_tags.empty() && min_price_minor == 0 &&
+           max_price_minor == 0;
+  }
 };
 
 // The arbitration formula: score = relevance × value × priority × context,

@@ -1,0 +1,169 @@
+#pragma once
+// The decision pipeline's own parts, shared by its stages — sources.cc
+// (gather), offers.cc (offer candidates), rules.cc (hard rules) and
+// decision.cc (merge, select, fill). Not for callers of Decide().
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/decision.h"
+
+namespace nextbest::core::internal {
+
+inline constexpr uint32_t kEnd = 0xffffffff;
+
+// One proposal of one source.
+struct Proposal {
+  ProductIndex product;
+  Source source;
+  TrendingScope scope;  // trending: the list it came from
+  float raw;
+  float value;  // weight × raw / best raw of the source
+  // replenishment: purchases; neighbours: seed; affinity and new arrivals:
+  // category; brand affinity: brand; trending: store or category (scope)
+  uint32_t aux;
+  uint32_t next;  // the product's next proposal, kEnd for none
+  TimeMs when;
+  TimeMs interval;
+};
+
+// A product or offer after merging its proposals.
+struct Candidate {
+  ProductIndex product;
+  int32_t offer;
+  double score;
+  double relevance;
+  uint32_t first;  // first proposal (products), kEnd for offers
+  uint32_t best;   // largest contribution
+};
+
+// Per-thread scratch space, reused by every decision on the thread: after
+// warm-up a decision allocates nothing here.
+struct Scratch {
+  std::vector<Proposal> proposals;
+  std::vector<Candidate> candidates;
+  std::vector<uint32_t> heap;
+  // product -> candidate, open addressing, cleared by bumping `generation`.
+  struct Slot {
+    ProductIndex product;
+    uint32_t candidate;
+    uint32_t generation;
+  };
+  std::vector<Slot> slots;
+  uint32_t generation = 0;
+
+  void Reset() {
+    proposals.clear();
+    candidates.clear();
+    heap.clear();
+  }
+  // Readies the product table for up to `products` distinct products (at
+  // most half full, so a probe always ends).
+  void PrepareSlots(size_t products);
+  // The candidate index for `p`, creating it (inline: once per proposal).
+  uint32_t CandidateFor(ProductIndex p) {
+    const size_t mask = slots.size() - 1;
+    size_t i = (p * 0x9E3779B1u) & mask;
+    while (slots[i].generation == generation) {
+      if (slots[i].product == p) return slots[i].candidate;
+      i = (i + 1) & mask;
+    }
+    const auto c = static_cast<uint32_t>(candidates.size());
+    slots[i] = {p, c, generation};
+    candidates.push_back({p, -1, 0, 0, kEnd, kEnd});
+    return c;
+  }
+};
+Scratch& ThreadScratch();
+
+// One decision in progress: what every stage reads (the snapshots, the
+// request, what was settled first: market, consent, count) and writes (the
+// scratch space, the answer, the explanation).
+struct Pipeline {
+  Pipeline(const Catalog& catalog, const TrendingSnapshot& trending, const DecisionRequest& request,
+           Decision& out);
+
+  const Catalog& catalog;
+  const TrendingSnapshot& trending;
+  const DecisionRequest& request;
+  const PlacementSpec& spec;
+  Decision& out;
+  Scratch& s;
+  Explanation* const explain;
+  int count = 0;          // items wanted
+  bool personal = false;  // the customer's personal data may be used
+
+  // The customer's features when personal data may be used, else null.
+  const CustomerFeatures* features() const { return personal ? &request.customer->features : nullptr; }
+  bool Full() const { return static_cast<int>(out.items.size()) >= count; }
+  // Rotation among near-equal candidates (PlacementSpec::rotation): a
+  // factor in [1 - r/2, 1 + r/2] from a hash of the request's rotation
+  // seed and the candidate; 1 without rotation or seed.
+  double Rotation(ProductIndex product, int64_t offer) const {
+    return spec.rotation <= 0 || request.rotation_seed == 0 ? 1 : RotationFactor(product, offer);
+  }
+  double RotationFactor(ProductIndex product, int64_t offer) const;
+  // Records a left-out candidate in the explanation, if there is one.
+  void Drop(ProductIndex p, int32_t offer, DropRule rule, double score) {
+    if (explain != nullptr && explain->dropped.size() < Explanation::kMaxDropped) {
+      explain->dropped.push_back({p, offer, rule, score});
+    }
+  }
+};
+
+// Where one source's gather appends its proposals.
+class ProposalSink {
+ public:
+  ProposalSink(const Catalog& catalog, std::vector<Proposal>& out, Source source)
+      : catalog_(catalog), out_(out), source_(source) {}
+  // Products the catalog does not hold and non-positive scores are ignored.
+  void Propose(ProductIndex p, double raw, uint32_t aux = 0, TimeMs when = 0, TimeMs interval = 0,
+               TrendingScope scope = TrendingScope::kMarket) {
+    if (p >= catalog_.product_count() || !(raw > 0)) return;
+    out_.push_back({p, source_, scope, static_cast<float>(raw), 0, aux, kEnd, when, interval});
+  }
+  size_t size() const { return out_.size(); }
+  std::vector<Proposal>& proposals() { return out_; }
+
+ private:
+  const Catalog& catalog_;
+  std::vector<Proposal>& out_;
+  const Source source_;
+};
+
+// A source's row (sources.cc).
+struct SourceRow {
+  Source source;
+  const char* name;         // "co_purchase"
+  const char* config_name;  // "CO_PURCHASE" (SourceConfig.Kind)
+  bool personal;            // reads the customer's own behaviour
+  // Appends the source's proposals; null for offers (offers.cc).
+  void (*gather)(const Pipeline& p, const SourceSpec& spec, ProposalSink& sink);
+  // Copies the facts its reason needs from the winning proposal.
+  void (*facts)(const Proposal& best, DecidedItem& item);
+  // Appends the reason text ("often bought together with Tompouce").
+  void (*describe)(const Catalog& catalog, const DecisionConfig& config, const DecidedItem& item,
+                   CountryIndex country, TimeMs now, std::string& out);
+};
+// The rows, indexed by the Source value (sources.cc).
+extern const SourceRow* const kSourceRows;
+inline const SourceRow& RowFor(Source s) {
+  const int i = static_cast<int>(s);
+  return kSourceRows[i < kSourceCount ? i : 0];
+}
+
+// The first hard rule product `product` breaks (rules.cc), or nullopt;
+// duplicates and the per-category limit count the answer built so far.
+std::optional<DropRule> CheckProduct(const Pipeline& p, ProductIndex product, bool replenishment);
+
+// The placement's offers that are in their window and eligible become
+// candidates, scored by the arbitration formula; the others are dropped
+// with their rule (offers.cc). Also settles the answer's RFM segment.
+void AddOfferCandidates(Pipeline& p);
+
+// Text helpers shared by the sources' reasons.
+void AppendAgo(TimeMs then, TimeMs now, std::string& out);  // "today", "yesterday", "3 days ago"
+int Days(TimeMs ms);                                         // rounded
+
+}  // namespace nextbest::core::internal

@@ -1,0 +1,76 @@
+#include "core/recommend.h"
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/caps.h"
+
+namespace nextbest::core {
+
+absl::StatusOr<const PlacementSpec*> FindPlacement(const DecisionConfig& config, absl::string_view placement,
+                                                    int count) {
+  const PlacementSpec* spec = config.Find(placement);
+  if (spec == nullptr) {
+    std::vector<absl::string_view> ids;
+    for (const PlacementSpec& p : config.placements) ids.push_back(p.id);
+    return absl::NotFoundError(
+        absl::StrCat("placement: unknown placement '", placement, "'; known: ", absl::StrJoin(ids, ", ")));
+  }
+  if (count > spec->max_count) {
+    return absl::InvalidArgumentError(absl::StrCat("count: at most ", spec->max_count, " for placement ", spec->id));
+  }
+  return spec;
+}
+
+absl::StatusOr<Recommendation> Recommend(const Snapshot& s, const RecommendQuery& q, TimeMs now) {
+  absl::StatusOr<const PlacementSpec*> found = FindPlacement(s.config, q.placement, q.count);
+  if (!found.ok()) return found.status();
+  const PlacementSpec* spec = *found;
+  const Catalog& catalog = s.catalog;
+  DecisionRequest d;
+  d.config = &s.config;
+  d.placement = spec;
+  d.models = s.models;
+  d.ledger = s.ledger;
+  d.customer_id = q.customer_id;
+  d.customer = q.customer;
+  if (d.customer == nullptr && !q.customer_id.empty() && s.customers != nullptr) {
+    d.customer = s.customers->Find(q.customer_id);
+  }
+  if (!q.country.empty()) {
+    std::optional<CountryIndex> market = catalog.FindMarket(q.country);
+    if (!market.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat("country: '", q.country, "' is not a served market"));
+    }
+    d.country = *market;
+  }
+  if (!q.store_id.empty()) {
+    std::optional<StoreIndex> store = catalog.FindStore(q.store_id);
+    if (!store.has_value()) return absl::InvalidArgumentError(absl::StrCat("store_id: unknown store '", q.store_id, "'"));
+    d.store = *store;
+  }
+  d.channel = q.channel;
+  if (!q.product_id.empty()) d.current_product = catalog.FindProduct(q.product_id).value_or(kNoProduct);
+  absl::InlinedVector<ProductIndex, 16> cart, exclude;
+  for (absl::string_view id : q.cart) {
+    if (auto p = catalog.FindProduct(id)) cart.push_back(*p);
+  }
+  for (absl::string_view id : q.exclude) {
+    if (auto p = catalog.FindProduct(id)) exclude.push_back(*p);
+  }
+  d.cart = cart;
+  d.exclude = exclude;
+  d.count = q.count;
+  if (!q.request_id.empty()) d.rotation_seed = StableHash(q.request_id, 3) | 1;  // non-zero
+  d.require_consent = s.config.require_consent;
+  d.now = q.time.value_or(now);
+
+  Recommendation out;
+  out.placement = spec;
+  out.time = d.now;
+  if (q.explain) d.explain = &out.explanation.emplace();
+  out.decision = Decide(catalog, s.trending, d);
+  return out;
+}
+
+}  // namespace nextbest::core

@@ -27,7 +27,6 @@
 
 namespace nextbest::server {
 namespace {
-constexpr const char* kOfferLedgerKey = "offer_ledger";
 // Showings older than this are dropped from the ledger (no cap period may
 // be longer; config validation holds it to 365 days).
 constexpr int64_t kMaxCapPeriodMs = 366 * core::kMsPerDay;
@@ -130,11 +129,6 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   app->live_ = std::make_unique<core::LiveState>();
   ASSIGN_OR_RETURN(auto empty_catalog, core::Catalog::Empty(cfg.markets, cfg.currency));
   app->live_->catalog.Publish(std::move(empty_catalog), app->live_->epochs);
-  if (auto ledger = app->store_->Get(storage::Cf::kMeta, kOfferLedgerKey); !ledger.ok()) {
-    return ledger.status();
-  } else if (ledger->has_value()) {
-    RETURN_IF_ERROR(app->live_->offers.Load(**ledger));
-  }
   app->config_path_ = options.config_path;
   app->data_dir_ = options.data_dir;
   for (const auto& p : cfg.decisions.placements) app->metric_placements_.push_back(p.id);
@@ -322,20 +316,8 @@ void App::RunMaintenanceTasks() {
 }
 
 void App::SweepInactiveProfiles() {
-  const core::TimeMs cutoff = clock_->Now() - config_.profile_retention_ms;
-  std::vector<std::string> expired;
-  {
-    core::ReadGuard guard(live_->epochs);
-    live_->customers.ForEach([&](absl::string_view id, const core::CustomerState& s) {
-      if (s.features.last_seen != 0 && s.features.last_seen < cutoff) expired.emplace_back(id);
-    });
-  }
-  int64_t erased = 0;
-  for (const std::string& id : expired) {
-    // One at a time: retention must not crowd out live traffic's queue.
-    // Refused if an event or an erasure got there first.
-    if (ingestor_->SubmitAndWait(storage::EraseCustomer{id, cutoff}).ok()) ++erased;
-  }
+  const int64_t erased =
+      storage::EraseInactiveProfiles(*ingestor_, *live_, clock_->Now() - config_.profile_retention_ms);
   profiles_expired_.fetch_add(erased);
   if (erased > 0) Log("retention: erased %d profiles inactive for more than %d days", erased,
                       config_.profile_retention_ms / core::kMsPerDay);
@@ -390,11 +372,7 @@ absl::Status App::Checkpoint(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::Status App::SaveOfferLedger() {
-  rocksdb::WriteBatch batch;
-  batch.Put(store_->handle(storage::Cf::kMeta), kOfferLedgerKey, live_->offers.Serialize());
-  return store_->Write(batch);
-}
+absl::Status App::SaveOfferLedger() { return ingestor_->SubmitAndWait(storage::SaveOfferLedger{}).status(); }
 
 void App::RunTicker() {
   std::unique_lock<std::mutex> lock(ticker_mu_);

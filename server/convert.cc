@@ -189,31 +189,30 @@ void FillRecommendation(const core::Recommendation& r, const core::Catalog& cata
   }
 }
 
-void FillEvent(const std::string& customer_id, const storage::v1::EventRecord& r,
-               const std::string& currency, v1::Event& out) {
-  out.set_event_id(r.event_id());
-  out.set_customer_id(customer_id);
-  out.set_type(static_cast<v1::EventType>(r.type()));
-  *out.mutable_time() = FromTimeMs(r.time_ms());
-  out.set_channel(static_cast<v1::Channel>(r.channel()));
-  out.set_store_id(r.store_id());
-  out.set_country(r.country());
-  out.set_product_id(r.product_id());
-  out.set_quantity(r.quantity());
-  if (!r.order_id().empty() || r.lines_size() > 0) {
+void FillEvent(const storage::RawEvent& e, const std::string& currency, v1::Event& out) {
+  out.set_event_id(e.event_id);
+  out.set_customer_id(e.customer_id);
+  out.set_type(ToWire(e.type));
+  *out.mutable_time() = FromTimeMs(e.time);
+  out.set_channel(ToWire(e.channel));
+  out.set_store_id(e.store_id);
+  out.set_country(e.country);
+  out.set_product_id(e.product_id);
+  out.set_quantity(e.quantity);
+  if (!e.order_id.empty() || !e.lines.empty()) {
     v1::Order* order = out.mutable_order();
-    order->set_order_id(r.order_id());
-    for (const auto& l : r.lines()) {
+    order->set_order_id(e.order_id);
+    for (const storage::RawOrderLine& l : e.lines) {
       v1::OrderLine* line = order->add_lines();
-      line->set_product_id(l.product_id());
-      line->set_quantity(l.quantity());
-      line->mutable_unit_price()->set_amount_minor(l.unit_price_minor());
+      line->set_product_id(l.product_id);
+      line->set_quantity(l.quantity);
+      line->mutable_unit_price()->set_amount_minor(l.unit_price_minor);
       line->mutable_unit_price()->set_currency(currency);
-      line->set_size(l.size());
+      line->set_size(l.size);
     }
   }
-  out.set_offer_id(r.offer_id());
-  out.set_placement(r.placement());
+  out.set_offer_id(e.offer_id);
+  out.set_placement(e.placement);
 }
 
 }  // namespace nextbest::server

@@ -11,7 +11,7 @@
 #include "nextbest/v1/customers.pb.h"
 #include "nextbest/v1/decisions.pb.h"
 #include "nextbest/v1/events.pb.h"
-#include "storage/records.pb.h"
+#include "storage/commands.h"
 
 namespace nextbest::server {
 
@@ -22,8 +22,7 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
                  core::TimeMs now, v1::GetProfileResponse& out);
 
 // A stored event as the API's Event (export).
-void FillEvent(const std::string& customer_id, const storage::v1::EventRecord& record,
-               const std::string& currency, v1::Event& out);
+void FillEvent(const storage::RawEvent& event, const std::string& currency, v1::Event& out);
 
 // What every rendered item says, in a Recommend response and in the
 // newsletter batch alike: product id, source, score and reason.

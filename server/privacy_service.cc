@@ -4,15 +4,14 @@
 #include "core/status_macros.h"
 #include "server/convert.h"
 #include "server/service_util.h"
+#include "storage/customer_data.h"
 #include "storage/erasures.h"
-#include "storage/keys.h"
-#include "storage/rocks_status.h"
 
 namespace nextbest::server {
 namespace {
 
-// Export: the profile first, then the raw events in chunks, read from
-// RocksDB one chunk per write (the iterator pins a consistent view).
+// Export: the profile first, then the raw events in chunks, read one chunk
+// per write from one consistent view (storage::CustomerEvents).
 class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportCustomerResponse> {
  public:
   static constexpr int kEventsPerMessage = 500;
@@ -26,9 +25,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportCustomerRe
       Done(s);
       return;
     }
-    range_ = storage::keys::CustomerRange(id_);
-    events_ = deps_.store->NewIterator(storage::Cf::kEvents, /*fill_cache=*/false);
-    events_->Seek(range_.begin);
+    events_ = std::make_unique<storage::CustomerEvents>(*deps_.store, id_);
     bool known = false;
     {
       core::ReadGuard guard(deps_.live->epochs);
@@ -39,7 +36,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportCustomerRe
                     *message_.mutable_profile());
       }
     }
-    if (!known && !InRange()) {
+    if (!known && !events_->HasMore()) {
       Done(absl::NotFoundError(absl::StrCat("customer_id: no data held about '", id_, "'")));
       return;
     }
@@ -56,9 +53,8 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportCustomerRe
       Done(absl::CancelledError("export: the client went away"));
       return;
     }
-    if (!InRange()) {
-      Done(events_->status().ok() ? absl::OkStatus()
-                                  : storage::FromRocks(events_->status(), "export: read events"));
+    if (!events_->HasMore()) {
+      Done(absl::OkStatus());
       return;
     }
     message_.Clear();
@@ -72,17 +68,11 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportCustomerRe
   void OnDone() override { delete this; }
 
  private:
-  bool InRange() const { return events_->Valid() && events_->key().compare(range_.end) < 0; }
-
   absl::Status FillEvents() {
-    storage::v1::EventRecord record;
-    for (int n = 0; n < kEventsPerMessage && InRange(); ++n, events_->Next()) {
-      if (!record.ParseFromArray(events_->value().data(), static_cast<int>(events_->value().size()))) {
-        return absl::DataLossError("export: undecodable event record");
-      }
-      FillEvent(id_, record, deps_.limits.currency, *message_.add_events());
-    }
-    return storage::FromRocks(events_->status(), "export: read events");
+    std::vector<storage::RawEvent> events;
+    RETURN_IF_ERROR(events_->Next(kEventsPerMessage, events));
+    for (const storage::RawEvent& e : events) FillEvent(e, deps_.limits.currency, *message_.add_events());
+    return absl::OkStatus();
   }
 
   void Done(const absl::Status& s) {
@@ -94,8 +84,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportCustomerRe
   const ServiceDeps& deps_;
   const Clock::time_point start_;
   const std::string id_;
-  storage::keys::Range range_;
-  std::unique_ptr<rocksdb::Iterator> events_;
+  std::unique_ptr<storage::CustomerEvents> events_;
   v1::ExportCustomerResponse message_;
 };
 

@@ -28,6 +28,24 @@ v1::EventRecord EventToRecord(const RawEvent& e) {
   return r;
 }
 
+RawEvent EventFromRecord(const std::string& customer_id, const v1::EventRecord& r) {
+  RawEvent e;
+  e.event_id = r.event_id();
+  e.customer_id = customer_id;
+  e.type = static_cast<core::EventType>(r.type());
+  e.time = r.time_ms();
+  e.channel = static_cast<core::Channel>(r.channel());
+  e.store_id = r.store_id();
+  e.country = r.country();
+  e.product_id = r.product_id();
+  e.quantity = r.quantity();
+  e.order_id = r.order_id();
+  for (const auto& l : r.lines()) e.lines.emplace_back(l.product_id(), l.quantity(), l.unit_price_minor(), l.size());
+  e.offer_id = r.offer_id();
+  e.placement = r.placement();
+  return e;
+}
+
 uint64_t PayloadHash(const v1::EventRecord& record) {
   const std::string bytes = record.SerializeAsString();
   uint64_t h = 1469598103934665603ull;

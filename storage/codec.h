@@ -16,6 +16,9 @@
 namespace nextbest::storage::codec {
 
 v1::EventRecord EventToRecord(const RawEvent& e);
+// The stored event back as the domain event (types and channels as stored;
+// a record no writer produced may carry values outside the enums).
+RawEvent EventFromRecord(const std::string& customer_id, const v1::EventRecord& r);
 // Stable across processes and versions (FNV-1a 64 of the record bytes).
 uint64_t PayloadHash(const v1::EventRecord& record);
 

@@ -101,8 +101,12 @@ struct UpsertProducts { std::vector<core::Product> products; };  // category/lis
 struct UpsertStores { std::vector<StoreUpsert> stores; };
 struct SetStock { std::vector<StockUpdate> levels; };
 
+// Saves the offer ledger (LiveState::offers), which lives in memory, so
+// that cap counts survive a restart (recovery loads it).
+struct SaveOfferLedger {};
+
 using Command = std::variant<RecordEvents, UpsertCustomers, UpsertProducts, UpsertStores, SetStock,
-                             EraseCustomer, SetConsent, Suppress>;
+                             EraseCustomer, SetConsent, Suppress, SaveOfferLedger>;
 
 // What an erasure removed (the receipt's facts).
 struct Erasure {

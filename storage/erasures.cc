@@ -16,6 +16,22 @@ absl::Status PurgeCustomer(RocksStore& store, const std::string& customer_id) {
                      keys::CustomerRange(customer_id).end);
 }
 
+int64_t EraseInactiveProfiles(Ingestor& ingestor, core::LiveState& live, core::TimeMs inactive_before) {
+  std::vector<std::string> expired;
+  {
+    core::ReadGuard guard(live.epochs);
+    live.customers.ForEach([&](absl::string_view id, const core::CustomerState& s) {
+      if (s.features.last_seen != 0 && s.features.last_seen < inactive_before) expired.emplace_back(id);
+    });
+  }
+  int64_t erased = 0;
+  for (const std::string& id : expired) {
+    // Refused if an event or an erasure got there first.
+    if (ingestor.SubmitAndWait(EraseCustomer{id, inactive_before}).ok()) ++erased;
+  }
+  return erased;
+}
+
 absl::StatusOr<std::vector<ErasureEntry>> ListErasures(RocksStore& store) {
   std::vector<ErasureEntry> out;
   auto it = store.NewIterator(Cf::kSuppression, /*fill_cache=*/false);

@@ -24,6 +24,13 @@ inline constexpr Cf kCustomerFamilies[] = {Cf::kCustomers, Cf::kFeatures, Cf::kE
 // the writer thread, after the erasure was written.
 absl::Status PurgeCustomer(RocksStore& store, const std::string& customer_id);
 
+// Profile retention: erases, one at a time through the writer (so live
+// traffic keeps its place in the queue), every customer whose last event
+// is before `inactive_before`; a customer active again meanwhile is
+// skipped. Returns how many were erased. Blocking; not on the writer
+// thread.
+int64_t EraseInactiveProfiles(Ingestor& ingestor, core::LiveState& live, core::TimeMs inactive_before);
+
 struct ErasureEntry {
   std::string subject_hash;  // raw keyed hash (keys::Suppression), never the id
   int64_t erased_at_ms = 0;

@@ -628,6 +628,12 @@ absl::Status Ingestor::Apply(const Suppress& c, Group& g, WriteResult& r) {
   return absl::OkStatus();
 }
 
+absl::Status Ingestor::Apply(const SaveOfferLedger&, Group& g, WriteResult& r) {
+  g.batch().Put(store_->handle(Cf::kMeta), keys::kOfferLedgerMetaKey, live_->offers.Serialize());
+  ++r.accepted;
+  return absl::OkStatus();
+}
+
 absl::Status Ingestor::Apply(const SetConsent& c, Group& g, WriteResult& r) {
   ASSIGN_OR_RETURN(std::optional<v1::CustomerRecord> record, g.CustomerRecord(c.customer_id));
   if (!record.has_value() && !g.InMemory(c.customer_id)) {

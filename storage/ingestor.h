@@ -15,6 +15,9 @@
 //      acknowledges, so an acknowledged event is durable and visible to the
 //      very next Recommend (read-your-writes).
 //
+// The offer ledger, which lives in memory, is saved through the writer too
+// (SaveOfferLedger), so the writer is the only thread that writes.
+//
 // Erasure (EraseCustomer) is ordered with everything else: range deletes
 // of the customer's events and idempotency keys, deletes of attributes and
 // features, and a suppression record (keyed hash of the id -> erasure
@@ -91,7 +94,8 @@ struct RecoveryStats {
 
 class Ingestor {
  public:
-  // Loads catalog, customers and popularity from `store` into `live` (whose
+  // Loads catalog, customers, popularity and the offer ledger from `store`
+  // into `live` (whose
   // catalog must already hold an empty Catalog with the markets), publishes
   // them, then starts the writer thread. `store`, `live` and `clock` must
   // outlive the Ingestor.
@@ -147,6 +151,7 @@ class Ingestor {
   absl::Status Apply(const EraseCustomer& c, Group& g, WriteResult& r);
   absl::Status Apply(const SetConsent& c, Group& g, WriteResult& r);
   absl::Status Apply(const Suppress& c, Group& g, WriteResult& r);
+  absl::Status Apply(const SaveOfferLedger& c, Group& g, WriteResult& r);
   // Through when events of `customer_id` are dropped (it was erased), if
   // ever.
   std::optional<int64_t> SuppressedThrough(const std::string& customer_id, const Group& g) const;

@@ -15,7 +15,7 @@
 //   stock        product_id                      -> StockRecord (all stores)
 //   popularity   product_id                      -> PopularityRecord
 //   store_popularity  store_id \0 product_id      -> StorePopularityRecord
-//   meta         name                            -> value
+//   meta         name                            -> value (kOfferLedgerMetaKey, ...)
 //   suppression  HMAC-SHA256(secret, id)         -> SuppressionRecord
 //                (erased customers: a keyed hash, never the id)
 
@@ -39,6 +39,9 @@ std::optional<std::pair<std::string, std::string>> ParseStoreProduct(absl::strin
 // The suppression key of an erased customer: HMAC-SHA256 under the
 // database's secret (32 raw bytes).
 std::string Suppression(absl::string_view secret, absl::string_view customer_id);
+
+// The offer ledger (cap counts, impressions, clicks) in the meta family.
+inline constexpr char kOfferLedgerMetaKey[] = "offer_ledger";
 
 // [begin, end) covering every customer-scoped key of `customer_id`.
 struct Range {

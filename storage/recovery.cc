@@ -84,6 +84,9 @@ absl::Status Ingestor::Recover() {
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read store popularity"));
 
+  ASSIGN_OR_RETURN(std::optional<std::string> ledger, store_->Get(Cf::kMeta, keys::kOfferLedgerMetaKey));
+  if (ledger.has_value()) RETURN_IF_ERROR(live_->offers.Load(*ledger));
+
   it = store_->NewIterator(Cf::kSuppression, /*fill_cache=*/false);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ASSIGN_OR_RETURN(auto rec,

@@ -197,7 +197,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       rec::EventRecord r;
       if (!Decode(data, size, r)) return 0;
       nextbest::v1::Event e;
-      nextbest::server::FillEvent("c1", r, "EUR", e);
+      nextbest::server::FillEvent(codec::EventFromRecord("c1", r), "EUR", e);
       FUZZ_CHECK(e.customer_id() == "c1");
       break;
     }

@@ -92,7 +92,7 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
   *out.mutable_computed_at() = FromTimeMs(now);
 
   // Segments use the customer's behaviour: only with consent (when required).
-  if (config.require_consent && !a.consent_personalization) return;
+  if (!core::MayPersonalize(config.require_consent, &state)) return;
   v1::Segments* seg = out.mutable_segments();
   core::ConditionInput in;
   in.customer = &state;

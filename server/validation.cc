@@ -128,16 +128,18 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
   r.offer_id = e.offer_id();
   r.placement = e.placement();
 
-  switch (e.type()) {
-    case v1::EVENT_TYPE_VIEW:
-    case v1::EVENT_TYPE_ADD_TO_CART:
-    case v1::EVENT_TYPE_REMOVE_FROM_CART:
+  // Over the core type (validated above): every type is listed, so a new one
+  // does not compile until its fields are checked here.
+  switch (r.type) {
+    case core::EventType::kView:
+    case core::EventType::kAddToCart:
+    case core::EventType::kRemoveFromCart:
       RETURN_IF_ERROR(ValidateId(e.product_id(), f + ".product_id", l));
       r.product_id = e.product_id();
-      if (r.quantity == 0 && e.type() != v1::EVENT_TYPE_VIEW) r.quantity = 1;
+      if (r.quantity == 0 && r.type != core::EventType::kView) r.quantity = 1;
       break;
-    case v1::EVENT_TYPE_PURCHASE:
-    case v1::EVENT_TYPE_RETURN: {
+    case core::EventType::kPurchase:
+    case core::EventType::kReturn: {
       if (!e.has_order() || e.order().lines_size() == 0) {
         return Invalid(f + ".order.lines", "at least one line required");
       }
@@ -159,13 +161,11 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
       }
       break;
     }
-    case v1::EVENT_TYPE_OFFER_IMPRESSION:
-    case v1::EVENT_TYPE_OFFER_CLICK:
+    case core::EventType::kOfferImpression:
+    case core::EventType::kOfferClick:
       RETURN_IF_ERROR(ValidateId(e.offer_id(), f + ".offer_id", l));
       RETURN_IF_ERROR(ValidateOptionalId(e.product_id(), f + ".product_id", l));
       r.product_id = e.product_id();
-      break;
-    default:
       break;
   }
   return r;

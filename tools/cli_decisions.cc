@@ -1,0 +1,149 @@
+// nextbest recommend | newsletter | ping: the decision calls.
+
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/util/json_util.h"
+#include "nextbest/v1/decisions.grpc.pb.h"
+#include "tools/cli.h"
+
+ABSL_FLAG(std::string, cart, "", "recommend: comma-separated product ids in the cart");
+ABSL_FLAG(std::string, exclude, "", "recommend: comma-separated product ids never to return");
+ABSL_FLAG(bool, explain, false, "recommend: explain sources, scores and dropped candidates");
+ABSL_FLAG(std::string, request_id, "", "recommend: the request's id (placements with rotation vary by it)");
+ABSL_FLAG(int64_t, max_customers, 0, "newsletter: stop after this many customers (0 = all)");
+ABSL_FLAG(bool, all, false, "newsletter: also customers without marketing e-mail consent (measuring)");
+
+namespace nextbest::cli {
+namespace {
+
+void PrintExplanation(const v1::RecommendResponse& resp) {
+  const auto& x = resp.explanation();
+  std::cout << absl::StrFormat("  explanation (config v%d, %d candidates%s):\n", x.config_version(), x.candidates(),
+                               x.rfm_segment().empty() ? "" : ", RFM segment " + x.rfm_segment());
+  int i = 0;
+  for (const auto& it : resp.items()) {
+    ++i;
+    const auto& e = it.explanation();
+    std::cout << absl::StrFormat("   %2d. %s\n", i, e.formula());
+    for (const auto& c : e.sources()) {
+      std::cout << absl::StrFormat("         %-15s raw %.4g x weight %.3g -> %.4g\n", SourceName(c.source()),
+                                   c.raw_score(), c.weight(), c.contribution());
+    }
+  }
+  if (x.dropped().empty()) return;
+  std::cout << "  dropped:\n";
+  for (const auto& d : x.dropped()) {
+    std::cout << absl::StrFormat("     %-22s %-24s score %.4g\n",
+                                 d.offer_id().empty() ? d.product_id() : "offer " + d.offer_id(), d.rule(),
+                                 d.score());
+  }
+}
+
+void PrintRecommendation(const v1::RecommendRequest& req, const v1::RecommendResponse& resp) {
+  std::cout << resp.placement() << " for "
+            << (req.customer_id().empty() ? "an anonymous visitor" : req.customer_id()) << " (" << resp.country()
+            << (resp.personalized() ? ", personalized" : ", not personalized") << ")\n";
+  if (!resp.fallback_reason().empty()) std::cout << "  note: " << resp.fallback_reason() << "\n";
+  if (resp.items().empty()) std::cout << "  (nothing to show)\n";
+  int i = 0;
+  for (const auto& it : resp.items()) {
+    if (it.has_offer()) {
+      std::cout << absl::StrFormat("  %2d. [%s] %-40s %s  [offer %s %.3g]\n", ++i, it.offer().type(),
+                                   it.offer().title(),
+                                   it.product_id().empty() ? "" : "(" + it.name() + ", " + Euro(it.price()) + ")",
+                                   it.offer().offer_id(), it.score());
+      continue;
+    }
+    std::cout << absl::StrFormat("  %2d. %-34s %10s  %-26s %s  [%s %.3g]\n", ++i, it.name(), Euro(it.price()),
+                                 absl::StrJoin(it.category_path(), "/"), it.reason(), SourceName(it.source()),
+                                 it.score());
+  }
+  if (req.explain()) PrintExplanation(resp);
+}
+
+}  // namespace
+
+int Recommend() {
+  if (absl::GetFlag(FLAGS_placement).empty()) return Usage("recommend: --placement required");
+  v1::RecommendRequest req;
+  req.set_customer_id(absl::GetFlag(FLAGS_customer));
+  auto* ctx = req.mutable_context();
+  ctx->set_placement(absl::GetFlag(FLAGS_placement));
+  ctx->set_product_id(absl::GetFlag(FLAGS_product));
+  ctx->set_count(absl::GetFlag(FLAGS_count));
+  ctx->set_country(absl::GetFlag(FLAGS_country));
+  ctx->set_store_id(absl::GetFlag(FLAGS_store));
+  for (absl::string_view p : absl::StrSplit(absl::GetFlag(FLAGS_cart), ',', absl::SkipEmpty())) {
+    ctx->add_cart_product_ids(std::string(p));
+  }
+  for (absl::string_view p : absl::StrSplit(absl::GetFlag(FLAGS_exclude), ',', absl::SkipEmpty())) {
+    ctx->add_exclude_product_ids(std::string(p));
+  }
+  ctx->set_channel(ParseChannel(absl::GetFlag(FLAGS_channel)));
+  req.set_explain(absl::GetFlag(FLAGS_explain));
+  req.set_request_id(absl::GetFlag(FLAGS_request_id));
+  auto time = TimeFlag();
+  if (!time.ok()) return Usage("recommend: " + std::string(time.status().message()));
+  if (time->has_value()) *ctx->mutable_time() = ToTimestamp(**time);
+  return CallAndPrint("recommend", &v1::DecisionService::Stub::Recommend, req,
+                      [&](const v1::RecommendResponse& resp) { PrintRecommendation(req, resp); });
+}
+
+int Ping() {
+  const auto t0 = std::chrono::steady_clock::now();
+  v1::PingResponse resp;
+  if (int rc = Call("ping", &v1::DecisionService::Stub::Ping, v1::PingRequest(), &resp); rc != 0) return rc;
+  std::cout << absl::StrFormat(
+      "pong in %.3f ms\n", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  return 0;
+}
+
+// The newsletter run: one decision per customer, streamed (DecideForAll).
+int Newsletter() {
+  auto stub = v1::DecisionService::NewStub(Channel());
+  v1::DecideForAllRequest req;
+  req.set_placement(absl::GetFlag(FLAGS_placement).empty() ? "newsletter.blocks" : absl::GetFlag(FLAGS_placement));
+  req.set_count(absl::GetFlag(FLAGS_count));
+  req.set_max_customers(absl::GetFlag(FLAGS_max_customers));
+  req.set_include_without_email_consent(absl::GetFlag(FLAGS_all));
+  grpc::ClientContext ctx;  // no deadline: a run over millions of customers
+  AddCredential(ctx);
+  auto reader = stub->DecideForAll(&ctx, req);
+  std::ofstream out;
+  if (!absl::GetFlag(FLAGS_out).empty()) out.open(absl::GetFlag(FLAGS_out));
+  v1::DecideForAllResponse msg, last;
+  int64_t customers = 0, items = 0, personalized = 0;
+  std::map<std::string, int64_t> offers;
+  while (reader->Read(&msg)) {
+    for (const auto& d : msg.decisions()) {
+      ++customers;
+      personalized += d.personalized();
+      items += d.items_size();
+      for (const auto& it : d.items()) {
+        if (!it.offer_id().empty()) ++offers[it.offer_id()];
+      }
+      if (out.is_open()) {
+        std::string line;
+        (void)google::protobuf::util::MessageToJsonString(d, &line);
+        out << line << "\n";
+      }
+    }
+    if (msg.last()) last = msg;
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail(s, "newsletter");
+  std::cout << absl::StrFormat(
+      "%s for %d customers (%d personalized, %d without e-mail consent left out) in %.2f s: "
+      "%.0f customers/s, %d items\n",
+      req.placement(), customers, personalized, last.customers_skipped(), last.seconds(),
+      last.seconds() > 0 ? customers / last.seconds() : 0.0, items);
+  for (const auto& [id, n] : offers) std::cout << absl::StrFormat("  offer %-24s %9d\n", id, n);
+  return 0;
+}
+
+}  // namespace nextbest::cli

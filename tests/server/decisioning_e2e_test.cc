@@ -21,7 +21,7 @@
 #include "nextbest/v1/customers.grpc.pb.h"
 #include "nextbest/v1/decisions.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
-#include "tests/server/server_process.h"
+#include "tests/server/e2e_fixture.h"
 
 namespace nextbest {
 namespace {
@@ -37,42 +37,19 @@ std::string ShippedConfig() {
   return s.str();
 }
 
-class DecisioningTest : public ::testing::Test {
+class DecisioningTest : public testing::ServerTest {
  protected:
   // Starts the server on `config` (written to a file it can reload).
   void Start(const std::string& config) {
     config_path_ = dir_.path() + "/nextbest.textproto";
     WriteConfig(config);
-    server_ = std::make_unique<ServerProcess>();
-    ASSERT_TRUE(server_->Start(dir_.path() + "/data", {"--config=" + config_path_})) << server_->log();
-    auto channel = server_->Channel();
-    decisions_ = v1::DecisionService::NewStub(channel);
-    admin_ = v1::AdminService::NewStub(channel);
-    customers_ = v1::CustomerService::NewStub(channel);
-    events_ = v1::EventService::NewStub(channel);
+    StartServer({"--config=" + config_path_});
   }
   void WriteConfig(const std::string& text) { std::ofstream(config_path_) << text << testing::kConfigEnd; }
   void LoadDemo() {
     std::string out;
     ASSERT_EQ(RunCli(server_->target(), "demo-data --customers=400 --products=300 --stores=30", &out), 0) << out;
     ASSERT_NE(out.find("models rebuilt"), std::string::npos) << out;
-  }
-
-  template <typename Stub, typename Req, typename Resp>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Stub* stub,
-                    const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    testing::AddAdminToken(ctx);
-    return (stub->*method)(&ctx, req, resp);
-  }
-  grpc::Status Recommend(const std::string& customer, const std::string& placement, v1::RecommendResponse* out,
-                         const std::function<void(v1::RecommendRequest&)>& more = nullptr) {
-    v1::RecommendRequest req;
-    req.set_customer_id(customer);
-    req.mutable_context()->set_placement(placement);
-    if (more) more(req);
-    return Call(&v1::DecisionService::Stub::Recommend, decisions_.get(), req, out);
   }
   static std::map<std::string, int> PerCategory(const v1::RecommendResponse& r) {
     std::map<std::string, int> n;
@@ -82,13 +59,7 @@ class DecisioningTest : public ::testing::Test {
     return n;
   }
 
-  TempDir dir_;
   std::string config_path_;
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<v1::DecisionService::Stub> decisions_;
-  std::unique_ptr<v1::AdminService::Stub> admin_;
-  std::unique_ptr<v1::CustomerService::Stub> customers_;
-  std::unique_ptr<v1::EventService::Stub> events_;
 };
 
 TEST_F(DecisioningTest, EveryShippedPlacementAnswersTheDemoCustomers) {

@@ -20,7 +20,7 @@
 #include "nextbest/v1/decisions.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
 #include "nextbest/v1/privacy.grpc.pb.h"
-#include "tests/server/server_process.h"
+#include "tests/server/e2e_fixture.h"
 
 namespace nextbest {
 namespace {
@@ -50,38 +50,15 @@ std::vector<std::string> FilesContaining(const std::string& dir, const std::stri
   return found;
 }
 
-class PrivacyTest : public ::testing::Test {
+class PrivacyTest : public testing::ServerTest {
  protected:
   void SetUp() override {
-    data_ = dir_.path() + "/data";
-    Start();
+    data_ = data_dir();
+    StartServer({"--config=" NEXTBEST_DEPLOY_CONFIG});
     std::string out;
     ASSERT_EQ(RunCli(server_->target(), "demo-data --customers=300 --products=120 --stores=20 --days=90", &out), 0) << out;
   }
-
-  void Start() {
-    server_ = std::make_unique<ServerProcess>();
-    ASSERT_TRUE(server_->Start(data_, {"--config=" NEXTBEST_DEPLOY_CONFIG})) << server_->log();
-    auto channel = server_->Channel();
-    events_ = v1::EventService::NewStub(channel);
-    customers_ = v1::CustomerService::NewStub(channel);
-    decisions_ = v1::DecisionService::NewStub(channel);
-    privacy_ = v1::PrivacyService::NewStub(channel);
-    admin_ = v1::AdminService::NewStub(channel);
-  }
-  void Restart() {
-    ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->log();
-    Start();
-  }
-
-  template <typename Stub, typename Req, typename Resp>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Stub* stub,
-                    const Req& req, Resp* resp, bool token = true) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    if (token) testing::AddAdminToken(ctx);
-    return (stub->*method)(&ctx, req, resp);
-  }
+  void Restart() { RestartServer(); }
 
   v1::Event Purchase(const std::string& id, const std::string& customer, int64_t time_ms,
                      const std::string& order_id = "") {
@@ -110,18 +87,12 @@ class PrivacyTest : public ::testing::Test {
     e.set_product_id("p5");
     return e;
   }
+  // Records `events` (expecting success) and returns the counts.
   v1::RecordEventsResponse Record(std::vector<v1::Event> events) {
-    v1::RecordEventsRequest req;
-    for (auto& e : events) *req.add_events() = std::move(e);
     v1::RecordEventsResponse resp;
-    grpc::Status s = Call(&v1::EventService::Stub::RecordEvents, events_.get(), req, &resp);
+    grpc::Status s = ServerTest::Record(events, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp;
-  }
-  grpc::Status Profile(const std::string& id, v1::GetProfileResponse* out) {
-    v1::GetProfileRequest req;
-    req.set_customer_id(id);
-    return Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), req, out);
   }
 
   // The subject: attributes, 30 events (one with the unique payload), some
@@ -146,14 +117,7 @@ class PrivacyTest : public ::testing::Test {
     EXPECT_EQ(Record(std::move(batch)).accepted(), 15);
   }
 
-  TempDir dir_;
   std::string data_;
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<v1::EventService::Stub> events_;
-  std::unique_ptr<v1::CustomerService::Stub> customers_;
-  std::unique_ptr<v1::DecisionService::Stub> decisions_;
-  std::unique_ptr<v1::PrivacyService::Stub> privacy_;
-  std::unique_ptr<v1::AdminService::Stub> admin_;
 };
 
 // The erasure-forensics test: after the erasure RPC, neither the id (raw or
@@ -360,18 +324,18 @@ TEST_F(PrivacyTest, AdminAndPrivacyRpcsNeedTheToken) {
   v1::EraseCustomerRequest erase;
   erase.set_customer_id("c1");
   v1::EraseCustomerResponse eresp;
-  EXPECT_EQ(Call(&v1::PrivacyService::Stub::EraseCustomer, privacy.get(), erase, &eresp, false).error_code(),
+  EXPECT_EQ(Call(&v1::PrivacyService::Stub::EraseCustomer, privacy.get(), erase, &eresp).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   grpc::ClientContext wrong;
   wrong.AddMetadata("authorization", "Bearer not-the-token-at-all");
   EXPECT_EQ(privacy->EraseCustomer(&wrong, erase, &eresp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   v1::ReloadConfigResponse rr;
-  EXPECT_EQ(Call(&v1::AdminService::Stub::ReloadConfig, admin.get(), v1::ReloadConfigRequest(), &rr, false).error_code(),
+  EXPECT_EQ(Call(&v1::AdminService::Stub::ReloadConfig, admin.get(), v1::ReloadConfigRequest(), &rr).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   v1::CheckpointRequest cp;
   cp.set_dir(dir_.path() + "/never");
   v1::CheckpointResponse cpr;
-  EXPECT_EQ(Call(&v1::AdminService::Stub::Checkpoint, admin.get(), cp, &cpr, false).error_code(),
+  EXPECT_EQ(Call(&v1::AdminService::Stub::Checkpoint, admin.get(), cp, &cpr).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   v1::ExportCustomerRequest ex;
   ex.set_customer_id("c1");

@@ -113,7 +113,7 @@ struct OfferSpec {
   std::vector<std::string> placements;
   std::string product_id;  // PRODUCT_PUSH: the product (must pass every product rule)
   int per_customer_cap = 0;  // 0 = none
-  int64_t cap_period_ms = 0;  // rolling period of the per-customer cap
+  int64_t cap_period_ms = 30 * kMsPerDay;  // rolling period of the per-customer cap
   int64_t total_cap = 0;      // 0 = none
   std::shared_ptr<OfferCounters> counters;
 };

@@ -15,9 +15,11 @@
 
 namespace nextbest::server {
 
+// Every default lives here or in the struct a field lands in (the parser
+// keeps a struct's value for a field the file leaves at zero).
 struct ServiceConfig {
-  std::vector<std::string> markets;
-  std::string currency;
+  std::vector<std::string> markets = {"NL", "BE", "LU", "FR", "DE", "AT"};
+  std::string currency = "EUR";
   storage::StoreOptions store;  // path filled in from --data_dir
   storage::IngestOptions ingest;
   int max_events_per_request = 1000;

@@ -16,8 +16,9 @@ std::unique_ptr<const Authorizer> Build(ScopeSet anonymous) {
   AuthConfig config;
   config.anonymous = anonymous;
   for (int i = 0; i < 20; ++i) {
-    config.callers.push_back({absl::StrCat("caller", i), Sha256(absl::StrCat("token-", i, "-0123456789abcdef")),
-                              "", ScopeBit(Scope::kDecide) | ScopeBit(Scope::kReadProfile)});
+    config.callers.push_back({absl::StrCat("caller", i),
+                              Sha256(absl::StrCat("token-", i, "-0123456789abcdef")), "",
+                              ScopeBit(Scope::kDecide) | ScopeBit(Scope::kReadProfile)});
   }
   return *Authorizer::Build(config, "admin-token-0123456789abcdef");
 }

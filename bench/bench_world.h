@@ -33,7 +33,8 @@ struct World {
     std::mt19937_64 rng(1);
     auto empty = Catalog::Empty({"NL", "BE", "LU", "FR", "DE", "AT"}, "EUR");
     CatalogBuilder b(**empty);
-    for (int s = 0; s < stores; ++s) b.UpsertStore({absl::StrCat("s", s), static_cast<CountryIndex>(s % 6), "", ""});
+    for (int s = 0; s < stores; ++s)
+      b.UpsertStore({absl::StrCat("s", s), static_cast<CountryIndex>(s % 6), "", ""});
     for (int i = 0; i < products; ++i) {
       Product p;
       p.id = absl::StrCat("p", i + 1);
@@ -60,9 +61,11 @@ struct World {
     StorePopularity by_store(stores);
     for (int i = 0; i < 300 * stores; ++i) {
       AddStoreScore(by_store[store_rng() % stores][store_rng() % products],
-                    kNow - static_cast<TimeMs>(store_rng() % (30 * kMsPerDay)), 1 + store_rng() % 5, 7);
+                    kNow - static_cast<TimeMs>(store_rng() % (30 * kMsPerDay)), 1 + store_rng() % 5,
+                    7);
     }
-    live.trending.Publish(BuildTrending(pop, *live.catalog.Get(), kNow, 7, 500, &by_store), live.epochs);
+    live.trending.Publish(BuildTrending(pop, *live.catalog.Get(), kNow, 7, 500, &by_store),
+                          live.epochs);
 
     // The shipped config, as the server loads it by default.
     auto config = server::ParseConfig("");
@@ -108,8 +111,9 @@ struct World {
       ShrinkToFit(s->features);
       live.customers.Publish(absl::StrCat("c", c + 1), std::move(s));
     }
-    live.models.Publish(BuildModels(config->models, live.customers, *live.catalog.Get(), *live.config.Get(), kNow),
-                        live.epochs);
+    live.models.Publish(
+        BuildModels(config->models, live.customers, *live.catalog.Get(), *live.config.Get(), kNow),
+        live.epochs);
   }
 
   // Three consecutive sizes of XS..XL starting at `first` (0..2).
@@ -118,7 +122,9 @@ struct World {
     return {kAll[first], kAll[first + 1], kAll[first + 2]};
   }
 
-  const std::vector<core::PlacementSpec>& placements() const { return live.config.Get()->placements; }
+  const std::vector<core::PlacementSpec>& placements() const {
+    return live.config.Get()->placements;
+  }
   const core::PlacementSpec& placement(size_t i) const { return placements().at(i); }
 
   // One decision as Recommend makes it: guard, snapshot loads, customer

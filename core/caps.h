@@ -56,7 +56,9 @@ class OfferLedger {
 
   // Impression / click events (writer thread); unknown offers are counted
   // too, so an offer added later starts with its history.
-  void RecordImpression(absl::string_view offer_id) { Counters(offer_id)->impressions.fetch_add(1); }
+  void RecordImpression(absl::string_view offer_id) {
+    Counters(offer_id)->impressions.fetch_add(1);
+  }
   void RecordClick(absl::string_view offer_id) { Counters(offer_id)->clicks.fetch_add(1); }
 
   // Erasure: drops every showing recorded for the customer; returns how
@@ -90,7 +92,8 @@ class OfferLedger {
 
   std::array<Shard, 64> shards_;
   std::mutex counters_mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<OfferCounters>> counters_;  // guarded by counters_mu_
+  absl::flat_hash_map<std::string, std::shared_ptr<OfferCounters>>
+      counters_;  // guarded by counters_mu_
 };
 
 }  // namespace nextbest::core

@@ -12,11 +12,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "core/types.h"
 
@@ -70,7 +70,8 @@ class Catalog {
   // customer's; kNoCountry if none of them has one.
   CountryIndex MarketOf(CountryIndex given, StoreIndex store, CountryIndex customer) const {
     if (given != kNoCountry) return given;
-    if (store < store_count() && stores_->stores[store].country != kNoCountry) return stores_->stores[store].country;
+    if (store < store_count() && stores_->stores[store].country != kNoCountry)
+      return stores_->stores[store].country;
     return customer;
   }
   const std::string& currency() const { return markets_->currency; }

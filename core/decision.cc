@@ -28,8 +28,8 @@ Scratch& ThreadScratch() {
   return scratch;
 }
 
-Pipeline::Pipeline(const Catalog& catalog, const TrendingSnapshot& trending, const DecisionRequest& request,
-                   Decision& out)
+Pipeline::Pipeline(const Catalog& catalog, const TrendingSnapshot& trending,
+                   const DecisionRequest& request, Decision& out)
     : catalog(catalog),
       trending(trending),
       request(request),
@@ -52,8 +52,8 @@ double Pipeline::RotationFactor(ProductIndex product, int64_t offer) const {
     x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
     return x ^ (x >> 31);
   };
-  const uint64_t h = mix(mix(request.rotation_seed) ^
-                         mix((static_cast<uint64_t>(product) << 32) ^ static_cast<uint64_t>(offer + 1)));
+  const uint64_t h = mix(mix(request.rotation_seed) ^ mix((static_cast<uint64_t>(product) << 32) ^
+                                                          static_cast<uint64_t>(offer + 1)));
   const double u = static_cast<double>(h >> 11) / static_cast<double>(1ULL << 53);  // [0, 1)
   return 1 + spec.rotation * (u - 0.5);
 }
@@ -76,8 +76,9 @@ bool Gather(Pipeline& p) {
   bool wants_personal = false;
   for (const SourceSpec& src : p.spec.sources) {
     const SourceRow& row = RowFor(src.source);
-    wants_personal |= row.personal || (src.seed != Seed::kContext && (src.source == Source::kCoPurchase ||
-                                                                       src.source == Source::kCoView));
+    wants_personal |=
+        row.personal || (src.seed != Seed::kContext &&
+                         (src.source == Source::kCoPurchase || src.source == Source::kCoView));
     if (row.gather == nullptr) continue;
     const size_t begin = p.s.proposals.size();
     ProposalSink sink(p.catalog, p.s.proposals, src.source);
@@ -222,7 +223,8 @@ bool IsHistorySeed(const DecisionRequest& r, ProductIndex seed) {
 }  // namespace
 }  // namespace internal
 
-Decision Decide(const Catalog& catalog, const TrendingSnapshot& trending, const DecisionRequest& r) {
+Decision Decide(const Catalog& catalog, const TrendingSnapshot& trending,
+                const DecisionRequest& r) {
   using namespace internal;  // NOLINT
   Decision out;
   Pipeline p(catalog, trending, r, out);
@@ -251,8 +253,10 @@ Decision Decide(const Catalog& catalog, const TrendingSnapshot& trending, const 
   }
   for (const DecidedItem& item : out.items) {
     if (item.offer < 0 && RowFor(item.source).personal) out.personalized = true;
-    if (item.offer >= 0 && r.config->offers[item.offer].eligibility.NeedsPersonalData()) out.personalized = true;
-    if (item.seed != kNoProduct && p.personal && IsHistorySeed(r, item.seed)) out.personalized = true;
+    if (item.offer >= 0 && r.config->offers[item.offer].eligibility.NeedsPersonalData())
+      out.personalized = true;
+    if (item.seed != kNoProduct && p.personal && IsHistorySeed(r, item.seed))
+      out.personalized = true;
   }
   return out;
 }

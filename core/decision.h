@@ -37,9 +37,9 @@
 #include "absl/types/span.h"
 #include "core/caps.h"
 #include "core/catalog.h"
+#include "core/decision_config.h"
 #include "core/features.h"
 #include "core/models.h"
-#include "core/decision_config.h"
 #include "core/trending.h"
 #include "core/types.h"
 
@@ -80,10 +80,10 @@ struct DecidedItem {
   double score = 0;
   Source source = Source::kTrending;  // the largest contribution
   // Facts behind the reason text (see DescribeReason).
-  TimeMs when = 0;          // view / last purchase time
-  TimeMs interval = 0;      // replenishment: typical interval
-  uint32_t purchases = 0;   // replenishment: times bought
-  ProductIndex seed = kNoProduct;    // neighbours: the product it neighbours
+  TimeMs when = 0;                       // view / last purchase time
+  TimeMs interval = 0;                   // replenishment: typical interval
+  uint32_t purchases = 0;                // replenishment: times bought
+  ProductIndex seed = kNoProduct;        // neighbours: the product it neighbours
   CategoryIndex category = kNoCategory;  // affinity / new arrivals / category trending
   BrandIndex brand = kNoBrand;           // brand affinity
   StoreIndex store = kNoStore;           // store trending

@@ -95,7 +95,9 @@ struct Pipeline {
   bool personal = false;  // the customer's personal data may be used
 
   // The customer's features when personal data may be used, else null.
-  const CustomerFeatures* features() const { return personal ? &request.customer->features : nullptr; }
+  const CustomerFeatures* features() const {
+    return personal ? &request.customer->features : nullptr;
+  }
   bool Full() const { return static_cast<int>(out.items.size()) >= count; }
   // Rotation among near-equal candidates (PlacementSpec::rotation): a
   // factor in [1 - r/2, 1 + r/2] from a hash of the request's rotation
@@ -164,6 +166,6 @@ void AddOfferCandidates(Pipeline& p);
 
 // Text helpers shared by the sources' reasons.
 void AppendAgo(TimeMs then, TimeMs now, std::string& out);  // "today", "yesterday", "3 days ago"
-int Days(TimeMs ms);                                         // rounded
+int Days(TimeMs ms);                                        // rounded
 
 }  // namespace nextbest::core::internal

@@ -1,9 +1,8 @@
 #include "core/features.h"
 
-#include <limits>
-
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace nextbest::core {
 namespace {
@@ -63,10 +62,11 @@ void AddAffinity(const FeatureOptions& o, const Catalog& catalog, ProductIndex p
   if (p == kNoProduct || p >= catalog.product_count() || weight == 0) return;
   const Product& prod = catalog.product(p);
   if (prod.category == kNoCategory && prod.brand_index == kNoBrand) return;
-  const double w = DecayedWeight(f.affinity_ref, t, weight, o.affinity_half_life_days, [&](double k) {
-    for (auto& a : f.affinities) a.score *= k;
-    for (auto& a : f.brand_affinities) a.score *= k;
-  });
+  const double w =
+      DecayedWeight(f.affinity_ref, t, weight, o.affinity_half_life_days, [&](double k) {
+        for (auto& a : f.affinities) a.score *= k;
+        for (auto& a : f.brand_affinities) a.score *= k;
+      });
   if (prod.category != kNoCategory) {
     AddScore(f.affinities, &CategoryScore::category, prod.category, w, o.max_category_affinities);
   }
@@ -168,9 +168,12 @@ void AddPeriodSpend(TimeMs t, int64_t amount, CustomerFeatures& f) {
 
 double PopularityWeight(const FeatureOptions& o, EventType t) {
   switch (t) {
-    case EventType::kView: return o.view_weight;
-    case EventType::kAddToCart: return o.add_to_cart_weight;
-    case EventType::kPurchase: return o.purchase_weight;
+    case EventType::kView:
+      return o.view_weight;
+    case EventType::kAddToCart:
+      return o.add_to_cart_weight;
+    case EventType::kPurchase:
+      return o.purchase_weight;
     case EventType::kRemoveFromCart:
     case EventType::kReturn:
     case EventType::kOfferImpression:

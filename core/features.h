@@ -48,8 +48,7 @@ double DecayFactor(TimeMs dt, double half_life_days);
 // add. The result does not depend on the order of the events (up to
 // rounding). Used for category affinities and product popularity.
 template <typename Rescale>
-double DecayedWeight(TimeMs& ref, TimeMs t, double weight, double half_life_days,
-                     Rescale rescale) {
+double DecayedWeight(TimeMs& ref, TimeMs t, double weight, double half_life_days, Rescale rescale) {
   if (t > ref) {
     rescale(ref == 0 ? 0.0 : DecayFactor(t - ref, half_life_days));
     ref = t;
@@ -142,7 +141,9 @@ struct CustomerFeatures {
   // The last time of each event type, to the second (0 = never), indexed
   // by the EventType value: 64 bytes for 16 slots.
   std::array<uint32_t, kEventTypeSlots> last_by_type_s{};
-  TimeMs LastOfType(EventType t) const { return static_cast<TimeMs>(last_by_type_s[static_cast<int>(t)]) * 1000; }
+  TimeMs LastOfType(EventType t) const {
+    return static_cast<TimeMs>(last_by_type_s[static_cast<int>(t)]) * 1000;
+  }
   int32_t orders = 0;
   TimeMs first_purchase = 0;
   TimeMs last_purchase = 0;

@@ -10,18 +10,18 @@
 
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "core/caps.h"
 #include "core/catalog.h"
 #include "core/customer_index.h"
-#include "core/caps.h"
 #include "core/decision.h"
-#include "core/models.h"
 #include "core/decision_config.h"
 #include "core/epoch.h"
 #include "core/features.h"
+#include "core/models.h"
 #include "core/trending.h"
 
 namespace nextbest::core {

@@ -62,7 +62,8 @@ void ModelBuilder::Add(const CustomerFeatures& f) {
     const size_t n = std::min(recent.size(), static_cast<size_t>(options_.purchases_per_customer));
     std::partial_sort(recent.begin(), recent.begin() + n, recent.end(),
                       [&](const PurchaseRecord* a, const PurchaseRecord* b) {
-                        return a->last_s != b->last_s ? a->last_s > b->last_s : IdLess(a->product, b->product);
+                        return a->last_s != b->last_s ? a->last_s > b->last_s
+                                                      : IdLess(a->product, b->product);
                       });
     for (size_t i = 0; i < n; ++i) scratch_.push_back(recent[i]->product);
   }
@@ -135,7 +136,8 @@ void ModelBuilder::Count(const CustomerState& s, bool personal) {
   in.personal = personal;
   in.country = s.attributes.country;
   in.now = now_;
-  const SegmentView v = SegmentCustomer(&out_->rfm, &out_->behaviour, config_.segments, catalog_, in);
+  const SegmentView v =
+      SegmentCustomer(&out_->rfm, &out_->behaviour, config_.segments, catalog_, in);
   ++out_->rfm_sizes[static_cast<int>(v.rfm.segment)];
   ++out_->behaviour_sizes[static_cast<int>(v.behaviour.group)];
   out_->behaviour_priority += v.behaviour.priority;
@@ -204,18 +206,22 @@ std::unique_ptr<const Models> ModelBuilder::Finish(double build_seconds) {
   return std::move(out_);
 }
 
-std::unique_ptr<const Models> BuildModels(const ModelOptions& options, const CustomerIndex& customers,
-                                          const Catalog& catalog, const DecisionConfig& config, TimeMs now) {
+std::unique_ptr<const Models> BuildModels(const ModelOptions& options,
+                                          const CustomerIndex& customers, const Catalog& catalog,
+                                          const DecisionConfig& config, TimeMs now) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::pair<absl::string_view, const CustomerState*>> ordered;
   ordered.reserve(customers.size());
-  customers.ForEach([&](absl::string_view id, const CustomerState& s) { ordered.emplace_back(id, &s); });
+  customers.ForEach(
+      [&](absl::string_view id, const CustomerState& s) { ordered.emplace_back(id, &s); });
   std::sort(ordered.begin(), ordered.end());
   ModelBuilder builder(options, catalog, config, now);
   for (const auto& [id, state] : ordered) builder.Add(state->features);
   builder.Thresholds();
-  for (const auto& [id, state] : ordered) builder.Count(*state, MayPersonalize(config.require_consent, state));
-  return builder.Finish(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  for (const auto& [id, state] : ordered)
+    builder.Count(*state, MayPersonalize(config.require_consent, state));
+  return builder.Finish(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 }  // namespace nextbest::core

@@ -25,8 +25,8 @@
 
 #include "absl/types/span.h"
 #include "core/catalog.h"
-#include "core/features.h"
 #include "core/decision_config.h"
+#include "core/features.h"
 #include "core/segments.h"
 #include "core/types.h"
 
@@ -55,10 +55,10 @@ class NeighbourTable {
 struct ModelOptions {
   int neighbours_per_product = 20;
   int counters_per_product = 48;
-  int min_support = 2;               // customers sharing a pair
-  int purchases_per_customer = 12;   // most recent distinct products bought
+  int min_support = 2;                      // customers sharing a pair
+  int purchases_per_customer = 12;          // most recent distinct products bought
   int64_t session_gap_ms = 30 * 60 * 1000;  // views this close are one session
-  int co_view_span = 3;              // pair each view with the next N in its session
+  int co_view_span = 3;                     // pair each view with the next N in its session
   int new_arrival_days = 30;
   int new_arrivals_per_category = 20;
 };
@@ -74,7 +74,7 @@ struct Models {
   BehaviourThresholds behaviour;
   std::array<int64_t, kRfmSegmentCount> rfm_sizes{};
   std::array<int64_t, kBehaviourCount> behaviour_sizes{};
-  int64_t behaviour_priority = 0;  // customers flagged for attention
+  int64_t behaviour_priority = 0;             // customers flagged for attention
   std::vector<std::string> rule_segment_ids;  // the config's segments at build time
   std::vector<int64_t> rule_segment_sizes;
 };
@@ -84,8 +84,8 @@ struct Models {
 // then Finish(). Single-threaded; the states are only read.
 class ModelBuilder {
  public:
-  ModelBuilder(const ModelOptions& options, const Catalog& catalog,
-               const DecisionConfig& config, TimeMs now);
+  ModelBuilder(const ModelOptions& options, const Catalog& catalog, const DecisionConfig& config,
+               TimeMs now);
   ~ModelBuilder();
 
   void Add(const CustomerFeatures& f);
@@ -96,7 +96,9 @@ class ModelBuilder {
  private:
   // Products ordered by id (their indices depend on the order they were
   // first seen, which differs between processes).
-  bool IdLess(ProductIndex a, ProductIndex b) const { return catalog_.product(a).id < catalog_.product(b).id; }
+  bool IdLess(ProductIndex a, ProductIndex b) const {
+    return catalog_.product(a).id < catalog_.product(b).id;
+  }
   struct Counter {
     ProductIndex other = kNoProduct;
     uint32_t count = 0;
@@ -130,7 +132,8 @@ class CustomerIndex;
 // Add, Thresholds, Count, Finish. Personal data counts only for customers
 // whose consent allows it (MayPersonalize). Call inside a ReadGuard on the
 // index's EpochDomain; the states it reads stay valid meanwhile.
-std::unique_ptr<const Models> BuildModels(const ModelOptions& options, const CustomerIndex& customers,
-                                          const Catalog& catalog, const DecisionConfig& config, TimeMs now);
+std::unique_ptr<const Models> BuildModels(const ModelOptions& options,
+                                          const CustomerIndex& customers, const Catalog& catalog,
+                                          const DecisionConfig& config, TimeMs now);
 
 }  // namespace nextbest::core

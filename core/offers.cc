@@ -30,8 +30,8 @@ void AddOfferCandidates(Pipeline& p) {
   in.now = r.now;
   // Population figures only with consent: no RFM or behaviour otherwise.
   const bool scored = p.personal && r.models != nullptr;
-  SegmentCustomer(scored ? &r.models->rfm : nullptr, scored ? &r.models->behaviour : nullptr, r.config->segments,
-                  p.catalog, in);
+  SegmentCustomer(scored ? &r.models->rfm : nullptr, scored ? &r.models->behaviour : nullptr,
+                  r.config->segments, p.catalog, in);
   p.out.rfm = in.rfm;
   const Arbitration& a = spec.arbitration;
   for (uint32_t idx : spec.offers) {
@@ -58,7 +58,8 @@ void AddOfferCandidates(Pipeline& p) {
     if (a.use_value) score *= o.value;
     if (a.use_priority) score *= o.priority;
     if (a.use_context) score *= a.offer_type_weight[static_cast<int>(o.type)];
-    p.s.candidates.push_back({product, offer, score * p.Rotation(product, idx), relevance, kEnd, kEnd});
+    p.s.candidates.push_back(
+        {product, offer, score * p.Rotation(product, idx), relevance, kEnd, kEnd});
   }
 }
 

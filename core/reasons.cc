@@ -31,23 +31,40 @@ const char* FallbackReasonText(FallbackReason reason) {
 
 const char* DropRuleName(DropRule r) {
   switch (r) {
-    case DropRule::kNotRecommendable: return "not_recommendable";
-    case DropRule::kOutOfStock: return "out_of_stock";
-    case DropRule::kInCart: return "in_cart";
-    case DropRule::kOnScreen: return "on_screen";
-    case DropRule::kExcludedByCaller: return "excluded_by_caller";
-    case DropRule::kDuplicate: return "duplicate";
-    case DropRule::kCategoryFilter: return "category_filter";
-    case DropRule::kBrandFilter: return "brand_filter";
-    case DropRule::kTagFilter: return "tag_filter";
-    case DropRule::kPriceRange: return "price_range";
-    case DropRule::kBoughtRecently: return "bought_recently";
-    case DropRule::kCategoryLimit: return "category_limit";
-    case DropRule::kOfferNotEligible: return "offer_not_eligible";
-    case DropRule::kOfferOutsideWindow: return "offer_outside_date_window";
-    case DropRule::kOfferCustomerCap: return "offer_customer_cap";
-    case DropRule::kOfferTotalCap: return "offer_total_cap";
-    case DropRule::kSizeNotFitting: return "size_not_fitting";
+    case DropRule::kNotRecommendable:
+      return "not_recommendable";
+    case DropRule::kOutOfStock:
+      return "out_of_stock";
+    case DropRule::kInCart:
+      return "in_cart";
+    case DropRule::kOnScreen:
+      return "on_screen";
+    case DropRule::kExcludedByCaller:
+      return "excluded_by_caller";
+    case DropRule::kDuplicate:
+      return "duplicate";
+    case DropRule::kCategoryFilter:
+      return "category_filter";
+    case DropRule::kBrandFilter:
+      return "brand_filter";
+    case DropRule::kTagFilter:
+      return "tag_filter";
+    case DropRule::kPriceRange:
+      return "price_range";
+    case DropRule::kBoughtRecently:
+      return "bought_recently";
+    case DropRule::kCategoryLimit:
+      return "category_limit";
+    case DropRule::kOfferNotEligible:
+      return "offer_not_eligible";
+    case DropRule::kOfferOutsideWindow:
+      return "offer_outside_date_window";
+    case DropRule::kOfferCustomerCap:
+      return "offer_customer_cap";
+    case DropRule::kOfferTotalCap:
+      return "offer_total_cap";
+    case DropRule::kSizeNotFitting:
+      return "size_not_fitting";
   }
   return "";
 }

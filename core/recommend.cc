@@ -7,17 +7,18 @@
 
 namespace nextbest::core {
 
-absl::StatusOr<const PlacementSpec*> FindPlacement(const DecisionConfig& config, absl::string_view placement,
-                                                    int count) {
+absl::StatusOr<const PlacementSpec*> FindPlacement(const DecisionConfig& config,
+                                                   absl::string_view placement, int count) {
   const PlacementSpec* spec = config.Find(placement);
   if (spec == nullptr) {
     std::vector<absl::string_view> ids;
     for (const PlacementSpec& p : config.placements) ids.push_back(p.id);
-    return absl::NotFoundError(
-        absl::StrCat("placement: unknown placement '", placement, "'; known: ", absl::StrJoin(ids, ", ")));
+    return absl::NotFoundError(absl::StrCat("placement: unknown placement '", placement,
+                                            "'; known: ", absl::StrJoin(ids, ", ")));
   }
   if (count > spec->max_count) {
-    return absl::InvalidArgumentError(absl::StrCat("count: at most ", spec->max_count, " for placement ", spec->id));
+    return absl::InvalidArgumentError(
+        absl::StrCat("count: at most ", spec->max_count, " for placement ", spec->id));
   }
   return spec;
 }
@@ -40,17 +41,20 @@ absl::StatusOr<Recommendation> Recommend(const Snapshot& s, const RecommendQuery
   if (!q.country.empty()) {
     std::optional<CountryIndex> market = catalog.FindMarket(q.country);
     if (!market.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat("country: '", q.country, "' is not a served market"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("country: '", q.country, "' is not a served market"));
     }
     d.country = *market;
   }
   if (!q.store_id.empty()) {
     std::optional<StoreIndex> store = catalog.FindStore(q.store_id);
-    if (!store.has_value()) return absl::InvalidArgumentError(absl::StrCat("store_id: unknown store '", q.store_id, "'"));
+    if (!store.has_value())
+      return absl::InvalidArgumentError(absl::StrCat("store_id: unknown store '", q.store_id, "'"));
     d.store = *store;
   }
   d.channel = q.channel;
-  if (!q.product_id.empty()) d.current_product = catalog.FindProduct(q.product_id).value_or(kNoProduct);
+  if (!q.product_id.empty())
+    d.current_product = catalog.FindProduct(q.product_id).value_or(kNoProduct);
   absl::InlinedVector<ProductIndex, 16> cart, exclude;
   for (absl::string_view id : q.cart) {
     if (auto p = catalog.FindProduct(id)) cart.push_back(*p);

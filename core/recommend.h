@@ -28,14 +28,14 @@ struct Snapshot {
   const Catalog& catalog;
   const TrendingSnapshot& trending;
   const DecisionConfig& config;
-  const Models* models;          // null: not built yet
-  OfferLedger* ledger;           // null: caps not reserved (benchmarks)
+  const Models* models;            // null: not built yet
+  OfferLedger* ledger;             // null: caps not reserved (benchmarks)
   const CustomerIndex* customers;  // null: look nobody up
 
   // The current objects of `live` (inside a ReadGuard on live.epochs).
   static Snapshot Of(LiveState& live) {
-    return {*live.catalog.Get(), *live.trending.Get(), *live.config.Get(), live.models.Get(), &live.offers,
-            &live.customers};
+    return {*live.catalog.Get(), *live.trending.Get(), *live.config.Get(),
+            live.models.Get(),   &live.offers,         &live.customers};
   }
 };
 
@@ -45,10 +45,10 @@ struct RecommendQuery {
   // the index); otherwise it is looked up by customer_id.
   const CustomerState* customer = nullptr;
   absl::string_view placement;
-  absl::string_view country;     // market code; empty: the store's, then the customer's
-  absl::string_view store_id;    // stock is checked in this store
-  absl::string_view product_id;  // on screen: never recommended back
-  absl::Span<const absl::string_view> cart;     // unknown ids are ignored
+  absl::string_view country;                 // market code; empty: the store's, then the customer's
+  absl::string_view store_id;                // stock is checked in this store
+  absl::string_view product_id;              // on screen: never recommended back
+  absl::Span<const absl::string_view> cart;  // unknown ids are ignored
   absl::Span<const absl::string_view> exclude;  // unknown ids are ignored
   Channel channel = Channel::kUnspecified;
   int count = 0;                 // 0: the placement's default
@@ -67,14 +67,15 @@ struct Recommendation {
 // The placement `query.placement` names, if `count` fits it: the checks
 // Recommend() makes first, for callers that check once before many
 // decisions (the batch). NOT_FOUND / INVALID_ARGUMENT as below.
-absl::StatusOr<const PlacementSpec*> FindPlacement(const DecisionConfig& config, absl::string_view placement,
-                                                    int count);
+absl::StatusOr<const PlacementSpec*> FindPlacement(const DecisionConfig& config,
+                                                   absl::string_view placement, int count);
 
 // NOT_FOUND for an unknown placement (listing the known ones);
 // INVALID_ARGUMENT for a count over the placement's maximum, an unserved
 // market or an unknown store. Error messages name the field as the
 // query's own ("placement", "count", "country", "store_id"); a front end
 // adds its prefix.
-absl::StatusOr<Recommendation> Recommend(const Snapshot& snapshot, const RecommendQuery& query, TimeMs now);
+absl::StatusOr<Recommendation> Recommend(const Snapshot& snapshot, const RecommendQuery& query,
+                                         TimeMs now);
 
 }  // namespace nextbest::core

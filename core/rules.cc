@@ -21,14 +21,17 @@ bool Has(const std::vector<std::string>& list, absl::string_view v) {
 }
 
 // The placement's category, brand, tag and price filters.
-std::optional<DropRule> CheckFilter(const Catalog& catalog, const ProductFilter& fl, const Product& prod) {
+std::optional<DropRule> CheckFilter(const Catalog& catalog, const ProductFilter& fl,
+                                    const Product& prod) {
   if (fl.Empty()) return std::nullopt;
   const absl::string_view path = prod.category < catalog.category_count()
                                      ? absl::string_view(catalog.category_name(prod.category))
                                      : absl::string_view();
-  if (!fl.include_categories.empty() && !PrefixOfAny(path, fl.include_categories)) return DropRule::kCategoryFilter;
+  if (!fl.include_categories.empty() && !PrefixOfAny(path, fl.include_categories))
+    return DropRule::kCategoryFilter;
   if (PrefixOfAny(path, fl.exclude_categories)) return DropRule::kCategoryFilter;
-  if (!fl.include_brands.empty() && !Has(fl.include_brands, prod.brand)) return DropRule::kBrandFilter;
+  if (!fl.include_brands.empty() && !Has(fl.include_brands, prod.brand))
+    return DropRule::kBrandFilter;
   if (Has(fl.exclude_brands, prod.brand)) return DropRule::kBrandFilter;
   if (!fl.include_tags.empty() || !fl.exclude_tags.empty()) {
     bool included = fl.include_tags.empty();

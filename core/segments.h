@@ -12,8 +12,8 @@
 #include <cstdint>
 
 #include "core/catalog.h"
-#include "core/features.h"
 #include "core/decision_config.h"
+#include "core/features.h"
 #include "core/types.h"
 
 namespace nextbest::core {
@@ -57,7 +57,8 @@ struct BehaviourView {
 //   needs_attention  current <= 0.75 x baseline (priority if <= 0.5 x and
 //                    the baseline >= the median)
 //   loyal            otherwise (within 25 %)
-BehaviourView ClassifyBehaviour(const CustomerFeatures& f, const BehaviourThresholds& t, TimeMs now);
+BehaviourView ClassifyBehaviour(const CustomerFeatures& f, const BehaviourThresholds& t,
+                                TimeMs now);
 const char* BehaviourName(Behaviour b);  // "top", ..., "" for kNone
 bool ParseBehaviour(absl::string_view name, Behaviour& out);
 
@@ -81,7 +82,7 @@ bool ParseRfmSegment(absl::string_view name, RfmSegment& out);
 // Everything a Condition looks at, for one decision.
 struct ConditionInput {
   const CustomerState* customer = nullptr;  // nullptr: unknown customer
-  bool personal = false;  // the customer's own data may be used (consent)
+  bool personal = false;                    // the customer's own data may be used (consent)
   CountryIndex country = kNoCountry;
   Channel channel = Channel::kUnspecified;
   RfmSegment rfm = RfmSegment::kNone;

@@ -68,8 +68,8 @@ void GatherRecentlyViewed(const Pipeline& p, const SourceSpec& src, ProposalSink
   }
 }
 void WhenFacts(const Proposal& best, DecidedItem& item) { item.when = best.when; }
-void DescribeRecentlyViewed(const Catalog&, const DecisionConfig&, const DecidedItem& item, CountryIndex,
-                            TimeMs now, std::string& out) {
+void DescribeRecentlyViewed(const Catalog&, const DecisionConfig&, const DecidedItem& item,
+                            CountryIndex, TimeMs now, std::string& out) {
   out.append("you viewed this ");
   AppendAgo(item.when, now, out);
 }
@@ -120,8 +120,8 @@ void TrendingFacts(const Proposal& best, DecidedItem& item) {
   if (best.scope == TrendingScope::kCategory) item.category = best.aux;
   item.all_markets = best.scope == TrendingScope::kOverall;
 }
-void DescribeTrending(const Catalog& catalog, const DecisionConfig&, const DecidedItem& item, CountryIndex country,
-                      TimeMs, std::string& out) {
+void DescribeTrending(const Catalog& catalog, const DecisionConfig&, const DecidedItem& item,
+                      CountryIndex country, TimeMs, std::string& out) {
   if (item.store < catalog.store_count()) {
     absl::StrAppendFormat(&out, "popular in %s right now", catalog.store(item.store).name);
   } else if (item.category < catalog.category_count()) {
@@ -146,7 +146,8 @@ void GatherReplenishment(const Pipeline& p, const SourceSpec&, ProposalSink& sin
     if (overdue < p.spec.due_fraction) continue;
     if (p.spec.max_overdue > 0 && overdue > p.spec.max_overdue) continue;
     // Just due scores 1, each interval late less.
-    sink.Propose(rec.product, 1.0 / (1.0 + std::max(0.0, overdue - 1.0)), rec.count, rec.last(), interval);
+    sink.Propose(rec.product, 1.0 / (1.0 + std::max(0.0, overdue - 1.0)), rec.count, rec.last(),
+                 interval);
   }
 }
 void ReplenishmentFacts(const Proposal& best, DecidedItem& item) {
@@ -154,8 +155,8 @@ void ReplenishmentFacts(const Proposal& best, DecidedItem& item) {
   item.interval = best.interval;
   item.purchases = best.aux;
 }
-void DescribeReplenishment(const Catalog&, const DecisionConfig&, const DecidedItem& item, CountryIndex, TimeMs now,
-                           std::string& out) {
+void DescribeReplenishment(const Catalog&, const DecisionConfig&, const DecidedItem& item,
+                           CountryIndex, TimeMs now, std::string& out) {
   absl::StrAppendFormat(&out, "bought %d times, about every %d days; last ", item.purchases,
                         std::max(1, Days(item.interval)));
   AppendAgo(item.when, now, out);
@@ -166,7 +167,8 @@ void DescribeReplenishment(const Catalog&, const DecisionConfig&, const DecidedI
 void GatherNeighbours(const Pipeline& p, const SourceSpec& src, ProposalSink& sink) {
   const Models* models = p.request.models;
   if (models == nullptr) return;
-  const NeighbourTable& table = src.source == Source::kCoPurchase ? models->co_purchase : models->co_view;
+  const NeighbourTable& table =
+      src.source == Source::kCoPurchase ? models->co_purchase : models->co_view;
   const size_t begin = sink.size();
   auto from = [&](ProductIndex seed, double weight) {
     for (const Neighbour& n : table.For(seed)) sink.Propose(n.product, n.score * weight, seed);
@@ -201,12 +203,12 @@ void GatherNeighbours(const Pipeline& p, const SourceSpec& src, ProposalSink& si
   }
 }
 void SeedFacts(const Proposal& best, DecidedItem& item) { item.seed = best.aux; }
-void DescribeCoPurchase(const Catalog& catalog, const DecisionConfig&, const DecidedItem& item, CountryIndex, TimeMs,
-                        std::string& out) {
+void DescribeCoPurchase(const Catalog& catalog, const DecisionConfig&, const DecidedItem& item,
+                        CountryIndex, TimeMs, std::string& out) {
   absl::StrAppendFormat(&out, "often bought together with %s", ProductName(catalog, item.seed));
 }
-void DescribeCoView(const Catalog& catalog, const DecisionConfig&, const DecidedItem& item, CountryIndex, TimeMs,
-                    std::string& out) {
+void DescribeCoView(const Catalog& catalog, const DecisionConfig&, const DecidedItem& item,
+                    CountryIndex, TimeMs, std::string& out) {
   absl::StrAppendFormat(&out, "viewed by others who viewed %s", ProductName(catalog, item.seed));
 }
 
@@ -232,7 +234,8 @@ void GatherCategories(const Pipeline& p, const SourceSpec& src, ProposalSink& si
     } else if (models != nullptr && c.category < models->new_arrivals.size()) {
       for (ProductIndex product : models->new_arrivals[c.category]) {
         if (n++ >= per) break;
-        sink.Propose(product, c.score / (1 + n), c.category, p.catalog.product(product).available_from);
+        sink.Propose(product, c.score / (1 + n), c.category,
+                     p.catalog.product(product).available_from);
       }
     }
   }
@@ -241,12 +244,13 @@ void CategoryFacts(const Proposal& best, DecidedItem& item) {
   item.category = best.aux;
   item.when = best.when;
 }
-void DescribeAffinity(const Catalog& catalog, const DecisionConfig&, const DecidedItem& item, CountryIndex, TimeMs,
-                      std::string& out) {
-  absl::StrAppendFormat(&out, "popular in %s, one of your favourite categories", CategoryName(catalog, item.category));
+void DescribeAffinity(const Catalog& catalog, const DecisionConfig&, const DecidedItem& item,
+                      CountryIndex, TimeMs, std::string& out) {
+  absl::StrAppendFormat(&out, "popular in %s, one of your favourite categories",
+                        CategoryName(catalog, item.category));
 }
-void DescribeNewArrival(const Catalog& catalog, const DecisionConfig&, const DecidedItem& item, CountryIndex, TimeMs,
-                        std::string& out) {
+void DescribeNewArrival(const Catalog& catalog, const DecisionConfig&, const DecidedItem& item,
+                        CountryIndex, TimeMs, std::string& out) {
   absl::StrAppendFormat(&out, "new in %s", CategoryName(catalog, item.category));
 }
 
@@ -275,8 +279,8 @@ void GatherBrands(const Pipeline& p, const SourceSpec& src, ProposalSink& sink) 
   }
 }
 void BrandFacts(const Proposal& best, DecidedItem& item) { item.brand = best.aux; }
-void DescribeBrand(const Catalog& catalog, const DecisionConfig&, const DecidedItem& item, CountryIndex, TimeMs,
-                   std::string& out) {
+void DescribeBrand(const Catalog& catalog, const DecisionConfig&, const DecidedItem& item,
+                   CountryIndex, TimeMs, std::string& out) {
   absl::StrAppendFormat(&out, "popular from %s, one of your favourite brands",
                         item.brand < catalog.brand_count() ? catalog.brand_name(item.brand) : "");
 }
@@ -284,36 +288,42 @@ void DescribeBrand(const Catalog& catalog, const DecisionConfig&, const DecidedI
 // --- offers: candidates come from offers.cc; the reason is the offer's ---
 
 void NoFacts(const Proposal&, DecidedItem&) {}
-void DescribeOffer(const Catalog&, const DecisionConfig& config, const DecidedItem& item, CountryIndex, TimeMs,
-                   std::string& out) {
+void DescribeOffer(const Catalog&, const DecisionConfig& config, const DecidedItem& item,
+                   CountryIndex, TimeMs, std::string& out) {
   if (item.offer >= 0 && static_cast<size_t>(item.offer) < config.offers.size()) {
     const OfferSpec& o = config.offers[item.offer];
     out.append(o.text.empty() ? o.title : o.text);
   }
 }
 
-void DescribeNothing(const Catalog&, const DecisionConfig&, const DecidedItem&, CountryIndex, TimeMs, std::string&) {}
+void DescribeNothing(const Catalog&, const DecisionConfig&, const DecidedItem&, CountryIndex,
+                     TimeMs, std::string&) {}
 
 // Indexed by the enum value; row 0 (no source) proposes and says nothing.
 constexpr std::array<SourceRow, kSourceCount> kRows = {{
     {Source{}, "", "", false, nullptr, NoFacts, DescribeNothing},
-    {Source::kRecentlyViewed, "recently_viewed", "RECENTLY_VIEWED", true, GatherRecentlyViewed, WhenFacts,
-     DescribeRecentlyViewed},
-    {Source::kTrending, "trending", "TRENDING", false, GatherTrending, TrendingFacts, DescribeTrending},
-    {Source::kReplenishment, "replenishment", "REPLENISHMENT", true, GatherReplenishment, ReplenishmentFacts,
-     DescribeReplenishment},
-    {Source::kCoPurchase, "co_purchase", "CO_PURCHASE", false, GatherNeighbours, SeedFacts, DescribeCoPurchase},
+    {Source::kRecentlyViewed, "recently_viewed", "RECENTLY_VIEWED", true, GatherRecentlyViewed,
+     WhenFacts, DescribeRecentlyViewed},
+    {Source::kTrending, "trending", "TRENDING", false, GatherTrending, TrendingFacts,
+     DescribeTrending},
+    {Source::kReplenishment, "replenishment", "REPLENISHMENT", true, GatherReplenishment,
+     ReplenishmentFacts, DescribeReplenishment},
+    {Source::kCoPurchase, "co_purchase", "CO_PURCHASE", false, GatherNeighbours, SeedFacts,
+     DescribeCoPurchase},
     {Source::kCoView, "co_view", "CO_VIEW", false, GatherNeighbours, SeedFacts, DescribeCoView},
-    {Source::kAffinity, "affinity", "AFFINITY", true, GatherCategories, CategoryFacts, DescribeAffinity},
+    {Source::kAffinity, "affinity", "AFFINITY", true, GatherCategories, CategoryFacts,
+     DescribeAffinity},
     {Source::kNewArrivals, "new_arrivals", "NEW_ARRIVALS", true, GatherCategories, CategoryFacts,
      DescribeNewArrival},
     {Source::kOffer, "offer", "OFFERS", false, nullptr, NoFacts, DescribeOffer},
-    {Source::kBrandAffinity, "brand_affinity", "BRAND_AFFINITY", true, GatherBrands, BrandFacts, DescribeBrand},
+    {Source::kBrandAffinity, "brand_affinity", "BRAND_AFFINITY", true, GatherBrands, BrandFacts,
+     DescribeBrand},
 }};
 // Every value has its row, in order: a new Source without one does not compile.
 constexpr bool RowsComplete() {
   for (int i = 1; i < kSourceCount; ++i) {
-    if (static_cast<int>(kRows[i].source) != i || kRows[i].name == nullptr || kRows[i].describe == nullptr) {
+    if (static_cast<int>(kRows[i].source) != i || kRows[i].name == nullptr ||
+        kRows[i].describe == nullptr) {
       return false;
     }
   }

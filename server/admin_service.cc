@@ -1,8 +1,7 @@
-#include "server/services.h"
-
 #include "core/segments.h"
 #include "server/convert.h"
 #include "server/service_util.h"
+#include "server/services.h"
 
 namespace nextbest::server {
 

@@ -1,9 +1,9 @@
 #include "server/app.h"
 
-#include <algorithm>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -11,19 +11,19 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
-#include "absl/strings/strip.h"
-#include "google/protobuf/util/json_util.h"
-#include "server/validation.h"
-#include "storage/erasures.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "core/status_macros.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "server/log.h"
 #include "server/protobuf_log.h"
+#include "server/validation.h"
+#include "storage/erasures.h"
 
 namespace nextbest::server {
 namespace {
@@ -74,7 +74,8 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, const char* flag) {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const AppOptions& o) {
   if (o.tls_cert_file.empty() && o.tls_key_file.empty()) {
     if (!o.tls_client_ca_file.empty()) {
-      return absl::InvalidArgumentError("--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
+      return absl::InvalidArgumentError(
+          "--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
     }
     return grpc::InsecureServerCredentials();
   }
@@ -140,7 +141,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   const auto& rec = app->ingestor_->recovery();
   Log("recovered %d customers, %d products, %d stores in %.2f s", rec.customers, rec.products,
       rec.stores, rec.seconds);
-  if (!options.reapply_erasures.empty()) RETURN_IF_ERROR(app->ReapplyErasures(options.reapply_erasures));
+  if (!options.reapply_erasures.empty())
+    RETURN_IF_ERROR(app->ReapplyErasures(options.reapply_erasures));
 
   std::vector<std::string> series = app->metric_placements_;
   series.push_back("other");  // placements added by a reload
@@ -155,11 +157,12 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   limits.max_concurrent_batches = options.max_concurrent_batches;
   limits.max_future_skew_ms = cfg.ingest.max_clock_skew_ms;  // one accepted skew for both
   app->batch_pool_ = std::make_unique<BatchPool>(
-      options.batch_threads > 0 ? options.batch_threads
-                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  ServiceDeps deps{app->live_.get(), app->ingestor_.get(), app->metrics_.get(), app->clock_,
-                   limits, cfg.ingest.features, app.get(), app->store_.get(), &app->auth_,
-                   app->batch_pool_.get()};
+      options.batch_threads > 0
+          ? options.batch_threads
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  ServiceDeps deps{app->live_.get(), app->ingestor_.get(),  app->metrics_.get(), app->clock_,
+                   limits,           cfg.ingest.features,   app.get(),           app->store_.get(),
+                   &app->auth_,      app->batch_pool_.get()};
   app->events_ = std::make_unique<EventServiceImpl>(deps);
   app->customers_ = std::make_unique<CustomerServiceImpl>(deps);
   app->catalog_ = std::make_unique<CatalogServiceImpl>(deps);
@@ -189,8 +192,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
     try {
       app->exposer_ = std::make_unique<prometheus::Exposer>(options.metrics_address);
     } catch (const std::exception& e) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen on metrics address ", options.metrics_address, ": ", e.what()));
+      return absl::UnavailableError(absl::StrCat("cannot listen on metrics address ",
+                                                 options.metrics_address, ": ", e.what()));
     }
     for (const auto& c : app->metrics_->collectables()) app->exposer_->RegisterCollectable(c);
     auto ports = app->exposer_->GetListeningPorts();
@@ -229,15 +232,17 @@ absl::StatusOr<v1::ReloadConfigResponse> App::ReloadConfig(bool allow_removing_p
     {
       core::ReadGuard guard(live_->epochs);
       for (const core::PlacementSpec& p : live_->config.Get()->placements) {
-        const bool kept = std::any_of(next.decisions.placements.begin(), next.decisions.placements.end(),
-                                      [&](const core::PlacementSpec& n) { return n.id == p.id; });
+        const bool kept =
+            std::any_of(next.decisions.placements.begin(), next.decisions.placements.end(),
+                        [&](const core::PlacementSpec& n) { return n.id == p.id; });
         if (!kept) removed.push_back(p.id);
       }
     }
     if (!removed.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
           config_path_, ": the reload would remove placements ", absl::StrJoin(removed, ", "),
-          " (callers asking for them would get NOT_FOUND); the old config keeps serving. Confirm with "
+          " (callers asking for them would get NOT_FOUND); the old config keeps serving. Confirm "
+          "with "
           "`nextbest reload-config --allow_removing_placements` (ReloadConfigRequest."
           "allow_removing_placements)"));
     }
@@ -281,8 +286,8 @@ void App::RunModels() {
       // The guard keeps the states read here alive; the writer keeps
       // publishing meanwhile (what it retires is freed after the build).
       core::ReadGuard guard(live_->epochs);
-      models = core::BuildModels(config_.models, live_->customers, *live_->catalog.Get(), *live_->config.Get(),
-                                 clock_->Now());
+      models = core::BuildModels(config_.models, live_->customers, *live_->catalog.Get(),
+                                 *live_->config.Get(), clock_->Now());
     }
     const core::Models& m = *models;
     live_->models.PublishFromAnyThread(std::move(models), live_->epochs);
@@ -316,11 +321,12 @@ void App::RunMaintenanceTasks() {
 }
 
 void App::SweepInactiveProfiles() {
-  const int64_t erased =
-      storage::EraseInactiveProfiles(*ingestor_, *live_, clock_->Now() - config_.profile_retention_ms);
+  const int64_t erased = storage::EraseInactiveProfiles(
+      *ingestor_, *live_, clock_->Now() - config_.profile_retention_ms);
   profiles_expired_.fetch_add(erased);
-  if (erased > 0) Log("retention: erased %d profiles inactive for more than %d days", erased,
-                      config_.profile_retention_ms / core::kMsPerDay);
+  if (erased > 0)
+    Log("retention: erased %d profiles inactive for more than %d days", erased,
+        config_.profile_retention_ms / core::kMsPerDay);
 }
 
 absl::Status App::ReapplyErasures(const std::string& file) {
@@ -333,7 +339,8 @@ absl::Status App::ReapplyErasures(const std::string& file) {
     v1::Erasure e;
     const bool parsed = google::protobuf::util::JsonStringToMessage(line, &e).ok();
     if (!parsed || e.subject_hash().size() != 64 ||
-        e.subject_hash().find_first_not_of("0123456789abcdef") != std::string::npos || !e.has_erased_at()) {
+        e.subject_hash().find_first_not_of("0123456789abcdef") != std::string::npos ||
+        !e.has_erased_at()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--reapply_erasures: ", file, " line ", n,
           ": not an erasure of `nextbest erasures` (JSON with subject_hash, erased_at)"));
@@ -343,7 +350,8 @@ absl::Status App::ReapplyErasures(const std::string& file) {
   }
   ASSIGN_OR_RETURN(storage::ReapplyReport r,
                    storage::ReapplyErasures(entries, *store_, *ingestor_, *live_));
-  Log("re-applied erasures from %s: %d listed, %d already on record, %d customers erased, %d suppressions "
+  Log("re-applied erasures from %s: %d listed, %d already on record, %d customers erased, %d "
+      "suppressions "
       "added for customers not held here",
       file, r.listed, r.already_on_record, r.customers_erased, r.suppressions_added);
   return absl::OkStatus();
@@ -361,7 +369,8 @@ absl::Status App::Checkpoint(const std::string& dir) {
   const std::filesystem::path data = std::filesystem::weakly_canonical(data_dir_, ec);
   const auto [d, t] = std::mismatch(data.begin(), data.end(), target.begin(), target.end());
   if (!ec && d == data.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("dir: '", dir, "' is inside the data directory"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("dir: '", dir, "' is inside the data directory"));
   }
   if (std::filesystem::exists(dir)) {
     return absl::AlreadyExistsError(absl::StrCat("dir: ", dir, " already exists"));
@@ -372,7 +381,9 @@ absl::Status App::Checkpoint(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::Status App::SaveOfferLedger() { return ingestor_->SubmitAndWait(storage::SaveOfferLedger{}).status(); }
+absl::Status App::SaveOfferLedger() {
+  return ingestor_->SubmitAndWait(storage::SaveOfferLedger{}).status();
+}
 
 void App::RunTicker() {
   std::unique_lock<std::mutex> lock(ticker_mu_);
@@ -394,7 +405,8 @@ void App::RunTicker() {
     }
     if (++ticks % 10 == 0) {
       live_->offers.Prune(clock_->Now(), kMaxCapPeriodMs);
-      if (absl::Status s = SaveOfferLedger(); !s.ok()) Log("saving the offer ledger: %s", s.ToString());
+      if (absl::Status s = SaveOfferLedger(); !s.ok())
+        Log("saving the offer ledger: %s", s.ToString());
     }
   }
 }
@@ -429,7 +441,8 @@ void App::Shutdown(absl::Duration drain) {
   // Only once fully recovered: a failed start has nothing to save (and
   // must not overwrite what is on disk).
   if (store_ && live_ && ingestor_) {
-    if (absl::Status s = SaveOfferLedger(); !s.ok()) Log("saving the offer ledger: %s", s.ToString());
+    if (absl::Status s = SaveOfferLedger(); !s.ok())
+      Log("saving the offer ledger: %s", s.ToString());
   }
   if (ingestor_) {
     ingestor_->Stop();  // every queued write finishes first

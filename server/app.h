@@ -30,7 +30,7 @@ struct AppOptions {
   std::string grpc_address = "127.0.0.1:50051";
   std::string metrics_address = "127.0.0.1:9464";  // empty: no metrics endpoint
   std::string data_dir = "./data";
-  std::string config_path;  // empty: built-in defaults
+  std::string config_path;      // empty: built-in defaults
   bool request_metrics = true;  // false: no per-request metrics (benchmarking their cost)
   // The admin token's file; empty: DATA_DIR/admin_token, created (random,
   // mode 0600) at the first start.

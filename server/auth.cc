@@ -14,13 +14,20 @@ namespace nextbest::server {
 
 const char* ScopeName(Scope s) {
   switch (s) {
-    case Scope::kDecide: return "decide";
-    case Scope::kTrack: return "track";
-    case Scope::kReadProfile: return "read_profile";
-    case Scope::kBatch: return "batch";
-    case Scope::kAdmin: return "admin";
-    case Scope::kPrivacy: return "privacy";
-    case Scope::kCount: break;
+    case Scope::kDecide:
+      return "decide";
+    case Scope::kTrack:
+      return "track";
+    case Scope::kReadProfile:
+      return "read_profile";
+    case Scope::kBatch:
+      return "batch";
+    case Scope::kAdmin:
+      return "admin";
+    case Scope::kPrivacy:
+      return "privacy";
+    case Scope::kCount:
+      break;
   }
   return "?";
 }
@@ -56,11 +63,14 @@ absl::StatusOr<AuthConfig> ParseAuthConfig(const config_proto::AuthConfig& c) {
     const std::string field = absl::StrCat("callers[", i, "]");
     CallerSpec spec;
     spec.name = cc.name();
-    if (spec.name.empty() || spec.name.size() > 64) return invalid(field + ".name", "must be 1..64 bytes");
+    if (spec.name.empty() || spec.name.size() > 64)
+      return invalid(field + ".name", "must be 1..64 bytes");
     for (const CallerSpec& earlier : out.callers) {
-      if (earlier.name == spec.name) return invalid(field + ".name", absl::StrCat("duplicate '", spec.name, "'"));
+      if (earlier.name == spec.name)
+        return invalid(field + ".name", absl::StrCat("duplicate '", spec.name, "'"));
     }
-    if (spec.name == "admin") return invalid(field + ".name", "'admin' is the admin token's caller");
+    if (spec.name == "admin")
+      return invalid(field + ".name", "'admin' is the admin token's caller");
     if (!cc.token_sha256().empty()) {
       std::string hex = absl::AsciiStrToLower(cc.token_sha256());
       if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
@@ -88,7 +98,8 @@ std::string Sha256(absl::string_view data) {
   // through EVP_sha256() (most of a microsecond), an explicit fetch not.
   // And one context per thread, reset per digest (no allocation per call).
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  thread_local const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(),
+                                                                            EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   EVP_DigestInit_ex(ctx.get(), sha256, nullptr);
@@ -97,8 +108,8 @@ std::string Sha256(absl::string_view data) {
   return std::string(reinterpret_cast<const char*>(digest), size);
 }
 
-absl::StatusOr<std::unique_ptr<const Authorizer>> Authorizer::Build(const AuthConfig& config,
-                                                                    const std::string& admin_token) {
+absl::StatusOr<std::unique_ptr<const Authorizer>> Authorizer::Build(
+    const AuthConfig& config, const std::string& admin_token) {
   std::unique_ptr<Authorizer> a(new Authorizer());
   a->anonymous_ = config.anonymous;
   a->callers_ = config.callers;
@@ -111,8 +122,9 @@ absl::StatusOr<std::unique_ptr<const Authorizer>> Authorizer::Build(const AuthCo
                        a->callers_[a->by_token_[c.token_sha256]].name, "'"));
     }
     if (!c.tls_identity.empty() && !a->by_identity_.emplace(c.tls_identity, i).second) {
-      return absl::InvalidArgumentError(absl::StrCat("auth: caller '", c.name, "' has the tls_identity of caller '",
-                                                     a->callers_[a->by_identity_[c.tls_identity]].name, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("auth: caller '", c.name, "' has the tls_identity of caller '",
+                       a->callers_[a->by_identity_[c.tls_identity]].name, "'"));
     }
   }
   return std::unique_ptr<const Authorizer>(std::move(a));
@@ -121,8 +133,8 @@ absl::StatusOr<std::unique_ptr<const Authorizer>> Authorizer::Build(const AuthCo
 absl::Status Authorizer::Allow(size_t caller, Scope needed, absl::string_view rpc) const {
   const CallerSpec& c = callers_[caller];
   if ((c.scopes & ScopeBit(needed)) != 0) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat(rpc, ": caller '", c.name, "' lacks the scope ",
-                                                  ScopeName(needed)));
+  return absl::PermissionDeniedError(
+      absl::StrCat(rpc, ": caller '", c.name, "' lacks the scope ", ScopeName(needed)));
 }
 
 absl::Status Authorizer::Authorize(Scope needed, const absl::string_view* authorization,
@@ -138,11 +150,13 @@ absl::Status Authorizer::Authorize(Scope needed, const absl::string_view* author
     // Looked up by the token's hash: the time taken says nothing about how
     // much of a token matched.
     auto it = by_token_.find(Sha256(token));
-    if (it == by_token_.end()) return absl::UnauthenticatedError(absl::StrCat(rpc, ": unknown token"));
+    if (it == by_token_.end())
+      return absl::UnauthenticatedError(absl::StrCat(rpc, ": unknown token"));
     return Allow(it->second, needed, rpc);
   }
   for (const std::string& identity : tls_identities) {
-    if (auto it = by_identity_.find(identity); it != by_identity_.end()) return Allow(it->second, needed, rpc);
+    if (auto it = by_identity_.find(identity); it != by_identity_.end())
+      return Allow(it->second, needed, rpc);
   }
   return absl::UnauthenticatedError(absl::StrCat(
       rpc, ": needs a caller with the scope ", ScopeName(needed),

@@ -13,8 +13,8 @@
 #include "core/decision.h"
 #include "core/status_macros.h"
 #include "server/convert.h"
-#include "server/status_mapping.h"
 #include "server/enums.h"
+#include "server/status_mapping.h"
 #include "server/validation.h"
 
 namespace nextbest::server {
@@ -37,10 +37,12 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
                       const v1::DecideForAllRequest& request, std::atomic<int>* open_batches)
       : deps_(deps), request_(request), start_(Clock::now()), open_batches_(open_batches) {
     absl::Status s = Authorize(deps_, ctx, Rpc::kDecideForAll);
-    if (s.ok() && open_batches_->fetch_add(1, std::memory_order_relaxed) >= deps_.limits.max_concurrent_batches) {
+    if (s.ok() && open_batches_->fetch_add(1, std::memory_order_relaxed) >=
+                      deps_.limits.max_concurrent_batches) {
       open_batches_->fetch_sub(1, std::memory_order_relaxed);
-      s = absl::ResourceExhaustedError(absl::StrCat(
-          "too many DecideForAll calls open (", deps_.limits.max_concurrent_batches, "); retry later"));
+      s = absl::ResourceExhaustedError(absl::StrCat("too many DecideForAll calls open (",
+                                                    deps_.limits.max_concurrent_batches,
+                                                    "); retry later"));
     } else if (s.ok()) {
       admitted_ = true;
       s = Prepare();
@@ -92,13 +94,17 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
   absl::Status Prepare() {
     RETURN_IF_ERROR(ValidateDecideForAll(request_));
     core::ReadGuard guard(deps_.live->epochs);
-    RETURN_IF_ERROR(core::FindPlacement(*deps_.live->config.Get(), request_.placement(), request_.count()).status());
+    RETURN_IF_ERROR(
+        core::FindPlacement(*deps_.live->config.Get(), request_.placement(), request_.count())
+            .status());
     handles_ = deps_.live->customers.Handles();
-    if (request_.max_customers() > 0 && handles_.size() > static_cast<size_t>(request_.max_customers())) {
+    if (request_.max_customers() > 0 &&
+        handles_.size() > static_cast<size_t>(request_.max_customers())) {
       handles_.erase(handles_.begin() + request_.max_customers(), handles_.end());
     }
     now_ = request_.has_time() ? ToTimeMs(request_.time()) : deps_.clock->Now();
-    channel_ = request_.channel() == v1::CHANNEL_UNSPECIFIED ? core::Channel::kEmail : ToCore(request_.channel());
+    channel_ = request_.channel() == v1::CHANNEL_UNSPECIFIED ? core::Channel::kEmail
+                                                             : ToCore(request_.channel());
     return absl::OkStatus();
   }
 
@@ -165,9 +171,11 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
       q.customer = state;
       absl::StatusOr<core::Recommendation> r = core::Recommend(snapshot, q, now_);
       if (!r.ok()) {  // the placement was removed or changed by a reload meanwhile
-        return absl::AbortedError(absl::StrCat("a config reload during the run: ", r.status().message()));
+        return absl::AbortedError(
+            absl::StrCat("a config reload during the run: ", r.status().message()));
       }
-      FillCustomerDecision(q.customer_id, *r, snapshot.catalog, snapshot.config, *msg.add_decisions());
+      FillCustomerDecision(q.customer_id, *r, snapshot.catalog, snapshot.config,
+                           *msg.add_decisions());
     }
     return absl::OkStatus();
   }

@@ -23,7 +23,8 @@ using namespace config_internal;  // NOLINT: Invalid, InRange, Or, cfg
 class ErrorCollector : public google::protobuf::io::ErrorCollector {
  public:
   void AddError(int line, int column, const std::string& message) override {
-    if (first.empty()) first = absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
+    if (first.empty())
+      first = absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
   }
   std::string first;
 };
@@ -70,17 +71,20 @@ absl::Status ParseStorage(const cfg::StorageConfig& c, storage::StoreOptions& ou
   return Within(out.write_buffer_mb, "storage.write_buffer_mb", 0, 1024);
 }
 
-absl::Status ParseIngest(const cfg::IngestConfig& c, storage::IngestOptions& out, int& max_events_per_request) {
+absl::Status ParseIngest(const cfg::IngestConfig& c, storage::IngestOptions& out,
+                         int& max_events_per_request) {
   out.queue_capacity = Or(c.queue_capacity(), out.queue_capacity);
   out.max_group_requests = Or(c.max_group_requests(), out.max_group_requests);
-  out.trending_publish_interval_ms = Or(c.trending_publish_interval_ms(), out.trending_publish_interval_ms);
+  out.trending_publish_interval_ms =
+      Or(c.trending_publish_interval_ms(), out.trending_publish_interval_ms);
   out.store_trending_keep = Or(c.store_trending_keep(), out.store_trending_keep);
   out.max_unlisted_products = Or(c.max_unlisted_products(), out.max_unlisted_products);
   out.catalog_authoritative = c.catalog_authoritative();
   max_events_per_request = Or(c.max_events_per_request(), max_events_per_request);
   RETURN_IF_ERROR(Within(out.queue_capacity, "ingest.queue_capacity", 1, 1 << 24));
   RETURN_IF_ERROR(Within(out.max_group_requests, "ingest.max_group_requests", 1, 1 << 20));
-  RETURN_IF_ERROR(Within(out.trending_publish_interval_ms, "ingest.trending_publish_interval_ms", 1, 3'600'000));
+  RETURN_IF_ERROR(Within(out.trending_publish_interval_ms, "ingest.trending_publish_interval_ms", 1,
+                         3'600'000));
   RETURN_IF_ERROR(Within(out.store_trending_keep, "ingest.store_trending_keep", 1, 100000));
   RETURN_IF_ERROR(Within(out.max_unlisted_products, "ingest.max_unlisted_products", 0, 10'000'000));
   return Within(max_events_per_request, "ingest.max_events_per_request", 1, 100000);
@@ -100,8 +104,10 @@ absl::Status ParseFeatures(const cfg::FeatureConfig& c, core::FeatureOptions& ou
   out.return_weight = Or(c.return_weight(), out.return_weight);
   out.trending_list_size = Or(c.trending_list_size(), out.trending_list_size);
   RETURN_IF_ERROR(Within(out.recently_viewed_count, "features.recently_viewed_count", 1, 200));
-  RETURN_IF_ERROR(InRange(out.affinity_half_life_days, "features.affinity_half_life_days", 0.01, 3650));
-  RETURN_IF_ERROR(InRange(out.popularity_half_life_days, "features.popularity_half_life_days", 0.01, 3650));
+  RETURN_IF_ERROR(
+      InRange(out.affinity_half_life_days, "features.affinity_half_life_days", 0.01, 3650));
+  RETURN_IF_ERROR(
+      InRange(out.popularity_half_life_days, "features.popularity_half_life_days", 0.01, 3650));
   RETURN_IF_ERROR(InRange(out.view_weight, "features.view_weight", -1000, 1000));
   RETURN_IF_ERROR(InRange(out.add_to_cart_weight, "features.add_to_cart_weight", -1000, 1000));
   RETURN_IF_ERROR(InRange(out.purchase_weight, "features.purchase_weight", -1000, 1000));
@@ -118,8 +124,10 @@ absl::Status ParseModels(const cfg::ModelConfig& c, ServiceConfig& out) {
   out.model_interval_seconds = Or(c.rebuild_interval_seconds(), out.model_interval_seconds);
   m.neighbours_per_product = Or(c.neighbours_per_product(), m.neighbours_per_product);
   m.new_arrival_days = Or(c.new_arrival_days(), m.new_arrival_days);
-  if (c.session_gap_minutes() != 0) m.session_gap_ms = static_cast<int64_t>(c.session_gap_minutes()) * 60'000;
-  RETURN_IF_ERROR(Within(out.model_interval_seconds, "models.rebuild_interval_seconds", 1, 7 * 86400));
+  if (c.session_gap_minutes() != 0)
+    m.session_gap_ms = static_cast<int64_t>(c.session_gap_minutes()) * 60'000;
+  RETURN_IF_ERROR(
+      Within(out.model_interval_seconds, "models.rebuild_interval_seconds", 1, 7 * 86400));
   RETURN_IF_ERROR(Within(m.neighbours_per_product, "models.neighbours_per_product", 1, 200));
   RETURN_IF_ERROR(Within(m.new_arrival_days, "models.new_arrival_days", 1, 3650));
   RETURN_IF_ERROR(Within(m.session_gap_ms / 60'000, "models.session_gap_minutes", 1, 24 * 60));
@@ -130,7 +138,8 @@ absl::Status ParseModels(const cfg::ModelConfig& c, ServiceConfig& out) {
 absl::Status ParsePrivacy(const cfg::PrivacyConfig& c, ServiceConfig& out) {
   RETURN_IF_ERROR(Within(c.event_retention_days(), "privacy.event_retention_days", 0, 36500));
   RETURN_IF_ERROR(Within(c.profile_retention_days(), "privacy.profile_retention_days", 0, 36500));
-  RETURN_IF_ERROR(Within(c.retention_sweep_seconds(), "privacy.retention_sweep_seconds", 0, 7 * 86400));
+  RETURN_IF_ERROR(
+      Within(c.retention_sweep_seconds(), "privacy.retention_sweep_seconds", 0, 7 * 86400));
   out.store.event_retention_ms = static_cast<int64_t>(c.event_retention_days()) * core::kMsPerDay;
   out.profile_retention_ms = static_cast<int64_t>(c.profile_retention_days()) * core::kMsPerDay;
   out.retention_sweep_seconds = Or(c.retention_sweep_seconds(), out.retention_sweep_seconds);
@@ -171,8 +180,8 @@ absl::StatusOr<ServiceConfig> LoadConfig(const std::string& path) {
   const std::string contents = text.str();
   absl::string_view body = absl::StripTrailingAsciiWhitespace(contents);
   const size_t last_line = body.rfind('\n');
-  const absl::string_view last =
-      absl::StripAsciiWhitespace(last_line == absl::string_view::npos ? body : body.substr(last_line + 1));
+  const absl::string_view last = absl::StripAsciiWhitespace(
+      last_line == absl::string_view::npos ? body : body.substr(last_line + 1));
   if (last != kConfigEndMarker) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": the file must end with the line '", kConfigEndMarker,
@@ -180,7 +189,8 @@ absl::StatusOr<ServiceConfig> LoadConfig(const std::string& path) {
   }
   auto parsed = ParseConfig(contents);
   if (!parsed.ok()) {
-    return absl::Status(parsed.status().code(), absl::StrCat(path, ": ", parsed.status().message()));
+    return absl::Status(parsed.status().code(),
+                        absl::StrCat(path, ": ", parsed.status().message()));
   }
   return parsed;
 }

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/models.h"
 #include "core/decision_config.h"
+#include "core/models.h"
 #include "server/auth.h"
 #include "storage/ingestor.h"
 #include "storage/rocks_store.h"

@@ -36,8 +36,11 @@ absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const
     out.countries |= static_cast<uint16_t>(1u << (it - markets.begin()));
   }
   static const std::pair<const char*, core::Channel> kChannels[] = {
-      {"WEB", core::Channel::kWeb}, {"APP", core::Channel::kApp}, {"STORE", core::Channel::kStore},
-      {"EMAIL", core::Channel::kEmail}, {"CALL_CENTER", core::Channel::kCallCenter}};
+      {"WEB", core::Channel::kWeb},
+      {"APP", core::Channel::kApp},
+      {"STORE", core::Channel::kStore},
+      {"EMAIL", core::Channel::kEmail},
+      {"CALL_CENTER", core::Channel::kCallCenter}};
   for (int i = 0; i < c.channels_size(); ++i) {
     bool found = false;
     for (const auto& [name, ch] : kChannels) {
@@ -47,8 +50,9 @@ absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const
       }
     }
     if (!found) {
-      return Invalid(absl::StrCat(field, ".channels[", i, "]"),
-                     absl::StrCat("'", c.channels(i), "': one of WEB, APP, STORE, EMAIL, CALL_CENTER"));
+      return Invalid(
+          absl::StrCat(field, ".channels[", i, "]"),
+          absl::StrCat("'", c.channels(i), "': one of WEB, APP, STORE, EMAIL, CALL_CENTER"));
     }
   }
   for (int i = 0; i < c.rfm_segments_size(); ++i) {
@@ -96,7 +100,8 @@ absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const
   return out;
 }
 
-absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, const std::string& field) {
+absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p,
+                                                const std::string& field) {
   core::PlacementSpec spec;
   spec.id = p.id();
   if (spec.id.empty()) return Invalid(field + ".id", "required");
@@ -107,11 +112,13 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
     core::SourceSpec src;
     // By name: the config's kinds are the source table's config names.
     const std::optional<core::Source> kind =
-        cfg::SourceConfig::Kind_IsValid(s.kind()) ? core::SourceFromConfigName(cfg::SourceConfig::Kind_Name(s.kind()))
-                                                  : std::nullopt;
+        cfg::SourceConfig::Kind_IsValid(s.kind())
+            ? core::SourceFromConfigName(cfg::SourceConfig::Kind_Name(s.kind()))
+            : std::nullopt;
     if (!kind.has_value()) {
       std::vector<std::string> names;
-      for (int k = 1; k <= cfg::SourceConfig::Kind_MAX; ++k) names.push_back(cfg::SourceConfig::Kind_Name(k));
+      for (int k = 1; k <= cfg::SourceConfig::Kind_MAX; ++k)
+        names.push_back(cfg::SourceConfig::Kind_Name(k));
       return Invalid(f + ".kind", absl::StrCat("required: one of ", absl::StrJoin(names, ", ")));
     }
     src.source = *kind;
@@ -119,7 +126,8 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
     RETURN_IF_ERROR(InRange(src.weight, f + ".weight", 0, 1000));
     src.limit = Or(s.limit(), src.limit);
     if (src.limit < 1 || src.limit > 1000) return Invalid(f + ".limit", "must be 1..1000");
-    src.seed = s.seed() == cfg::SourceConfig::SEED_UNSPECIFIED ? core::Seed::kBoth : ToCore(s.seed());
+    src.seed =
+        s.seed() == cfg::SourceConfig::SEED_UNSPECIFIED ? core::Seed::kBoth : ToCore(s.seed());
     if (s.scope() < cfg::SourceConfig::MARKET || s.scope() > cfg::SourceConfig::CATEGORY) {
       return Invalid(f + ".scope", "unknown value");
     }
@@ -132,7 +140,8 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
   }
   spec.max_count = Or(p.max_count(), spec.max_count);
   spec.default_count = Or(p.default_count(), std::min(spec.default_count, spec.max_count));
-  if (spec.max_count < 1 || spec.max_count > 1000) return Invalid(field + ".max_count", "must be 1..1000");
+  if (spec.max_count < 1 || spec.max_count > 1000)
+    return Invalid(field + ".max_count", "must be 1..1000");
   if (spec.default_count < 1 || spec.default_count > spec.max_count) {
     return Invalid(field + ".default_count", "must be 1..max_count");
   }
@@ -148,7 +157,8 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
   RETURN_IF_ERROR(InRange(spec.rotation, field + ".rotation", 0, 0.5));
   spec.exclude_bought_within_days = p.exclude_bought_within_days();
   spec.max_per_category = p.max_per_category();
-  if (spec.exclude_bought_within_days < 0) return Invalid(field + ".exclude_bought_within_days", "must be >= 0");
+  if (spec.exclude_bought_within_days < 0)
+    return Invalid(field + ".exclude_bought_within_days", "must be >= 0");
   if (spec.max_per_category < 0) return Invalid(field + ".max_per_category", "must be >= 0");
   const auto& fl = p.filter();
   core::ProductFilter& f = spec.filter;
@@ -182,7 +192,8 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p, c
                      absl::StrCat("unknown offer type '", type,
                                   "': promotion, product_push, moment, loyalty or service"));
     }
-    RETURN_IF_ERROR(InRange(w, absl::StrCat(field, ".arbitration.offer_type_weight[", type, "]"), 0, 1000));
+    RETURN_IF_ERROR(
+        InRange(w, absl::StrCat(field, ".arbitration.offer_type_weight[", type, "]"), 0, 1000));
     arb.offer_type_weight[slot] = w;
   }
   return spec;
@@ -206,7 +217,8 @@ absl::StatusOr<core::OfferSpec> ToOffer(const cfg::OfferConfig& o, const std::st
   out.id = o.id();
   if (out.id.empty()) return Invalid(field + ".id", "required");
   if (o.type() < cfg::OfferConfig::PROMOTION || o.type() > cfg::OfferConfig::SERVICE) {
-    return Invalid(field + ".type", "required: PROMOTION, PRODUCT_PUSH, MOMENT, LOYALTY or SERVICE");
+    return Invalid(field + ".type",
+                   "required: PROMOTION, PRODUCT_PUSH, MOMENT, LOYALTY or SERVICE");
   }
   out.type = ToCore(o.type());
   out.title = o.title();
@@ -238,7 +250,8 @@ absl::StatusOr<core::OfferSpec> ToOffer(const cfg::OfferConfig& o, const std::st
   }
   if (o.total_cap() < 0) return Invalid(field + ".total_cap", "must be >= 0");
   out.per_customer_cap = o.per_customer_cap();
-  if (o.cap_period_days() != 0) out.cap_period_ms = static_cast<int64_t>(o.cap_period_days()) * core::kMsPerDay;
+  if (o.cap_period_days() != 0)
+    out.cap_period_ms = static_cast<int64_t>(o.cap_period_days()) * core::kMsPerDay;
   out.total_cap = o.total_cap();
   return out;
 }
@@ -264,18 +277,22 @@ absl::Status ParseDecisions(cfg::ServerConfig& c, const std::vector<std::string>
     const std::string field = absl::StrCat("segments[", i, "]");
     if (sc.id().empty()) return Invalid(field + ".id", "required");
     for (const auto& earlier : d.segments) {
-      if (earlier.id == sc.id()) return Invalid(field + ".id", absl::StrCat("duplicate '", sc.id(), "'"));
+      if (earlier.id == sc.id())
+        return Invalid(field + ".id", absl::StrCat("duplicate '", sc.id(), "'"));
     }
-    ASSIGN_OR_RETURN(core::Condition cond, ToCondition(sc.condition(), field + ".condition", markets, d.segments));
+    ASSIGN_OR_RETURN(core::Condition cond,
+                     ToCondition(sc.condition(), field + ".condition", markets, d.segments));
     d.segments.push_back({sc.id(), std::move(cond)});
   }
   if (d.segments.size() > 64) return Invalid("segments", "at most 64");
   for (int i = 0; i < c.placements_size(); ++i) {
-    ASSIGN_OR_RETURN(core::PlacementSpec spec, ToPlacement(c.placements(i), absl::StrCat("placements[", i, "]")));
+    ASSIGN_OR_RETURN(core::PlacementSpec spec,
+                     ToPlacement(c.placements(i), absl::StrCat("placements[", i, "]")));
     d.placements.push_back(std::move(spec));
   }
   for (int i = 0; i < c.offers_size(); ++i) {
-    ASSIGN_OR_RETURN(core::OfferSpec offer, ToOffer(c.offers(i), absl::StrCat("offers[", i, "]"), markets, d.segments));
+    ASSIGN_OR_RETURN(core::OfferSpec offer,
+                     ToOffer(c.offers(i), absl::StrCat("offers[", i, "]"), markets, d.segments));
     d.offers.push_back(std::move(offer));
   }
   // Duplicate ids and offers naming unknown placements.

@@ -24,7 +24,8 @@ inline absl::Status Invalid(const std::string& field, const std::string& rule) {
 // false with everything, so a plain range check lets it through).
 inline absl::Status InRange(double value, const std::string& field, double min, double max) {
   if (!std::isfinite(value) || value < min || value > max) {
-    return Invalid(field, absl::StrCat("must be a finite number within ", min, "..", max, ", got ", value));
+    return Invalid(
+        field, absl::StrCat("must be a finite number within ", min, "..", max, ", got ", value));
   }
   return absl::OkStatus();
 }
@@ -39,6 +40,7 @@ T Or(T value, T fallback) {
 
 // Placements, offers, segments and the consent rule into `d` (the shipped
 // placements when the config names none).
-absl::Status ParseDecisions(cfg::ServerConfig& c, const std::vector<std::string>& markets, core::DecisionConfig& d);
+absl::Status ParseDecisions(cfg::ServerConfig& c, const std::vector<std::string>& markets,
+                            core::DecisionConfig& d);
 
 }  // namespace nextbest::server::config_internal

@@ -15,8 +15,8 @@ bool Known(const core::Catalog& c, core::ProductIndex p) { return p < c.product_
 
 void FillProfile(const std::string& customer_id, const core::CustomerState& state,
                  const core::Catalog& catalog, const core::FeatureOptions& options,
-                 const core::DecisionConfig& config, const core::Models* models,
-                 core::TimeMs now, v1::GetProfileResponse& out) {
+                 const core::DecisionConfig& config, const core::Models* models, core::TimeMs now,
+                 v1::GetProfileResponse& out) {
   const core::CustomerAttributes& a = state.attributes;
   v1::Customer* c = out.mutable_customer();
   c->set_customer_id(customer_id);
@@ -136,7 +136,8 @@ void FillRecommendation(const core::Recommendation& r, const core::Catalog& cata
   const core::TimeMs now = r.time;
   out.set_placement(r.placement->id);
   out.set_personalized(d.personalized);
-  if (d.fallback != core::FallbackReason::kNone) out.set_fallback_reason(core::FallbackReasonText(d.fallback));
+  if (d.fallback != core::FallbackReason::kNone)
+    out.set_fallback_reason(core::FallbackReasonText(d.fallback));
   if (d.country < catalog.market_count()) out.set_country(catalog.market_code(d.country));
   *out.mutable_decided_at() = FromTimeMs(now);
   for (size_t i = 0; i < d.items.size(); ++i) {
@@ -172,8 +173,9 @@ void FillRecommendation(const core::Recommendation& r, const core::Catalog& cata
     x->set_value(e.value);
     x->set_priority(e.priority);
     x->set_context(e.context);
-    x->set_formula(absl::StrFormat("%.4g (relevance) x %.4g (value) x %.4g (priority) x %.4g (context) = %.4g",
-                                   e.relevance, e.value, e.priority, e.context, item.score));
+    x->set_formula(
+        absl::StrFormat("%.4g (relevance) x %.4g (value) x %.4g (priority) x %.4g (context) = %.4g",
+                        e.relevance, e.value, e.priority, e.context, item.score));
   }
   if (explain == nullptr) return;
   v1::Explanation* x = out.mutable_explanation();

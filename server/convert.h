@@ -5,12 +5,12 @@
 
 #include "core/catalog.h"
 #include "core/decision.h"
-#include "core/recommend.h"
-#include "server/enums.h"
 #include "core/features.h"
+#include "core/recommend.h"
 #include "nextbest/v1/customers.pb.h"
 #include "nextbest/v1/decisions.pb.h"
 #include "nextbest/v1/events.pb.h"
+#include "server/enums.h"
 #include "storage/commands.h"
 
 namespace nextbest::server {
@@ -18,8 +18,8 @@ namespace nextbest::server {
 // `models` may be null (no models built yet: no RFM scores).
 void FillProfile(const std::string& customer_id, const core::CustomerState& state,
                  const core::Catalog& catalog, const core::FeatureOptions& options,
-                 const core::DecisionConfig& config, const core::Models* models,
-                 core::TimeMs now, v1::GetProfileResponse& out);
+                 const core::DecisionConfig& config, const core::Models* models, core::TimeMs now,
+                 v1::GetProfileResponse& out);
 
 // A stored event as the API's Event (export).
 void FillEvent(const storage::RawEvent& event, const std::string& currency, v1::Event& out);
@@ -27,8 +27,9 @@ void FillEvent(const storage::RawEvent& event, const std::string& currency, v1::
 // What every rendered item says, in a Recommend response and in the
 // newsletter batch alike: product id, source, score and reason.
 template <typename Item>
-void FillItem(const core::Catalog& catalog, const core::DecisionConfig& config, const core::DecidedItem& item,
-              core::CountryIndex country, core::TimeMs now, Item& out) {
+void FillItem(const core::Catalog& catalog, const core::DecisionConfig& config,
+              const core::DecidedItem& item, core::CountryIndex country, core::TimeMs now,
+              Item& out) {
   if (item.product < catalog.product_count()) out.set_product_id(catalog.product(item.product).id);
   out.set_source(ToWire(item.source));
   out.set_score(item.score);

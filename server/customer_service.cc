@@ -1,18 +1,19 @@
-#include "server/services.h"
-
 #include "server/convert.h"
 #include "server/service_util.h"
+#include "server/services.h"
 
 namespace nextbest::server {
 
 grpc::ServerUnaryReactor* CustomerServiceImpl::UpsertCustomers(
     grpc::CallbackServerContext* ctx, const v1::UpsertCustomersRequest* request,
     v1::UpsertCustomersResponse* response) {
-  return SubmitUnary(ctx, deps_, Rpc::kUpsertCustomers,
-                     [&] { return AsCommand(ToUpsertCustomers(*request, deps_.limits, deps_.clock->Now())); },
-                     response, [](const storage::WriteResult& r, v1::UpsertCustomersResponse& out) {
-                       out.set_upserted(static_cast<int32_t>(r.accepted));
-                     });
+  return SubmitUnary(
+      ctx, deps_, Rpc::kUpsertCustomers,
+      [&] { return AsCommand(ToUpsertCustomers(*request, deps_.limits, deps_.clock->Now())); },
+      response,
+      [](const storage::WriteResult& r, v1::UpsertCustomersResponse& out) {
+        out.set_upserted(static_cast<int32_t>(r.accepted));
+      });
 }
 
 grpc::ServerUnaryReactor* CustomerServiceImpl::GetProfile(grpc::CallbackServerContext* ctx,

@@ -1,5 +1,3 @@
-#include "server/services.h"
-
 #include <optional>
 
 #include "absl/container/inlined_vector.h"
@@ -10,6 +8,7 @@
 #include "server/batch.h"
 #include "server/convert.h"
 #include "server/service_util.h"
+#include "server/services.h"
 
 namespace nextbest::server {
 
@@ -25,7 +24,8 @@ absl::Status DecisionServiceImpl::Decide(const v1::RecommendRequest& request,
   q.country = ctx.country();
   q.store_id = ctx.store_id();
   q.product_id = ctx.product_id();
-  const absl::InlinedVector<absl::string_view, 16> cart(ctx.cart_product_ids().begin(), ctx.cart_product_ids().end());
+  const absl::InlinedVector<absl::string_view, 16> cart(ctx.cart_product_ids().begin(),
+                                                        ctx.cart_product_ids().end());
   const absl::InlinedVector<absl::string_view, 16> exclude(ctx.exclude_product_ids().begin(),
                                                            ctx.exclude_product_ids().end());
   q.cart = cart;

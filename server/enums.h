@@ -39,7 +39,8 @@ static_assert(Same(v1::CHANNEL_APP, core::Channel::kApp));
 static_assert(Same(v1::CHANNEL_STORE, core::Channel::kStore));
 static_assert(Same(v1::CHANNEL_EMAIL, core::Channel::kEmail));
 static_assert(Same(v1::CHANNEL_CALL_CENTER, core::Channel::kCallCenter));
-static_assert(v1::Channel_MAX == static_cast<int>(core::Channel::kCallCenter), "a channel on one side only");
+static_assert(v1::Channel_MAX == static_cast<int>(core::Channel::kCallCenter),
+              "a channel on one side only");
 
 // Sources: the wire enum and the config's kinds.
 static_assert(Same(v1::SOURCE_RECENTLY_VIEWED, core::Source::kRecentlyViewed));
@@ -52,7 +53,8 @@ static_assert(Same(v1::SOURCE_NEW_ARRIVALS, core::Source::kNewArrivals));
 static_assert(Same(v1::SOURCE_OFFER, core::Source::kOffer));
 static_assert(Same(v1::SOURCE_BRAND_AFFINITY, core::Source::kBrandAffinity));
 static_assert(v1::Source_MAX == core::kSourceCount - 1, "a source on the wire or in core only");
-static_assert(cfg::SourceConfig::Kind_MAX == core::kSourceCount - 1, "a source in the config or in core only");
+static_assert(cfg::SourceConfig::Kind_MAX == core::kSourceCount - 1,
+              "a source in the config or in core only");
 
 // Seeds and trending scopes.
 static_assert(Same(cfg::SourceConfig::CONTEXT, core::Seed::kContext));
@@ -69,15 +71,20 @@ static_assert(Same(cfg::OfferConfig::PRODUCT_PUSH, core::OfferType::kProductPush
 static_assert(Same(cfg::OfferConfig::MOMENT, core::OfferType::kMoment));
 static_assert(Same(cfg::OfferConfig::LOYALTY, core::OfferType::kLoyalty));
 static_assert(Same(cfg::OfferConfig::SERVICE, core::OfferType::kService));
-static_assert(cfg::OfferConfig::Type_MAX == core::kOfferTypeSlots - 1, "an offer type on one side only");
+static_assert(cfg::OfferConfig::Type_MAX == core::kOfferTypeSlots - 1,
+              "an offer type on one side only");
 }  // namespace enums_internal
 
 // Wire -> core. Callers validate the wire value first (v1::*_IsValid).
 inline core::EventType ToCore(v1::EventType t) { return static_cast<core::EventType>(t); }
 inline core::Channel ToCore(v1::Channel c) { return static_cast<core::Channel>(c); }
 inline core::Seed ToCore(config::v1::SourceConfig::Seed s) { return static_cast<core::Seed>(s); }
-inline core::TrendingScope ToCore(config::v1::SourceConfig::Scope s) { return static_cast<core::TrendingScope>(s); }
-inline core::OfferType ToCore(config::v1::OfferConfig::Type t) { return static_cast<core::OfferType>(t); }
+inline core::TrendingScope ToCore(config::v1::SourceConfig::Scope s) {
+  return static_cast<core::TrendingScope>(s);
+}
+inline core::OfferType ToCore(config::v1::OfferConfig::Type t) {
+  return static_cast<core::OfferType>(t);
+}
 
 // Core -> wire.
 inline v1::EventType ToWire(core::EventType t) { return static_cast<v1::EventType>(t); }

@@ -1,9 +1,8 @@
-#include "server/services.h"
-
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "server/service_util.h"
+#include "server/services.h"
 
 namespace nextbest::server {
 namespace {
@@ -119,13 +118,17 @@ class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEvent
 grpc::ServerUnaryReactor* EventServiceImpl::RecordEvents(grpc::CallbackServerContext* ctx,
                                                          const v1::RecordEventsRequest* request,
                                                          v1::RecordEventsResponse* response) {
-  return SubmitUnary(ctx, deps_, Rpc::kRecordEvents,
-                     [&] { return AsCommand(ToRecordEvents(request->events(), deps_.limits, deps_.clock->Now())); },
-                     response, [](const storage::WriteResult& r, v1::RecordEventsResponse& out) {
-                       out.set_accepted(static_cast<int32_t>(r.accepted));
-                       out.set_duplicates(static_cast<int32_t>(r.duplicates));
-                       out.set_suppressed(static_cast<int32_t>(r.suppressed));
-                     });
+  return SubmitUnary(
+      ctx, deps_, Rpc::kRecordEvents,
+      [&] {
+        return AsCommand(ToRecordEvents(request->events(), deps_.limits, deps_.clock->Now()));
+      },
+      response,
+      [](const storage::WriteResult& r, v1::RecordEventsResponse& out) {
+        out.set_accepted(static_cast<int32_t>(r.accepted));
+        out.set_duplicates(static_cast<int32_t>(r.duplicates));
+        out.set_suppressed(static_cast<int32_t>(r.suppressed));
+      });
 }
 
 grpc::ServerReadReactor<v1::StreamEventsRequest>* EventServiceImpl::StreamEvents(
@@ -144,7 +147,8 @@ grpc::ServerReadReactor<v1::StreamEventsRequest>* EventServiceImpl::StreamEvents
   if (absl::Status allowed = Authorize(deps_, *ctx, Rpc::kStreamEvents); !allowed.ok()) {
     return refuse(allowed);
   }
-  if (open_streams_.fetch_add(1, std::memory_order_relaxed) >= deps_.limits.max_concurrent_streams) {
+  if (open_streams_.fetch_add(1, std::memory_order_relaxed) >=
+      deps_.limits.max_concurrent_streams) {
     open_streams_.fetch_sub(1, std::memory_order_relaxed);
     return refuse(absl::ResourceExhaustedError(absl::StrCat(
         "too many open event streams (", deps_.limits.max_concurrent_streams, "); retry later")));

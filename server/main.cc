@@ -13,20 +13,26 @@
 #include "server/log.h"
 #include "server/protobuf_log.h"
 
-ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051", "gRPC listen address HOST:PORT (port 0: any free port)");
-ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464", "Prometheus /metrics address HOST:PORT (port 0: any; empty: off)");
+ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
+          "gRPC listen address HOST:PORT (port 0: any free port)");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
+          "Prometheus /metrics address HOST:PORT (port 0: any; empty: off)");
 ABSL_FLAG(std::string, data_dir, "./data", "RocksDB data directory (created if missing)");
-ABSL_FLAG(std::string, config, "", "Config file (protobuf text format of nextbest.config.v1.ServerConfig)");
-ABSL_FLAG(bool, request_metrics, true, "Record per-request metrics (off only to measure their cost)");
+ABSL_FLAG(std::string, config, "",
+          "Config file (protobuf text format of nextbest.config.v1.ServerConfig)");
+ABSL_FLAG(bool, request_metrics, true,
+          "Record per-request metrics (off only to measure their cost)");
 ABSL_FLAG(std::string, admin_token_file, "",
           "File holding the admin token for admin and privacy RPCs (default: DATA_DIR/admin_token, "
           "created with a random token, mode 0600, at the first start)");
 ABSL_FLAG(bool, verify_checksums, true,
           "Verify the checksum of every database block at start; refuse to serve on corruption");
-ABSL_FLAG(std::string, tls_cert_file, "", "TLS certificate chain (PEM) for the gRPC port; empty: plaintext");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "TLS certificate chain (PEM) for the gRPC port; empty: plaintext");
 ABSL_FLAG(std::string, tls_key_file, "", "TLS private key (PEM) for --tls_cert_file");
-ABSL_FLAG(std::string, tls_client_ca_file, "",
-          "CA (PEM) whose client certificates are required (mutual TLS); empty: no client certificates");
+ABSL_FLAG(
+    std::string, tls_client_ca_file, "",
+    "CA (PEM) whose client certificates are required (mutual TLS); empty: no client certificates");
 ABSL_FLAG(int, max_concurrent_streams, 1000,
           "Open StreamEvents calls at once; more are answered RESOURCE_EXHAUSTED at once");
 ABSL_FLAG(int, max_concurrent_batches, 4,
@@ -36,9 +42,10 @@ ABSL_FLAG(bool, accept_wal_loss, false,
           "Start even if the write-ahead log holds fewer acknowledged writes than were "
           "acknowledged (a truncated or deleted WAL); the loss is logged and counted. Without it "
           "the server exits 1 naming the loss");
-ABSL_FLAG(std::string, reapply_erasures, "",
-          "Erasures to re-apply before serving (JSON lines of `nextbest erasures`): after restoring a "
-          "checkpoint taken before some of them");
+ABSL_FLAG(
+    std::string, reapply_erasures, "",
+    "Erasures to re-apply before serving (JSON lines of `nextbest erasures`): after restoring a "
+    "checkpoint taken before some of them");
 ABSL_FLAG(int, drain_seconds, 10, "On SIGTERM: how long in-flight calls may take to finish");
 
 int main(int argc, char** argv) {
@@ -81,9 +88,9 @@ int main(int argc, char** argv) {
   }
   nextbest::server::Log("serving gRPC on port %d, metrics on port %d, data in %s%s",
                         (*app)->grpc_port(), (*app)->metrics_port(), options.data_dir,
-                        options.tls_cert_file.empty()         ? " (plaintext)"
+                        options.tls_cert_file.empty()        ? " (plaintext)"
                         : options.tls_client_ca_file.empty() ? " (TLS)"
-                                                              : " (mutual TLS)");
+                                                             : " (mutual TLS)");
 
   int sig = 0;
   // SIGHUP: reload the config file; a bad one is logged and ignored.

@@ -6,28 +6,18 @@
 
 namespace nextbest::server {
 namespace {
-const char* kCodeNames[17] = {"OK",
-                              "CANCELLED",
-                              "UNKNOWN",
-                              "INVALID_ARGUMENT",
-                              "DEADLINE_EXCEEDED",
-                              "NOT_FOUND",
-                              "ALREADY_EXISTS",
-                              "PERMISSION_DENIED",
-                              "RESOURCE_EXHAUSTED",
-                              "FAILED_PRECONDITION",
-                              "ABORTED",
-                              "OUT_OF_RANGE",
-                              "UNIMPLEMENTED",
-                              "INTERNAL",
-                              "UNAVAILABLE",
-                              "DATA_LOSS",
-                              "UNAUTHENTICATED"};
+const char* kCodeNames[17] = {
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 }  // namespace
 
-AtomicHistogramFamily::AtomicHistogramFamily(std::string name, std::string help,
-                                             std::string label, std::vector<double> upper_bounds)
-    : name_(std::move(name)), help_(std::move(help)), label_(std::move(label)),
+AtomicHistogramFamily::AtomicHistogramFamily(std::string name, std::string help, std::string label,
+                                             std::vector<double> upper_bounds)
+    : name_(std::move(name)),
+      help_(std::move(help)),
+      label_(std::move(label)),
       bounds_(std::move(upper_bounds)) {}
 
 size_t AtomicHistogramFamily::Add(const std::string& label_value) {
@@ -62,25 +52,44 @@ std::vector<prometheus::MetricFamily> AtomicHistogramFamily::Collect() const {
 
 const char* RpcName(Rpc rpc) {
   switch (rpc) {
-    case Rpc::kRecordEvents: return "RecordEvents";
-    case Rpc::kStreamEvents: return "StreamEvents";
-    case Rpc::kUpsertCustomers: return "UpsertCustomers";
-    case Rpc::kGetProfile: return "GetProfile";
-    case Rpc::kUpsertProducts: return "UpsertProducts";
-    case Rpc::kUpsertStores: return "UpsertStores";
-    case Rpc::kSetStock: return "SetStock";
-    case Rpc::kRecommend: return "Recommend";
-    case Rpc::kPing: return "Ping";
-    case Rpc::kReloadConfig: return "ReloadConfig";
-    case Rpc::kRebuildModels: return "RebuildModels";
-    case Rpc::kListSegments: return "ListSegments";
-    case Rpc::kDecideForAll: return "DecideForAll";
-    case Rpc::kSetConsent: return "SetConsent";
-    case Rpc::kEraseCustomer: return "EraseCustomer";
-    case Rpc::kExportCustomer: return "ExportCustomer";
-    case Rpc::kCheckpoint: return "Checkpoint";
-    case Rpc::kListErasures: return "ListErasures";
-    case Rpc::kCount: break;
+    case Rpc::kRecordEvents:
+      return "RecordEvents";
+    case Rpc::kStreamEvents:
+      return "StreamEvents";
+    case Rpc::kUpsertCustomers:
+      return "UpsertCustomers";
+    case Rpc::kGetProfile:
+      return "GetProfile";
+    case Rpc::kUpsertProducts:
+      return "UpsertProducts";
+    case Rpc::kUpsertStores:
+      return "UpsertStores";
+    case Rpc::kSetStock:
+      return "SetStock";
+    case Rpc::kRecommend:
+      return "Recommend";
+    case Rpc::kPing:
+      return "Ping";
+    case Rpc::kReloadConfig:
+      return "ReloadConfig";
+    case Rpc::kRebuildModels:
+      return "RebuildModels";
+    case Rpc::kListSegments:
+      return "ListSegments";
+    case Rpc::kDecideForAll:
+      return "DecideForAll";
+    case Rpc::kSetConsent:
+      return "SetConsent";
+    case Rpc::kEraseCustomer:
+      return "EraseCustomer";
+    case Rpc::kExportCustomer:
+      return "ExportCustomer";
+    case Rpc::kCheckpoint:
+      return "Checkpoint";
+    case Rpc::kListErasures:
+      return "ListErasures";
+    case Rpc::kCount:
+      break;
   }
   return "?";
 }
@@ -103,9 +112,10 @@ Metrics::Metrics(const std::vector<std::string>& placements, bool request_metric
     latency_->Add(name);
   }
   decision_ = std::make_shared<AtomicHistogramFamily>(
-      "nextbest_decision_duration_seconds", "Server-side decision time inside Recommend, by placement",
-      "placement",
-      std::vector<double>{1e-6, 2.5e-6, 5e-6, 10e-6, 20e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 5e-3});
+      "nextbest_decision_duration_seconds",
+      "Server-side decision time inside Recommend, by placement", "placement",
+      std::vector<double>{1e-6, 2.5e-6, 5e-6, 10e-6, 20e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3,
+                          5e-3});
   for (const auto& p : placements) decision_->Add(p);
 
   queue_depth_ = &prometheus::BuildGauge()
@@ -141,21 +151,24 @@ Metrics::Metrics(const std::vector<std::string>& placements, bool request_metric
                         .Register(*registry_);
   events_expired_ = &retention.Add({{"kind", "events"}});
   profiles_expired_ = &retention.Add({{"kind", "profiles"}});
-  invalid_utf8_ = &prometheus::BuildCounter()
-                       .Name("nextbest_invalid_utf8_requests_total")
-                       .Help("Requests gRPC refused before a handler ran: a string field with invalid UTF-8")
-                       .Register(*registry_)
-                       .Add({});
+  invalid_utf8_ =
+      &prometheus::BuildCounter()
+           .Name("nextbest_invalid_utf8_requests_total")
+           .Help("Requests gRPC refused before a handler ran: a string field with invalid UTF-8")
+           .Register(*registry_)
+           .Add({});
   auto& lost = prometheus::BuildGauge()
                    .Name("nextbest_recovery_lost_events")
-                   .Help("Acknowledged events the last start did not find in the write-ahead log "
-                         "(served anyway with --accept_wal_loss); 0 normally")
+                   .Help(
+                       "Acknowledged events the last start did not find in the write-ahead log "
+                       "(served anyway with --accept_wal_loss); 0 normally")
                    .Register(*registry_);
   lost_events_ = &lost.Add({});
   lost_writes_ = &prometheus::BuildGauge()
                       .Name("nextbest_recovery_lost_writes")
-                      .Help("Acknowledged RocksDB writes (sequence numbers) the last start did not "
-                            "find in the write-ahead log; 0 normally")
+                      .Help(
+                          "Acknowledged RocksDB writes (sequence numbers) the last start did not "
+                          "find in the write-ahead log; 0 normally")
                       .Register(*registry_)
                       .Add({});
   write_errors_ = &prometheus::BuildCounter()

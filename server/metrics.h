@@ -103,9 +103,9 @@ class Metrics {
     int64_t write_errors;
     int64_t events_suppressed = 0;
     int64_t customers_erased = 0;
-    int64_t events_expired = 0;      // retention: raw events dropped by age
-    int64_t profiles_expired = 0;    // retention: inactive profiles erased
-    int64_t invalid_utf8 = 0;        // requests the parser refused
+    int64_t events_expired = 0;    // retention: raw events dropped by age
+    int64_t profiles_expired = 0;  // retention: inactive profiles erased
+    int64_t invalid_utf8 = 0;      // requests the parser refused
   };
   // What the last start found missing from the WAL (--accept_wal_loss).
   void SetRecoveryLoss(int64_t events, int64_t writes) {

@@ -1,9 +1,8 @@
-#include "server/services.h"
-
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "server/convert.h"
 #include "server/service_util.h"
+#include "server/services.h"
 #include "storage/customer_data.h"
 #include "storage/erasures.h"
 
@@ -71,7 +70,8 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportCustomerRe
   absl::Status FillEvents() {
     std::vector<storage::RawEvent> events;
     RETURN_IF_ERROR(events_->Next(kEventsPerMessage, events));
-    for (const storage::RawEvent& e : events) FillEvent(e, deps_.limits.currency, *message_.add_events());
+    for (const storage::RawEvent& e : events)
+      FillEvent(e, deps_.limits.currency, *message_.add_events());
     return absl::OkStatus();
   }
 
@@ -178,10 +178,12 @@ grpc::ServerWriteReactor<v1::ListErasuresResponse>* PrivacyServiceImpl::ListEras
   // The list is small (hashes and times); read at once, sent 1,000 per message.
   class Reactor final : public grpc::ServerWriteReactor<v1::ListErasuresResponse> {
    public:
-    Reactor(const ServiceDeps& deps, grpc::CallbackServerContext* ctx) : deps_(deps), start_(Clock::now()) {
+    Reactor(const ServiceDeps& deps, grpc::CallbackServerContext* ctx)
+        : deps_(deps), start_(Clock::now()) {
       absl::Status s = Authorize(deps_, *ctx, Rpc::kListErasures);
       absl::StatusOr<std::vector<storage::ErasureEntry>> list =
-          s.ok() ? storage::ListErasures(*deps_.store) : absl::StatusOr<std::vector<storage::ErasureEntry>>(s);
+          s.ok() ? storage::ListErasures(*deps_.store)
+                 : absl::StatusOr<std::vector<storage::ErasureEntry>>(s);
       if (!list.ok()) {
         Done(list.status());
         return;

@@ -17,16 +17,22 @@ std::atomic<int64_t> left_out{0};
 
 const char* LevelName(google::protobuf::LogLevel level) {
   switch (level) {
-    case google::protobuf::LOGLEVEL_INFO: return "INFO";
-    case google::protobuf::LOGLEVEL_WARNING: return "WARNING";
-    case google::protobuf::LOGLEVEL_ERROR: return "ERROR";
-    case google::protobuf::LOGLEVEL_FATAL: return "FATAL";
+    case google::protobuf::LOGLEVEL_INFO:
+      return "INFO";
+    case google::protobuf::LOGLEVEL_WARNING:
+      return "WARNING";
+    case google::protobuf::LOGLEVEL_ERROR:
+      return "ERROR";
+    case google::protobuf::LOGLEVEL_FATAL:
+      return "FATAL";
   }
   return "?";
 }
 
-void Handler(google::protobuf::LogLevel level, const char* file, int line, const std::string& message) {
-  if (message.find("invalid UTF-8") != std::string::npos) invalid_utf8.fetch_add(1, std::memory_order_relaxed);
+void Handler(google::protobuf::LogLevel level, const char* file, int line,
+             const std::string& message) {
+  if (message.find("invalid UTF-8") != std::string::npos)
+    invalid_utf8.fetch_add(1, std::memory_order_relaxed);
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
@@ -40,7 +46,9 @@ void Handler(google::protobuf::LogLevel level, const char* file, int line, const
   const int64_t skipped = left_out.exchange(0, std::memory_order_relaxed);
   // The message names the field, never its value (no customer id).
   Log("protobuf %s %s:%d: %s%s", LevelName(level), file, line, message,
-      skipped > 0 ? " (" + std::to_string(skipped) + " more protobuf lines left out in the last second)" : "");
+      skipped > 0
+          ? " (" + std::to_string(skipped) + " more protobuf lines left out in the last second)"
+          : "");
 }
 
 }  // namespace

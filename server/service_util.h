@@ -17,8 +17,8 @@ inline double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-inline void Finish(grpc::ServerUnaryReactor* reactor, Metrics* metrics, Rpc rpc, const absl::Status& s,
-                   Clock::time_point start) {
+inline void Finish(grpc::ServerUnaryReactor* reactor, Metrics* metrics, Rpc rpc,
+                   const absl::Status& s, Clock::time_point start) {
   grpc::Status g = ToGrpcStatus(s);
   metrics->RecordRpc(rpc, g.error_code(), SecondsSince(start));
   reactor->Finish(g);

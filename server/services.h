@@ -6,11 +6,11 @@
 // Reads (Recommend, GetProfile, Ping) run inline on the gRPC callback
 // thread, lock-free. Writes finish from the writer thread once durable.
 
-#include "core/clock.h"
-#include "core/live_state.h"
 #include <atomic>
 #include <functional>
 
+#include "core/clock.h"
+#include "core/live_state.h"
 #include "nextbest/v1/admin.grpc.pb.h"
 #include "nextbest/v1/catalog.grpc.pb.h"
 #include "nextbest/v1/customers.grpc.pb.h"

@@ -71,7 +71,8 @@ absl::Status ValidateMoney(const v1::Money& m, bool present, const std::string& 
                            const Limits& l) {
   if (!present) return Invalid(field, "required");
   if (m.currency() != l.currency) {
-    return Invalid(field + ".currency", absl::StrCat("must be ", l.currency, ", got '", m.currency(), "'"));
+    return Invalid(field + ".currency",
+                   absl::StrCat("must be ", l.currency, ", got '", m.currency(), "'"));
   }
   if (m.amount_minor() < 0) return Invalid(field + ".amount_minor", "must be >= 0");
   if (m.amount_minor() > kMaxPriceMinor) {
@@ -86,7 +87,8 @@ absl::Status ValidateTimestamp(const google::protobuf::Timestamp& t, const std::
   if (t.seconds() < -62'135'596'800 || t.seconds() > 253'402'300'799) {
     return Invalid(field + ".seconds", "must be within 0001-01-01..9999-12-31");
   }
-  if (t.nanos() < 0 || t.nanos() > 999'999'999) return Invalid(field + ".nanos", "must be 0..999999999");
+  if (t.nanos() < 0 || t.nanos() > 999'999'999)
+    return Invalid(field + ".nanos", "must be 0..999999999");
   return absl::OkStatus();
 }
 
@@ -113,7 +115,8 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
   RETURN_IF_ERROR(ValidateOptionalId(e.store_id(), f + ".store_id", l));
   if (!e.country().empty()) RETURN_IF_ERROR(ValidateMarket(e.country(), f + ".country", l));
   if (e.quantity() < 0) return Invalid(f + ".quantity", "must be >= 0");
-  if (e.quantity() > kMaxQuantity) return Invalid(f + ".quantity", absl::StrCat("must be <= ", kMaxQuantity));
+  if (e.quantity() > kMaxQuantity)
+    return Invalid(f + ".quantity", absl::StrCat("must be <= ", kMaxQuantity));
 
   RETURN_IF_ERROR(ValidateOptionalId(e.offer_id(), f + ".offer_id", l));
   RETURN_IF_ERROR(ValidateOptionalId(e.placement(), f + ".placement", l));
@@ -154,7 +157,8 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
         if (line.quantity() > kMaxQuantity) {
           return Invalid(lf + ".quantity", absl::StrCat("must be <= ", kMaxQuantity));
         }
-        RETURN_IF_ERROR(ValidateMoney(line.unit_price(), line.has_unit_price(), lf + ".unit_price", l));
+        RETURN_IF_ERROR(
+            ValidateMoney(line.unit_price(), line.has_unit_price(), lf + ".unit_price", l));
         if (!line.size().empty()) RETURN_IF_ERROR(ValidateSize(line.size(), lf + ".size"));
         r.lines.push_back(
             {line.product_id(), line.quantity(), line.unit_price().amount_minor(), line.size()});
@@ -197,7 +201,8 @@ google::protobuf::Timestamp FromTimeMs(core::TimeMs ms) {
 
 absl::Status ValidateId(const std::string& id, const std::string& field, const Limits& l) {
   if (id.empty()) return Invalid(field, "required");
-  if (id.size() > l.max_id_bytes) return Invalid(field, absl::StrCat("longer than ", l.max_id_bytes, " bytes"));
+  if (id.size() > l.max_id_bytes)
+    return Invalid(field, absl::StrCat("longer than ", l.max_id_bytes, " bytes"));
   for (unsigned char c : id) {
     if (c < 0x20 || c == 0x7f) return Invalid(field, "contains a control character");
   }
@@ -214,7 +219,8 @@ absl::StatusOr<storage::RecordEvents> ToRecordEvents(
   storage::RecordEvents out;
   out.events.reserve(events.size());
   for (int i = 0; i < events.size(); ++i) {
-    ASSIGN_OR_RETURN(storage::RawEvent e, ToRawEvent(events[i], absl::StrCat("events[", i, "]"), l, now));
+    ASSIGN_OR_RETURN(storage::RawEvent e,
+                     ToRawEvent(events[i], absl::StrCat("events[", i, "]"), l, now));
     out.events.push_back(std::move(e));
   }
   return out;
@@ -243,7 +249,8 @@ absl::StatusOr<storage::UpsertCustomers> ToUpsertCustomers(const v1::UpsertCusto
     for (int j = 0; j < c.sizes_size(); ++j) {
       const v1::SizePreference& sp = c.sizes(j);
       const std::string sf = absl::StrCat(f, ".sizes[", j, "]");
-      RETURN_IF_ERROR(ValidateText(sp.category(), sf + ".category", kMaxNameBytes, /*required=*/true));
+      RETURN_IF_ERROR(
+          ValidateText(sp.category(), sf + ".category", kMaxNameBytes, /*required=*/true));
       if (sp.category().front() == '/' || sp.category().back() == '/') {
         return Invalid(sf + ".category", "must not start or end with '/'");
       }
@@ -270,7 +277,8 @@ absl::StatusOr<storage::UpsertProducts> ToUpsertProducts(const v1::UpsertProduct
     const std::string f = absl::StrCat("products[", i, "]");
     RETURN_IF_ERROR(ValidateId(p.product_id(), f + ".product_id", l));
     RETURN_IF_ERROR(ValidateText(p.name(), f + ".name", kMaxNameBytes, /*required=*/true));
-    if (p.category_path().empty()) return Invalid(f + ".category_path", "at least one level required");
+    if (p.category_path().empty())
+      return Invalid(f + ".category_path", "at least one level required");
     if (p.category_path_size() > kMaxCategoryLevels) {
       return Invalid(f + ".category_path", absl::StrCat("at most ", kMaxCategoryLevels, " levels"));
     }
@@ -283,11 +291,14 @@ absl::StatusOr<storage::UpsertProducts> ToUpsertProducts(const v1::UpsertProduct
     RETURN_IF_ERROR(ValidateMoney(p.price(), p.has_price(), f + ".price", l));
     RETURN_IF_ERROR(ValidateText(p.brand(), f + ".brand", kMaxLabelBytes));
     RETURN_IF_ERROR(ValidateSizes(p.sizes(), f + ".sizes"));
-    if (p.tags_size() > kMaxTags) return Invalid(f + ".tags", absl::StrCat("at most ", kMaxTags, " tags"));
+    if (p.tags_size() > kMaxTags)
+      return Invalid(f + ".tags", absl::StrCat("at most ", kMaxTags, " tags"));
     for (int j = 0; j < p.tags_size(); ++j) {
-      RETURN_IF_ERROR(ValidateText(p.tags(j), absl::StrCat(f, ".tags[", j, "]"), kMaxTagBytes, /*required=*/true));
+      RETURN_IF_ERROR(ValidateText(p.tags(j), absl::StrCat(f, ".tags[", j, "]"), kMaxTagBytes,
+                                   /*required=*/true));
     }
-    if (p.has_available_from()) RETURN_IF_ERROR(ValidateTimestamp(p.available_from(), f + ".available_from"));
+    if (p.has_available_from())
+      RETURN_IF_ERROR(ValidateTimestamp(p.available_from(), f + ".available_from"));
     core::Product prod;
     prod.id = p.product_id();
     prod.name = p.name();
@@ -366,17 +377,20 @@ absl::Status ValidateRecommend(const v1::RecommendRequest& r, const Limits& l) {
   RETURN_IF_ERROR(ValidateOptionalId(c.store_id(), "context.store_id", l));
   RETURN_IF_ERROR(ValidateOptionalId(c.product_id(), "context.product_id", l));
   if (c.cart_product_ids_size() > l.max_cart_items) {
-    return Invalid("context.cart_product_ids", absl::StrCat("at most ", l.max_cart_items, " items"));
+    return Invalid("context.cart_product_ids",
+                   absl::StrCat("at most ", l.max_cart_items, " items"));
   }
   for (int i = 0; i < c.cart_product_ids_size(); ++i) {
-    RETURN_IF_ERROR(ValidateId(c.cart_product_ids(i), absl::StrCat("context.cart_product_ids[", i, "]"), l));
+    RETURN_IF_ERROR(
+        ValidateId(c.cart_product_ids(i), absl::StrCat("context.cart_product_ids[", i, "]"), l));
   }
   if (c.exclude_product_ids_size() > l.max_exclude_items) {
-    return Invalid("context.exclude_product_ids", absl::StrCat("at most ", l.max_exclude_items, " items"));
+    return Invalid("context.exclude_product_ids",
+                   absl::StrCat("at most ", l.max_exclude_items, " items"));
   }
   for (int i = 0; i < c.exclude_product_ids_size(); ++i) {
-    RETURN_IF_ERROR(
-        ValidateId(c.exclude_product_ids(i), absl::StrCat("context.exclude_product_ids[", i, "]"), l));
+    RETURN_IF_ERROR(ValidateId(c.exclude_product_ids(i),
+                               absl::StrCat("context.exclude_product_ids[", i, "]"), l));
   }
   if (c.count() < 0) return Invalid("context.count", "must be >= 0");
   if (c.has_time()) RETURN_IF_ERROR(ValidateTimestamp(c.time(), "context.time"));

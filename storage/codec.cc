@@ -40,7 +40,8 @@ RawEvent EventFromRecord(const std::string& customer_id, const v1::EventRecord& 
   e.product_id = r.product_id();
   e.quantity = r.quantity();
   e.order_id = r.order_id();
-  for (const auto& l : r.lines()) e.lines.emplace_back(l.product_id(), l.quantity(), l.unit_price_minor(), l.size());
+  for (const auto& l : r.lines())
+    e.lines.emplace_back(l.product_id(), l.quantity(), l.unit_price_minor(), l.size());
   e.offer_id = r.offer_id();
   e.placement = r.placement();
   return e;
@@ -100,7 +101,8 @@ v1::FeaturesRecord FeaturesToRecord(const core::CustomerFeatures& f, const core:
   r.set_last_seen_ms(f.last_seen);
   int used = core::kEventTypeSlots;  // trailing empty slots are not stored
   while (used > 0 && f.last_by_type_s[used - 1] == 0) --used;
-  for (int i = 0; i < used; ++i) r.add_last_by_type_ms(static_cast<int64_t>(f.last_by_type_s[i]) * 1000);
+  for (int i = 0; i < used; ++i)
+    r.add_last_by_type_ms(static_cast<int64_t>(f.last_by_type_s[i]) * 1000);
   r.set_orders(f.orders);
   r.set_first_purchase_ms(f.first_purchase);
   r.set_last_purchase_ms(f.last_purchase);
@@ -149,7 +151,9 @@ namespace {
 constexpr int64_t kMaxTimeMs = 32'503'680'000'000;
 core::TimeMs Time(int64_t ms) { return std::clamp<int64_t>(ms, 0, kMaxTimeMs); }
 template <typename T>
-T Count(T n) { return std::max<T>(n, 0); }
+T Count(T n) {
+  return std::max<T>(n, 0);
+}
 // Scores: finite (NaN would break every sort by score). Affinities may be
 // negative (returns weigh -5), so the sign is kept.
 double Score(double s) { return std::isfinite(s) ? s : 0; }
@@ -183,8 +187,8 @@ core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,
     }
   }
   for (const auto& p : r.purchases()) {
-    f.purchases.push_back({catalog.InternProduct(p.product_id()), p.count(),
-                           Time(p.first_ms()), Time(p.last_ms())});
+    f.purchases.push_back(
+        {catalog.InternProduct(p.product_id()), p.count(), Time(p.first_ms()), Time(p.last_ms())});
   }
   f.spend_period_ref = std::clamp<int64_t>(r.spend_period_ref(), 0, core::SpendPeriod(kMaxTimeMs));
   for (int i = 0; i < r.spend_by_period_size() && i < core::kSpendPeriods; ++i) {
@@ -204,7 +208,8 @@ core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,
   return f;
 }
 
-void ApplyStock(const v1::StockRecord& r, core::ProductIndex product, core::CatalogBuilder& catalog) {
+void ApplyStock(const v1::StockRecord& r, core::ProductIndex product,
+                core::CatalogBuilder& catalog) {
   uint16_t online = 0;
   for (const auto& m : r.online_markets()) {
     if (auto c = catalog.current().FindMarket(m)) online |= static_cast<uint16_t>(1u << *c);

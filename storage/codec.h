@@ -36,7 +36,8 @@ core::Product ProductFromRecord(const std::string& id, const v1::ProductRecord& 
 
 // A product's stored stock levels into `catalog` (markets it does not serve
 // are ignored).
-void ApplyStock(const v1::StockRecord& r, core::ProductIndex product, core::CatalogBuilder& catalog);
+void ApplyStock(const v1::StockRecord& r, core::ProductIndex product,
+                core::CatalogBuilder& catalog);
 
 v1::PopularityRecord PopularityToRecord(const core::ProductPopularity& p,
                                         const core::Catalog& catalog);

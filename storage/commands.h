@@ -95,11 +95,21 @@ struct SetConsent {
   std::optional<bool> marketing_email;
 };
 
-struct RecordEvents { std::vector<RawEvent> events; };
-struct UpsertCustomers { std::vector<CustomerUpsert> customers; };
-struct UpsertProducts { std::vector<core::Product> products; };  // category/listed ignored
-struct UpsertStores { std::vector<StoreUpsert> stores; };
-struct SetStock { std::vector<StockUpdate> levels; };
+struct RecordEvents {
+  std::vector<RawEvent> events;
+};
+struct UpsertCustomers {
+  std::vector<CustomerUpsert> customers;
+};
+struct UpsertProducts {
+  std::vector<core::Product> products;
+};  // category/listed ignored
+struct UpsertStores {
+  std::vector<StoreUpsert> stores;
+};
+struct SetStock {
+  std::vector<StockUpdate> levels;
+};
 
 // Saves the offer ledger (LiveState::offers), which lives in memory, so
 // that cap counts survive a restart (recovery loads it).
@@ -126,7 +136,7 @@ struct WriteResult {
   int64_t duplicates = 0;  // events already recorded earlier
   // Events of an erased customer timestamped before the erasure: dropped.
   int64_t suppressed = 0;
-  Erasure erasure;         // EraseCustomer
+  Erasure erasure;                       // EraseCustomer
   bool consent_personalization = false;  // SetConsent: the consents now
   bool consent_marketing_email = false;
 };

@@ -14,7 +14,8 @@ struct CustomerEvents::Impl {
   bool InRange() const { return it->Valid() && it->key().compare(range.end) < 0; }
 };
 
-CustomerEvents::CustomerEvents(RocksStore& store, const std::string& customer_id) : impl_(new Impl) {
+CustomerEvents::CustomerEvents(RocksStore& store, const std::string& customer_id)
+    : impl_(new Impl) {
   impl_->customer_id = customer_id;
   impl_->range = keys::CustomerRange(customer_id);
   // One-off scan: it must not evict the working set from the block cache.

@@ -28,10 +28,12 @@ absl::Status WriteAll(int fd, const std::string& bytes, const std::string& path)
 
 absl::Status SyncDir(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("open ", path, ": ", std::strerror(errno)));
+  if (fd < 0)
+    return absl::UnavailableError(absl::StrCat("open ", path, ": ", std::strerror(errno)));
   const int rc = fsync(fd);
   close(fd);
-  if (rc != 0) return absl::UnavailableError(absl::StrCat("fsync ", path, ": ", std::strerror(errno)));
+  if (rc != 0)
+    return absl::UnavailableError(absl::StrCat("fsync ", path, ": ", std::strerror(errno)));
   return absl::OkStatus();
 }
 
@@ -85,12 +87,14 @@ absl::Status CheckOpenable(const DataDirContents& c, const std::string& path) {
   if (c.marker) held.push_back(absl::StrCat("the marker ", kDataDirMarker));
   if (!c.manifests.empty()) held.push_back(absl::StrJoin(c.manifests, ", "));
   if (c.sst_files > 0) held.push_back(absl::StrCat(c.sst_files, " SST files"));
-  for (const auto& [name, bytes] : c.wal_files) held.push_back(absl::StrCat(name, " (", bytes, " bytes)"));
+  for (const auto& [name, bytes] : c.wal_files)
+    held.push_back(absl::StrCat(name, " (", bytes, " bytes)"));
   std::string expert;
   if (!c.manifests.empty()) {
-    expert = absl::StrCat(" An expert who knows the newest MANIFEST is intact may instead write its name "
-                          "into CURRENT (echo ",
-                          c.manifests.back(), " > ", path, "/CURRENT).");
+    expert = absl::StrCat(
+        " An expert who knows the newest MANIFEST is intact may instead write its name "
+        "into CURRENT (echo ",
+        c.manifests.back(), " > ", path, "/CURRENT).");
   }
   return absl::DataLossError(absl::StrCat(
       "data_dir ", path, " holds a nextbest database (", absl::StrJoin(held, ", "),
@@ -103,18 +107,20 @@ absl::Status CheckOpenable(const DataDirContents& c, const std::string& path) {
 absl::Status WriteDataDirMarker(const std::string& path) {
   const std::string file = path + "/" + kDataDirMarker;
   const int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("create ", file, ": ", std::strerror(errno)));
+  if (fd < 0)
+    return absl::UnavailableError(absl::StrCat("create ", file, ": ", std::strerror(errno)));
   const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
   const absl::Status s = WriteAll(
       fd,
-      absl::StrCat("nextbest data directory\n"
-                   "This directory holds a nextbest RocksDB database. nextbest-server never creates a "
-                   "new database where this file is, so a lost CURRENT or MANIFEST is reported, not "
-                   "papered over with an empty database.\n"
-                   "marked_at_unix_seconds ",
-                   now_s, "\n"),
+      absl::StrCat(
+          "nextbest data directory\n"
+          "This directory holds a nextbest RocksDB database. nextbest-server never creates a "
+          "new database where this file is, so a lost CURRENT or MANIFEST is reported, not "
+          "papered over with an empty database.\n"
+          "marked_at_unix_seconds ",
+          now_s, "\n"),
       file);
   close(fd);
   if (!s.ok()) return s;
@@ -141,7 +147,8 @@ std::optional<AckWatermark::Value> AckWatermark::Read(const std::string& dir) {
 absl::StatusOr<std::unique_ptr<AckWatermark>> AckWatermark::Open(const std::string& dir) {
   const std::string file = dir + "/" + kFileName;
   const int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("open ", file, ": ", std::strerror(errno)));
+  if (fd < 0)
+    return absl::UnavailableError(absl::StrCat("open ", file, ": ", std::strerror(errno)));
   return std::unique_ptr<AckWatermark>(new AckWatermark(fd));
 }
 

@@ -32,9 +32,9 @@ inline constexpr char kDataDirMarker[] = "NEXTBEST_DATA_DIR";
 
 struct DataDirContents {
   bool exists = false;
-  bool marker = false;   // kDataDirMarker
-  bool current = false;  // RocksDB's CURRENT
-  std::vector<std::string> manifests;  // MANIFEST-* file names
+  bool marker = false;                                      // kDataDirMarker
+  bool current = false;                                     // RocksDB's CURRENT
+  std::vector<std::string> manifests;                       // MANIFEST-* file names
   std::vector<std::pair<std::string, uint64_t>> wal_files;  // *.log: name, bytes
   int sst_files = 0;
   int other_db_files = 0;  // IDENTITY, OPTIONS-*, LOCK, blob files

@@ -16,12 +16,14 @@ absl::Status PurgeCustomer(RocksStore& store, const std::string& customer_id) {
                      keys::CustomerRange(customer_id).end);
 }
 
-int64_t EraseInactiveProfiles(Ingestor& ingestor, core::LiveState& live, core::TimeMs inactive_before) {
+int64_t EraseInactiveProfiles(Ingestor& ingestor, core::LiveState& live,
+                              core::TimeMs inactive_before) {
   std::vector<std::string> expired;
   {
     core::ReadGuard guard(live.epochs);
     live.customers.ForEach([&](absl::string_view id, const core::CustomerState& s) {
-      if (s.features.last_seen != 0 && s.features.last_seen < inactive_before) expired.emplace_back(id);
+      if (s.features.last_seen != 0 && s.features.last_seen < inactive_before)
+        expired.emplace_back(id);
     });
   }
   int64_t erased = 0;
@@ -36,15 +38,17 @@ absl::StatusOr<std::vector<ErasureEntry>> ListErasures(RocksStore& store) {
   std::vector<ErasureEntry> out;
   auto it = store.NewIterator(Cf::kSuppression, /*fill_cache=*/false);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::SuppressionRecord>(it->value().ToString(), "suppression"));
+    ASSIGN_OR_RETURN(auto rec,
+                     codec::Parse<v1::SuppressionRecord>(it->value().ToString(), "suppression"));
     out.push_back({it->key().ToString(), rec.erased_ms(), rec.suppress_through_ms()});
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read suppression"));
   return out;
 }
 
-absl::StatusOr<ReapplyReport> ReapplyErasures(const std::vector<ErasureEntry>& entries, RocksStore& store,
-                                              Ingestor& ingestor, core::LiveState& live) {
+absl::StatusOr<ReapplyReport> ReapplyErasures(const std::vector<ErasureEntry>& entries,
+                                              RocksStore& store, Ingestor& ingestor,
+                                              core::LiveState& live) {
   ReapplyReport report;
   report.listed = static_cast<int64_t>(entries.size());
   ASSIGN_OR_RETURN(const std::vector<ErasureEntry> on_record, ListErasures(store));
@@ -73,12 +77,14 @@ absl::StatusOr<ReapplyReport> ReapplyErasures(const std::vector<ErasureEntry>& e
   }
   for (const auto& [hash, entry] : pending) {
     RETURN_IF_ERROR(
-        ingestor.SubmitAndWait(Suppress{hash, entry->erased_at_ms, entry->suppress_through_ms}).status());
+        ingestor.SubmitAndWait(Suppress{hash, entry->erased_at_ms, entry->suppress_through_ms})
+            .status());
     ++report.suppressions_added;
   }
   if (report.customers_erased > 0) {
     // One purge of the whole families instead of one per customer.
-    RETURN_IF_ERROR(store.Purge({std::begin(kCustomerFamilies), std::end(kCustomerFamilies)}, "", ""));
+    RETURN_IF_ERROR(
+        store.Purge({std::begin(kCustomerFamilies), std::end(kCustomerFamilies)}, "", ""));
   }
   return report;
 }

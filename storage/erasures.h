@@ -17,7 +17,8 @@ namespace nextbest::storage {
 
 // The column families that hold data about one customer, each under keys
 // that begin with the customer id (keys.h): what erasure removes.
-inline constexpr Cf kCustomerFamilies[] = {Cf::kCustomers, Cf::kFeatures, Cf::kEvents, Cf::kIdempotency};
+inline constexpr Cf kCustomerFamilies[] = {Cf::kCustomers, Cf::kFeatures, Cf::kEvents,
+                                           Cf::kIdempotency};
 
 // Makes the bytes of everything about `customer_id` leave the database
 // files (RocksStore::Purge over kCustomerFamilies). Blocking; call it off
@@ -29,7 +30,8 @@ absl::Status PurgeCustomer(RocksStore& store, const std::string& customer_id);
 // is before `inactive_before`; a customer active again meanwhile is
 // skipped. Returns how many were erased. Blocking; not on the writer
 // thread.
-int64_t EraseInactiveProfiles(Ingestor& ingestor, core::LiveState& live, core::TimeMs inactive_before);
+int64_t EraseInactiveProfiles(Ingestor& ingestor, core::LiveState& live,
+                              core::TimeMs inactive_before);
 
 struct ErasureEntry {
   std::string subject_hash;  // raw keyed hash (keys::Suppression), never the id
@@ -41,9 +43,9 @@ struct ErasureEntry {
 absl::StatusOr<std::vector<ErasureEntry>> ListErasures(RocksStore& store);
 
 struct ReapplyReport {
-  int64_t listed = 0;            // entries given
-  int64_t already_on_record = 0; // the database held their suppression already
-  int64_t customers_erased = 0;  // a customer held here matched and was erased
+  int64_t listed = 0;              // entries given
+  int64_t already_on_record = 0;   // the database held their suppression already
+  int64_t customers_erased = 0;    // a customer held here matched and was erased
   int64_t suppressions_added = 0;  // nothing held: only the suppression recorded
 };
 
@@ -54,7 +56,8 @@ struct ReapplyReport {
 // erased ranges are purged from the files. The keyed hash uses this
 // database's secret, which a checkpoint shares with the database it was
 // taken from. Blocking; the ingestor must be running.
-absl::StatusOr<ReapplyReport> ReapplyErasures(const std::vector<ErasureEntry>& entries, RocksStore& store,
-                                              Ingestor& ingestor, core::LiveState& live);
+absl::StatusOr<ReapplyReport> ReapplyErasures(const std::vector<ErasureEntry>& entries,
+                                              RocksStore& store, Ingestor& ingestor,
+                                              core::LiveState& live);
 
 }  // namespace nextbest::storage

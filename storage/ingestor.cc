@@ -61,7 +61,8 @@ class Ingestor::Group {
   absl::StatusOr<std::optional<v1::CustomerRecord>> CustomerRecord(const std::string& id) {
     if (auto it = records_.find(id); it != records_.end()) return it->second;
     if (erasures_.contains(id)) return std::optional<v1::CustomerRecord>();
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_.Get(Cf::kCustomers, keys::Customer(id)));
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                     store_.Get(Cf::kCustomers, keys::Customer(id)));
     if (!bytes.has_value()) return std::optional<v1::CustomerRecord>();
     ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::CustomerRecord>(*bytes, "customer"));
     return std::optional<v1::CustomerRecord>(std::move(rec));
@@ -94,7 +95,9 @@ class Ingestor::Group {
   const absl::flat_hash_map<std::string, int64_t>& suppressions() const { return suppressions_; }
 
   // An offer impression or click, counted once the group is durable.
-  void OfferEvent(const std::string& offer_id, bool click) { offer_events_.emplace_back(offer_id, click); }
+  void OfferEvent(const std::string& offer_id, bool click) {
+    offer_events_.emplace_back(offer_id, click);
+  }
 
   // Event ids written by earlier requests of this group: key -> payload hash.
   absl::flat_hash_map<std::string, uint64_t>& seen_ids() { return seen_ids_; }
@@ -168,7 +171,8 @@ class Ingestor::Group {
   const core::StorePopularity& store_popularity_base_;
   absl::flat_hash_map<std::string, PendingCustomer> customers_;
   absl::flat_hash_map<core::ProductIndex, core::ProductPopularity> popularity_;
-  absl::flat_hash_map<std::pair<core::StoreIndex, core::ProductIndex>, core::StoreScore> store_scores_;
+  absl::flat_hash_map<std::pair<core::StoreIndex, core::ProductIndex>, core::StoreScore>
+      store_scores_;
   absl::flat_hash_map<std::string, uint64_t> seen_ids_;
   std::vector<std::pair<std::string, bool>> offer_events_;
   absl::flat_hash_map<std::string, v1::CustomerRecord> records_;
@@ -180,8 +184,7 @@ Ingestor::Ingestor(RocksStore* store, core::LiveState* live, const IngestOptions
                    const core::Clock* clock)
     : store_(store), live_(live), options_(options), clock_(clock) {}
 
-absl::StatusOr<std::unique_ptr<Ingestor>> Ingestor::Start(RocksStore* store,
-                                                          core::LiveState* live,
+absl::StatusOr<std::unique_ptr<Ingestor>> Ingestor::Start(RocksStore* store, core::LiveState* live,
                                                           const IngestOptions& options,
                                                           const core::Clock* clock) {
   if (live->catalog.Get() == nullptr) {
@@ -274,7 +277,8 @@ void Ingestor::PruneStorePopularity() {
   rocksdb::WriteBatch batch;
   std::vector<std::pair<core::StoreIndex, std::vector<core::ProductIndex>>> drop;
   for (size_t s = 0; s < store_popularity_.size() && s < catalog.store_count(); ++s) {
-    auto victims = core::StorePopularityOverflow(store_popularity_[s], clock_->Now(), half_life, keep);
+    auto victims =
+        core::StorePopularityOverflow(store_popularity_[s], clock_->Now(), half_life, keep);
     if (victims.empty()) continue;
     for (core::ProductIndex p : victims) {
       batch.Delete(store_->handle(Cf::kStorePopularity),
@@ -294,11 +298,11 @@ void Ingestor::PruneStorePopularity() {
 void Ingestor::PublishTrending() {
   const core::FeatureOptions& f = options_.features;
   PruneStorePopularity();
-  live_->trending.Publish(core::BuildTrending(popularity_, *live_->catalog.Get(), clock_->Now(),
-                                              f.popularity_half_life_days,
-                                              static_cast<size_t>(f.trending_list_size),
-                                              &store_popularity_),
-                          live_->epochs);
+  live_->trending.Publish(
+      core::BuildTrending(popularity_, *live_->catalog.Get(), clock_->Now(),
+                          f.popularity_half_life_days, static_cast<size_t>(f.trending_list_size),
+                          &store_popularity_),
+      live_->epochs);
   trending_dirty_ = false;
   last_trending_ms_ = clock_->Now();
 }
@@ -308,8 +312,8 @@ void Ingestor::ProcessGroup(std::vector<Pending>& group) {
   std::vector<absl::Status> statuses(group.size());
   std::vector<WriteResult> results(group.size());
   for (size_t i = 0; i < group.size(); ++i) {
-    statuses[i] = std::visit([&](const auto& c) { return Apply(c, g, results[i]); },
-                             group[i].command);
+    statuses[i] =
+        std::visit([&](const auto& c) { return Apply(c, g, results[i]); }, group[i].command);
   }
   g.Seal();
   int64_t events = 0;
@@ -371,10 +375,12 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
       return absl::NotFoundError(absl::StrCat(field, ": unknown product '", id,
                                               "' (the catalog is authoritative: upsert it first)"));
     }
-    if (catalog.unlisted_count() + new_products.size() >= static_cast<size_t>(options_.max_unlisted_products)) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          field, ": unknown product '", id, "', and ", catalog.unlisted_count(),
-          " products known only from events are held already (ingest.max_unlisted_products); upsert it first"));
+    if (catalog.unlisted_count() + new_products.size() >=
+        static_cast<size_t>(options_.max_unlisted_products)) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(field, ": unknown product '", id, "', and ", catalog.unlisted_count(),
+                       " products known only from events are held already "
+                       "(ingest.max_unlisted_products); upsert it first"));
     }
     new_products.insert(id);
     return absl::OkStatus();
@@ -382,7 +388,8 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
   for (size_t i = 0; i < c.events.size(); ++i) {
     const RawEvent& e = c.events[i];
     Checked ch{codec::EventToRecord(e), 0, keys::Idempotency(e.customer_id, e.event_id), false};
-    if (std::optional<int64_t> through = SuppressedThrough(e.customer_id, g); through && e.time <= *through) {
+    if (std::optional<int64_t> through = SuppressedThrough(e.customer_id, g);
+        through && e.time <= *through) {
       ch.suppressed = true;  // a late or replayed event of an erased customer
       checked.push_back(std::move(ch));
       continue;
@@ -394,7 +401,8 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
     } else if (auto it2 = g.seen_ids().find(ch.idem_key); it2 != g.seen_ids().end()) {
       known = it2->second;
     } else {
-      ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->Get(Cf::kIdempotency, ch.idem_key));
+      ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                       store_->Get(Cf::kIdempotency, ch.idem_key));
       if (stored.has_value()) {
         ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::IdempotencyRecord>(*stored, "idempotency"));
         known = rec.payload_hash();
@@ -402,17 +410,18 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
     }
     if (known.has_value()) {
       if (*known != ch.hash) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "events[", i, "].event_id: '", e.event_id,
-            "' was already recorded for this customer with a different payload"));
+        return absl::AlreadyExistsError(
+            absl::StrCat("events[", i, "].event_id: '", e.event_id,
+                         "' was already recorded for this customer with a different payload"));
       }
       ch.duplicate = true;
     } else {
       in_request.emplace(ch.idem_key, ch.hash);
       RETURN_IF_ERROR(check_product(e.product_id, absl::StrCat("events[", i, "].product_id")));
       for (size_t j = 0; j < e.lines.size(); ++j) {
-        RETURN_IF_ERROR(check_product(e.lines[j].product_id,
-                                      absl::StrCat("events[", i, "].order.lines[", j, "].product_id")));
+        RETURN_IF_ERROR(
+            check_product(e.lines[j].product_id,
+                          absl::StrCat("events[", i, "].order.lines[", j, "].product_id")));
       }
     }
     checked.push_back(std::move(ch));
@@ -447,14 +456,16 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
     ev.time = e.time;
     ev.channel = e.channel;
     ev.quantity = e.quantity;
-    if (!e.store_id.empty()) ev.store = cat.current().FindStore(e.store_id).value_or(core::kNoStore);
+    if (!e.store_id.empty())
+      ev.store = cat.current().FindStore(e.store_id).value_or(core::kNoStore);
     if (!e.product_id.empty()) ev.product = cat.InternProduct(e.product_id);
     for (const RawOrderLine& l : e.lines) {
       ev.lines.push_back({cat.InternProduct(l.product_id), l.quantity, l.unit_price_minor, l.size});
     }
     core::CustomerState& state = g.Customer(e.customer_id, /*features_changed=*/true);
-    ev.country = cat.current().MarketOf(cat.current().FindMarket(e.country).value_or(core::kNoCountry), ev.store,
-                                        state.attributes.country);
+    ev.country =
+        cat.current().MarketOf(cat.current().FindMarket(e.country).value_or(core::kNoCountry),
+                               ev.store, state.attributes.country);
     core::ApplyEvent(fo, cat.current(), ev, state.features);
     if (ev.type == core::EventType::kOfferImpression || ev.type == core::EventType::kOfferClick) {
       g.OfferEvent(e.offer_id, ev.type == core::EventType::kOfferClick);
@@ -466,7 +477,8 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
     auto popular = [&](core::ProductIndex p) {
       core::AddPopularity(g.Popularity(p), ev.time, w, ev.country, fo.popularity_half_life_days);
       if (ev.store != core::kNoStore) {
-        core::AddStoreScore(g.StorePopularity(ev.store, p), ev.time, w, fo.popularity_half_life_days);
+        core::AddStoreScore(g.StorePopularity(ev.store, p), ev.time, w,
+                            fo.popularity_half_life_days);
       }
     };
     if (w > 0) {
@@ -482,8 +494,8 @@ absl::Status Ingestor::Apply(const UpsertCustomers& c, Group& g, WriteResult& r)
   for (size_t i = 0; i < c.customers.size(); ++i) {
     const CustomerUpsert& u = c.customers[i];
     if (!u.home_store_id.empty() && !catalog.FindStore(u.home_store_id)) {
-      return absl::NotFoundError(absl::StrCat("customers[", i, "].home_store_id: unknown store '",
-                                              u.home_store_id, "'"));
+      return absl::NotFoundError(
+          absl::StrCat("customers[", i, "].home_store_id: unknown store '", u.home_store_id, "'"));
     }
   }
   const int64_t now = clock_->Now();
@@ -510,8 +522,9 @@ absl::Status Ingestor::Apply(const UpsertProducts& c, Group& g, WriteResult& r) 
 absl::Status Ingestor::Apply(const UpsertStores& c, Group& g, WriteResult& r) {
   for (const StoreUpsert& s : c.stores) {
     core::CatalogBuilder& cat = g.catalog();
-    const core::StoreIndex ordinal = cat.UpsertStore(
-        {s.store_id, cat.current().FindMarket(s.country).value_or(core::kNoCountry), s.name, s.city});
+    const core::StoreIndex ordinal =
+        cat.UpsertStore({s.store_id, cat.current().FindMarket(s.country).value_or(core::kNoCountry),
+                         s.name, s.city});
     v1::StoreRecord rec;
     rec.set_country(s.country);
     rec.set_name(s.name);
@@ -558,14 +571,16 @@ absl::Status Ingestor::Apply(const SetStock& c, Group& g, WriteResult& r) {
     for (uint64_t w : after.StoreStockBits(p)) rec.add_store_bits(w);
     const uint16_t online = after.OnlineStockMask(p);
     for (size_t m = 0; m < after.market_count(); ++m) {
-      if ((online >> m) & 1) rec.add_online_markets(after.market_code(static_cast<core::CountryIndex>(m)));
+      if ((online >> m) & 1)
+        rec.add_online_markets(after.market_code(static_cast<core::CountryIndex>(m)));
     }
     g.batch().Put(store_->handle(Cf::kStock), after.product(p).id, rec.SerializeAsString());
   }
   return absl::OkStatus();
 }
 
-std::optional<int64_t> Ingestor::SuppressedThrough(const std::string& customer_id, const Group& g) const {
+std::optional<int64_t> Ingestor::SuppressedThrough(const std::string& customer_id,
+                                                   const Group& g) const {
   if (erased_.empty() && g.suppressions().empty()) return std::nullopt;
   const std::string key = keys::Suppression(store_->secret(), customer_id);
   if (auto it = g.suppressions().find(key); it != g.suppressions().end()) return it->second;
@@ -577,25 +592,29 @@ absl::Status Ingestor::Apply(const EraseCustomer& c, Group& g, WriteResult& r) {
   const std::string& id = c.customer_id;
   if (c.inactive_before_ms > 0) {
     const core::CustomerState* s = g.Current(id);
-    if (s == nullptr || s->features.last_seen == 0 || s->features.last_seen >= c.inactive_before_ms) {
+    if (s == nullptr || s->features.last_seen == 0 ||
+        s->features.last_seen >= c.inactive_before_ms) {
       return absl::FailedPreconditionError("customer_id: active again; not erased by retention");
     }
   }
   Erasure& e = r.erasure;
   e.erased_at_ms = c.erased_at_ms != 0 ? c.erased_at_ms : clock_->Now();
-  e.suppress_through_ms = c.suppress_through_ms != 0  ? c.suppress_through_ms
+  e.suppress_through_ms = c.suppress_through_ms != 0 ? c.suppress_through_ms
                           : c.inactive_before_ms > 0 ? c.inactive_before_ms - 1
                                                      : e.erased_at_ms + options_.max_clock_skew_ms;
   e.subject_hash = keys::Suppression(store_->secret(), id);
   e.in_memory = g.InMemory(id);
   ASSIGN_OR_RETURN(std::optional<v1::CustomerRecord> record, g.CustomerRecord(id));
   e.attributes = record.has_value();
-  ASSIGN_OR_RETURN(std::optional<std::string> features, store_->Get(Cf::kFeatures, keys::Customer(id)));
+  ASSIGN_OR_RETURN(std::optional<std::string> features,
+                   store_->Get(Cf::kFeatures, keys::Customer(id)));
   e.features = features.has_value();
   const keys::Range range = keys::CustomerRange(id);
-  for (auto [cf, count] : {std::pair{Cf::kEvents, &e.events}, {Cf::kIdempotency, &e.idempotency_keys}}) {
+  for (auto [cf, count] :
+       {std::pair{Cf::kEvents, &e.events}, {Cf::kIdempotency, &e.idempotency_keys}}) {
     auto it = store_->NewIterator(cf, /*fill_cache=*/false);
-    for (it->Seek(range.begin); it->Valid() && it->key().compare(range.end) < 0; it->Next()) ++*count;
+    for (it->Seek(range.begin); it->Valid() && it->key().compare(range.end) < 0; it->Next())
+      ++*count;
     RETURN_IF_ERROR(FromRocks(it->status(), absl::StrCat("erase: read ", RocksStore::CfName(cf))));
   }
   if (!e.in_memory && !e.attributes && !e.features && e.events == 0 && e.idempotency_keys == 0) {

@@ -80,11 +80,13 @@ absl::Status Ingestor::Recover() {
     if (!ids.has_value()) return absl::DataLossError("malformed store popularity key");
     auto s = catalog.current().FindStore(ids->first);
     if (!s.has_value()) continue;  // not a store any more
-    store_scores.push_back({*s, catalog.InternProduct(ids->second), codec::StoreScoreFromRecord(rec)});
+    store_scores.push_back(
+        {*s, catalog.InternProduct(ids->second), codec::StoreScoreFromRecord(rec)});
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read store popularity"));
 
-  ASSIGN_OR_RETURN(std::optional<std::string> ledger, store_->Get(Cf::kMeta, keys::kOfferLedgerMetaKey));
+  ASSIGN_OR_RETURN(std::optional<std::string> ledger,
+                   store_->Get(Cf::kMeta, keys::kOfferLedgerMetaKey));
   if (ledger.has_value()) RETURN_IF_ERROR(live_->offers.Load(*ledger));
 
   it = store_->NewIterator(Cf::kSuppression, /*fill_cache=*/false);

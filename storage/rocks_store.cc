@@ -2,26 +2,26 @@
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
-#include <chrono>
-#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/status_macros.h"
 #include "rocksdb/cache.h"
+#include "rocksdb/compaction_filter.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
-#include "core/status_macros.h"
-#include "absl/strings/str_join.h"
 #include "storage/data_dir.h"
 #include "storage/keys.h"
 #include "storage/rocks_status.h"
-#include "rocksdb/compaction_filter.h"
 
 namespace nextbest::storage {
 namespace {
@@ -58,18 +58,30 @@ class EventRetentionFilter final : public rocksdb::CompactionFilter {
 
 const char* RocksStore::CfName(Cf cf) {
   switch (cf) {
-    case Cf::kCustomers: return "customers";
-    case Cf::kFeatures: return "features";
-    case Cf::kEvents: return "events";
-    case Cf::kIdempotency: return "idempotency";
-    case Cf::kProducts: return "products";
-    case Cf::kStores: return "stores";
-    case Cf::kStock: return "stock";
-    case Cf::kPopularity: return "popularity";
-    case Cf::kMeta: return "meta";
-    case Cf::kSuppression: return "suppression";
-    case Cf::kStorePopularity: return "store_popularity";
-    case Cf::kCount: break;
+    case Cf::kCustomers:
+      return "customers";
+    case Cf::kFeatures:
+      return "features";
+    case Cf::kEvents:
+      return "events";
+    case Cf::kIdempotency:
+      return "idempotency";
+    case Cf::kProducts:
+      return "products";
+    case Cf::kStores:
+      return "stores";
+    case Cf::kStock:
+      return "stock";
+    case Cf::kPopularity:
+      return "popularity";
+    case Cf::kMeta:
+      return "meta";
+    case Cf::kSuppression:
+      return "suppression";
+    case Cf::kStorePopularity:
+      return "store_popularity";
+    case Cf::kCount:
+      break;
   }
   return "?";
 }
@@ -138,15 +150,17 @@ absl::Status OpenError(const rocksdb::Status& s, const StoreOptions& options,
   if (!s.IsCorruption() || drop.empty() || s.ToString().find(".log") != std::string::npos) {
     return status;
   }
-  return absl::Status(status.code(),
-                      absl::StrCat(status.message(), " (write-ahead log ", drop,
-                                   "). The WAL is damaged in the middle: records after the damage "
-                                   "were acknowledged. Restore the data directory from a checkpoint."));
+  return absl::Status(
+      status.code(),
+      absl::StrCat(status.message(), " (write-ahead log ", drop,
+                   "). The WAL is damaged in the middle: records after the damage "
+                   "were acknowledged. Restore the data directory from a checkpoint."));
 }
 
 std::string DescribeWalFiles(const DataDirContents& c) {
   std::vector<std::string> files;
-  for (const auto& [name, bytes] : c.wal_files) files.push_back(absl::StrCat(name, " (", bytes, " bytes)"));
+  for (const auto& [name, bytes] : c.wal_files)
+    files.push_back(absl::StrCat(name, " (", bytes, " bytes)"));
   return files.empty() ? "none" : absl::StrJoin(files, ", ");
 }
 
@@ -155,7 +169,9 @@ int64_t DecodeCount(const std::string& bytes) {
   if (bytes.size() == sizeof v) std::memcpy(&v, bytes.data(), sizeof v);
   return v;
 }
-std::string EncodeCount(int64_t v) { return std::string(reinterpret_cast<const char*>(&v), sizeof v); }
+std::string EncodeCount(int64_t v) {
+  return std::string(reinterpret_cast<const char*>(&v), sizeof v);
+}
 
 }  // namespace
 
@@ -178,9 +194,10 @@ absl::StatusOr<Recovered> ReadOnlyRecovery(const StoreOptions& options) {
   if (!s.ok()) return OpenError(s, options, *logger);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-  const bool has_meta = std::find(families.begin(), families.end(),
-                                  RocksStore::CfName(Cf::kMeta)) != families.end();
-  if (has_meta) descriptors.emplace_back(RocksStore::CfName(Cf::kMeta), rocksdb::ColumnFamilyOptions());
+  const bool has_meta =
+      std::find(families.begin(), families.end(), RocksStore::CfName(Cf::kMeta)) != families.end();
+  if (has_meta)
+    descriptors.emplace_back(RocksStore::CfName(Cf::kMeta), rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   s = rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw);
@@ -213,7 +230,8 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions&
                                    std::filesystem::perm_options::replace, ec);
     }
     if (ec) {
-      return absl::FailedPreconditionError(absl::StrCat("data_dir ", options.path, ": ", ec.message()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("data_dir ", options.path, ": ", ec.message()));
     }
   }
 
@@ -225,16 +243,15 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions&
     ASSIGN_OR_RETURN(const Recovered recovered, ReadOnlyRecovery(options));
     if (std::optional<AckWatermark::Value> acked = AckWatermark::Read(options.path)) {
       if (acked->sequence > recovered.sequence || acked->events > recovered.events) {
-        report.lost_writes = static_cast<int64_t>(acked->sequence > recovered.sequence
-                                                      ? acked->sequence - recovered.sequence
-                                                      : 0);
+        report.lost_writes = static_cast<int64_t>(
+            acked->sequence > recovered.sequence ? acked->sequence - recovered.sequence : 0);
         report.lost_events = std::max<int64_t>(0, acked->events - recovered.events);
         report.loss = absl::StrCat(
             "the write-ahead log holds less than was acknowledged: recovery reaches sequence ",
-            recovered.sequence, " and ", recovered.events, " events, but sequence ", acked->sequence,
-            " and ", acked->events, " events were acknowledged (", report.lost_events,
-            " events, ", report.lost_writes, " writes missing). WAL files: ",
-            DescribeWalFiles(contents),
+            recovered.sequence, " and ", recovered.events, " events, but sequence ",
+            acked->sequence, " and ", acked->events, " events were acknowledged (",
+            report.lost_events, " events, ", report.lost_writes,
+            " writes missing). WAL files: ", DescribeWalFiles(contents),
             ". A crash tears at most one unacknowledged record; this much missing means a WAL "
             "file was truncated, deleted or replaced.");
         // NO_SYNC acknowledges before the WAL reaches the disk: a power loss
@@ -269,9 +286,10 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions&
   int write_buffer_mb = options.write_buffer_mb;
   if (write_buffer_mb <= 0) {
     struct statvfs volume {};
-    write_buffer_mb = statvfs(options.path.c_str(), &volume) == 0
-                          ? WriteBufferMbFor(static_cast<uint64_t>(volume.f_blocks) * volume.f_frsize)
-                          : 64;
+    write_buffer_mb =
+        statvfs(options.path.c_str(), &volume) == 0
+            ? WriteBufferMbFor(static_cast<uint64_t>(volume.f_blocks) * volume.f_frsize)
+            : 64;
   }
   auto cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_mb) << 20);
   std::shared_ptr<const rocksdb::FilterPolicy> bloom(rocksdb::NewBloomFilterPolicy(10));
@@ -338,9 +356,9 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions&
     s = raw->Write(wo, &batch);
     if (!s.ok()) return FromRocks(s, "write format version");
   } else if (**version != kFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database at ", options.path, " has record format version ", **version,
-        "; this build reads version ", kFormatVersion));
+    return absl::FailedPreconditionError(
+        absl::StrCat("database at ", options.path, " has record format version ", **version,
+                     "; this build reads version ", kFormatVersion));
   }
   auto events = store->Get(Cf::kMeta, kAckedEventsKey);
   if (!events.ok()) return events.status();
@@ -356,7 +374,8 @@ int WriteBufferMbFor(uint64_t volume_bytes) {
 
 void RocksStore::MarkAcknowledged() {
   std::lock_guard<std::mutex> lock(watermark_mu_);
-  watermark_->Store({db_->GetLatestSequenceNumber(), acked_events_.load(std::memory_order_relaxed)});
+  watermark_->Store(
+      {db_->GetLatestSequenceNumber(), acked_events_.load(std::memory_order_relaxed)});
 }
 
 RocksStore::~RocksStore() {
@@ -378,19 +397,20 @@ absl::Status RocksStore::Write(rocksdb::WriteBatch& batch, int64_t events) {
     if (!write_stopped_.load(std::memory_order_relaxed)) {
       // Resumed by another thread meanwhile.
     } else if (now < next_resume_) {
-      return absl::UnavailableError(absl::StrCat(
-          "write: storage refuses writes after a write error (disk full?); writes resume once about ",
-          write_buffer_mb_, " MB are free (storage.write_buffer_mb); retry later",
-          last_resume_error_.empty() ? "" : " (last resume: ", last_resume_error_,
-          last_resume_error_.empty() ? "" : ")"));
+      return absl::UnavailableError(
+          absl::StrCat("write: storage refuses writes after a write error (disk full?); writes "
+                       "resume once about ",
+                       write_buffer_mb_, " MB are free (storage.write_buffer_mb); retry later",
+                       last_resume_error_.empty() ? "" : " (last resume: ", last_resume_error_,
+                       last_resume_error_.empty() ? "" : ")"));
     } else {
       next_resume_ = now + std::chrono::seconds(1);
       const rocksdb::Status resumed = db_->Resume();
       last_resume_error_ = resumed.ok() ? "" : resumed.ToString();
       if (!resumed.ok()) {
-        return absl::UnavailableError(absl::StrCat("write: storage not writable yet (", resumed.ToString(),
-                                                   "); writes resume once about ", write_buffer_mb_,
-                                                   " MB are free (storage.write_buffer_mb); retry later"));
+        return absl::UnavailableError(absl::StrCat(
+            "write: storage not writable yet (", resumed.ToString(), "); writes resume once about ",
+            write_buffer_mb_, " MB are free (storage.write_buffer_mb); retry later"));
       }
       write_stopped_.store(false, std::memory_order_relaxed);
     }
@@ -413,7 +433,7 @@ absl::Status RocksStore::Write(rocksdb::WriteBatch& batch, int64_t events) {
 }
 
 absl::Status RocksStore::Purge(const std::vector<Cf>& families, const std::string& begin,
-                              const std::string& end) {
+                               const std::string& end) {
   std::vector<rocksdb::ColumnFamilyHandle*> all(handles_.begin(), handles_.end());
   rocksdb::FlushOptions flush;
   flush.wait = true;
@@ -423,8 +443,9 @@ absl::Status RocksStore::Purge(const std::vector<Cf>& families, const std::strin
   compact.exclusive_manual_compaction = false;
   const rocksdb::Slice b(begin), e(end);
   for (Cf cf : families) {
-    RETURN_IF_ERROR(FromRocks(db_->CompactRange(compact, handle(cf), &b, end.empty() ? nullptr : &e),
-                              absl::StrCat("purge: compact ", CfName(cf))));
+    RETURN_IF_ERROR(
+        FromRocks(db_->CompactRange(compact, handle(cf), &b, end.empty() ? nullptr : &e),
+                  absl::StrCat("purge: compact ", CfName(cf))));
   }
   // One more version edit: the MANIFEST it starts lists only live files.
   rocksdb::WriteOptions wo;
@@ -452,8 +473,9 @@ absl::Status RocksStore::CompactEvents() {
 }
 
 int64_t RocksStore::events_expired() const {
-  return retention_ == nullptr ? 0
-                               : static_cast<const EventRetentionFilter*>(retention_.get())->expired();
+  return retention_ == nullptr
+             ? 0
+             : static_cast<const EventRetentionFilter*>(retention_.get())->expired();
 }
 
 absl::Status RocksStore::VerifyChecksums() {

@@ -19,8 +19,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "rocksdb/db.h"
@@ -163,10 +163,10 @@ class RocksStore {
   std::unique_ptr<AckWatermark> watermark_;
   std::shared_ptr<rocksdb::CompactionFilter> retention_;
   std::atomic<bool> write_stopped_{false};
-  std::mutex resume_mu_;  // taken only while writes are stopped
+  std::mutex resume_mu_;                                 // taken only while writes are stopped
   std::chrono::steady_clock::time_point next_resume_{};  // guarded by resume_mu_
   std::string last_resume_error_;                        // guarded by resume_mu_
-  int write_buffer_mb_ = 64;  // the headroom a resume needs
+  int write_buffer_mb_ = 64;                             // the headroom a resume needs
 };
 
 }  // namespace nextbest::storage

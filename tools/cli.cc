@@ -20,7 +20,8 @@ ABSL_FLAG(std::string, product, "", "Product id (on screen for recommend; of the
 ABSL_FLAG(int, count, 0, "Items wanted (0: the placement's default)");
 ABSL_FLAG(std::string, country, "", "Market, e.g. NL");
 ABSL_FLAG(std::string, store, "", "Store id");
-ABSL_FLAG(std::string, time, "", "Event time (track) or decision time (recommend), RFC 3339; default now");
+ABSL_FLAG(std::string, time, "",
+          "Event time (track) or decision time (recommend), RFC 3339; default now");
 ABSL_FLAG(std::string, channel, "web", "web|app|store|email|call_center");
 ABSL_FLAG(std::string, out, "", "newsletter, erasures: write to this file instead of stdout");
 ABSL_FLAG(std::string, tls_ca_file, "", "Connect with TLS, trusting this CA (PEM)");
@@ -71,7 +72,8 @@ std::shared_ptr<grpc::Channel> Channel() {
 std::string ReadToken(const std::string& path) {
   std::string t;
   std::ifstream in(path);
-  if (!in || !std::getline(in, t)) std::fprintf(stderr, "nextbest: cannot read token file %s\n", path.c_str());
+  if (!in || !std::getline(in, t))
+    std::fprintf(stderr, "nextbest: cannot read token file %s\n", path.c_str());
   return std::string(absl::StripAsciiWhitespace(t));
 }
 
@@ -79,9 +81,11 @@ const std::string& CallerToken() {
   static const std::string token = [] {
     if (!absl::GetFlag(FLAGS_token_file).empty()) return ReadToken(absl::GetFlag(FLAGS_token_file));
     if (std::string t = EnvToken("NEXTBEST_TOKEN"); !t.empty()) return t;
-    if (!absl::GetFlag(FLAGS_admin_token_file).empty()) return ReadToken(absl::GetFlag(FLAGS_admin_token_file));
+    if (!absl::GetFlag(FLAGS_admin_token_file).empty())
+      return ReadToken(absl::GetFlag(FLAGS_admin_token_file));
     if (std::string t = EnvToken("NEXTBEST_ADMIN_TOKEN"); !t.empty()) return t;
-    if (!absl::GetFlag(FLAGS_data_dir).empty()) return ReadToken(absl::GetFlag(FLAGS_data_dir) + "/admin_token");
+    if (!absl::GetFlag(FLAGS_data_dir).empty())
+      return ReadToken(absl::GetFlag(FLAGS_data_dir) + "/admin_token");
     return std::string();
   }();
   return token;
@@ -92,7 +96,8 @@ void AddCredential(grpc::ClientContext& ctx) {
 }
 
 void SetDeadline(grpc::ClientContext& ctx) {
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms)));
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms)));
   AddCredential(ctx);
 }
 
@@ -118,11 +123,13 @@ void PrintJson(const google::protobuf::Message& m) {
 
 std::string Euro(const v1::Money& m) {
   const int64_t a = m.amount_minor();
-  return absl::StrFormat("%s %d,%02d", m.currency() == "EUR" ? "€" : m.currency(), a / 100, a % 100);
+  return absl::StrFormat("%s %d,%02d", m.currency() == "EUR" ? "€" : m.currency(), a / 100,
+                         a % 100);
 }
 
 std::string Ts(const google::protobuf::Timestamp& t) {
-  return absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(t.seconds()), absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(t.seconds()),
+                          absl::UTCTimeZone());
 }
 
 std::string SourceName(v1::Source s) {

@@ -64,7 +64,8 @@ void PrintJson(const google::protobuf::Message& m);
 // One unary call: deadline and credential, the error printed. Returns the
 // exit code (0, or the gRPC status code).
 template <typename Stub, typename Request, typename Response>
-int Call(absl::string_view what, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+int Call(absl::string_view what,
+         grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
          const Request& request, Response* response) {
   Stub stub(Channel());
   grpc::ClientContext ctx;
@@ -88,28 +89,28 @@ int CallAndPrint(absl::string_view what,
 }
 
 // Formatting shared by the commands.
-std::string Euro(const v1::Money& m);                       // "€ 2,49"
-std::string Ts(const google::protobuf::Timestamp& t);        // "2026-11-23 14:05"
-std::string SourceName(v1::Source s);                       // "co purchase"
-v1::Channel ParseChannel(const std::string& name);          // "web" -> CHANNEL_WEB
+std::string Euro(const v1::Money& m);                  // "€ 2,49"
+std::string Ts(const google::protobuf::Timestamp& t);  // "2026-11-23 14:05"
+std::string SourceName(v1::Source s);                  // "co purchase"
+v1::Channel ParseChannel(const std::string& name);     // "web" -> CHANNEL_WEB
 // --time (RFC 3339), if given; INVALID_ARGUMENT naming the problem if
 // malformed.
 absl::StatusOr<std::optional<absl::Time>> TimeFlag();
 google::protobuf::Timestamp ToTimestamp(absl::Time t);
 
 // The commands, by group.
-int Recommend();      // cli_decisions.cc
+int Recommend();  // cli_decisions.cc
 int Newsletter();
 int Ping();
-int Profile();        // cli_data.cc
+int Profile();  // cli_data.cc
 int Track();
 int DemoData();
-int Health();         // cli_admin.cc
+int Health();  // cli_admin.cc
 int ReloadConfig();
 int RebuildModels();
 int Segments();
 int Checkpoint();
-int Consent();        // cli_privacy.cc
+int Consent();  // cli_privacy.cc
 int Erase();
 int Export();
 int Erasures();

@@ -10,13 +10,15 @@
 
 ABSL_FLAG(bool, allow_removing_placements, false,
           "reload-config: confirm a reload that removes placements (refused otherwise)");
-ABSL_FLAG(std::string, dir, "", "checkpoint: directory on the server's machine (absolute, must not exist)");
+ABSL_FLAG(std::string, dir, "",
+          "checkpoint: directory on the server's machine (absolute, must not exist)");
 
 namespace nextbest::cli {
 
 int Health() {
   grpc::health::v1::HealthCheckResponse resp;
-  if (int rc = Call("health", &grpc::health::v1::Health::Stub::Check, grpc::health::v1::HealthCheckRequest(), &resp);
+  if (int rc = Call("health", &grpc::health::v1::Health::Stub::Check,
+                    grpc::health::v1::HealthCheckRequest(), &resp);
       rc != 0) {
     return rc;
   }
@@ -30,36 +32,40 @@ int ReloadConfig() {
   req.set_allow_removing_placements(absl::GetFlag(FLAGS_allow_removing_placements));
   return CallAndPrint("reload-config", &v1::AdminService::Stub::ReloadConfig, req,
                       [](const v1::ReloadConfigResponse& resp) {
-                        std::cout << absl::StrFormat("config version %d: %d placements, %d offers, %d segments\n",
-                                                     resp.version(), resp.placements(), resp.offers(),
-                                                     resp.segments());
+                        std::cout << absl::StrFormat(
+                            "config version %d: %d placements, %d offers, %d segments\n",
+                            resp.version(), resp.placements(), resp.offers(), resp.segments());
                       });
 }
 
 int RebuildModels() {
-  return CallAndPrint("rebuild-models", &v1::AdminService::Stub::RebuildModels, v1::RebuildModelsRequest(),
-                      [](const v1::RebuildModelsResponse& resp) {
-                        std::cout << absl::StrFormat(
-                            "models rebuilt over %d customers in %.2f s: %d co-purchase and %d co-view "
-                            "neighbours\n",
-                            resp.customers(), resp.build_seconds(), resp.co_purchase_pairs(), resp.co_view_pairs());
-                      });
+  return CallAndPrint(
+      "rebuild-models", &v1::AdminService::Stub::RebuildModels, v1::RebuildModelsRequest(),
+      [](const v1::RebuildModelsResponse& resp) {
+        std::cout << absl::StrFormat(
+            "models rebuilt over %d customers in %.2f s: %d co-purchase and %d co-view "
+            "neighbours\n",
+            resp.customers(), resp.build_seconds(), resp.co_purchase_pairs(), resp.co_view_pairs());
+      });
 }
 
 int Segments() {
   return CallAndPrint(
       "segments", &v1::AdminService::Stub::ListSegments, v1::ListSegmentsRequest(),
       [](const v1::ListSegmentsResponse& resp) {
-        std::cout << absl::StrFormat("segments (models of %s; %d customers with a purchase)\n", Ts(resp.built_at()),
-                                     resp.rfm_population());
+        std::cout << absl::StrFormat("segments (models of %s; %d customers with a purchase)\n",
+                                     Ts(resp.built_at()), resp.rfm_population());
         for (const auto& seg : resp.segments()) {
-          std::cout << absl::StrFormat("  %-4s %-22s %9d\n", seg.kind(), seg.segment(), seg.customers());
+          std::cout << absl::StrFormat("  %-4s %-22s %9d\n", seg.kind(), seg.segment(),
+                                       seg.customers());
         }
-        std::cout << "  RFM cut points: recency days " << absl::StrJoin(resp.recency_days_cuts(), " / ")
-                  << "; orders " << absl::StrJoin(resp.frequency_cuts(), " / ") << "; spend (cents) "
+        std::cout << "  RFM cut points: recency days "
+                  << absl::StrJoin(resp.recency_days_cuts(), " / ") << "; orders "
+                  << absl::StrJoin(resp.frequency_cuts(), " / ") << "; spend (cents) "
                   << absl::StrJoin(resp.monetary_cuts(), " / ") << "\n";
-        std::cout << absl::StrFormat("  behaviour: %d flagged for attention; top = current spend >= %.0f cents\n",
-                                     resp.behaviour_priority(), resp.top_current_spend_cut());
+        std::cout << absl::StrFormat(
+            "  behaviour: %d flagged for attention; top = current spend >= %.0f cents\n",
+            resp.behaviour_priority(), resp.top_current_spend_cut());
       });
 }
 
@@ -68,9 +74,11 @@ int Checkpoint() {
   v1::CheckpointRequest req;
   req.set_dir(absl::GetFlag(FLAGS_dir));
   v1::CheckpointResponse resp;
-  if (int rc = Call("checkpoint", &v1::AdminService::Stub::Checkpoint, req, &resp); rc != 0) return rc;
-  std::cout << absl::StrFormat("checkpoint in %s (%.2f s); restore: start nextbest-server --data_dir=%s\n",
-                               resp.dir(), resp.seconds(), resp.dir());
+  if (int rc = Call("checkpoint", &v1::AdminService::Stub::Checkpoint, req, &resp); rc != 0)
+    return rc;
+  std::cout << absl::StrFormat(
+      "checkpoint in %s (%.2f s); restore: start nextbest-server --data_dir=%s\n", resp.dir(),
+      resp.seconds(), resp.dir());
   return 0;
 }
 

@@ -30,7 +30,8 @@ ABSL_FLAG(int, products, 800, "demo-data: products");
 ABSL_FLAG(int, stores, 700, "demo-data: stores");
 ABSL_FLAG(int, days, 365, "demo-data: days of history");
 ABSL_FLAG(uint64_t, seed, 42, "demo-data: random seed");
-ABSL_FLAG(std::string, now, "", "demo-data: end of the generated history, RFC 3339 (default today 00:00 UTC)");
+ABSL_FLAG(std::string, now, "",
+          "demo-data: end of the generated history, RFC 3339 (default today 00:00 UTC)");
 ABSL_FLAG(std::string, what, "all",
           "demo-data: all | catalog (stores, products, stock) | customers (attributes and events)");
 ABSL_FLAG(int, load_threads, 4, "demo-data: concurrent requests while loading events");
@@ -65,14 +66,14 @@ void PrintProfile(const v1::GetProfileResponse& resp) {
   }
   if (resp.has_segments()) {
     const auto& sg = resp.segments();
-    std::cout << absl::StrFormat("  segments: RFM %d-%d-%d %s%s%s\n", sg.recency(), sg.frequency(),
-                                 sg.monetary(), sg.rfm_segment().empty() ? "(no purchase)" : sg.rfm_segment(),
-                                 sg.rule_segments().empty() ? "" : "; ",
-                                 absl::StrJoin(sg.rule_segments(), ", "));
+    std::cout << absl::StrFormat(
+        "  segments: RFM %d-%d-%d %s%s%s\n", sg.recency(), sg.frequency(), sg.monetary(),
+        sg.rfm_segment().empty() ? "(no purchase)" : sg.rfm_segment(),
+        sg.rule_segments().empty() ? "" : "; ", absl::StrJoin(sg.rule_segments(), ", "));
     if (!sg.behaviour().empty()) {
-      std::cout << absl::StrFormat("  behaviour: %s%s (last 90 days %s, the 90 before %s)\n", sg.behaviour(),
-                                   sg.behaviour_priority() ? ", PRIORITY" : "", Euro(sg.current_spend()),
-                                   Euro(sg.baseline_spend()));
+      std::cout << absl::StrFormat("  behaviour: %s%s (last 90 days %s, the 90 before %s)\n",
+                                   sg.behaviour(), sg.behaviour_priority() ? ", PRIORITY" : "",
+                                   Euro(sg.current_spend()), Euro(sg.baseline_spend()));
     }
   }
   if (!f.top_categories().empty()) {
@@ -83,11 +84,13 @@ void PrintProfile(const v1::GetProfileResponse& resp) {
   }
   if (!f.top_brands().empty()) {
     std::cout << "  top brands:";
-    for (const auto& b : f.top_brands()) std::cout << absl::StrFormat(" %s (%.1f)", b.brand(), b.score());
+    for (const auto& b : f.top_brands())
+      std::cout << absl::StrFormat(" %s (%.1f)", b.brand(), b.score());
     std::cout << "\n";
   }
   for (const auto& sp : resp.customer().sizes()) {
-    std::cout << absl::StrFormat("  declared sizes in %s: %s\n", sp.category(), absl::StrJoin(sp.sizes(), ", "));
+    std::cout << absl::StrFormat("  declared sizes in %s: %s\n", sp.category(),
+                                 absl::StrJoin(sp.sizes(), ", "));
   }
   if (!f.known_sizes().empty()) {
     std::cout << "  sizes bought:";
@@ -177,9 +180,10 @@ int TrackFromFlags() {
   EventSender sender;
   if (int rc = sender.Add(std::move(e)); rc != 0) return rc;
   if (int rc = sender.Flush(); rc != 0) return rc;
-  std::cout << (sender.accepted() == 1     ? "recorded\n"
-                : sender.suppressed() == 1 ? "suppressed: the customer was erased after this event's time\n"
-                                           : "duplicate: already recorded\n");
+  std::cout << (sender.accepted() == 1 ? "recorded\n"
+                : sender.suppressed() == 1
+                    ? "suppressed: the customer was erased after this event's time\n"
+                    : "duplicate: already recorded\n");
   return 0;
 }
 
@@ -206,8 +210,9 @@ int Track() {
     if (int rc = sender.Add(std::move(e)); rc != 0) return rc;
   }
   if (int rc = sender.Flush(); rc != 0) return rc;
-  std::cout << absl::StrFormat("%d events recorded, %d duplicates, %d suppressed (erased customers)\n",
-                               sender.accepted(), sender.duplicates(), sender.suppressed());
+  std::cout << absl::StrFormat(
+      "%d events recorded, %d duplicates, %d suppressed (erased customers)\n", sender.accepted(),
+      sender.duplicates(), sender.suppressed());
   return 0;
 }
 
@@ -250,7 +255,9 @@ int DemoData() {
     v1::UpsertStoresRequest req;
     for (const auto& s : retailer.stores()) *req.add_stores() = s;
     v1::UpsertStoresResponse resp;
-    if (int rc = Call("demo-data stores", &v1::CatalogService::Stub::UpsertStores, req, &resp); rc != 0) return rc;
+    if (int rc = Call("demo-data stores", &v1::CatalogService::Stub::UpsertStores, req, &resp);
+        rc != 0)
+      return rc;
   }
   for (size_t i = 0; what != "customers" && i < retailer.products().size(); i += 1000) {
     v1::UpsertProductsRequest req;
@@ -258,7 +265,8 @@ int DemoData() {
       *req.add_products() = retailer.products()[j];
     }
     v1::UpsertProductsResponse resp;
-    if (int rc = Call("demo-data products", &v1::CatalogService::Stub::UpsertProducts, req, &resp); rc != 0) {
+    if (int rc = Call("demo-data products", &v1::CatalogService::Stub::UpsertProducts, req, &resp);
+        rc != 0) {
       return rc;
     }
   }
@@ -289,7 +297,9 @@ int DemoData() {
       *req.add_customers() = retailer.CustomerAttributes(j);
     }
     v1::UpsertCustomersResponse resp;
-    if (int rc = Call("demo-data customers", &v1::CustomerService::Stub::UpsertCustomers, req, &resp); rc != 0) {
+    if (int rc =
+            Call("demo-data customers", &v1::CustomerService::Stub::UpsertCustomers, req, &resp);
+        rc != 0) {
       return rc;
     }
   }
@@ -333,15 +343,15 @@ int DemoData() {
   // Neighbours and segments are learned from the population in the
   // background; after a bulk load, learn them now.
   v1::RebuildModelsResponse models;
-  if (int rc = Call("demo-data rebuild-models", &v1::AdminService::Stub::RebuildModels, v1::RebuildModelsRequest(),
-                    &models);
+  if (int rc = Call("demo-data rebuild-models", &v1::AdminService::Stub::RebuildModels,
+                    v1::RebuildModelsRequest(), &models);
       rc != 0) {
     return rc;
   }
-  std::cout << absl::StrFormat("models rebuilt in %.2f s: %d co-purchase and %d co-view neighbours\n",
-                               models.build_seconds(), models.co_purchase_pairs(), models.co_view_pairs());
+  std::cout << absl::StrFormat(
+      "models rebuilt in %.2f s: %d co-purchase and %d co-view neighbours\n",
+      models.build_seconds(), models.co_purchase_pairs(), models.co_view_pairs());
   return 0;
 }
-
 
 }  // namespace nextbest::cli

@@ -14,16 +14,19 @@
 ABSL_FLAG(std::string, cart, "", "recommend: comma-separated product ids in the cart");
 ABSL_FLAG(std::string, exclude, "", "recommend: comma-separated product ids never to return");
 ABSL_FLAG(bool, explain, false, "recommend: explain sources, scores and dropped candidates");
-ABSL_FLAG(std::string, request_id, "", "recommend: the request's id (placements with rotation vary by it)");
+ABSL_FLAG(std::string, request_id, "",
+          "recommend: the request's id (placements with rotation vary by it)");
 ABSL_FLAG(int64_t, max_customers, 0, "newsletter: stop after this many customers (0 = all)");
-ABSL_FLAG(bool, all, false, "newsletter: also customers without marketing e-mail consent (measuring)");
+ABSL_FLAG(bool, all, false,
+          "newsletter: also customers without marketing e-mail consent (measuring)");
 
 namespace nextbest::cli {
 namespace {
 
 void PrintExplanation(const v1::RecommendResponse& resp) {
   const auto& x = resp.explanation();
-  std::cout << absl::StrFormat("  explanation (config v%d, %d candidates%s):\n", x.config_version(), x.candidates(),
+  std::cout << absl::StrFormat("  explanation (config v%d, %d candidates%s):\n", x.config_version(),
+                               x.candidates(),
                                x.rfm_segment().empty() ? "" : ", RFM segment " + x.rfm_segment());
   int i = 0;
   for (const auto& it : resp.items()) {
@@ -31,37 +34,39 @@ void PrintExplanation(const v1::RecommendResponse& resp) {
     const auto& e = it.explanation();
     std::cout << absl::StrFormat("   %2d. %s\n", i, e.formula());
     for (const auto& c : e.sources()) {
-      std::cout << absl::StrFormat("         %-15s raw %.4g x weight %.3g -> %.4g\n", SourceName(c.source()),
-                                   c.raw_score(), c.weight(), c.contribution());
+      std::cout << absl::StrFormat("         %-15s raw %.4g x weight %.3g -> %.4g\n",
+                                   SourceName(c.source()), c.raw_score(), c.weight(),
+                                   c.contribution());
     }
   }
   if (x.dropped().empty()) return;
   std::cout << "  dropped:\n";
   for (const auto& d : x.dropped()) {
     std::cout << absl::StrFormat("     %-22s %-24s score %.4g\n",
-                                 d.offer_id().empty() ? d.product_id() : "offer " + d.offer_id(), d.rule(),
-                                 d.score());
+                                 d.offer_id().empty() ? d.product_id() : "offer " + d.offer_id(),
+                                 d.rule(), d.score());
   }
 }
 
 void PrintRecommendation(const v1::RecommendRequest& req, const v1::RecommendResponse& resp) {
   std::cout << resp.placement() << " for "
-            << (req.customer_id().empty() ? "an anonymous visitor" : req.customer_id()) << " (" << resp.country()
-            << (resp.personalized() ? ", personalized" : ", not personalized") << ")\n";
+            << (req.customer_id().empty() ? "an anonymous visitor" : req.customer_id()) << " ("
+            << resp.country() << (resp.personalized() ? ", personalized" : ", not personalized")
+            << ")\n";
   if (!resp.fallback_reason().empty()) std::cout << "  note: " << resp.fallback_reason() << "\n";
   if (resp.items().empty()) std::cout << "  (nothing to show)\n";
   int i = 0;
   for (const auto& it : resp.items()) {
     if (it.has_offer()) {
-      std::cout << absl::StrFormat("  %2d. [%s] %-40s %s  [offer %s %.3g]\n", ++i, it.offer().type(),
-                                   it.offer().title(),
-                                   it.product_id().empty() ? "" : "(" + it.name() + ", " + Euro(it.price()) + ")",
-                                   it.offer().offer_id(), it.score());
+      std::cout << absl::StrFormat(
+          "  %2d. [%s] %-40s %s  [offer %s %.3g]\n", ++i, it.offer().type(), it.offer().title(),
+          it.product_id().empty() ? "" : "(" + it.name() + ", " + Euro(it.price()) + ")",
+          it.offer().offer_id(), it.score());
       continue;
     }
-    std::cout << absl::StrFormat("  %2d. %-34s %10s  %-26s %s  [%s %.3g]\n", ++i, it.name(), Euro(it.price()),
-                                 absl::StrJoin(it.category_path(), "/"), it.reason(), SourceName(it.source()),
-                                 it.score());
+    std::cout << absl::StrFormat("  %2d. %-34s %10s  %-26s %s  [%s %.3g]\n", ++i, it.name(),
+                                 Euro(it.price()), absl::StrJoin(it.category_path(), "/"),
+                                 it.reason(), SourceName(it.source()), it.score());
   }
   if (req.explain()) PrintExplanation(resp);
 }
@@ -97,9 +102,11 @@ int Recommend() {
 int Ping() {
   const auto t0 = std::chrono::steady_clock::now();
   v1::PingResponse resp;
-  if (int rc = Call("ping", &v1::DecisionService::Stub::Ping, v1::PingRequest(), &resp); rc != 0) return rc;
+  if (int rc = Call("ping", &v1::DecisionService::Stub::Ping, v1::PingRequest(), &resp); rc != 0)
+    return rc;
   std::cout << absl::StrFormat(
-      "pong in %.3f ms\n", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      "pong in %.3f ms\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   return 0;
 }
 
@@ -107,7 +114,8 @@ int Ping() {
 int Newsletter() {
   auto stub = v1::DecisionService::NewStub(Channel());
   v1::DecideForAllRequest req;
-  req.set_placement(absl::GetFlag(FLAGS_placement).empty() ? "newsletter.blocks" : absl::GetFlag(FLAGS_placement));
+  req.set_placement(absl::GetFlag(FLAGS_placement).empty() ? "newsletter.blocks"
+                                                           : absl::GetFlag(FLAGS_placement));
   req.set_count(absl::GetFlag(FLAGS_count));
   req.set_max_customers(absl::GetFlag(FLAGS_max_customers));
   req.set_include_without_email_consent(absl::GetFlag(FLAGS_all));

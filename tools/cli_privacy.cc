@@ -39,11 +39,13 @@ int Consent() {
   req.set_customer_id(absl::GetFlag(FLAGS_customer));
   if (personalization) req.set_personalization(*personalization);
   if (marketing) req.set_marketing_email(*marketing);
-  return CallAndPrint("consent", &v1::PrivacyService::Stub::SetConsent, req, [&](const v1::SetConsentResponse& resp) {
-    std::cout << absl::StrFormat("%s: personalization %s, marketing e-mail %s\n", req.customer_id(),
-                                 resp.consent().personalization() ? "yes" : "no",
-                                 resp.consent().marketing_email() ? "yes" : "no");
-  });
+  return CallAndPrint("consent", &v1::PrivacyService::Stub::SetConsent, req,
+                      [&](const v1::SetConsentResponse& resp) {
+                        std::cout << absl::StrFormat(
+                            "%s: personalization %s, marketing e-mail %s\n", req.customer_id(),
+                            resp.consent().personalization() ? "yes" : "no",
+                            resp.consent().marketing_email() ? "yes" : "no");
+                      });
 }
 
 // The receipt, always as JSON (it is the record the privacy office keeps).
@@ -52,7 +54,8 @@ int Erase() {
   v1::EraseCustomerRequest req;
   req.set_customer_id(absl::GetFlag(FLAGS_customer));
   v1::EraseCustomerResponse resp;
-  if (int rc = Call("erase", &v1::PrivacyService::Stub::EraseCustomer, req, &resp); rc != 0) return rc;
+  if (int rc = Call("erase", &v1::PrivacyService::Stub::EraseCustomer, req, &resp); rc != 0)
+    return rc;
   PrintJson(resp.receipt());
   std::cout << "\n";
   return 0;

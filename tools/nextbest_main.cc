@@ -22,31 +22,39 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"recommend", nextbest::cli::Recommend, "a placement's answer for a customer (--placement, --customer, ...)"},
-    {"newsletter", nextbest::cli::Newsletter, "one decision per customer, the newsletter run (DecideForAll)"},
+    {"recommend", nextbest::cli::Recommend,
+     "a placement's answer for a customer (--placement, --customer, ...)"},
+    {"newsletter", nextbest::cli::Newsletter,
+     "one decision per customer, the newsletter run (DecideForAll)"},
     {"ping", nextbest::cli::Ping, "an empty round trip"},
     {"profile", nextbest::cli::Profile, "a customer's attributes, features and segments"},
     {"track", nextbest::cli::Track, "record events (--file=events.jsonl, or one from flags)"},
     {"demo-data", nextbest::cli::DemoData, "load the generated demo retailer through the API"},
     {"health", nextbest::cli::Health, "the standard health check"},
     {"reload-config", nextbest::cli::ReloadConfig, "re-read the server's config file"},
-    {"rebuild-models", nextbest::cli::RebuildModels, "rebuild neighbours, cut points, segment sizes now"},
+    {"rebuild-models", nextbest::cli::RebuildModels,
+     "rebuild neighbours, cut points, segment sizes now"},
     {"segments", nextbest::cli::Segments, "segment sizes and RFM cut points"},
     {"checkpoint", nextbest::cli::Checkpoint, "a consistent copy of the database (--dir)"},
     {"consent", nextbest::cli::Consent, "change a customer's consents"},
     {"erase", nextbest::cli::Erase, "GDPR erasure; prints the receipt"},
     {"export", nextbest::cli::Export, "everything held about a customer, one JSON document"},
-    {"erasures", nextbest::cli::Erasures, "every erasure on record (hashes and times), for backups"},
-    {"hash-token", nextbest::cli::HashToken, "the token_sha256 of a caller's token (--new_token makes one)"},
+    {"erasures", nextbest::cli::Erasures,
+     "every erasure on record (hashes and times), for backups"},
+    {"hash-token", nextbest::cli::HashToken,
+     "the token_sha256 of a caller's token (--new_token makes one)"},
 };
 
 std::string UsageText() {
   std::string text = "nextbest [--target=HOST:PORT] COMMAND [flags]\n\ncommands:\n";
-  for (const Command& c : kCommands) absl::StrAppend(&text, "  ", c.name, std::string(16 - std::string(c.name).size(), ' '), c.summary, "\n");
-  absl::StrAppend(&text,
-                  "\nCalls carry the caller's token: --token_file or $NEXTBEST_TOKEN, else the admin token\n"
-                  "(--admin_token_file, $NEXTBEST_ADMIN_TOKEN, or --data_dir: DATA_DIR/admin_token).\n"
-                  "Exit code = the gRPC status code.");
+  for (const Command& c : kCommands)
+    absl::StrAppend(&text, "  ", c.name, std::string(16 - std::string(c.name).size(), ' '),
+                    c.summary, "\n");
+  absl::StrAppend(
+      &text,
+      "\nCalls carry the caller's token: --token_file or $NEXTBEST_TOKEN, else the admin token\n"
+      "(--admin_token_file, $NEXTBEST_ADMIN_TOKEN, or --data_dir: DATA_DIR/admin_token).\n"
+      "Exit code = the gRPC status code.");
   return text;
 }
 

@@ -63,7 +63,8 @@ class DecisionTest : public ::testing::Test {
     return r;
   }
   Decision Run(const PlacementSpec& spec, const CustomerState* customer,
-               std::vector<ProductIndex> cart = {}, ProductIndex current = kNoProduct, int count = 0) {
+               std::vector<ProductIndex> cart = {}, ProductIndex current = kNoProduct,
+               int count = 0) {
     DecisionRequest r = Request(spec, customer);
     r.cart = cart;
     r.current_product = current;

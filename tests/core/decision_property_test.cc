@@ -49,7 +49,6 @@ bool Fits(const CustomerState& c, const Product& p) {
   return false;
 }
 
-
 // Property: whatever the catalog state, the customer and the placement, no
 // answer ever holds an out-of-stock, inactive, unavailable, cart, on-screen
 // or excluded product, a product outside the filters, more than the
@@ -59,9 +58,10 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
   const uint64_t seed = std::random_device{}();
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
   std::mt19937_64 rng(seed);
-  const std::vector<Source> all = {Source::kRecentlyViewed, Source::kTrending, Source::kReplenishment,
-                                   Source::kCoPurchase, Source::kCoView, Source::kAffinity,
-                                   Source::kNewArrivals, Source::kOffer, Source::kBrandAffinity};
+  const std::vector<Source> all = {
+      Source::kRecentlyViewed, Source::kTrending, Source::kReplenishment,
+      Source::kCoPurchase,     Source::kCoView,   Source::kAffinity,
+      Source::kNewArrivals,    Source::kOffer,    Source::kBrandAffinity};
   const std::vector<std::string> size_range = {"S", "M", "L"};
   for (int round = 0; round < 300; ++round) {
     auto empty = Catalog::Empty({"NL", "BE"}, "EUR");
@@ -76,7 +76,8 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
       p.brand = rng() % 2 ? "A" : "B";
       p.price_minor = 100 + static_cast<int64_t>(rng() % 1000);
       p.active = rng() % 5 != 0;
-      p.available_from = rng() % 6 == 0 ? kNow + kDay : kNow - static_cast<TimeMs>(rng() % 60) * kDay;
+      p.available_from =
+          rng() % 6 == 0 ? kNow + kDay : kNow - static_cast<TimeMs>(rng() % 60) * kDay;
       if (i % 4 < 2) {  // clothing: a random non-empty subset of S, M, L
         for (const std::string& size : size_range) {
           if (rng() % 2) p.sizes.push_back(size);
@@ -92,7 +93,8 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
     for (int i = 0; i < n; ++i) AddPopularity(pop[i], kNow, 1 + rng() % 100, rng() % 2, 7);
     StorePopularity stores(2);
     for (int k = 0; k < 12; ++k) {
-      AddStoreScore(stores[rng() % 2][static_cast<ProductIndex>(rng() % n)], kNow, 1 + rng() % 10, 7);
+      AddStoreScore(stores[rng() % 2][static_cast<ProductIndex>(rng() % n)], kNow, 1 + rng() % 10,
+                    7);
     }
     auto trending = BuildTrending(pop, *catalog, kNow, 7, 50, &stores);
 
@@ -102,15 +104,18 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
       c.attributes.loyalty_member = rng() % 2;
       c.attributes.country = rng() % 2;
       for (int i = 0; i < 10; ++i) {
-        c.features.recently_viewed.push_back({static_cast<ProductIndex>(rng() % n), kNow - i * kDay});
-        c.features.purchases.push_back({static_cast<ProductIndex>(rng() % n), 2 + static_cast<uint32_t>(rng() % 5),
-                                        kNow - 100 * kDay, kNow - static_cast<TimeMs>(rng() % 60) * kDay});
+        c.features.recently_viewed.push_back(
+            {static_cast<ProductIndex>(rng() % n), kNow - i * kDay});
+        c.features.purchases.push_back({static_cast<ProductIndex>(rng() % n),
+                                        2 + static_cast<uint32_t>(rng() % 5), kNow - 100 * kDay,
+                                        kNow - static_cast<TimeMs>(rng() % 60) * kDay});
         c.features.affinities.push_back({static_cast<CategoryIndex>(rng() % 4), 1.0 + rng() % 10});
       }
       c.features.brand_affinities.push_back({static_cast<BrandIndex>(rng() % 2), 1.0 + rng() % 10});
       for (int i = 0; i < 3; ++i) {
         c.features.sizes.push_back({static_cast<CategoryIndex>(rng() % 4),
-                                    static_cast<int32_t>(rng() % 3) - 1, kNow, size_range[rng() % 3]});
+                                    static_cast<int32_t>(rng() % 3) - 1, kNow,
+                                    size_range[rng() % 3]});
       }
       if (rng() % 3 == 0) c.attributes.sizes.push_back({"C", {size_range[rng() % 3]}});
       if (rng() % 3 == 0) {
@@ -125,8 +130,9 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
     PlacementSpec spec;
     spec.id = "p";
     for (Source s : all) {
-      if (rng() % 2) spec.sources.push_back({s, 0.1 + (rng() % 10) / 10.0, 1 + static_cast<int>(rng() % 30),
-                                             static_cast<Seed>(1 + rng() % 3)});
+      if (rng() % 2)
+        spec.sources.push_back({s, 0.1 + (rng() % 10) / 10.0, 1 + static_cast<int>(rng() % 30),
+                                static_cast<Seed>(1 + rng() % 3)});
     }
     if (spec.sources.empty()) spec.sources.push_back({Source::kTrending});
     for (SourceSpec& src : spec.sources) {

@@ -21,7 +21,6 @@ using testing::kNow;
 using testing::OfferTest;
 using testing::Spec;
 
-
 TEST_F(DecisionTest, TrendingIsRankedByPopularity) {
   const auto spec = Spec({Source::kTrending});
   const Decision d = Run(spec, nullptr);
@@ -33,8 +32,8 @@ TEST_F(DecisionTest, TrendingIsRankedByPopularity) {
 
 TEST_F(DecisionTest, RecentlyViewedMostRecentFirstExcludingScreenAndCart) {
   CustomerState c = Consenting();
-  c.features.recently_viewed = {{3, kNow - kDay}, {1, kNow - 2 * kDay}, {4, kNow - 3 * kDay},
-                                {2, kNow - 4 * kDay}};
+  c.features.recently_viewed = {
+      {3, kNow - kDay}, {1, kNow - 2 * kDay}, {4, kNow - 3 * kDay}, {2, kNow - 4 * kDay}};
   const auto spec = Spec({Source::kRecentlyViewed}, /*fill=*/false);
   const Decision d = Run(spec, &c, /*cart=*/{4}, /*current=*/3);
   EXPECT_EQ(Products(d), (std::vector<ProductIndex>{1, 2}));
@@ -162,7 +161,9 @@ TEST_F(DecisionTest, SourcesBlendByWeightAndExplainTheirContributions) {
 TEST_F(DecisionTest, NeighboursComeFromTheContextWithoutPersonalData) {
   // Three customers bought p1 and p2 together, one p1 and p3.
   std::vector<CustomerState> pop(4);
-  for (int i = 0; i < 3; ++i) pop[i].features.purchases = {{0, 1, kNow - kDay, kNow - kDay}, {1, 1, kNow - kDay, kNow - kDay}};
+  for (int i = 0; i < 3; ++i)
+    pop[i].features.purchases = {{0, 1, kNow - kDay, kNow - kDay},
+                                 {1, 1, kNow - kDay, kNow - kDay}};
   pop[3].features.purchases = {{0, 1, kNow - kDay, kNow - kDay}, {2, 1, kNow - kDay, kNow - kDay}};
   Learn(pop);
   PlacementSpec spec = Spec({Source::kCoPurchase}, /*fill=*/false);
@@ -379,7 +380,8 @@ TEST_F(DecisionTest, BoughtRecentlyIsLeftOutButNotForReplenishment) {
 }
 
 TEST_F(DecisionTest, ReasonTexts) {
-  EXPECT_EQ(Reason({0, -1, 1, Source::kRecentlyViewed, kNow - 2 * kDay}), "you viewed this 2 days ago");
+  EXPECT_EQ(Reason({0, -1, 1, Source::kRecentlyViewed, kNow - 2 * kDay}),
+            "you viewed this 2 days ago");
   EXPECT_EQ(Reason({0, -1, 1, Source::kRecentlyViewed, kNow - 3600000}), "you viewed this today");
   EXPECT_EQ(Reason({0, -1, 1, Source::kTrending}, 1), "popular in BE right now");
   EXPECT_EQ(Reason({0, -1, 1, Source::kRecentlyViewed, kNow - kDay}), "you viewed this yesterday");

@@ -61,7 +61,9 @@ TEST_F(FeaturesTest, RecentlyViewedTable) {
       {"late view inserted in time order", {{1, 10}, {3, 30}, {2, 20}}, {3, 2, 1}},
       {"late view of a known product ignored", {{1, 10}, {2, 20}, {1, 5}}, {2, 1}},
       {"late view older than a full list dropped", {{1, 10}, {2, 20}, {3, 30}, {4, 5}}, {3, 2, 1}},
-      {"evicted product comes back only if newer", {{1, 10}, {2, 20}, {3, 30}, {4, 40}, {1, 25}}, {4, 3, 1}},
+      {"evicted product comes back only if newer",
+       {{1, 10}, {2, 20}, {3, 30}, {4, 40}, {1, 25}},
+       {4, 3, 1}},
   };
   for (const Case& c : cases) {
     std::vector<Event> events;
@@ -75,10 +77,9 @@ TEST_F(FeaturesTest, RecentlyViewedTable) {
 
 TEST_F(FeaturesTest, RfmFromPurchasesAndReturns) {
   CustomerFeatures f = Run({
-      View(1, kT0 - 5 * kDay),
-      Purchase(kT0, {{1, 2, 250}, {2, 1, 1000}}),           // 15.00
-      Purchase(kT0 + 30 * kDay, {{1, 1, 250}}),              // 2.50
-      Return(kT0 + 31 * kDay, {{2, 1, 1000}}),               // -10.00
+      View(1, kT0 - 5 * kDay), Purchase(kT0, {{1, 2, 250}, {2, 1, 1000}}),  // 15.00
+      Purchase(kT0 + 30 * kDay, {{1, 1, 250}}),                             // 2.50
+      Return(kT0 + 31 * kDay, {{2, 1, 1000}}),                              // -10.00
   });
   EXPECT_EQ(f.orders, 2);
   EXPECT_EQ(f.returns, 1);
@@ -196,7 +197,9 @@ TEST_F(FeaturesTest, OrderOfEventsDoesNotMatter) {
     const TimeMs t = kT0 + static_cast<TimeMs>(gen() % (90 * kDay));
     const ProductIndex p = gen() % 30;
     switch (gen() % 3) {
-      case 0: events.push_back(View(p, t)); break;
+      case 0:
+        events.push_back(View(p, t));
+        break;
       case 1: {
         OrderLine line{p, 1, 199};
         line.size = gen() % 2 ? "S" : "M";
@@ -328,7 +331,8 @@ TEST_F(FeaturesTest, SizesAreLearnedFromOrderLinesNetOfReturns) {
   ASSERT_EQ(f.sizes.size(), 1u);
   EXPECT_EQ(f.sizes[0].net, 0);
   // The same in the other order (a late purchase event).
-  CustomerFeatures g = Run({Return(kT0 + kDay, {Line(0, 2, "M")}), Purchase(kT0, {Line(0, 2, "M")})});
+  CustomerFeatures g =
+      Run({Return(kT0 + kDay, {Line(0, 2, "M")}), Purchase(kT0, {Line(0, 2, "M")})});
   ASSERT_EQ(g.sizes.size(), 1u);
   EXPECT_EQ(g.sizes[0].net, 0);
   EXPECT_EQ(g.sizes[0].last, f.sizes[0].last);

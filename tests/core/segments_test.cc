@@ -22,13 +22,13 @@ TEST(RfmTest, NamedSegmentsFollowTheDocumentedTable) {
     const char* name;
   };
   const Case cases[] = {
-      {5, 5, 5, 30, "champions"},       {4, 4, 3, 10, "champions"},  // FM = round(3.5) = 4
-      {3, 3, 3, 8, "loyal"},            {5, 3, 3, 8, "loyal"},
-      {5, 1, 1, 1, "new"},              {4, 2, 2, 3, "potential_loyalist"},
-      {3, 1, 2, 1, "promising"},        {3, 2, 2, 2, "need_attention"},
-      {1, 5, 4, 20, "cant_lose"},       {2, 5, 5, 20, "at_risk"},
-      {1, 3, 3, 6, "at_risk"},          {2, 2, 1, 2, "about_to_sleep"},
-      {1, 2, 2, 2, "hibernating"},      {1, 1, 1, 1, "lost"},
+      {5, 5, 5, 30, "champions"},  {4, 4, 3, 10, "champions"},  // FM = round(3.5) = 4
+      {3, 3, 3, 8, "loyal"},       {5, 3, 3, 8, "loyal"},
+      {5, 1, 1, 1, "new"},         {4, 2, 2, 3, "potential_loyalist"},
+      {3, 1, 2, 1, "promising"},   {3, 2, 2, 2, "need_attention"},
+      {1, 5, 4, 20, "cant_lose"},  {2, 5, 5, 20, "at_risk"},
+      {1, 3, 3, 6, "at_risk"},     {2, 2, 1, 2, "about_to_sleep"},
+      {1, 2, 2, 2, "hibernating"}, {1, 1, 1, 1, "lost"},
   };
   for (const Case& c : cases) {
     EXPECT_STREQ(RfmSegmentName(NameRfm(c.r, c.f, c.m, c.orders)), c.name)
@@ -103,7 +103,8 @@ TEST(ConditionTest, EveryFieldMustHoldAndPersonalFieldsNeedConsent) {
   };
   EXPECT_TRUE(fails([](Condition& x) { x.countries = 1; }));
   EXPECT_TRUE(fails([](Condition& x) { x.channels = 1 << static_cast<int>(Channel::kApp); }));
-  EXPECT_TRUE(fails([](Condition& x) { x.rfm_segments = 1 << static_cast<int>(RfmSegment::kLost); }));
+  EXPECT_TRUE(
+      fails([](Condition& x) { x.rfm_segments = 1 << static_cast<int>(RfmSegment::kLost); }));
   EXPECT_TRUE(fails([](Condition& x) { x.min_age = 34; }));
   EXPECT_TRUE(fails([](Condition& x) { x.max_age = 32; }));
   EXPECT_TRUE(fails([](Condition& x) { x.loyalty_member = 0; }));
@@ -174,10 +175,14 @@ TEST(BehaviourTest, GroupsFollowTheDocumentedRules) {
     bool priority;
   };
   const Case cases[] = {
-      {0, 5000, "new", false},           {20000, 0, "dormant", true},
-      {5000, 0, "dormant", false},       {20000, 60000, "top", false},
-      {10000, 12500, "growing", false},  {10000, 7500, "needs_attention", false},
-      {20000, 9000, "needs_attention", true}, {4000, 1000, "needs_attention", false},
+      {0, 5000, "new", false},
+      {20000, 0, "dormant", true},
+      {5000, 0, "dormant", false},
+      {20000, 60000, "top", false},
+      {10000, 12500, "growing", false},
+      {10000, 7500, "needs_attention", false},
+      {20000, 9000, "needs_attention", true},
+      {4000, 1000, "needs_attention", false},
       {10000, 11000, "loyal", false},
   };
   for (const Case& c : cases) {
@@ -329,7 +334,8 @@ TEST(ModelsTest, BuildIsDeterministicWhateverTheOrder) {
       for (int k = 0; k < 6; ++k) {
         const int i = 1 + static_cast<int>(rng() % kProducts);
         // Many equal times: ties are broken by product id, not index.
-        s->features.purchases.push_back({index(i), 1, kNow - (rng() % 3) * kDay, kNow - (rng() % 3) * kDay});
+        s->features.purchases.push_back(
+            {index(i), 1, kNow - (rng() % 3) * kDay, kNow - (rng() % 3) * kDay});
       }
       s->features.orders = 1;
       customers.emplace_back(absl::StrCat("c", c), std::move(s));

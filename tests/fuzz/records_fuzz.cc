@@ -64,7 +64,8 @@ const Base& TheBase() {
 
 template <typename Record>
 bool Decode(const uint8_t* data, size_t size, Record& r) {
-  auto parsed = codec::Parse<Record>(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
+  auto parsed =
+      codec::Parse<Record>(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
   if (!parsed.ok()) {
     FUZZ_CHECK(parsed.status().code() == absl::StatusCode::kDataLoss);
     return false;
@@ -77,7 +78,8 @@ bool Decode(const uint8_t* data, size_t size, Record& r) {
 void UseState(const core::CustomerState& state, const core::Catalog& catalog) {
   const Base& base = TheBase();
   nextbest::v1::GetProfileResponse profile;
-  nextbest::server::FillProfile("c1", state, catalog, base.features, base.config, nullptr, kNow, profile);
+  nextbest::server::FillProfile("c1", state, catalog, base.features, base.config, nullptr, kNow,
+                                profile);
   (void)core::ComputeRfm(state.features, kNow);
   (void)core::TopAffinities(state.features, kNow, base.features.affinity_half_life_days, 5);
   (void)core::TopBrandAffinities(state.features, kNow, base.features.affinity_half_life_days, 5);
@@ -129,7 +131,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto catalog = builder.Build();
       UseState(state, *catalog);
       // Written back and read again, the record is stable.
-      const std::string once = codec::FeaturesToRecord(state.features, *catalog).SerializeAsString();
+      const std::string once =
+          codec::FeaturesToRecord(state.features, *catalog).SerializeAsString();
       rec::FeaturesRecord again;
       FUZZ_CHECK(again.ParseFromString(once));
       core::CatalogBuilder second(*catalog);
@@ -146,7 +149,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       builder.UpsertProduct(codec::ProductFromRecord("new", r));
       auto catalog = builder.Build();
       std::vector<core::ProductPopularity> popularity(catalog->product_count());
-      for (size_t i = 0; i < popularity.size(); ++i) core::AddPopularity(popularity[i], kNow, 1, 0, 7);
+      for (size_t i = 0; i < popularity.size(); ++i)
+        core::AddPopularity(popularity[i], kNow, 1, 0, 7);
       (void)core::BuildTrending(popularity, *catalog, kNow, 7, 50);
       (void)codec::ProductToRecord(catalog->product(p)).SerializeAsString();
       break;
@@ -174,7 +178,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       popularity[2] = codec::PopularityFromRecord(r, *base.catalog);
       auto trending = core::BuildTrending(popularity, *base.catalog, kNow, 7, 50);
       FUZZ_CHECK(trending != nullptr);
-      for (const auto& e : trending->For(core::kNoCountry)) FUZZ_CHECK(std::isfinite(e.score) && e.score > 0);
+      for (const auto& e : trending->For(core::kNoCountry))
+        FUZZ_CHECK(std::isfinite(e.score) && e.score > 0);
       for (const auto& e : trending->For(0)) FUZZ_CHECK(std::isfinite(e.score) && e.score > 0);
       (void)codec::PopularityToRecord(popularity[2], *base.catalog).SerializeAsString();
       break;

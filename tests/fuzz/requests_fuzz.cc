@@ -2,13 +2,12 @@
 // message, and Recommend's whole decision path behind it.
 //
 // Input: one selector byte, then the serialized request message of the RPC
-// it names (see the switch below; 0-9). Whatever the bytes, validation must answer (never crash, hang
-// or hit undefined behaviour), a rejection must be INVALID_ARGUMENT naming
-// a field, and an accepted request must convert to a command that keeps the
-// documented limits (ids 1..128 bytes without control characters, times
-// from 2000 to 24 h ahead, quantities and prices in range). An accepted
-// Recommend is then decided against a small live catalog with the shipped
-// placements, as the server does it.
+// it names (see the switch below; 0-9). Whatever the bytes, validation must answer (never crash,
+// hang or hit undefined behaviour), a rejection must be INVALID_ARGUMENT naming a field, and an
+// accepted request must convert to a command that keeps the documented limits (ids 1..128 bytes
+// without control characters, times from 2000 to 24 h ahead, quantities and prices in range). An
+// accepted Recommend is then decided against a small live catalog with the shipped placements, as
+// the server does it.
 
 #include <cstdint>
 #include <memory>
@@ -50,9 +49,7 @@ bool GoodText(const std::string& text, size_t max) {
   return true;
 }
 
-bool GoodId(const std::string& id, const Limits& l) {
-  return ValidateId(id, "id", l).ok();
-}
+bool GoodId(const std::string& id, const Limits& l) { return ValidateId(id, "id", l).ok(); }
 
 void CheckRejection(const absl::Status& s) {
   FUZZ_CHECK(s.code() == absl::StatusCode::kInvalidArgument);
@@ -168,7 +165,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const auto& p : c->products) {
           FUZZ_CHECK(GoodId(p.id, limits));
           FUZZ_CHECK(!p.category_path.empty() && p.category_path.size() <= 8);
-          for (const auto& level : p.category_path) FUZZ_CHECK(!level.empty() && GoodText(level, 128));
+          for (const auto& level : p.category_path)
+            FUZZ_CHECK(!level.empty() && GoodText(level, 128));
           FUZZ_CHECK(GoodText(p.name, 512) && GoodText(p.brand, 128));
           FUZZ_CHECK(p.tags.size() <= 64);
           for (const auto& tag : p.tags) FUZZ_CHECK(!tag.empty() && GoodText(tag, 64));
@@ -215,7 +213,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       // Decisions for the small world's customers, not random ids.
-      if (!r.customer_id().empty()) r.set_customer_id(absl::StrCat("c", r.customer_id().size() % 5));
+      if (!r.customer_id().empty())
+        r.set_customer_id(absl::StrCat("c", r.customer_id().size() % 5));
       v1::RecommendResponse response;
       const absl::Status s = TheWorld().decisions->Decide(r, response);
       if (!s.ok()) {
@@ -226,12 +225,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(response.items_size() <= std::max(r.context().count(), 50));
       for (const auto& item : response.items()) {
         // No cart item, no excluded item, ever.
-        for (const auto& id : r.context().cart_product_ids()) FUZZ_CHECK(item.product_id() != id || id.empty());
-        for (const auto& id : r.context().exclude_product_ids()) FUZZ_CHECK(item.product_id() != id || id.empty());
+        for (const auto& id : r.context().cart_product_ids())
+          FUZZ_CHECK(item.product_id() != id || id.empty());
+        for (const auto& id : r.context().exclude_product_ids())
+          FUZZ_CHECK(item.product_id() != id || id.empty());
       }
       break;
     }
-    case 7: {  // PrivacyService.SetConsent / EraseCustomer / ExportCustomer, CustomerService.GetProfile
+    case 7: {  // PrivacyService.SetConsent / EraseCustomer / ExportCustomer,
+               // CustomerService.GetProfile
       v1::SetConsentRequest r;
       if (!ParseInto(data, size, r)) return 0;
       const absl::Status s = ValidateId(r.customer_id(), "customer_id", limits);

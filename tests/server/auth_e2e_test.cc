@@ -89,16 +89,26 @@ std::vector<RpcCase> AllRpcs() {
          return writer->Finish().error_code();
        }},
       {"UpsertCustomers", "TRACK",
-       [](auto ch) { return Unary(ch, &v1::CustomerService::Stub::UpsertCustomers, v1::UpsertCustomersRequest()); }},
+       [](auto ch) {
+         return Unary(ch, &v1::CustomerService::Stub::UpsertCustomers,
+                      v1::UpsertCustomersRequest());
+       }},
       {"UpsertProducts", "TRACK",
-       [](auto ch) { return Unary(ch, &v1::CatalogService::Stub::UpsertProducts, v1::UpsertProductsRequest()); }},
+       [](auto ch) {
+         return Unary(ch, &v1::CatalogService::Stub::UpsertProducts, v1::UpsertProductsRequest());
+       }},
       {"UpsertStores", "TRACK",
-       [](auto ch) { return Unary(ch, &v1::CatalogService::Stub::UpsertStores, v1::UpsertStoresRequest()); }},
+       [](auto ch) {
+         return Unary(ch, &v1::CatalogService::Stub::UpsertStores, v1::UpsertStoresRequest());
+       }},
       {"SetStock", "TRACK",
-       [](auto ch) { return Unary(ch, &v1::CatalogService::Stub::SetStock, v1::SetStockRequest()); }},
+       [](auto ch) {
+         return Unary(ch, &v1::CatalogService::Stub::SetStock, v1::SetStockRequest());
+       }},
       {"Recommend", "DECIDE",
        [=](auto ch) { return Unary(ch, &v1::DecisionService::Stub::Recommend, recommend); }},
-      {"Ping", "DECIDE", [](auto ch) { return Unary(ch, &v1::DecisionService::Stub::Ping, v1::PingRequest()); }},
+      {"Ping", "DECIDE",
+       [](auto ch) { return Unary(ch, &v1::DecisionService::Stub::Ping, v1::PingRequest()); }},
       {"GetProfile", "READ_PROFILE",
        [=](auto ch) { return Unary(ch, &v1::CustomerService::Stub::GetProfile, profile); }},
       {"DecideForAll", "BATCH",
@@ -112,13 +122,21 @@ std::vector<RpcCase> AllRpcs() {
          return reader->Finish().error_code();
        }},
       {"ReloadConfig", "ADMIN",
-       [](auto ch) { return Unary(ch, &v1::AdminService::Stub::ReloadConfig, v1::ReloadConfigRequest()); }},
+       [](auto ch) {
+         return Unary(ch, &v1::AdminService::Stub::ReloadConfig, v1::ReloadConfigRequest());
+       }},
       {"RebuildModels", "ADMIN",
-       [](auto ch) { return Unary(ch, &v1::AdminService::Stub::RebuildModels, v1::RebuildModelsRequest()); }},
+       [](auto ch) {
+         return Unary(ch, &v1::AdminService::Stub::RebuildModels, v1::RebuildModelsRequest());
+       }},
       {"ListSegments", "ADMIN",
-       [](auto ch) { return Unary(ch, &v1::AdminService::Stub::ListSegments, v1::ListSegmentsRequest()); }},
+       [](auto ch) {
+         return Unary(ch, &v1::AdminService::Stub::ListSegments, v1::ListSegmentsRequest());
+       }},
       {"Checkpoint", "ADMIN",
-       [](auto ch) { return Unary(ch, &v1::AdminService::Stub::Checkpoint, v1::CheckpointRequest()); }},
+       [](auto ch) {
+         return Unary(ch, &v1::AdminService::Stub::Checkpoint, v1::CheckpointRequest());
+       }},
       {"SetConsent", "PRIVACY",
        [=](auto ch) { return Unary(ch, &v1::PrivacyService::Stub::SetConsent, consent); }},
       {"EraseCustomer", "PRIVACY",
@@ -172,8 +190,8 @@ class AuthTest : public ::testing::Test {
 TEST_F(AuthTest, EveryRpcNeedsItsScopeAndNothingElseOpensIt) {
   std::string auth = "auth {\n  require_credentials: true\n";
   for (const char* scope : kScopes) {
-    absl::StrAppend(&auth, "  callers { name: '", scope, "' token_sha256: '", HashWithCli(dir_, TokenFor(scope)),
-                    "' scopes: ", scope, " }\n");
+    absl::StrAppend(&auth, "  callers { name: '", scope, "' token_sha256: '",
+                    HashWithCli(dir_, TokenFor(scope)), "' scopes: ", scope, " }\n");
   }
   auth += "}";
   StartWith(auth);
@@ -181,7 +199,8 @@ TEST_F(AuthTest, EveryRpcNeedsItsScopeAndNothingElseOpensIt) {
     SCOPED_TRACE(rpc.name);
     EXPECT_EQ(rpc.call(As("")), Code::UNAUTHENTICATED);
     EXPECT_EQ(rpc.call(As("an-unknown-token-0000")), Code::UNAUTHENTICATED);
-    EXPECT_FALSE(Denied(rpc.call(As(testing::kTestAdminToken)))) << "the admin token holds every scope";
+    EXPECT_FALSE(Denied(rpc.call(As(testing::kTestAdminToken))))
+        << "the admin token holds every scope";
     for (const char* scope : kScopes) {
       const Code code = rpc.call(As(TokenFor(scope)));
       if (std::string(scope) == rpc.scope) {
@@ -214,8 +233,12 @@ TEST_F(AuthTest, ByDefaultPersonalDataNeedsACredential) {
   std::string out;
   EXPECT_EQ(RunCli(server_->target(), "profile --customer=nobody", &out), 16) << out;
   EXPECT_NE(out.find("read_profile"), std::string::npos) << out;
-  EXPECT_EQ(RunCli(server_->target(), "profile --customer=nobody --admin_token_file=" + dir_.path() +
-                                          "/data/test_admin_token", &out), 5) << out;
+  EXPECT_EQ(RunCli(server_->target(),
+                   "profile --customer=nobody --admin_token_file=" + dir_.path() +
+                       "/data/test_admin_token",
+                   &out),
+            5)
+      << out;
 }
 
 // A reload replaces the callers: a removed caller's token stops working
@@ -224,15 +247,16 @@ TEST_F(AuthTest, ByDefaultPersonalDataNeedsACredential) {
 TEST_F(AuthTest, ReloadRotatesTokens) {
   const std::string old_hash = HashWithCli(dir_, TokenFor("old"));
   const std::string new_hash = HashWithCli(dir_, TokenFor("new"));
-  StartWith("auth { callers { name: 'callcenter' token_sha256: '" + old_hash + "' scopes: READ_PROFILE } }");
+  StartWith("auth { callers { name: 'callcenter' token_sha256: '" + old_hash +
+            "' scopes: READ_PROFILE } }");
   const auto profile = AllRpcs()[8];
   ASSERT_STREQ(profile.name, "GetProfile");
   EXPECT_EQ(profile.call(As(TokenFor("old"))), Code::NOT_FOUND);
   EXPECT_EQ(profile.call(As(TokenFor("new"))), Code::UNAUTHENTICATED);
 
   std::ofstream(config_) << "auth { callers { name: 'callcenter' token_sha256: '" << old_hash
-                         << "' scopes: READ_PROFILE } callers { name: 'x' token_sha256: '" << old_hash
-                         << "' scopes: DECIDE } }" << testing::kConfigEnd;
+                         << "' scopes: READ_PROFILE } callers { name: 'x' token_sha256: '"
+                         << old_hash << "' scopes: DECIDE } }" << testing::kConfigEnd;
   std::string out;
   EXPECT_EQ(RunCli(server_->target(), "reload-config", &out), 3) << out;
   EXPECT_NE(out.find("token of caller"), std::string::npos) << out;
@@ -249,11 +273,15 @@ TEST_F(AuthTest, BadAuthSectionsNameTheField) {
   const std::pair<const char*, const char*> cases[] = {
       {"auth { anonymous_scopes: ADMIN }", "auth.anonymous_scopes[0]"},
       {"auth { anonymous_scopes: DECIDE require_credentials: true }", "auth.anonymous_scopes"},
-      {"auth { callers { name: 'a' token_sha256: 'abc' scopes: DECIDE } }", "auth.callers[0].token_sha256"},
-      {"auth { callers { name: 'a' scopes: DECIDE } }", "auth.callers[0]: needs token_sha256 or tls_identity"},
+      {"auth { callers { name: 'a' token_sha256: 'abc' scopes: DECIDE } }",
+       "auth.callers[0].token_sha256"},
+      {"auth { callers { name: 'a' scopes: DECIDE } }",
+       "auth.callers[0]: needs token_sha256 or tls_identity"},
       {"auth { callers { name: 'a' tls_identity: 'x' } }", "auth.callers[0].scopes"},
-      {"auth { callers { name: 'admin' tls_identity: 'x' scopes: DECIDE } }", "auth.callers[0].name"},
-      {"auth { callers { name: 'a' tls_identity: 'x' scopes: DECIDE } callers { name: 'a' tls_identity: 'y' scopes: DECIDE } }",
+      {"auth { callers { name: 'admin' tls_identity: 'x' scopes: DECIDE } }",
+       "auth.callers[0].name"},
+      {"auth { callers { name: 'a' tls_identity: 'x' scopes: DECIDE } callers { name: 'a' "
+       "tls_identity: 'y' scopes: DECIDE } }",
        "auth.callers[1].name"},
   };
   for (const auto& [text, field] : cases) {
@@ -269,30 +297,38 @@ TEST_F(AuthTest, BadAuthSectionsNameTheField) {
 // Mutual TLS: the client certificate's common name is the caller.
 TEST_F(AuthTest, MutualTlsIdentitiesAreCallers) {
   const std::string d = dir_.path();
-  const std::string script = absl::StrCat(
-      "cd ", d, " && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost' > san.ext && ",
-      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca && ",
-      "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost && ",
-      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext && ",
-      "for who in callcenter stranger; do ",
-      "openssl req -newkey rsa:2048 -nodes -keyout $who.key -out $who.csr -subj /CN=$who.example && ",
-      "openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $who.pem -days 2 || exit 1; done",
-      " >/dev/null 2>&1");
+  const std::string script =
+      absl::StrCat("cd ", d, " && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost' > san.ext && ",
+                   "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+                   "-subj /CN=test-ca && ",
+                   "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "
+                   "/CN=localhost && ",
+                   "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+                   "server.pem -days 2 -extfile san.ext && ",
+                   "for who in callcenter stranger; do ",
+                   "openssl req -newkey rsa:2048 -nodes -keyout $who.key -out $who.csr -subj "
+                   "/CN=$who.example && ",
+                   "openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+                   "$who.pem -days 2 || exit 1; done",
+                   " >/dev/null 2>&1");
   ASSERT_EQ(std::system(script.c_str()), 0) << "openssl failed";
   config_ = d + "/config.textproto";
   std::ofstream(config_) << "auth { require_credentials: true "
                             "callers { name: 'callcenter' tls_identity: 'callcenter.example' "
-                            "scopes: [DECIDE, READ_PROFILE] } }" << testing::kConfigEnd;
+                            "scopes: [DECIDE, READ_PROFILE] } }"
+                         << testing::kConfigEnd;
   ServerProcess server;
-  ASSERT_TRUE(server.Start(d + "/data", {"--config=" + config_, "--tls_cert_file=" + d + "/server.pem",
-                                         "--tls_key_file=" + d + "/server.key",
-                                         "--tls_client_ca_file=" + d + "/ca.pem"}))
+  ASSERT_TRUE(server.Start(
+      d + "/data",
+      {"--config=" + config_, "--tls_cert_file=" + d + "/server.pem",
+       "--tls_key_file=" + d + "/server.key", "--tls_client_ca_file=" + d + "/ca.pem"}))
       << server.log();
   unsetenv("NEXTBEST_ADMIN_TOKEN");
   auto cli = [&](const std::string& who, const std::string& args) {
     std::string out;
-    const int code = RunCli(server.target(), absl::StrCat(args, " --tls_ca_file=", d, "/ca.pem --tls_cert_file=", d,
-                                                          "/", who, ".pem --tls_key_file=", d, "/", who, ".key"),
+    const int code = RunCli(server.target(),
+                            absl::StrCat(args, " --tls_ca_file=", d, "/ca.pem --tls_cert_file=", d,
+                                         "/", who, ".pem --tls_key_file=", d, "/", who, ".key"),
                             &out);
     return std::make_pair(code, out);
   };
@@ -309,7 +345,8 @@ TEST(AuthCliTest, HashTokenMakesANewTokenAndItsHash) {
   std::string out;
   ASSERT_EQ(RunCli("unused:1", "hash-token --new_token", &out), 0) << out;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(out, m, std::regex("token: ([0-9a-f]{48})\ntoken_sha256: \"([0-9a-f]{64})\"")))
+  ASSERT_TRUE(std::regex_search(
+      out, m, std::regex("token: ([0-9a-f]{48})\ntoken_sha256: \"([0-9a-f]{64})\"")))
       << out;
   TempDir dir;
   EXPECT_EQ(HashWithCli(dir, m[1].str()), m[2].str());

@@ -3,10 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
-
-#include <algorithm>
 
 namespace nextbest::server {
 namespace {
@@ -24,7 +23,8 @@ TEST(ConfigTest, EmptyConfigGivesDefaults) {
   EXPECT_FALSE(d.offers.empty());
   EXPECT_FALSE(d.segments.empty());
   EXPECT_TRUE(d.require_consent);
-  EXPECT_FALSE(ParseConfig("privacy { personalization_requires_consent: false }")->decisions.require_consent);
+  EXPECT_FALSE(ParseConfig("privacy { personalization_requires_consent: false }")
+                   ->decisions.require_consent);
   EXPECT_EQ(c->model_interval_seconds, 300);
 }
 
@@ -44,10 +44,10 @@ TEST(ConfigTest, ShippedConfigLoads) {
   std::vector<std::string> ids;
   for (const auto& p : c->decisions.placements) ids.push_back(p.id);
   std::sort(ids.begin(), ids.end());
-  EXPECT_EQ(ids, (std::vector<std::string>{"app.populair_in_jouw_winkel", "app.speciaal_voor_jou", "callcenter.top3",
-                                           "checkout.vergeten", "homepage.door_jou_bekeken",
-                                           "homepage.populair", "homepage.speciaal_voor_jou",
-                                           "newsletter.blocks", "pdp.vaak_samen_gekocht"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{
+                     "app.populair_in_jouw_winkel", "app.speciaal_voor_jou", "callcenter.top3",
+                     "checkout.vergeten", "homepage.door_jou_bekeken", "homepage.populair",
+                     "homepage.speciaal_voor_jou", "newsletter.blocks", "pdp.vaak_samen_gekocht"}));
   auto built = core::DecisionConfig::Build(c->decisions);
   ASSERT_TRUE(built.ok()) << built.status();
   const core::PlacementSpec* checkout = (*built)->Find("checkout.vergeten");
@@ -76,52 +76,96 @@ TEST(ConfigTest, ErrorsNameTheField) {
       {"placements { sources { kind: TRENDING } }", "placements[0].id"},
       {"placements { id: 'a' }", "placements[0].sources"},
       {"placements { id: 'a' sources { } }", "placements[0].sources[0].kind"},
-      {"placements { id: 'a' sources { kind: TRENDING } sources { kind: TRENDING } }", "placements[0].sources[1].kind"},
-      {"placements { id: 'a' sources { kind: TRENDING weight: -1 } }", "placements[0].sources[0].weight"},
-      {"placements { id: 'a' sources { kind: TRENDING } } placements { id: 'a' sources { kind: TRENDING } }", "placements[1].id"},
-      {"placements { id: 'a' sources { kind: TRENDING } default_count: 60 max_count: 50 }", "placements[0].default_count"},
-      {"placements { id: 'a' sources { kind: REPLENISHMENT } min_purchases: 1 }", "placements[0].min_purchases"},
-      {"placements { id: 'a' sources { kind: TRENDING } filter { min_price_minor: 500 max_price_minor: 100 } }", "placements[0].filter.max_price_minor"},
-      {"placements { id: 'a' sources { kind: OFFERS } arbitration { offer_type_weight { key: 'x' value: 1 } } }", "placements[0].arbitration.offer_type_weight"},
-      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'nope' }", "offers[0].placements[0]"},
-      {"placements { id: 'a' sources { kind: TRENDING } } offers { id: 'o' type: PROMOTION title: 't' placements: 'a' }", "has no OFFERS source"},
+      {"placements { id: 'a' sources { kind: TRENDING } sources { kind: TRENDING } }",
+       "placements[0].sources[1].kind"},
+      {"placements { id: 'a' sources { kind: TRENDING weight: -1 } }",
+       "placements[0].sources[0].weight"},
+      {"placements { id: 'a' sources { kind: TRENDING } } placements { id: 'a' sources { kind: "
+       "TRENDING } }",
+       "placements[1].id"},
+      {"placements { id: 'a' sources { kind: TRENDING } default_count: 60 max_count: 50 }",
+       "placements[0].default_count"},
+      {"placements { id: 'a' sources { kind: REPLENISHMENT } min_purchases: 1 }",
+       "placements[0].min_purchases"},
+      {"placements { id: 'a' sources { kind: TRENDING } filter { min_price_minor: 500 "
+       "max_price_minor: 100 } }",
+       "placements[0].filter.max_price_minor"},
+      {"placements { id: 'a' sources { kind: OFFERS } arbitration { offer_type_weight { key: 'x' "
+       "value: 1 } } }",
+       "placements[0].arbitration.offer_type_weight"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'nope' }",
+       "offers[0].placements[0]"},
+      {"placements { id: 'a' sources { kind: TRENDING } } offers { id: 'o' type: PROMOTION title: "
+       "'t' placements: 'a' }",
+       "has no OFFERS source"},
       {"offers { id: 'o' title: 't' placements: 'callcenter.top3' }", "offers[0].type"},
       {"offers { id: 'o' type: PROMOTION placements: 'callcenter.top3' }", "offers[0].title"},
-      {"offers { id: 'o' type: PRODUCT_PUSH title: 't' placements: 'callcenter.top3' }", "offers[0].product_id"},
-      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' start: 'soon' }", "offers[0].start"},
-      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' start: '2026-12-01' end: '2026-11-01' }", "offers[0].end"},
-      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' cap_period_days: 400 }", "offers[0].cap_period_days"},
-      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' eligibility { countries: 'US' } }", "offers[0].eligibility.countries[0]"},
-      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' eligibility { rfm_segments: 'vip' } }", "offers[0].eligibility.rfm_segments[0]"},
-      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' eligibility { channels: 'FAX' } }", "offers[0].eligibility.channels[0]"},
-      {"segments { id: 'a' condition { segments: 'b' } } segments { id: 'b' }", "segments[0].condition.segments[0]"},
-      {"segments { id: 'a' condition { min_affinity: 0.5 } }", "segments[0].condition.affinity_category"},
-      {"segments { id: 'a' condition { behaviours: 'sleepy' } }", "segments[0].condition.behaviours[0]"},
-      {"segments { id: 'a' condition { behaviours: 'needs_attention' behaviour_priority: true } }", ""},
+      {"offers { id: 'o' type: PRODUCT_PUSH title: 't' placements: 'callcenter.top3' }",
+       "offers[0].product_id"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' start: 'soon' }",
+       "offers[0].start"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' start: "
+       "'2026-12-01' end: '2026-11-01' }",
+       "offers[0].end"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' cap_period_days: "
+       "400 }",
+       "offers[0].cap_period_days"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' eligibility { "
+       "countries: 'US' } }",
+       "offers[0].eligibility.countries[0]"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' eligibility { "
+       "rfm_segments: 'vip' } }",
+       "offers[0].eligibility.rfm_segments[0]"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' eligibility { "
+       "channels: 'FAX' } }",
+       "offers[0].eligibility.channels[0]"},
+      {"segments { id: 'a' condition { segments: 'b' } } segments { id: 'b' }",
+       "segments[0].condition.segments[0]"},
+      {"segments { id: 'a' condition { min_affinity: 0.5 } }",
+       "segments[0].condition.affinity_category"},
+      {"segments { id: 'a' condition { behaviours: 'sleepy' } }",
+       "segments[0].condition.behaviours[0]"},
+      {"segments { id: 'a' condition { behaviours: 'needs_attention' behaviour_priority: true } }",
+       ""},
       {"models { neighbours_per_product: 1000 }", "models.neighbours_per_product"},
       {"placements { id: 'a' sources { kind: TRENDING } rotation: 0.9 }", "placements[0].rotation"},
       // Non-finite and absurd numbers: NaN passes every plain range check,
       // and a reloaded `weight: nan` made every score NaN.
-      {"placements { id: 'a' sources { kind: TRENDING weight: nan } }", "placements[0].sources[0].weight: must be a finite number"},
-      {"placements { id: 'a' sources { kind: TRENDING weight: inf } }", "placements[0].sources[0].weight"},
-      {"placements { id: 'a' sources { kind: TRENDING weight: 1e308 } }", "placements[0].sources[0].weight"},
+      {"placements { id: 'a' sources { kind: TRENDING weight: nan } }",
+       "placements[0].sources[0].weight: must be a finite number"},
+      {"placements { id: 'a' sources { kind: TRENDING weight: inf } }",
+       "placements[0].sources[0].weight"},
+      {"placements { id: 'a' sources { kind: TRENDING weight: 1e308 } }",
+       "placements[0].sources[0].weight"},
       {"placements { id: 'a' sources { kind: TRENDING } rotation: nan }", "placements[0].rotation"},
-      {"placements { id: 'a' sources { kind: REPLENISHMENT } due_fraction: -inf }", "placements[0].due_fraction"},
-      {"placements { id: 'a' sources { kind: REPLENISHMENT } max_overdue: nan }", "placements[0].max_overdue"},
-      {"placements { id: 'a' sources { kind: TRENDING } arbitration { product_weight: inf } }", "placements[0].arbitration.product_weight"},
-      {"placements { id: 'a' sources { kind: OFFERS } arbitration { offer_type_weight { key: 'loyalty' value: nan } } }", "placements[0].arbitration.offer_type_weight[loyalty]"},
-      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' priority: nan }", "offers[0].priority"},
-      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' value: 1e300 }", "offers[0].value"},
-      {"segments { id: 'a' condition { affinity_category: 'X' min_affinity: nan } }", "segments[0].condition.min_affinity"},
+      {"placements { id: 'a' sources { kind: REPLENISHMENT } due_fraction: -inf }",
+       "placements[0].due_fraction"},
+      {"placements { id: 'a' sources { kind: REPLENISHMENT } max_overdue: nan }",
+       "placements[0].max_overdue"},
+      {"placements { id: 'a' sources { kind: TRENDING } arbitration { product_weight: inf } }",
+       "placements[0].arbitration.product_weight"},
+      {"placements { id: 'a' sources { kind: OFFERS } arbitration { offer_type_weight { key: "
+       "'loyalty' value: nan } } }",
+       "placements[0].arbitration.offer_type_weight[loyalty]"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' priority: nan }",
+       "offers[0].priority"},
+      {"offers { id: 'o' type: PROMOTION title: 't' placements: 'callcenter.top3' value: 1e300 }",
+       "offers[0].value"},
+      {"segments { id: 'a' condition { affinity_category: 'X' min_affinity: nan } }",
+       "segments[0].condition.min_affinity"},
       {"features { affinity_half_life_days: nan }", "features.affinity_half_life_days"},
       {"features { purchase_weight: inf }", "features.purchase_weight"},
       {"ingest { queue_capacity: -3 }", "ingest.queue_capacity"},
       {"ingest { store_trending_keep: -1 }", "ingest.store_trending_keep"},
       {"features { max_brand_affinities: 5000 }", "features.max_brand_affinities"},
       {"features { max_known_sizes: -2 }", "features.max_known_sizes"},
-      {"placements { id: 'a' sources { kind: AFFINITY scope: STORE } }", "placements[0].sources[0].scope"},
-      {"placements { id: 'a' sources { kind: TRENDING scope: 9 } }", "placements[0].sources[0].scope"},
-      {"placements { id: 'a' sources { kind: TRENDING scope: STORE } sources { kind: BRAND_AFFINITY } size_fit: false }", ""},
+      {"placements { id: 'a' sources { kind: AFFINITY scope: STORE } }",
+       "placements[0].sources[0].scope"},
+      {"placements { id: 'a' sources { kind: TRENDING scope: 9 } }",
+       "placements[0].sources[0].scope"},
+      {"placements { id: 'a' sources { kind: TRENDING scope: STORE } sources { kind: "
+       "BRAND_AFFINITY } size_fit: false }",
+       ""},
       {"storage { durability: 7 }", "storage.durability"},
       {"no_such_field: 1", "line 1"},
   };
@@ -178,7 +222,8 @@ TEST(ConfigTest, AFileCutShortIsRefused) {
 }
 
 TEST(ConfigTest, MissingFileIsNotFound) {
-  EXPECT_EQ(LoadConfig("/nonexistent/nextbest.textproto").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadConfig("/nonexistent/nextbest.textproto").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

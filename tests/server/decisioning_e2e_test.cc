@@ -9,8 +9,8 @@
 #include <csignal>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -45,10 +45,14 @@ class DecisioningTest : public testing::ServerTest {
     WriteConfig(config);
     StartServer({"--config=" + config_path_});
   }
-  void WriteConfig(const std::string& text) { std::ofstream(config_path_) << text << testing::kConfigEnd; }
+  void WriteConfig(const std::string& text) {
+    std::ofstream(config_path_) << text << testing::kConfigEnd;
+  }
   void LoadDemo() {
     std::string out;
-    ASSERT_EQ(RunCli(server_->target(), "demo-data --customers=400 --products=300 --stores=30", &out), 0) << out;
+    ASSERT_EQ(
+        RunCli(server_->target(), "demo-data --customers=400 --products=300 --stores=30", &out), 0)
+        << out;
     ASSERT_NE(out.find("models rebuilt"), std::string::npos) << out;
   }
   static std::map<std::string, int> PerCategory(const v1::RecommendResponse& r) {
@@ -69,14 +73,15 @@ TEST_F(DecisioningTest, EveryShippedPlacementAnswersTheDemoCustomers) {
   std::set<int> sources_seen;
   for (int c = 1; c <= 40; ++c) {
     const std::string customer = absl::StrCat("c", c);
-    for (const char* placement : {"homepage.speciaal_voor_jou", "app.speciaal_voor_jou",
-                                  "homepage.door_jou_bekeken", "homepage.populair",
-                                  "pdp.vaak_samen_gekocht", "checkout.vergeten", "newsletter.blocks",
-                                  "callcenter.top3"}) {
+    for (const char* placement :
+         {"homepage.speciaal_voor_jou", "app.speciaal_voor_jou", "homepage.door_jou_bekeken",
+          "homepage.populair", "pdp.vaak_samen_gekocht", "checkout.vergeten", "newsletter.blocks",
+          "callcenter.top3"}) {
       v1::RecommendResponse r;
       const std::vector<std::string> cart = {"p1", "p23"};
       grpc::Status s = Recommend(customer, placement, &r, [&](v1::RecommendRequest& q) {
-        if (std::string(placement) == "pdp.vaak_samen_gekocht") q.mutable_context()->set_product_id("p4");
+        if (std::string(placement) == "pdp.vaak_samen_gekocht")
+          q.mutable_context()->set_product_id("p4");
         if (std::string(placement) == "checkout.vergeten") {
           for (const auto& p : cart) q.mutable_context()->add_cart_product_ids(p);
         }
@@ -132,7 +137,9 @@ TEST_F(DecisioningTest, EveryShippedPlacementAnswersTheDemoCustomers) {
 
   // Segments: sizes add up to the population; a profile names its segment.
   v1::ListSegmentsResponse segs;
-  ASSERT_TRUE(Call(&v1::AdminService::Stub::ListSegments, admin_.get(), v1::ListSegmentsRequest(), &segs).ok());
+  ASSERT_TRUE(
+      Call(&v1::AdminService::Stub::ListSegments, admin_.get(), v1::ListSegmentsRequest(), &segs)
+          .ok());
   int64_t rfm_total = 0;
   std::set<std::string> rule;
   for (const auto& s : segs.segments()) {
@@ -193,14 +200,20 @@ TEST_F(DecisioningTest, ExplainNamesSourcesScoresAndDroppedCandidates) {
       sum += s.contribution();
     }
     EXPECT_NEAR(sum, it.explanation().relevance(), 1e-4);
-    EXPECT_NEAR(it.explanation().relevance() * it.explanation().value() * it.explanation().priority() *
-                    it.explanation().context(),
+    EXPECT_NEAR(it.explanation().relevance() * it.explanation().value() *
+                    it.explanation().priority() * it.explanation().context(),
                 it.score(), 1e-4);
     EXPECT_NE(it.explanation().formula().find("relevance"), std::string::npos);
   }
   // The CLI prints it readably.
   std::string out;
-  ASSERT_EQ(RunCli(server_->target(), "recommend --customer=c1 --placement=pdp.vaak_samen_gekocht --product=p4 --count=50 --cart=" + best + " --explain", &out), 0) << out;
+  ASSERT_EQ(RunCli(server_->target(),
+                   "recommend --customer=c1 --placement=pdp.vaak_samen_gekocht --product=p4 "
+                   "--count=50 --cart=" +
+                       best + " --explain",
+                   &out),
+            0)
+      << out;
   EXPECT_NE(out.find("explanation"), std::string::npos) << out;
   EXPECT_NE(out.find("in_cart"), std::string::npos) << out;
 }
@@ -210,7 +223,8 @@ TEST_F(DecisioningTest, ExplainNamesSourcesScoresAndDroppedCandidates) {
 TEST_F(DecisioningTest, DecideForAllGivesEveryConsentingCustomerOneNewsletterUnderCaps) {
   Start(ShippedConfig());
   LoadDemo();
-  auto run = [&](int64_t max_customers, std::map<std::string, std::set<std::string>>* offers_by_customer) {
+  auto run = [&](int64_t max_customers,
+                 std::map<std::string, std::set<std::string>>* offers_by_customer) {
     v1::DecideForAllRequest req;
     req.set_placement("newsletter.blocks");
     req.set_max_customers(max_customers);
@@ -246,7 +260,8 @@ TEST_F(DecisioningTest, DecideForAllGivesEveryConsentingCustomerOneNewsletterUnd
   // "dubbele-punten" may be shown once a week per customer: never again now.
   run(0, &second);
   for (const auto& [customer, offers] : second) {
-    if (first[customer].count("dubbele-punten")) EXPECT_FALSE(offers.count("dubbele-punten")) << customer;
+    if (first[customer].count("dubbele-punten"))
+      EXPECT_FALSE(offers.count("dubbele-punten")) << customer;
   }
   std::map<std::string, std::set<std::string>> trial;
   const auto [few, few_skipped] = run(25, &trial);
@@ -265,12 +280,30 @@ TEST_F(DecisioningTest, DecideForAllGivesEveryConsentingCustomerOneNewsletterUnd
 }
 
 constexpr const char* kCapsConfig = R"pb(
-  placements { id: "top" sources { kind: OFFERS } default_count: 3 fill_with_trending: false }
-  offers { id: "once-a-week" type: PROMOTION title: "A" placements: "top" priority: 3
-           per_customer_cap: 2 cap_period_days: 7 }
+  placements {
+    id: "top"
+    sources { kind: OFFERS }
+    default_count: 3
+    fill_with_trending: false
+  }
+  offers {
+    id: "once-a-week"
+    type: PROMOTION
+    title: "A"
+    placements: "top"
+    priority: 3
+    per_customer_cap: 2
+    cap_period_days: 7
+  }
   offers { id: "limited" type: PROMOTION title: "B" placements: "top" priority: 2 total_cap: 25 }
-  offers { id: "members" type: LOYALTY title: "C" placements: "top" priority: 1
-           eligibility { loyalty_member: true } }
+  offers {
+    id: "members"
+    type: LOYALTY
+    title: "C"
+    placements: "top"
+    priority: 1
+    eligibility { loyalty_member: true }
+  }
 )pb";
 
 TEST_F(DecisioningTest, OfferCapsAreExactUnderConcurrentRequests) {
@@ -307,7 +340,8 @@ TEST_F(DecisioningTest, OfferCapsAreExactUnderConcurrentRequests) {
   // The counts survive a restart (the ledger is saved at shutdown).
   ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->log();
   server_ = std::make_unique<ServerProcess>();
-  ASSERT_TRUE(server_->Start(dir_.path() + "/data", {"--config=" + config_path_})) << server_->log();
+  ASSERT_TRUE(server_->Start(dir_.path() + "/data", {"--config=" + config_path_}))
+      << server_->log();
   decisions_ = v1::DecisionService::NewStub(server_->Channel());
   v1::RecommendResponse r;
   ASSERT_TRUE(Recommend("same", "top", &r).ok());
@@ -319,7 +353,12 @@ TEST_F(DecisioningTest, OfferCapsAreExactUnderConcurrentRequests) {
 
 TEST_F(DecisioningTest, ClicksRaiseAnOffersPropensity) {
   Start(R"pb(
-    placements { id: "top" sources { kind: OFFERS } default_count: 1 fill_with_trending: false }
+    placements {
+      id: "top"
+      sources { kind: OFFERS }
+      default_count: 1
+      fill_with_trending: false
+    }
     offers { id: "a" type: PROMOTION title: "A" placements: "top" priority: 1.2 }
     offers { id: "b" type: PROMOTION title: "B" placements: "top" priority: 1 }
   )pb");
@@ -348,12 +387,24 @@ TEST_F(DecisioningTest, ClicksRaiseAnOffersPropensity) {
 }
 
 constexpr const char* kConfigA = R"pb(
-  placements { id: "common" sources { kind: TRENDING } }
-  placements { id: "only_a" sources { kind: TRENDING } }
+  placements {
+    id: "common"
+    sources { kind: TRENDING }
+  }
+  placements {
+    id: "only_a"
+    sources { kind: TRENDING }
+  }
 )pb";
 constexpr const char* kConfigB = R"pb(
-  placements { id: "common" sources { kind: TRENDING } }
-  placements { id: "only_b" sources { kind: TRENDING } }
+  placements {
+    id: "common"
+    sources { kind: TRENDING }
+  }
+  placements {
+    id: "only_b"
+    sources { kind: TRENDING }
+  }
 )pb";
 
 TEST_F(DecisioningTest, ReloadSwapsTheConfigAndABadOneKeepsTheOld) {
@@ -366,9 +417,11 @@ TEST_F(DecisioningTest, ReloadSwapsTheConfigAndABadOneKeepsTheOld) {
   v1::ReloadConfigResponse reload;
   // B drops only_a: refused unless confirmed (callers of only_a would get
   // NOT_FOUND), the old config keeps serving.
-  grpc::Status s = Call(&v1::AdminService::Stub::ReloadConfig, admin_.get(), v1::ReloadConfigRequest(), &reload);
+  grpc::Status s =
+      Call(&v1::AdminService::Stub::ReloadConfig, admin_.get(), v1::ReloadConfigRequest(), &reload);
   EXPECT_EQ(s.error_code(), grpc::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find("would remove placements only_a"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("would remove placements only_a"), std::string::npos)
+      << s.error_message();
   EXPECT_TRUE(Recommend("c", "only_a", &r).ok());
   v1::ReloadConfigRequest confirmed;
   confirmed.set_allow_removing_placements(true);
@@ -380,23 +433,32 @@ TEST_F(DecisioningTest, ReloadSwapsTheConfigAndABadOneKeepsTheOld) {
   EXPECT_EQ(Recommend("c", "only_a", &r).error_code(), grpc::NOT_FOUND);
 
   // A bad file: rejected with the field named, the old config keeps serving.
-  WriteConfig(R"pb(placements { id: "broken" sources { kind: TRENDING weight: -2 } })pb");
+  WriteConfig(R"pb(placements {
+                     id: "broken"
+                     sources { kind: TRENDING weight: -2 }
+                   })pb");
   s = Call(&v1::AdminService::Stub::ReloadConfig, admin_.get(), v1::ReloadConfigRequest(), &reload);
   EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
-  EXPECT_NE(s.error_message().find("placements[0].sources[0].weight"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("placements[0].sources[0].weight"), std::string::npos)
+      << s.error_message();
   EXPECT_TRUE(Recommend("c", "only_b", &r).ok());
 
   // SIGHUP reloads too, but never removes a placement: A (which drops
   // only_b) is refused and logged, A + B is taken.
   WriteConfig(kConfigA);
   server_->Signal(SIGHUP);
-  for (int i = 0; i < 200 && server_->log().find("would remove placements only_b") == std::string::npos; ++i) {
+  for (int i = 0;
+       i < 200 && server_->log().find("would remove placements only_b") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  EXPECT_NE(server_->log().find("would remove placements only_b"), std::string::npos) << server_->log();
+  EXPECT_NE(server_->log().find("would remove placements only_b"), std::string::npos)
+      << server_->log();
   EXPECT_TRUE(Recommend("c", "only_b", &r).ok());
   EXPECT_EQ(Recommend("c", "only_a", &r).error_code(), grpc::NOT_FOUND);
-  WriteConfig(std::string(kConfigA) + R"pb(placements { id: "only_b" sources { kind: TRENDING } })pb");
+  WriteConfig(std::string(kConfigA) + R"pb(placements {
+                                             id: "only_b"
+                                             sources { kind: TRENDING }
+                                           })pb");
   server_->Signal(SIGHUP);
   bool swapped = false;
   for (int i = 0; i < 200 && !swapped; ++i) {
@@ -416,7 +478,8 @@ TEST_F(DecisioningTest, ReloadSwapsTheConfigAndABadOneKeepsTheOld) {
   std::ofstream(config_path_) << kConfigA << "# a comment cut sh";
   s = Call(&v1::AdminService::Stub::ReloadConfig, admin_.get(), confirmed, &reload);
   EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
-  EXPECT_NE(s.error_message().find("must end with the line '# end of nextbest config'"), std::string::npos)
+  EXPECT_NE(s.error_message().find("must end with the line '# end of nextbest config'"),
+            std::string::npos)
       << s.error_message();
   EXPECT_TRUE(Recommend("c", "only_a", &r).ok());
 }

@@ -8,16 +8,15 @@
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <map>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -39,7 +38,8 @@ constexpr int kBatch = 10;
 
 int64_t NowSec() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 v1::Event View(const std::string& id, const std::string& customer) {
@@ -95,7 +95,8 @@ TEST(CrashTest, Kill9AtRandomMomentsLosesNoAcknowledgedEvent) {
       while (!stop) {
         in_flight.clear();
         for (int i = 0; i < kBatch; ++i, ++next_id) {
-          in_flight.push_back(View(absl::StrCat("e", next_id), absl::StrCat("crash-", next_id % kCustomers)));
+          in_flight.push_back(
+              View(absl::StrCat("e", next_id), absl::StrCat("crash-", next_id % kCustomers)));
         }
         v1::RecordEventsRequest req;
         for (const auto& e : in_flight) *req.add_events() = e;
@@ -114,13 +115,15 @@ TEST(CrashTest, Kill9AtRandomMomentsLosesNoAcknowledgedEvent) {
     client.join();
 
     ServerProcess after;
-    ASSERT_TRUE(after.Start(data, {"--verify_checksums=false"})) << "cycle " << cycle << "\n" << after.log();
+    ASSERT_TRUE(after.Start(data, {"--verify_checksums=false"})) << "cycle " << cycle << "\n"
+                                                                 << after.log();
     std::vector<int64_t> pending(kCustomers, 0);
     for (const auto& e : in_flight) ++pending[std::stoi(e.customer_id().substr(6))];
     const std::vector<int64_t> got = Counts(after);
     int64_t extra = 0;
     for (int c = 0; c < kCustomers; ++c) {
-      ASSERT_GE(got[c], acked[c]) << "cycle " << cycle << ": acknowledged events lost for crash-" << c;
+      ASSERT_GE(got[c], acked[c]) << "cycle " << cycle << ": acknowledged events lost for crash-"
+                                  << c;
       extra += got[c] - acked[c];
     }
     ASSERT_TRUE(extra == 0 || extra == static_cast<int64_t>(in_flight.size()))
@@ -143,8 +146,9 @@ TEST(CrashTest, Kill9AtRandomMomentsLosesNoAcknowledgedEvent) {
     ASSERT_EQ(Counts(after), acked) << "cycle " << cycle << ": counts after the retry";
     ASSERT_EQ(after.Stop(SIGKILL), -SIGKILL);  // the next cycle recovers from a kill too
   }
-  std::printf("crash test: %d kill -9 cycles, %lld acknowledged events verified, %lld batches retried\n",
-              cycles, static_cast<long long>(total_acked), static_cast<long long>(retried));
+  std::printf(
+      "crash test: %d kill -9 cycles, %lld acknowledged events verified, %lld batches retried\n",
+      cycles, static_cast<long long>(total_acked), static_cast<long long>(retried));
   EXPECT_GT(total_acked, cycles * kBatch);
 }
 
@@ -159,7 +163,8 @@ class DamagedDatabaseTest : public ::testing::Test {
       auto stub = v1::EventService::NewStub(server.Channel());
       for (int b = 0; b < 20; ++b) {
         v1::RecordEventsRequest req;
-        for (int i = 0; i < 50; ++i) *req.add_events() = View(absl::StrCat("d", b, "-", i), absl::StrCat("cust-", i));
+        for (int i = 0; i < 50; ++i)
+          *req.add_events() = View(absl::StrCat("d", b, "-", i), absl::StrCat("cust-", i));
         v1::RecordEventsResponse resp;
         grpc::ClientContext ctx;
         ASSERT_TRUE(stub->RecordEvents(&ctx, req, &resp).ok());
@@ -173,7 +178,8 @@ class DamagedDatabaseTest : public ::testing::Test {
       const std::string name = e.path().filename();
       if (prefix ? name.rfind(suffix_or_prefix, 0) == 0
                  : name.size() >= suffix_or_prefix.size() &&
-                       name.compare(name.size() - suffix_or_prefix.size(), std::string::npos, suffix_or_prefix) == 0) {
+                       name.compare(name.size() - suffix_or_prefix.size(), std::string::npos,
+                                    suffix_or_prefix) == 0) {
         out.push_back(e.path());
       }
     }
@@ -188,8 +194,8 @@ class DamagedDatabaseTest : public ::testing::Test {
     for (size_t i = 0; i < n; ++i) f.put(static_cast<char>(0xA5 ^ i));
   }
   // The server must exit non-zero before serving, saying why.
-  void ExpectRefused(const std::vector<std::string>& needles, const std::vector<std::string>& flags = {},
-                     bool test_token = true) {
+  void ExpectRefused(const std::vector<std::string>& needles,
+                     const std::vector<std::string>& flags = {}, bool test_token = true) {
     ServerProcess server;
     if (server.Start(data_, flags, test_token)) {
       ADD_FAILURE() << "served a damaged database\n" << server.log();
@@ -272,7 +278,8 @@ TEST_F(DamagedDatabaseTest, TruncatedWalRefusesUnlessTheLossIsAccepted) {
     }
     ServerProcess server;
     ASSERT_TRUE(server.Start(data_, {"--accept_wal_loss"})) << server.log();
-    EXPECT_NE(server.log().find("WARNING: serving with acknowledged writes missing"), std::string::npos);
+    EXPECT_NE(server.log().find("WARNING: serving with acknowledged writes missing"),
+              std::string::npos);
     int64_t found = 0;
     auto stub = v1::CustomerService::NewStub(server.Channel());
     for (int i = 0; i < 50; ++i) {
@@ -286,7 +293,8 @@ TEST_F(DamagedDatabaseTest, TruncatedWalRefusesUnlessTheLossIsAccepted) {
     const std::string metrics = testing::HttpGet(server.metrics_port(), "/metrics");
     EXPECT_NE(metrics.find(absl::StrCat("nextbest_recovery_lost_events ", 1000 - found)),
               std::string::npos)
-        << "found " << found << "\n" << metrics.substr(0, 400);
+        << "found " << found << "\n"
+        << metrics.substr(0, 400);
     EXPECT_EQ(server.Stop(), 0);
     // Accepted once: the next start is clean.
     ServerProcess again;
@@ -312,8 +320,8 @@ TEST_F(DamagedDatabaseTest, MissingOrGarbledCurrentOrManifestNeverWipesTheDataba
     for (Damage current : {kIntact, kMissing, kGarbled}) {
       for (Damage manifest : {kIntact, kMissing, kGarbled}) {
         if (current == kIntact && manifest == kIntact) continue;
-        SCOPED_TRACE(absl::StrCat(kill ? "killed" : "clean stop", ", CURRENT ", current, ", MANIFEST ",
-                                  manifest));
+        SCOPED_TRACE(absl::StrCat(kill ? "killed" : "clean stop", ", CURRENT ", current,
+                                  ", MANIFEST ", manifest));
         fs::remove_all(data_);
         fs::copy(pristine, data_, fs::copy_options::recursive);
         for (const fs::path& m : Files("MANIFEST-", true)) {
@@ -388,8 +396,8 @@ TEST(DiskFullTest, FullFileSystemAnswersUnavailableAndWritesResumeWhenSpaceRetur
     }
   };
   auto sender = [&](ServerProcess& server) {
-    return [&, stub = std::shared_ptr<v1::EventService::Stub>(
-                   v1::EventService::NewStub(server.Channel()))](const v1::RecordEventsRequest& req) {
+    return [&, stub = std::shared_ptr<v1::EventService::Stub>(v1::EventService::NewStub(
+                   server.Channel()))](const v1::RecordEventsRequest& req) {
       v1::RecordEventsResponse resp;
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
@@ -412,7 +420,8 @@ TEST(DiskFullTest, FullFileSystemAnswersUnavailableAndWritesResumeWhenSpaceRetur
     const int64_t free_bytes = static_cast<int64_t>(st.f_bavail) * st.f_frsize;
     std::ofstream filler(mnt + "/filler", std::ios::binary);
     const std::string kb(1 << 10, 'f');
-    for (int64_t n = 0; n < free_bytes - (2 << 20) && filler.write(kb.data(), kb.size()); n += kb.size()) {
+    for (int64_t n = 0; n < free_bytes - (2 << 20) && filler.write(kb.data(), kb.size());
+         n += kb.size()) {
     }
   }
   {
@@ -432,7 +441,8 @@ TEST(DiskFullTest, FullFileSystemAnswersUnavailableAndWritesResumeWhenSpaceRetur
     grpc::ClientContext hctx;
     grpc::health::v1::HealthCheckResponse hresp;
     ASSERT_TRUE(grpc::health::v1::Health::NewStub(server.Channel())
-                    ->Check(&hctx, grpc::health::v1::HealthCheckRequest(), &hresp).ok())
+                    ->Check(&hctx, grpc::health::v1::HealthCheckRequest(), &hresp)
+                    .ok())
         << server.log();
     EXPECT_EQ(hresp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 

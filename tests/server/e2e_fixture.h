@@ -45,20 +45,23 @@ class ServerTest : public ::testing::Test {
 
   // One unary call with a deadline.
   template <typename Stub, typename Req, typename Resp>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Stub* stub,
-                    const Req& req, Resp* resp) {
+  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                    Stub* stub, const Req& req, Resp* resp) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     return (stub->*method)(&ctx, req, resp);
   }
-  grpc::Status Record(const std::vector<v1::Event>& events, v1::RecordEventsResponse* resp = nullptr) {
+  grpc::Status Record(const std::vector<v1::Event>& events,
+                      v1::RecordEventsResponse* resp = nullptr) {
     v1::RecordEventsRequest req;
     for (const auto& e : events) *req.add_events() = e;
     v1::RecordEventsResponse local;
-    return Call(&v1::EventService::Stub::RecordEvents, events_.get(), req, resp != nullptr ? resp : &local);
+    return Call(&v1::EventService::Stub::RecordEvents, events_.get(), req,
+                resp != nullptr ? resp : &local);
   }
   // `more` fills in the rest of the request (cart, store, time...).
-  grpc::Status Recommend(const std::string& customer, const std::string& placement, v1::RecommendResponse* resp,
+  grpc::Status Recommend(const std::string& customer, const std::string& placement,
+                         v1::RecommendResponse* resp,
                          const std::function<void(v1::RecommendRequest&)>& more = nullptr) {
     v1::RecommendRequest req;
     req.set_customer_id(customer);

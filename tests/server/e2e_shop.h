@@ -17,7 +17,8 @@ namespace nextbest::testing {
 inline constexpr int64_t kDaySec = 86400;
 
 inline int64_t NowSec() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -76,7 +77,8 @@ class E2eTest : public ServerTest {
     c->set_home_store_id("s1");
     c->mutable_consent()->set_personalization(true);
     v1::UpsertCustomersResponse cresp;
-    ASSERT_TRUE(Call(&v1::CustomerService::Stub::UpsertCustomers, customers_.get(), cr, &cresp).ok());
+    ASSERT_TRUE(
+        Call(&v1::CustomerService::Stub::UpsertCustomers, customers_.get(), cr, &cresp).ok());
   }
 
   v1::Event View(const std::string& id, const std::string& customer, const std::string& product,
@@ -121,7 +123,8 @@ class E2eTest : public ServerTest {
   // for ids "<prefix><batch>-<i>") as fast as the server takes them, until
   // `stop` or the first failed call (the server going away); `acked`
   // counts the events acknowledged.
-  std::thread StartWriter(const std::string& prefix, std::function<v1::Event(const std::string&)> make,
+  std::thread StartWriter(const std::string& prefix,
+                          std::function<v1::Event(const std::string&)> make,
                           std::atomic<bool>& stop, std::atomic<int64_t>& acked) {
     return std::thread([this, prefix, make, &stop, &acked] {
       auto stub = v1::EventService::NewStub(server_->Channel());
@@ -147,7 +150,6 @@ class E2eTest : public ServerTest {
     }
     FAIL() << "trending list never published";
   }
-
 };
 
 }  // namespace nextbest::testing

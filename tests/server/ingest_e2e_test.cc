@@ -1,26 +1,27 @@
 // End to end, the write path: streaming ingest, deadlines and cancellation,
 // one customer's flood, and bad input answered with the field named.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/field_comparator.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "nextbest/v1/catalog.grpc.pb.h"
@@ -49,7 +50,9 @@ TEST_F(E2eTest, StreamEventsWritesChunksAndStopsAtABadOne) {
     auto writer = events_->StreamEvents(&ctx, &resp);
     for (int chunk = 0; chunk < 5; ++chunk) {
       v1::StreamEventsRequest req;
-      for (int i = 0; i < 100; ++i) *req.add_events() = View(absl::StrCat("s", chunk, "-", i), absl::StrCat("sc", i), "p2", now - 50);
+      for (int i = 0; i < 100; ++i)
+        *req.add_events() =
+            View(absl::StrCat("s", chunk, "-", i), absl::StrCat("sc", i), "p2", now - 50);
       ASSERT_TRUE(writer->Write(req));
     }
     writer->WritesDone();
@@ -71,7 +74,8 @@ TEST_F(E2eTest, StreamEventsWritesChunksAndStopsAtABadOne) {
     writer->WritesDone();
     grpc::Status s = writer->Finish();
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(s.error_message().find("chunk 1: events[0].channel: required"), std::string::npos) << s.error_message();
+    EXPECT_NE(s.error_message().find("chunk 1: events[0].channel: required"), std::string::npos)
+        << s.error_message();
   }
   // The good chunk before the bad one is durable.
   v1::GetProfileRequest pr;
@@ -96,7 +100,8 @@ TEST_F(E2eTest, DeadlinesAndCancellationNeverHalfApplyABatch) {
   for (int round = 0; round < 20; ++round) {
     const std::string customer = absl::StrCat("dl", round);
     v1::RecordEventsRequest req;
-    for (int i = 0; i < 20; ++i) *req.add_events() = View(absl::StrCat("d", i), customer, "p2", now - 30);
+    for (int i = 0; i < 20; ++i)
+      *req.add_events() = View(absl::StrCat("d", i), customer, "p2", now - 30);
     v1::RecordEventsResponse resp;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::microseconds(round * 100) -
@@ -124,7 +129,8 @@ TEST_F(E2eTest, DeadlinesAndCancellationNeverHalfApplyABatch) {
     writer->WaitForInitialMetadata();
     for (int chunk = 0; chunk < 3; ++chunk) {
       v1::StreamEventsRequest req;
-      for (int i = 0; i < 10; ++i) *req.add_events() = View(absl::StrCat("x", chunk, "-", i), "cancelled", "p3", now - 20);
+      for (int i = 0; i < 10; ++i)
+        *req.add_events() = View(absl::StrCat("x", chunk, "-", i), "cancelled", "p3", now - 20);
       ASSERT_TRUE(writer->Write(req));
     }
     ctx.TryCancel();
@@ -138,7 +144,8 @@ TEST_F(E2eTest, DeadlinesAndCancellationNeverHalfApplyABatch) {
     auto writer = events_->StreamEvents(&ctx, &resp);
     for (int chunk = 0; chunk < 3; ++chunk) {
       v1::StreamEventsRequest req;
-      for (int i = 0; i < 10; ++i) *req.add_events() = View(absl::StrCat("x", chunk, "-", i), "cancelled", "p3", now - 20);
+      for (int i = 0; i < 10; ++i)
+        *req.add_events() = View(absl::StrCat("x", chunk, "-", i), "cancelled", "p3", now - 20);
       ASSERT_TRUE(writer->Write(req));
     }
     writer->WritesDone();
@@ -167,15 +174,17 @@ TEST_F(E2eTest, OneCustomersFloodKeepsItsStateBounded) {
     p->mutable_price()->set_currency("EUR");
   }
   v1::UpsertProductsResponse presp;
-  ASSERT_TRUE(Call(&v1::CatalogService::Stub::UpsertProducts, catalog_.get(), products, &presp).ok());
+  ASSERT_TRUE(
+      Call(&v1::CatalogService::Stub::UpsertProducts, catalog_.get(), products, &presp).ok());
   const int64_t now = NowSec();
   for (int batch = 0; batch < 20; ++batch) {
     std::vector<v1::Event> events;
     for (int i = 0; i < 1000; ++i) {
       const int n = batch * 1000 + i;
       const std::string product = absl::StrCat("f", n % 2000);
-      events.push_back(n % 4 == 0 ? Purchase(absl::StrCat("fl", n), "flooder", product, now - 20000 + n)
-                                  : View(absl::StrCat("fl", n), "flooder", product, now - 20000 + n));
+      events.push_back(n % 4 == 0
+                           ? Purchase(absl::StrCat("fl", n), "flooder", product, now - 20000 + n)
+                           : View(absl::StrCat("fl", n), "flooder", product, now - 20000 + n));
     }
     v1::RecordEventsResponse resp;
     ASSERT_TRUE(Record(events, &resp).ok());
@@ -204,101 +213,139 @@ TEST_F(E2eTest, BadInputGetsAClearErrorAndWritesNothing) {
     std::string message;
   };
   std::vector<Case> cases;
-  cases.push_back({"empty batch", [&] { return Record({}); }, grpc::INVALID_ARGUMENT, "events: at least one"});
-  cases.push_back({"negative price", [&] {
+  cases.push_back(
+      {"empty batch", [&] { return Record({}); }, grpc::INVALID_ARGUMENT, "events: at least one"});
+  cases.push_back({"negative price",
+                   [&] {
                      auto e = Purchase("e2", "c1", "p1", now);
-                     e.mutable_order()->mutable_lines(0)->mutable_unit_price()->set_amount_minor(-5);
+                     e.mutable_order()->mutable_lines(0)->mutable_unit_price()->set_amount_minor(
+                         -5);
                      return Record({View("ok1", "c1", "p2", now), e});
-                   }, grpc::INVALID_ARGUMENT, "events[1].order.lines[0].unit_price.amount_minor"});
-  cases.push_back({"reused id, other payload", [&] {
+                   },
+                   grpc::INVALID_ARGUMENT, "events[1].order.lines[0].unit_price.amount_minor"});
+  cases.push_back({"reused id, other payload",
+                   [&] {
                      auto e = Purchase("e1", "c1", "p2", now - 100);
                      return Record({View("ok2", "c1", "p2", now), e});
-                   }, grpc::ALREADY_EXISTS, "events[1].event_id"});
+                   },
+                   grpc::ALREADY_EXISTS, "events[1].event_id"});
   cases.push_back({"far future", [&] { return Record({View("f", "c1", "p1", now + 3 * kDaySec)}); },
                    grpc::INVALID_ARGUMENT, "events[0].time"});
-  cases.push_back({"profile: unknown", [&] {
+  cases.push_back({"profile: unknown",
+                   [&] {
                      v1::GetProfileRequest r;
                      r.set_customer_id("nobody");
                      v1::GetProfileResponse resp;
-                     return Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), r, &resp);
-                   }, grpc::NOT_FOUND, "customer_id"});
-  cases.push_back({"profile: empty id", [&] {
+                     return Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), r,
+                                 &resp);
+                   },
+                   grpc::NOT_FOUND, "customer_id"});
+  cases.push_back({"profile: empty id",
+                   [&] {
                      v1::GetProfileRequest r;
                      v1::GetProfileResponse resp;
-                     return Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), r, &resp);
-                   }, grpc::INVALID_ARGUMENT, "customer_id: required"});
-  cases.push_back({"customers: unknown home store", [&] {
+                     return Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), r,
+                                 &resp);
+                   },
+                   grpc::INVALID_ARGUMENT, "customer_id: required"});
+  cases.push_back({"customers: unknown home store",
+                   [&] {
                      v1::UpsertCustomersRequest r;
                      auto* c = r.add_customers();
                      c->set_customer_id("c9");
                      c->set_home_store_id("s404");
                      v1::UpsertCustomersResponse resp;
-                     return Call(&v1::CustomerService::Stub::UpsertCustomers, customers_.get(), r, &resp);
-                   }, grpc::NOT_FOUND, "customers[0].home_store_id"});
-  cases.push_back({"products: no price", [&] {
+                     return Call(&v1::CustomerService::Stub::UpsertCustomers, customers_.get(), r,
+                                 &resp);
+                   },
+                   grpc::NOT_FOUND, "customers[0].home_store_id"});
+  cases.push_back({"products: no price",
+                   [&] {
                      v1::UpsertProductsRequest r;
                      auto* p = r.add_products();
                      p->set_product_id("p9");
                      p->set_name("x");
                      p->add_category_path("x");
                      v1::UpsertProductsResponse resp;
-                     return Call(&v1::CatalogService::Stub::UpsertProducts, catalog_.get(), r, &resp);
-                   }, grpc::INVALID_ARGUMENT, "products[0].price: required"});
-  cases.push_back({"stores: unknown market", [&] {
+                     return Call(&v1::CatalogService::Stub::UpsertProducts, catalog_.get(), r,
+                                 &resp);
+                   },
+                   grpc::INVALID_ARGUMENT, "products[0].price: required"});
+  cases.push_back({"stores: unknown market",
+                   [&] {
                      v1::UpsertStoresRequest r;
                      auto* s = r.add_stores();
                      s->set_store_id("s9");
                      s->set_country("US");
                      v1::UpsertStoresResponse resp;
                      return Call(&v1::CatalogService::Stub::UpsertStores, catalog_.get(), r, &resp);
-                   }, grpc::INVALID_ARGUMENT, "stores[0].country"});
-  cases.push_back({"stock: unknown product", [&] {
+                   },
+                   grpc::INVALID_ARGUMENT, "stores[0].country"});
+  cases.push_back({"stock: unknown product",
+                   [&] {
                      v1::SetStockRequest r;
                      auto* l = r.add_levels();
                      l->set_product_id("p404");
                      l->set_online_country("NL");
                      v1::SetStockResponse resp;
                      return Call(&v1::CatalogService::Stub::SetStock, catalog_.get(), r, &resp);
-                   }, grpc::NOT_FOUND, "levels[0].product_id"});
-  cases.push_back({"recommend: unknown placement", [&] {
-                     v1::RecommendResponse resp;
-                     return Recommend("c1", "homepage.nope", &resp);
-                   }, grpc::NOT_FOUND, "known: homepage.speciaal_voor_jou, app.speciaal_voor_jou, homepage.door_jou_bekeken"});
-  cases.push_back({"recommend: no context", [&] {
+                   },
+                   grpc::NOT_FOUND, "levels[0].product_id"});
+  cases.push_back(
+      {"recommend: unknown placement",
+       [&] {
+         v1::RecommendResponse resp;
+         return Recommend("c1", "homepage.nope", &resp);
+       },
+       grpc::NOT_FOUND,
+       "known: homepage.speciaal_voor_jou, app.speciaal_voor_jou, homepage.door_jou_bekeken"});
+  cases.push_back({"recommend: no context",
+                   [&] {
                      v1::RecommendRequest r;
                      r.set_customer_id("c1");
                      v1::RecommendResponse resp;
                      return Call(&v1::DecisionService::Stub::Recommend, decisions_.get(), r, &resp);
-                   }, grpc::INVALID_ARGUMENT, "context: required"});
-  cases.push_back({"recommend: count over max", [&] {
+                   },
+                   grpc::INVALID_ARGUMENT, "context: required"});
+  cases.push_back({"recommend: count over max",
+                   [&] {
                      v1::RecommendRequest r;
                      r.mutable_context()->set_placement("homepage.populair");
                      r.mutable_context()->set_count(51);
                      v1::RecommendResponse resp;
                      return Call(&v1::DecisionService::Stub::Recommend, decisions_.get(), r, &resp);
-                   }, grpc::INVALID_ARGUMENT, "context.count: at most 50"});
-  cases.push_back({"recommend: unknown store", [&] {
+                   },
+                   grpc::INVALID_ARGUMENT, "context.count: at most 50"});
+  cases.push_back({"recommend: unknown store",
+                   [&] {
                      v1::RecommendResponse resp;
                      return Recommend("c1", "homepage.populair", &resp, {}, 0, "s404");
-                   }, grpc::INVALID_ARGUMENT, "context.store_id"});
+                   },
+                   grpc::INVALID_ARGUMENT, "context.store_id"});
   // Enforced by gRPC itself before the handler runs (documented in the README).
-  cases.push_back({"invalid UTF-8 in a string field", [&] {
+  cases.push_back({"invalid UTF-8 in a string field",
+                   [&] {
                      v1::RecommendResponse resp;
                      return Recommend(std::string("c\xff\xfe", 3), "homepage.populair", &resp);
-                   }, grpc::UNIMPLEMENTED, ""});  // gRPC 1.51 callback API: fails the parse this way
-  cases.push_back({"request over 4 MiB", [&] {
+                   },
+                   grpc::UNIMPLEMENTED, ""});  // gRPC 1.51 callback API: fails the parse this way
+  cases.push_back({"request over 4 MiB",
+                   [&] {
                      v1::RecordEventsRequest r;
                      for (int i = 0; i < 600; ++i) {
-                       *r.add_events() = View(absl::StrCat("big", i), "c1", std::string(100, 'p'), now);
+                       *r.add_events() =
+                           View(absl::StrCat("big", i), "c1", std::string(100, 'p'), now);
                        r.mutable_events(i)->set_placement(std::string(8000, 'x'));
                      }
                      v1::RecordEventsResponse resp;
                      return Call(&v1::EventService::Stub::RecordEvents, events_.get(), r, &resp);
-                   }, grpc::RESOURCE_EXHAUSTED, ""});
+                   },
+                   grpc::RESOURCE_EXHAUSTED, ""});
   for (const Case& c : cases) {
     grpc::Status s = c.call();
     EXPECT_EQ(s.error_code(), c.code) << c.name << ": " << s.error_message();
-    EXPECT_NE(s.error_message().find(c.message), std::string::npos) << c.name << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find(c.message), std::string::npos)
+        << c.name << ": " << s.error_message();
   }
   // The valid events in rejected batches (ok1, ok2) were not written.
   v1::GetProfileRequest pr;

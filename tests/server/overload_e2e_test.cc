@@ -8,8 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
-#include <string>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -42,7 +42,8 @@ std::pair<double, double> PingLatency(v1::DecisionService::Stub& stub, int n) {
     v1::PingResponse resp;
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_TRUE(stub.Ping(&ctx, v1::PingRequest(), &resp).ok());
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(us.begin(), us.end());
   return {us[us.size() / 2], us[us.size() * 99 / 100]};
@@ -67,7 +68,9 @@ TEST(OverloadTest, UnreadNewsletterRunsAreBoundedAndCostOthersNothing) {
   ServerProcess server;
   ASSERT_TRUE(server.Start(dir.path() + "/data")) << server.log();
   std::string out;
-  ASSERT_EQ(RunCli(server.target(), "demo-data --customers=4000 --products=300 --stores=20 --days=20", &out), 0)
+  ASSERT_EQ(RunCli(server.target(),
+                   "demo-data --customers=4000 --products=300 --stores=20 --days=20", &out),
+            0)
       << out;
   auto stub = v1::DecisionService::NewStub(server.Channel());
   PingLatency(*stub, 100);  // warm up
@@ -111,14 +114,18 @@ TEST(OverloadTest, UnreadNewsletterRunsAreBoundedAndCostOthersNothing) {
   const auto [p50_during, p99_during] = PingLatency(*stub, 400);
   const int64_t threads_during = ProcStatus(server.pid(), "Threads");
   const int64_t rss_during = ProcStatus(server.pid(), "VmRSS");
-  std::printf("unread runs: threads %lld -> %lld, RSS %lld -> %lld kB, Ping p50 %.0f -> %.0f us, p99 %.0f -> %.0f us\n",
-              static_cast<long long>(threads_before), static_cast<long long>(threads_during),
-              static_cast<long long>(rss_before), static_cast<long long>(rss_during), p50_before, p50_during,
-              p99_before, p99_during);
+  std::printf(
+      "unread runs: threads %lld -> %lld, RSS %lld -> %lld kB, Ping p50 %.0f -> %.0f us, p99 %.0f "
+      "-> %.0f us\n",
+      static_cast<long long>(threads_before), static_cast<long long>(threads_during),
+      static_cast<long long>(rss_before), static_cast<long long>(rss_during), p50_before,
+      p50_during, p99_before, p99_during);
   // (gRPC may add an executor thread or two under load.)
   EXPECT_LE(threads_during, threads_before + 4) << "unread runs must not hold threads";
-  EXPECT_LE(rss_during - rss_before, 64 * 1024) << "unread runs hold a few chunks each, not the run";
-  EXPECT_LE(p50_during, std::max(3 * p50_before, p50_before + 1000)) << "Ping slowed by unread runs";
+  EXPECT_LE(rss_during - rss_before, 64 * 1024)
+      << "unread runs hold a few chunks each, not the run";
+  EXPECT_LE(p50_during, std::max(3 * p50_before, p50_before + 1000))
+      << "Ping slowed by unread runs";
   EXPECT_LE(p99_during, std::max(5 * p99_before, 20000.0));
   // Recommend is unaffected too.
   {
@@ -178,7 +185,9 @@ TEST(OverloadTest, ASlowReaderGetsEverything) {
   ServerProcess server;
   ASSERT_TRUE(server.Start(dir.path() + "/data", {"--batch_threads=1"})) << server.log();
   std::string out;
-  ASSERT_EQ(RunCli(server.target(), "demo-data --customers=2500 --products=200 --stores=10 --days=10", &out), 0)
+  ASSERT_EQ(RunCli(server.target(),
+                   "demo-data --customers=2500 --products=200 --stores=10 --days=10", &out),
+            0)
       << out;
   auto stub = v1::DecisionService::NewStub(server.Channel());
   grpc::ClientContext ctx;
@@ -218,15 +227,19 @@ TEST(OverloadTest, InvalidUtf8RequestsAreCountedAndTheirLogLinesRateLimited) {
     v1::RecommendResponse resp;
     EXPECT_FALSE(stub->Recommend(&ctx, req, &resp).ok());
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the metrics tick
   const std::string log = server.log();
   int lines = 0;
-  for (size_t at = log.find("invalid UTF-8"); at != std::string::npos; at = log.find("invalid UTF-8", at + 1)) ++lines;
+  for (size_t at = log.find("invalid UTF-8"); at != std::string::npos;
+       at = log.find("invalid UTF-8", at + 1))
+    ++lines;
   EXPECT_LE(lines, static_cast<int>(seconds) + 2) << log;
   EXPECT_GE(lines, 1);
   const std::string metrics = testing::HttpGet(server.metrics_port(), "/metrics");
-  EXPECT_NE(metrics.find(absl::StrCat("nextbest_invalid_utf8_requests_total ", kRequests)), std::string::npos)
+  EXPECT_NE(metrics.find(absl::StrCat("nextbest_invalid_utf8_requests_total ", kRequests)),
+            std::string::npos)
       << metrics.substr(0, 2000);
   // The server is fine.
   grpc::ClientContext ctx;

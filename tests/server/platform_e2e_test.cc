@@ -2,26 +2,27 @@
 // demo data, kill -9 and SIGTERM, bad config, TLS, stream limits, one server
 // per data directory.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/field_comparator.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
@@ -59,9 +60,9 @@ TEST_F(E2eTest, HealthReflectionAndMetrics) {
   ASSERT_TRUE(stream->Read(&rresp));
   std::set<std::string> services;
   for (const auto& s : rresp.list_services_response().service()) services.insert(s.name());
-  for (const char* want : {"nextbest.v1.EventService", "nextbest.v1.CustomerService",
-                           "nextbest.v1.CatalogService", "nextbest.v1.DecisionService",
-                           "grpc.health.v1.Health"}) {
+  for (const char* want :
+       {"nextbest.v1.EventService", "nextbest.v1.CustomerService", "nextbest.v1.CatalogService",
+        "nextbest.v1.DecisionService", "grpc.health.v1.Health"}) {
     EXPECT_EQ(services.count(want), 1u) << want;
   }
   stream->WritesDone();
@@ -72,14 +73,20 @@ TEST_F(E2eTest, HealthReflectionAndMetrics) {
   v1::RecommendResponse bad;
   Recommend("c1", "nope", &bad);
   std::string metrics;
-  for (int i = 0; i < 50 && metrics.find("nextbest_customers_in_memory") == std::string::npos; ++i) {
+  for (int i = 0; i < 50 && metrics.find("nextbest_customers_in_memory") == std::string::npos;
+       ++i) {
     metrics = HttpGet(server_->metrics_port(), "/metrics");
   }
-  EXPECT_NE(metrics.find("nextbest_requests_total{code=\"OK\",rpc=\"Recommend\"} 1"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("nextbest_requests_total{code=\"NOT_FOUND\",rpc=\"Recommend\"} 1"), std::string::npos);
-  EXPECT_NE(metrics.find("nextbest_decision_duration_seconds_bucket{placement=\"homepage.populair\",le=\"1e-05\"}"),
+  EXPECT_NE(metrics.find("nextbest_requests_total{code=\"OK\",rpc=\"Recommend\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("nextbest_requests_total{code=\"NOT_FOUND\",rpc=\"Recommend\"} 1"),
             std::string::npos);
-  EXPECT_NE(metrics.find("nextbest_request_duration_seconds_count{rpc=\"Recommend\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("nextbest_decision_duration_seconds_bucket{placement=\"homepage."
+                         "populair\",le=\"1e-05\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("nextbest_request_duration_seconds_count{rpc=\"Recommend\"}"),
+            std::string::npos);
   EXPECT_NE(metrics.find("nextbest_ingest_queue_depth"), std::string::npos);
   EXPECT_EQ(metrics.find("c1"), std::string::npos) << "no customer ids in metrics";
 
@@ -108,31 +115,46 @@ TEST_F(E2eTest, CliSpeaksTheContractAndExitsWithTheGrpcCode) {
   ASSERT_EQ(RunCli(t, view, &out), 0) << out;
   EXPECT_NE(out.find("duplicate"), std::string::npos) << out;
   // The same id with other content is refused.
-  EXPECT_EQ(RunCli(t, "track --customer=c1 --type=view --product=p3 --event_id=cli1", &out), 6) << out;
-  ASSERT_EQ(RunCli(t, "track --customer=c1 --type=purchase --product=p1 --quantity=2 --price_cents=199 --size=M", &out), 0) << out;
-  EXPECT_EQ(RunCli(t, "track --customer=c1 --type=purchase --product=p1 --price_cents=-5", &out), 3) << out;
+  EXPECT_EQ(RunCli(t, "track --customer=c1 --type=view --product=p3 --event_id=cli1", &out), 6)
+      << out;
+  ASSERT_EQ(RunCli(t,
+                   "track --customer=c1 --type=purchase --product=p1 --quantity=2 "
+                   "--price_cents=199 --size=M",
+                   &out),
+            0)
+      << out;
+  EXPECT_EQ(RunCli(t, "track --customer=c1 --type=purchase --product=p1 --price_cents=-5", &out), 3)
+      << out;
 
   const std::string jsonl = dir_.path() + "/events.jsonl";
-  std::ofstream(jsonl) << R"({"event_id":"j1","customer_id":"c1","type":"EVENT_TYPE_VIEW","time":"2026-01-02T10:00:00Z","channel":"CHANNEL_APP","product_id":"p3"})"
-                       << "\n\n"
-                       << R"({"eventId":"j2","customerId":"c1","type":"EVENT_TYPE_VIEW","time":"2026-01-02T11:00:00Z","channel":"CHANNEL_WEB","productId":"p5"})"
-                       << "\n";
+  std::ofstream(jsonl)
+      << R"({"event_id":"j1","customer_id":"c1","type":"EVENT_TYPE_VIEW","time":"2026-01-02T10:00:00Z","channel":"CHANNEL_APP","product_id":"p3"})"
+      << "\n\n"
+      << R"({"eventId":"j2","customerId":"c1","type":"EVENT_TYPE_VIEW","time":"2026-01-02T11:00:00Z","channel":"CHANNEL_WEB","productId":"p5"})"
+      << "\n";
   ASSERT_EQ(RunCli(t, "track --file=" + jsonl, &out), 0) << out;
   EXPECT_NE(out.find("2 events recorded"), std::string::npos) << out;
 
-  ASSERT_EQ(RunCli(t, "recommend --customer=c1 --placement=homepage.door_jou_bekeken --count=2 --json", &out), 0) << out;
+  ASSERT_EQ(
+      RunCli(t, "recommend --customer=c1 --placement=homepage.door_jou_bekeken --count=2 --json",
+             &out),
+      0)
+      << out;
   v1::RecommendResponse parsed;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &parsed).ok()) << out;
   ASSERT_EQ(parsed.items_size(), 2);
   EXPECT_EQ(parsed.items(0).product_id(), "p2");  // the CLI's view is the latest
 
-  ASSERT_EQ(RunCli(t, "recommend --customer=c1 --placement=homepage.door_jou_bekeken --cart=p2", &out), 0);
+  ASSERT_EQ(
+      RunCli(t, "recommend --customer=c1 --placement=homepage.door_jou_bekeken --cart=p2", &out),
+      0);
   EXPECT_NE(out.find("Product 5"), std::string::npos) << out;
   EXPECT_EQ(out.find("Product 2 "), std::string::npos) << out;
   EXPECT_NE(out.find("€"), std::string::npos);
 
   EXPECT_EQ(RunCli(t, "recommend --customer=c1 --placement=nope", &out), 5) << out;
-  EXPECT_EQ(RunCli(t, "recommend --customer=c1 --placement=homepage.populair --count=500", &out), 3) << out;
+  EXPECT_EQ(RunCli(t, "recommend --customer=c1 --placement=homepage.populair --count=500", &out), 3)
+      << out;
   EXPECT_EQ(RunCli(t, "profile --customer=nobody", &out), 5) << out;
   ASSERT_EQ(RunCli(t, "profile --customer=c1", &out), 0) << out;
   EXPECT_NE(out.find("1 orders"), std::string::npos) << out;
@@ -146,15 +168,23 @@ TEST_F(E2eTest, CliSpeaksTheContractAndExitsWithTheGrpcCode) {
 
 TEST_F(E2eTest, DemoDataLoadsThroughTheRealApi) {
   std::string out;
-  ASSERT_EQ(RunCli(server_->target(), "demo-data --customers=50 --products=60 --stores=20 --days=60", &out), 0) << out;
+  ASSERT_EQ(RunCli(server_->target(),
+                   "demo-data --customers=50 --products=60 --stores=20 --days=60", &out),
+            0)
+      << out;
   EXPECT_NE(out.find("50 customers"), std::string::npos) << out;
-  ASSERT_EQ(RunCli(server_->target(), "recommend --customer=c1 --placement=homepage.door_jou_bekeken --json", &out), 0);
+  ASSERT_EQ(RunCli(server_->target(),
+                   "recommend --customer=c1 --placement=homepage.door_jou_bekeken --json", &out),
+            0);
   v1::RecommendResponse r;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &r).ok()) << out;
   EXPECT_GT(r.items_size(), 0);
   EXPECT_TRUE(r.personalized());
   // Deterministic: loading again records nothing new.
-  ASSERT_EQ(RunCli(server_->target(), "demo-data --customers=50 --products=60 --stores=20 --days=60", &out), 0) << out;
+  ASSERT_EQ(RunCli(server_->target(),
+                   "demo-data --customers=50 --products=60 --stores=20 --days=60", &out),
+            0)
+      << out;
   EXPECT_NE(out.find(" 0 events recorded"), std::string::npos) << out;
 }
 
@@ -183,7 +213,8 @@ TEST_F(E2eTest, Kill9LosesNoAcknowledgedEvent) {
   EXPECT_EQ(profile.features().orders() % 20, 0) << "a batch is all or nothing";
   // Re-sending everything acknowledged changes nothing.
   v1::RecordEventsRequest again;
-  for (int i = 0; i < 20; ++i) *again.add_events() = Purchase(absl::StrCat("k0-", i), "killed", "p2", now - 1000);
+  for (int i = 0; i < 20; ++i)
+    *again.add_events() = Purchase(absl::StrCat("k0-", i), "killed", "p2", now - 1000);
   v1::RecordEventsResponse resp;
   ASSERT_TRUE(Call(&v1::EventService::Stub::RecordEvents, events_.get(), again, &resp).ok());
   EXPECT_EQ(resp.duplicates(), 20);
@@ -208,8 +239,8 @@ TEST_F(E2eTest, SigtermUnderLoadDrainsWithoutReplayBacklog) {
   std::vector<std::thread> writers;
   for (int w = 0; w < 4; ++w) {
     writers.push_back(StartWriter(
-        absl::StrCat("t", w, "-"), [&](const std::string& id) { return View(id, "loaded", "p2", now - 10); },
-        stop, acked));
+        absl::StrCat("t", w, "-"),
+        [&](const std::string& id) { return View(id, "loaded", "p2", now - 10); }, stop, acked));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(server_->Stop(SIGTERM), 0) << server_->log();
@@ -237,7 +268,8 @@ TEST_F(E2eTest, SigtermUnderLoadDrainsWithoutReplayBacklog) {
 TEST(E2eStartupTest, BadConfigExitsNonZeroBeforeServing) {
   TempDir dir;
   const std::string config = dir.path() + "/bad.textproto";
-  std::ofstream(config) << "placements { id: 'x' sources { kind: TRENDING } max_count: 2000 }" << testing::kConfigEnd;
+  std::ofstream(config) << "placements { id: 'x' sources { kind: TRENDING } max_count: 2000 }"
+                        << testing::kConfigEnd;
   ServerProcess server;
   EXPECT_FALSE(server.Start(dir.path() + "/data", {"--config=" + config}));
   EXPECT_EQ(server.Wait(), 1);
@@ -249,38 +281,54 @@ TEST(E2eStartupTest, BadConfigExitsNonZeroBeforeServing) {
 TEST(E2eStartupTest, TlsAndMutualTls) {
   TempDir dir;
   const std::string d = dir.path();
-  const std::string script = absl::StrCat(
-      "cd ", d, " && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost' > san.ext && ",
-      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca && ",
-      "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost && ",
-      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext && ",
-      "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=webshop && ",
-      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2",
-      " >/dev/null 2>&1");
+  const std::string script =
+      absl::StrCat("cd ", d, " && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost' > san.ext && ",
+                   "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+                   "-subj /CN=test-ca && ",
+                   "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "
+                   "/CN=localhost && ",
+                   "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+                   "server.pem -days 2 -extfile san.ext && ",
+                   "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "
+                   "/CN=webshop && ",
+                   "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+                   "client.pem -days 2",
+                   " >/dev/null 2>&1");
   ASSERT_EQ(std::system(script.c_str()), 0) << "openssl failed";
   std::string out;
   {
     ServerProcess server;
     ASSERT_TRUE(server.Start(d + "/data", {"--tls_cert_file=" + d + "/server.pem",
-                                           "--tls_key_file=" + d + "/server.key"})) << server.log();
+                                           "--tls_key_file=" + d + "/server.key"}))
+        << server.log();
     EXPECT_NE(server.log().find("(TLS)"), std::string::npos);
     EXPECT_EQ(RunCli(server.target(), "health --tls_ca_file=" + d + "/ca.pem", &out), 0) << out;
-    EXPECT_EQ(RunCli(server.target(), "health --timeout_ms=2000", &out), 14) << out;  // plaintext refused
+    EXPECT_EQ(RunCli(server.target(), "health --timeout_ms=2000", &out), 14)
+        << out;  // plaintext refused
   }
   {
     ServerProcess server;
-    ASSERT_TRUE(server.Start(d + "/data", {"--tls_cert_file=" + d + "/server.pem",
-                                           "--tls_key_file=" + d + "/server.key",
-                                           "--tls_client_ca_file=" + d + "/ca.pem"})) << server.log();
+    ASSERT_TRUE(server.Start(
+        d + "/data", {"--tls_cert_file=" + d + "/server.pem", "--tls_key_file=" + d + "/server.key",
+                      "--tls_client_ca_file=" + d + "/ca.pem"}))
+        << server.log();
     EXPECT_NE(server.log().find("(mutual TLS)"), std::string::npos);
-    EXPECT_EQ(RunCli(server.target(), "health --timeout_ms=2000 --tls_ca_file=" + d + "/ca.pem", &out), 14) << out;
-    EXPECT_EQ(RunCli(server.target(), absl::StrCat("health --tls_ca_file=", d, "/ca.pem --tls_cert_file=", d,
-                                                   "/client.pem --tls_key_file=", d, "/client.key"), &out), 0) << out;
+    EXPECT_EQ(
+        RunCli(server.target(), "health --timeout_ms=2000 --tls_ca_file=" + d + "/ca.pem", &out),
+        14)
+        << out;
+    EXPECT_EQ(RunCli(server.target(),
+                     absl::StrCat("health --tls_ca_file=", d, "/ca.pem --tls_cert_file=", d,
+                                  "/client.pem --tls_key_file=", d, "/client.key"),
+                     &out),
+              0)
+        << out;
   }
   ServerProcess bad;
   EXPECT_FALSE(bad.Start(d + "/data", {"--tls_cert_file=" + d + "/server.pem"}));
   EXPECT_EQ(bad.Wait(), 1);
-  EXPECT_NE(bad.log().find("--tls_cert_file and --tls_key_file go together"), std::string::npos) << bad.log();
+  EXPECT_NE(bad.log().find("--tls_cert_file and --tls_key_file go together"), std::string::npos)
+      << bad.log();
 }
 
 // Streams over --max_concurrent_streams are RESOURCE_EXHAUSTED at once;
@@ -413,7 +461,8 @@ TEST(E2eStartupTest, TenThousandConcurrentStreams) {
     ~CancelAll() {
       for (auto& s : streams) s->Cancel();
       std::unique_lock<std::mutex> l(tally.mu);
-      tally.cv.wait_for(l, std::chrono::seconds(60), [&] { return tally.done == static_cast<int>(streams.size()); });
+      tally.cv.wait_for(l, std::chrono::seconds(60),
+                        [&] { return tally.done == static_cast<int>(streams.size()); });
     }
   } cancel_all{streams, tally};
   for (int i = 0; i < kStreams; ++i) {
@@ -421,9 +470,10 @@ TEST(E2eStartupTest, TenThousandConcurrentStreams) {
   }
   {
     std::unique_lock<std::mutex> l(tally.mu);
-    ASSERT_TRUE(tally.cv.wait_for(l, std::chrono::seconds(120), [&] {
-      return tally.metadata == kStreams && tally.done >= kStreams - kLimit;
-    })) << "answered " << tally.metadata << ", done " << tally.done;
+    ASSERT_TRUE(tally.cv.wait_for(
+        l, std::chrono::seconds(120),
+        [&] { return tally.metadata == kStreams && tally.done >= kStreams - kLimit; }))
+        << "answered " << tally.metadata << ", done " << tally.done;
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // no late refusals
   {
@@ -446,7 +496,8 @@ TEST(E2eStartupTest, TenThousandConcurrentStreams) {
   for (auto& s : streams) s->Cancel();
   {
     std::unique_lock<std::mutex> l(tally.mu);
-    ASSERT_TRUE(tally.cv.wait_for(l, std::chrono::seconds(60), [&] { return tally.done == kStreams; }));
+    ASSERT_TRUE(
+        tally.cv.wait_for(l, std::chrono::seconds(60), [&] { return tally.done == kStreams; }));
     EXPECT_EQ(tally.codes[grpc::StatusCode::CANCELLED], kLimit);
   }
   // Slots are free again: a new stream is admitted and writes.

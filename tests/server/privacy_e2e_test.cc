@@ -11,8 +11,8 @@
 #include <sstream>
 #include <thread>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "nextbest/v1/admin.grpc.pb.h"
 #include "nextbest/v1/catalog.grpc.pb.h"
@@ -34,7 +34,8 @@ constexpr char kPayload[] = "ORDER-UNIQUE-PAYLOAD-52b18f";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // Every file under `dir` whose bytes contain `needle`.
@@ -56,7 +57,10 @@ class PrivacyTest : public testing::ServerTest {
     data_ = data_dir();
     StartServer({"--config=" NEXTBEST_DEPLOY_CONFIG});
     std::string out;
-    ASSERT_EQ(RunCli(server_->target(), "demo-data --customers=300 --products=120 --stores=20 --days=90", &out), 0) << out;
+    ASSERT_EQ(RunCli(server_->target(),
+                     "demo-data --customers=300 --products=120 --stores=20 --days=90", &out),
+              0)
+        << out;
   }
   void Restart() { RestartServer(); }
 
@@ -106,14 +110,17 @@ class PrivacyTest : public testing::ServerTest {
     c->mutable_consent()->set_personalization(true);
     c->mutable_consent()->set_marketing_email(true);
     v1::UpsertCustomersResponse cresp;
-    ASSERT_TRUE(Call(&v1::CustomerService::Stub::UpsertCustomers, customers_.get(), cr, &cresp).ok());
+    ASSERT_TRUE(
+        Call(&v1::CustomerService::Stub::UpsertCustomers, customers_.get(), cr, &cresp).ok());
     std::vector<v1::Event> batch;
-    for (int i = 0; i < 15; ++i) batch.push_back(Purchase(absl::StrCat("s", i), kSubject, base_ms + i * 1000));
+    for (int i = 0; i < 15; ++i)
+      batch.push_back(Purchase(absl::StrCat("s", i), kSubject, base_ms + i * 1000));
     batch.push_back(Purchase("payload", kSubject, base_ms + 20000, kPayload));
     EXPECT_EQ(Record(std::move(batch)).accepted(), 16);
     Restart();  // a clean close flushes: the subject is in SST files now
     batch.clear();
-    for (int i = 15; i < 30; ++i) batch.push_back(View(absl::StrCat("s", i), kSubject, base_ms + i * 1000));
+    for (int i = 15; i < 30; ++i)
+      batch.push_back(View(absl::StrCat("s", i), kSubject, base_ms + i * 1000));
     EXPECT_EQ(Record(std::move(batch)).accepted(), 15);
   }
 
@@ -128,7 +135,8 @@ class PrivacyTest : public testing::ServerTest {
 TEST_F(PrivacyTest, EraseRemovesEveryByteAndSuppressesLateEvents) {
   const int64_t base = NowMs() - 10 * 86400000LL;
   CreateSubject(base);
-  ASSERT_FALSE(FilesContaining(data_, kSubject).empty()) << "the test must see the id on disk first";
+  ASSERT_FALSE(FilesContaining(data_, kSubject).empty())
+      << "the test must see the id on disk first";
   ASSERT_FALSE(FilesContaining(data_, kPayload).empty());
   v1::GetProfileResponse before_other;
   ASSERT_TRUE(Profile("c1", &before_other).ok());
@@ -161,7 +169,8 @@ TEST_F(PrivacyTest, EraseRemovesEveryByteAndSuppressesLateEvents) {
 
   // A replay of old events (also ones never seen before, timestamped before
   // the erasure) is dropped and counted, in unary and streaming ingest.
-  v1::RecordEventsResponse late = Record({Purchase("s3", kSubject, base + 3000), View("new-old", kSubject, erased_at - 1)});
+  v1::RecordEventsResponse late =
+      Record({Purchase("s3", kSubject, base + 3000), View("new-old", kSubject, erased_at - 1)});
   EXPECT_EQ(late.accepted(), 0);
   EXPECT_EQ(late.suppressed(), 2);
   {
@@ -189,9 +198,11 @@ TEST_F(PrivacyTest, EraseRemovesEveryByteAndSuppressesLateEvents) {
   // accepts) are dropped too: a retry from a client whose clock runs ahead
   // must not re-create the profile. (Later ones start a new, empty profile:
   // tests/storage/ingestor_test.cc, with a clock of its own.)
-  const int64_t through = r.events_dropped_through().seconds() * 1000 + r.events_dropped_through().nanos() / 1000000;
+  const int64_t through =
+      r.events_dropped_through().seconds() * 1000 + r.events_dropped_through().nanos() / 1000000;
   EXPECT_EQ(through, erased_at + 24 * 3600 * 1000LL);
-  EXPECT_EQ(Record({View("fresh", kSubject, NowMs()), View("skewed", kSubject, NowMs() + 23 * 3600 * 1000LL)})
+  EXPECT_EQ(Record({View("fresh", kSubject, NowMs()),
+                    View("skewed", kSubject, NowMs() + 23 * 3600 * 1000LL)})
                 .suppressed(),
             2);
   EXPECT_EQ(Profile(kSubject, &profile).error_code(), grpc::StatusCode::NOT_FOUND);
@@ -235,7 +246,8 @@ TEST_F(PrivacyTest, EraseThroughTheCliPrintsTheReceipt) {
 TEST_F(PrivacyTest, ExportReturnsEverythingHeld) {
   const int64_t base = NowMs() - 5 * 86400000LL;
   std::vector<v1::Event> batch;
-  for (int i = 0; i < 1200; ++i) batch.push_back(View(absl::StrCat("x", i), "exported", base + i * 1000));
+  for (int i = 0; i < 1200; ++i)
+    batch.push_back(View(absl::StrCat("x", i), "exported", base + i * 1000));
   for (int i = 0; i < 1200; i += 600) {
     std::vector<v1::Event> part(batch.begin() + i, batch.begin() + i + 600);
     EXPECT_EQ(Record(std::move(part)).accepted(), 600);
@@ -306,13 +318,16 @@ TEST_F(PrivacyTest, ConsentChangesTakeEffectOnTheNextRequestAndPersist) {
   EXPECT_EQ(p.customer().country(), country) << "consent changes keep the other attributes";
 
   std::string out;
-  ASSERT_EQ(RunCli(server_->target(), "consent --customer=c1 --personalization=true", &out), 0) << out;
+  ASSERT_EQ(RunCli(server_->target(), "consent --customer=c1 --personalization=true", &out), 0)
+      << out;
   EXPECT_NE(out.find("personalization yes, marketing e-mail no"), std::string::npos) << out;
   rec.set_request_id("again");
   ASSERT_TRUE(Call(&v1::DecisionService::Stub::Recommend, decisions_.get(), rec, &r).ok());
   EXPECT_EQ(r.personalized(), had);
-  EXPECT_EQ(RunCli(server_->target(), "consent --customer=c1 --personalization=maybe", &out), 3) << out;
-  EXPECT_EQ(RunCli(server_->target(), "consent --customer=nobody --marketing=true", &out), 5) << out;
+  EXPECT_EQ(RunCli(server_->target(), "consent --customer=c1 --personalization=maybe", &out), 3)
+      << out;
+  EXPECT_EQ(RunCli(server_->target(), "consent --customer=nobody --marketing=true", &out), 5)
+      << out;
   EXPECT_EQ(RunCli(server_->target(), "consent --customer=c1", &out), 3) << out;
 }
 
@@ -324,13 +339,16 @@ TEST_F(PrivacyTest, AdminAndPrivacyRpcsNeedTheToken) {
   v1::EraseCustomerRequest erase;
   erase.set_customer_id("c1");
   v1::EraseCustomerResponse eresp;
-  EXPECT_EQ(Call(&v1::PrivacyService::Stub::EraseCustomer, privacy.get(), erase, &eresp).error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      Call(&v1::PrivacyService::Stub::EraseCustomer, privacy.get(), erase, &eresp).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
   grpc::ClientContext wrong;
   wrong.AddMetadata("authorization", "Bearer not-the-token-at-all");
-  EXPECT_EQ(privacy->EraseCustomer(&wrong, erase, &eresp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(privacy->EraseCustomer(&wrong, erase, &eresp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
   v1::ReloadConfigResponse rr;
-  EXPECT_EQ(Call(&v1::AdminService::Stub::ReloadConfig, admin.get(), v1::ReloadConfigRequest(), &rr).error_code(),
+  EXPECT_EQ(Call(&v1::AdminService::Stub::ReloadConfig, admin.get(), v1::ReloadConfigRequest(), &rr)
+                .error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   v1::CheckpointRequest cp;
   cp.set_dir(dir_.path() + "/never");
@@ -348,7 +366,8 @@ TEST_F(PrivacyTest, AdminAndPrivacyRpcsNeedTheToken) {
   v1::GetProfileResponse p;
   EXPECT_TRUE(Profile("c1", &p).ok());
   std::string out;
-  EXPECT_EQ(RunCli(server_->target(), "erase --customer=c1 --admin_token_file=/dev/null", &out), 16) << out;
+  EXPECT_EQ(RunCli(server_->target(), "erase --customer=c1 --admin_token_file=/dev/null", &out), 16)
+      << out;
 }
 
 TEST(PrivacyStartupTest, WithoutATokenFileTheServerCreatesOneOnlyItsUserCanRead) {
@@ -366,7 +385,8 @@ TEST(PrivacyStartupTest, WithoutATokenFileTheServerCreatesOneOnlyItsUserCanRead)
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(data)) {
     ASSERT_EQ(stat(e.path().c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0077, 0) << e.path() << " is readable by others: " << std::oct << (st.st_mode & 0777);
+    EXPECT_EQ(st.st_mode & 0077, 0)
+        << e.path() << " is readable by others: " << std::oct << (st.st_mode & 0777);
     ++files;
   }
   EXPECT_GT(files, 5);
@@ -421,14 +441,16 @@ TEST_F(PrivacyTest, CheckpointRestoresTheStateAtItsTime) {
 // customers the backup never held.
 TEST_F(PrivacyTest, ErasuresAfterACheckpointAreReappliedWhenItIsRestored) {
   const int64_t base = NowMs() - 86400000LL;
-  ASSERT_EQ(Record({Purchase("o1", "gone-later", base), View("v1", "kept-cust", base)}).accepted(), 2);
+  ASSERT_EQ(Record({Purchase("o1", "gone-later", base), View("v1", "kept-cust", base)}).accepted(),
+            2);
   std::string out;
   // Refused: a relative path, and a path inside the data directory.
   EXPECT_EQ(RunCli(server_->target(), "checkpoint --dir=relative/backup", &out), 3) << out;
   EXPECT_NE(out.find("must be an absolute path"), std::string::npos) << out;
   EXPECT_EQ(RunCli(server_->target(), "checkpoint --dir=" + data_ + "/inner", &out), 3) << out;
   EXPECT_NE(out.find("inside the data directory"), std::string::npos) << out;
-  EXPECT_EQ(RunCli(server_->target(), "checkpoint --dir=" + data_ + "/../data/x/..", &out), 3) << out;
+  EXPECT_EQ(RunCli(server_->target(), "checkpoint --dir=" + data_ + "/../data/x/..", &out), 3)
+      << out;
   const std::string backup = dir_.path() + "/backup";
   ASSERT_EQ(RunCli(server_->target(), "checkpoint --dir=" + backup, &out), 0) << out;
 
@@ -460,7 +482,8 @@ TEST_F(PrivacyTest, ErasuresAfterACheckpointAreReappliedWhenItIsRestored) {
   }
   ServerProcess restored;
   ASSERT_TRUE(restored.Start(restored_dir, {"--reapply_erasures=" + list})) << restored.log();
-  EXPECT_NE(restored.log().find("2 listed, 0 already on record, 1 customers erased, 1 suppressions added"),
+  EXPECT_NE(restored.log().find(
+                "2 listed, 0 already on record, 1 customers erased, 1 suppressions added"),
             std::string::npos)
       << restored.log();
   EXPECT_EQ(profile_code(restored, "gone-later"), grpc::StatusCode::NOT_FOUND);
@@ -480,7 +503,9 @@ TEST_F(PrivacyTest, ErasuresAfterACheckpointAreReappliedWhenItIsRestored) {
   ASSERT_EQ(restored.Stop(), 0);
   ServerProcess again;
   ASSERT_TRUE(again.Start(restored_dir, {"--reapply_erasures=" + list})) << again.log();
-  EXPECT_NE(again.log().find("2 listed, 2 already on record, 0 customers erased"), std::string::npos) << again.log();
+  EXPECT_NE(again.log().find("2 listed, 2 already on record, 0 customers erased"),
+            std::string::npos)
+      << again.log();
 }
 
 // Profile retention: a customer inactive for longer than the configured
@@ -488,7 +513,8 @@ TEST_F(PrivacyTest, ErasuresAfterACheckpointAreReappliedWhenItIsRestored) {
 TEST(RetentionTest, InactiveProfilesAreErased) {
   TempDir dir;
   const std::string config = dir.path() + "/retention.textproto";
-  std::ofstream(config) << "privacy { profile_retention_days: 30 event_retention_days: 60 retention_sweep_seconds: 1 }"
+  std::ofstream(config) << "privacy { profile_retention_days: 30 event_retention_days: 60 "
+                           "retention_sweep_seconds: 1 }"
                         << testing::kConfigEnd;
   ServerProcess server;
   ASSERT_TRUE(server.Start(dir.path() + "/data", {"--config=" + config})) << server.log();

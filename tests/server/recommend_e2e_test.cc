@@ -1,26 +1,27 @@
 // End to end, the decision path: every placement over the real API, read-your-writes,
 // size fit, brand affinity and store trending, consent from the next request on.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/field_comparator.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "nextbest/v1/catalog.grpc.pb.h"
@@ -46,9 +47,11 @@ TEST_F(E2eTest, IngestThenEveryPlacementThenRestartGivesTheSameAnswers) {
   // c1 viewed p1..p5 (p5 most recently); buys p2 every ~10 days, last 12
   // days ago (due); p3 every 10 days, last 2 days ago (not due).
   std::vector<v1::Event> events;
-  for (int i = 1; i <= 5; ++i) events.push_back(View(absl::StrCat("v", i), "c1", absl::StrCat("p", i), now - 3600 * (10 - i)));
+  for (int i = 1; i <= 5; ++i)
+    events.push_back(View(absl::StrCat("v", i), "c1", absl::StrCat("p", i), now - 3600 * (10 - i)));
   events.push_back(View("v6", "c1", "p6", now - 60));  // inactive: never shown
-  for (int k = 0; k < 3; ++k) events.push_back(Purchase(absl::StrCat("b", k), "c1", "p2", now - (32 - 10 * k) * kDaySec));
+  for (int k = 0; k < 3; ++k)
+    events.push_back(Purchase(absl::StrCat("b", k), "c1", "p2", now - (32 - 10 * k) * kDaySec));
   events.push_back(Purchase("b10", "c1", "p3", now - 12 * kDaySec));
   events.push_back(Purchase("b11", "c1", "p3", now - 2 * kDaySec));
   // Other shoppers make p5 the most popular (a view weighs 1, a purchase 5).
@@ -57,7 +60,8 @@ TEST_F(E2eTest, IngestThenEveryPlacementThenRestartGivesTheSameAnswers) {
     events.push_back(View(absl::StrCat("x", i), absl::StrCat("shopper", i), "p5", now - 100));
     events.back().set_country("NL");
   }
-  for (int i = 0; i < 3; ++i) events.push_back(View(absl::StrCat("y", i), absl::StrCat("shopper", i), "p1", now - 100));
+  for (int i = 0; i < 3; ++i)
+    events.push_back(View(absl::StrCat("y", i), absl::StrCat("shopper", i), "p1", now - 100));
   v1::RecordEventsResponse rr;
   grpc::Status s = Record(events, &rr);
   ASSERT_TRUE(s.ok()) << s.error_message();
@@ -94,7 +98,8 @@ TEST_F(E2eTest, IngestThenEveryPlacementThenRestartGivesTheSameAnswers) {
   ASSERT_GE(forgotten.items_size(), 1);
   EXPECT_EQ(forgotten.items(0).product_id(), "p2");
   EXPECT_EQ(forgotten.items(0).source(), v1::SOURCE_REPLENISHMENT);
-  EXPECT_NE(forgotten.items(0).reason().find("bought 3 times, about every 10 days"), std::string::npos)
+  EXPECT_NE(forgotten.items(0).reason().find("bought 3 times, about every 10 days"),
+            std::string::npos)
       << forgotten.items(0).reason();
   for (int i = 1; i < forgotten.items_size(); ++i) {
     EXPECT_NE(forgotten.items(i).source(), v1::SOURCE_REPLENISHMENT) << "p3 is not due yet";
@@ -184,7 +189,10 @@ TEST_F(E2eTest, SizeFitBrandAffinityAndStoreTrendingThroughTheApi) {
     for (const char* where : {"online", "s1"}) {
       auto* l = st.add_levels();
       l->set_product_id(id);
-      if (std::string(where) == "online") l->set_online_country("NL"); else l->set_store_id(where);
+      if (std::string(where) == "online")
+        l->set_online_country("NL");
+      else
+        l->set_store_id(where);
       l->set_quantity(5);
     }
   }
@@ -284,7 +292,8 @@ TEST_F(E2eTest, ConsentDecidesPersonalizationFromTheNextRequestOn) {
     c->set_country("NL");
     c->mutable_consent()->set_personalization(consent);
     v1::UpsertCustomersResponse resp;
-    ASSERT_TRUE(Call(&v1::CustomerService::Stub::UpsertCustomers, customers_.get(), cr, &resp).ok());
+    ASSERT_TRUE(
+        Call(&v1::CustomerService::Stub::UpsertCustomers, customers_.get(), cr, &resp).ok());
   };
   // Known only from events: no consent given.
   auto view = View("cv1", "c2", "p3", now - 60);
@@ -294,7 +303,8 @@ TEST_F(E2eTest, ConsentDecidesPersonalizationFromTheNextRequestOn) {
   v1::RecommendResponse r;
   ASSERT_TRUE(Recommend("c2", "homepage.door_jou_bekeken", &r).ok());
   EXPECT_FALSE(r.personalized());
-  EXPECT_NE(r.fallback_reason().find("no personalization consent"), std::string::npos) << r.fallback_reason();
+  EXPECT_NE(r.fallback_reason().find("no personalization consent"), std::string::npos)
+      << r.fallback_reason();
   for (const auto& item : r.items()) EXPECT_EQ(item.source(), v1::SOURCE_TRENDING);
   upsert(true);
   ASSERT_TRUE(Recommend("c2", "homepage.door_jou_bekeken", &r).ok());

@@ -6,8 +6,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,10 +60,12 @@ class BearerInterceptor final : public grpc::experimental::Interceptor {
  private:
   std::string token_;
 };
-class BearerInterceptorFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+class BearerInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
  public:
   explicit BearerInterceptorFactory(std::string token) : token_(std::move(token)) {}
-  grpc::experimental::Interceptor* CreateClientInterceptor(grpc::experimental::ClientRpcInfo*) override {
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
     return new BearerInterceptor(token_);
   }
 
@@ -72,9 +74,11 @@ class BearerInterceptorFactory final : public grpc::experimental::ClientIntercep
 };
 
 // A plaintext channel to `target` whose calls carry `token` (none if empty).
-inline std::shared_ptr<grpc::Channel> ChannelWithToken(const std::string& target, const std::string& token,
+inline std::shared_ptr<grpc::Channel> ChannelWithToken(const std::string& target,
+                                                       const std::string& token,
                                                        const grpc::ChannelArguments& args = {}) {
-  if (token.empty()) return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  if (token.empty())
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<BearerInterceptorFactory>(token));
   return grpc::experimental::CreateCustomChannelWithInterceptors(
@@ -147,7 +151,9 @@ class ServerProcess {
   int metrics_port() const { return metrics_port_; }
   std::string target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
   // Calls carry the test admin token (every scope).
-  std::shared_ptr<grpc::Channel> Channel() const { return ChannelWithToken(target(), kTestAdminToken); }
+  std::shared_ptr<grpc::Channel> Channel() const {
+    return ChannelWithToken(target(), kTestAdminToken);
+  }
   // Calls carry no credential.
   std::shared_ptr<grpc::Channel> AnonymousChannel() const { return ChannelWithToken(target(), ""); }
   std::string log() {
@@ -212,7 +218,8 @@ inline std::string HttpGet(int port, const std::string& path) {
 // Runs the real `nextbest` CLI against `target`; returns its exit code and
 // its output (stdout and stderr) in `out`.
 inline int RunCli(const std::string& target, const std::string& args, std::string* out) {
-  const std::string cmd = std::string(NEXTBEST_CLI_BIN) + " --target=" + target + " " + args + " 2>&1";
+  const std::string cmd =
+      std::string(NEXTBEST_CLI_BIN) + " --target=" + target + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   char buf[4096];
   out->clear();

@@ -48,8 +48,8 @@ TEST(DataDirTest, ForeignFilesLeaveADirectoryFreshDatabaseFilesDoNot) {
   EXPECT_TRUE(c->fresh());
   EXPECT_TRUE(CheckOpenable(*c, dir.path()).ok());
 
-  for (const char* name : {"000012.sst", "000013.log", "MANIFEST-000005", "IDENTITY", "OPTIONS-000007",
-                           kDataDirMarker, "ACKNOWLEDGED"}) {
+  for (const char* name : {"000012.sst", "000013.log", "MANIFEST-000005", "IDENTITY",
+                           "OPTIONS-000007", kDataDirMarker, "ACKNOWLEDGED"}) {
     TempDir d;
     Touch(d.path() + "/" + name);
     auto one = InspectDataDir(d.path());
@@ -89,7 +89,8 @@ TEST(DataDirTest, MissingCurrentIsRefusedWithNothingChangedAndTheNewestManifestN
     auto store = RocksStore::Open(o);
     ASSERT_FALSE(store.ok());
     EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss);
-    EXPECT_NE(store.status().message().find("MANIFEST-"), absl::string_view::npos) << store.status();
+    EXPECT_NE(store.status().message().find("MANIFEST-"), absl::string_view::npos)
+        << store.status();
     EXPECT_EQ(Snap(path), before);
   }
 }
@@ -121,7 +122,8 @@ TEST(DataDirTest, WatermarkRoundTripsAndATornValueIsIgnored) {
   EXPECT_EQ(v->sequence, 1240u);
   EXPECT_EQ(v->events, 60);
   {
-    std::fstream f(dir.path() + "/" + AckWatermark::kFileName, std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(dir.path() + "/" + AckWatermark::kFileName,
+                   std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(3);
     f.put('\x7f');
   }

@@ -85,7 +85,9 @@ class FullDiskFs : public rocksdb::FileSystemWrapper {
     }
 
    private:
-    static rocksdb::IOStatus NoSpace() { return rocksdb::IOStatus::NoSpace("fault injection: disk full"); }
+    static rocksdb::IOStatus NoSpace() {
+      return rocksdb::IOStatus::NoSpace("fault injection: disk full");
+    }
     const std::atomic<bool>* full_;
   };
 
@@ -103,7 +105,6 @@ class FullDiskFs : public rocksdb::FileSystemWrapper {
     return s;
   }
 };
-
 
 // Disk full: the write is UNAVAILABLE and changes nothing (memory or
 // disk), reads keep working, and writes resume by themselves once space

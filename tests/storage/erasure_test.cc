@@ -27,21 +27,30 @@ TEST_F(IngestorTest, EraseRemovesTheCustomerEverywhereAndSuppressesLateEvents) {
   c1.country = "NL";
   ASSERT_TRUE(ingestor_->SubmitAndWait(UpsertCustomers{{c1}}).ok());
   ASSERT_TRUE(Record({View("c1", "e1", "p1", kT0), Purchase("c1", "e2", "p2", kT0 + kDay),
-                      View("c2", "e1", "p1", kT0)}).ok());
+                      View("c2", "e1", "p1", kT0)})
+                  .ok());
   // Queued back to back (usually one group): an event before the erasure (erased with it), the
   // erasure and a late event (suppressed).
   std::promise<WriteResult> erased;
   std::promise<WriteResult> late;
-  ASSERT_TRUE(ingestor_->Submit(RecordEvents{{View("c1", "e3", "p3", kT0 + 2 * kDay)}},
-                                [](absl::Status, WriteResult) {}).ok());
-  ASSERT_TRUE(ingestor_->Submit(EraseCustomer{"c1"}, [&](absl::Status s, WriteResult r) {
-    EXPECT_TRUE(s.ok()) << s;
-    erased.set_value(r);
-  }).ok());
-  ASSERT_TRUE(ingestor_->Submit(RecordEvents{{View("c1", "e1", "p1", kT0)}}, [&](absl::Status s, WriteResult r) {
-    EXPECT_TRUE(s.ok()) << s;
-    late.set_value(r);
-  }).ok());
+  ASSERT_TRUE(ingestor_
+                  ->Submit(RecordEvents{{View("c1", "e3", "p3", kT0 + 2 * kDay)}},
+                           [](absl::Status, WriteResult) {})
+                  .ok());
+  ASSERT_TRUE(ingestor_
+                  ->Submit(EraseCustomer{"c1"},
+                           [&](absl::Status s, WriteResult r) {
+                             EXPECT_TRUE(s.ok()) << s;
+                             erased.set_value(r);
+                           })
+                  .ok());
+  ASSERT_TRUE(ingestor_
+                  ->Submit(RecordEvents{{View("c1", "e1", "p1", kT0)}},
+                           [&](absl::Status s, WriteResult r) {
+                             EXPECT_TRUE(s.ok()) << s;
+                             late.set_value(r);
+                           })
+                  .ok());
   const WriteResult e = erased.get_future().get();
   EXPECT_TRUE(e.erasure.attributes);
   EXPECT_TRUE(e.erasure.features);
@@ -53,12 +62,14 @@ TEST_F(IngestorTest, EraseRemovesTheCustomerEverywhereAndSuppressesLateEvents) {
   EXPECT_EQ(e.erasure.subject_hash, keys::Suppression(store_->secret(), "c1"));
   EXPECT_EQ(late.get_future().get().suppressed, 1);
   EXPECT_EQ(Customer("c1"), nullptr);
-  for (Cf cf : {Cf::kEvents, Cf::kIdempotency}) EXPECT_EQ(CountKeys(cf, "c1"), 0) << RocksStore::CfName(cf);
+  for (Cf cf : {Cf::kEvents, Cf::kIdempotency})
+    EXPECT_EQ(CountKeys(cf, "c1"), 0) << RocksStore::CfName(cf);
   EXPECT_FALSE(store_->Get(Cf::kCustomers, "c1")->has_value());
   EXPECT_FALSE(store_->Get(Cf::kFeatures, "c1")->has_value());
   EXPECT_EQ(CountKeys(Cf::kEvents, "c2"), 1);
   ASSERT_NE(Customer("c2"), nullptr);
-  EXPECT_EQ(ingestor_->SubmitAndWait(EraseCustomer{"c1"}).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ingestor_->SubmitAndWait(EraseCustomer{"c1"}).status().code(),
+            absl::StatusCode::kNotFound);
 
   EXPECT_EQ(e.erasure.suppress_through_ms, e.erasure.erased_at_ms + 24 * 3600 * 1000);
 
@@ -67,7 +78,8 @@ TEST_F(IngestorTest, EraseRemovesTheCustomerEverywhereAndSuppressesLateEvents) {
   // dated after that starts afresh.
   Reopen();
   EXPECT_EQ(Customer("c1"), nullptr);
-  auto r = Record({Purchase("c1", "e2", "p2", kT0 + kDay), View("c1", "skewed", "p3", e.erasure.erased_at_ms + 23 * 3600 * 1000),
+  auto r = Record({Purchase("c1", "e2", "p2", kT0 + kDay),
+                   View("c1", "skewed", "p3", e.erasure.erased_at_ms + 23 * 3600 * 1000),
                    View("c1", "after", "p4", e.erasure.suppress_through_ms + 1)});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->suppressed, 2);
@@ -76,7 +88,9 @@ TEST_F(IngestorTest, EraseRemovesTheCustomerEverywhereAndSuppressesLateEvents) {
   EXPECT_EQ(Customer("c1")->features.events, 1);
   EXPECT_EQ(Customer("c1")->features.orders, 0);
   EXPECT_FALSE(Customer("c1")->attributes.present);
-  ASSERT_TRUE(store_->Purge({Cf::kEvents, Cf::kIdempotency, Cf::kCustomers, Cf::kFeatures}, "c1", "c1\x01").ok());
+  ASSERT_TRUE(
+      store_->Purge({Cf::kEvents, Cf::kIdempotency, Cf::kCustomers, Cf::kFeatures}, "c1", "c1\x01")
+          .ok());
   EXPECT_EQ(CountKeys(Cf::kEvents, "c1"), 1);  // purging compacts; it deletes nothing live
 }
 
@@ -87,8 +101,10 @@ TEST_F(IngestorTest, RetentionDropsOldRawEventsAndKeepsTheFeatures) {
   LoadCatalog();
   // The retention filter runs against the wall clock.
   const core::TimeMs now = core::SystemClock().Now();
-  ASSERT_TRUE(Record({Purchase("c1", "old", "p1", now - 40 * kDay), Purchase("c1", "new", "p2", now - kDay),
-                      View("c2", "old", "p1", now - 31 * kDay)}).ok());
+  ASSERT_TRUE(
+      Record({Purchase("c1", "old", "p1", now - 40 * kDay), Purchase("c1", "new", "p2", now - kDay),
+              View("c2", "old", "p1", now - 31 * kDay)})
+          .ok());
   const int64_t orders = Customer("c1")->features.orders;
   EXPECT_EQ(orders, 2);
   Reopen();  // flushed to a file
@@ -120,7 +136,8 @@ TEST_F(IngestorTest, RetentionErasureKeepsRecentActivity) {
   auto erased = ingestor_->SubmitAndWait(EraseCustomer{"c1", horizon});
   ASSERT_TRUE(erased.ok()) << erased.status();
   EXPECT_EQ(erased->erasure.suppress_through_ms, horizon - 1);
-  auto r = Record({View("c1", "old-2", "p2", horizon - 5 * kDay), View("c1", "recent-1", "p3", sweep - 15 * 60 * 1000),
+  auto r = Record({View("c1", "old-2", "p2", horizon - 5 * kDay),
+                   View("c1", "recent-1", "p3", sweep - 15 * 60 * 1000),
                    Purchase("c1", "recent-2", "p4", horizon + kDay)});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->suppressed, 1);  // older than the horizon
@@ -129,7 +146,8 @@ TEST_F(IngestorTest, RetentionErasureKeepsRecentActivity) {
   EXPECT_EQ(Customer("c1")->features.events, 2);
   EXPECT_EQ(Customer("c1")->features.orders, 1);
   Reopen();  // the rule is durable
-  r = Record({View("c1", "old-3", "p2", horizon - kDay), View("c1", "recent-3", "p2", horizon + 2 * kDay)});
+  r = Record({View("c1", "old-3", "p2", horizon - kDay),
+              View("c1", "recent-3", "p2", horizon + 2 * kDay)});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->suppressed, 1);
   EXPECT_EQ(r->accepted, 1);
@@ -155,11 +173,15 @@ TEST_F(IngestorTest, UnknownProductsAreBounded) {
   Open();
   LoadCatalog();  // p1..p6 listed
   const size_t listed = live_->catalog.Get()->product_count();
-  ASSERT_TRUE(Record({View("c1", "e1", "x1", kT0), Purchase("c1", "e2", "x2", kT0), View("c2", "e3", "x1", kT0)}).ok());
-  auto r = Record({View("c1", "e4", "p1", kT0), View("c1", "e5", "x3", kT0), Purchase("c1", "e6", "x4", kT0)});
+  ASSERT_TRUE(Record({View("c1", "e1", "x1", kT0), Purchase("c1", "e2", "x2", kT0),
+                      View("c2", "e3", "x1", kT0)})
+                  .ok());
+  auto r = Record(
+      {View("c1", "e4", "p1", kT0), View("c1", "e5", "x3", kT0), Purchase("c1", "e6", "x4", kT0)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_NE(r.status().message().find("events[2].order.lines[0].product_id: unknown product 'x4'"), std::string::npos)
+  EXPECT_NE(r.status().message().find("events[2].order.lines[0].product_id: unknown product 'x4'"),
+            std::string::npos)
       << r.status();
   EXPECT_EQ(live_->catalog.Get()->product_count(), listed + 2);
   EXPECT_EQ(CountKeys(Cf::kEvents, "c1"), 2) << "nothing of the refused request is written";
@@ -177,7 +199,8 @@ TEST_F(IngestorTest, UnknownProductsAreBounded) {
   EXPECT_TRUE(Record({View("c1", "e9", "x9", kT0)}).ok());
   Reopen();  // the bound counts what recovery finds
   EXPECT_EQ(live_->catalog.Get()->unlisted_count(), 3u);
-  EXPECT_EQ(Record({View("c1", "e10", "x10", kT0)}).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Record({View("c1", "e10", "x10", kT0)}).status().code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 TEST_F(IngestorTest, AnAuthoritativeCatalogRefusesUnknownProducts) {
@@ -188,7 +211,9 @@ TEST_F(IngestorTest, AnAuthoritativeCatalogRefusesUnknownProducts) {
   auto r = Record({View("c1", "e1", "p1", kT0), View("c1", "e2", "nope", kT0)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(r.status().message().find("events[1].product_id: unknown product 'nope'"), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("events[1].product_id: unknown product 'nope'"),
+            std::string::npos)
+      << r.status();
   EXPECT_EQ(Customer("c1"), nullptr);
   EXPECT_TRUE(Record({View("c1", "e1", "p1", kT0)}).ok());
 }

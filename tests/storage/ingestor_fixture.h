@@ -22,7 +22,7 @@ inline constexpr core::TimeMs kDay = core::kMsPerDay;
 inline constexpr core::TimeMs kT0 = 1'760'000'000'000;
 
 inline RawEvent View(const std::string& customer, const std::string& id, const std::string& product,
-              core::TimeMs t) {
+                     core::TimeMs t) {
   RawEvent e;
   e.event_id = id;
   e.customer_id = customer;
@@ -33,8 +33,8 @@ inline RawEvent View(const std::string& customer, const std::string& id, const s
   return e;
 }
 
-inline RawEvent Purchase(const std::string& customer, const std::string& id, const std::string& product,
-                  core::TimeMs t, int64_t price = 250) {
+inline RawEvent Purchase(const std::string& customer, const std::string& id,
+                         const std::string& product, core::TimeMs t, int64_t price = 250) {
   RawEvent e;
   e.event_id = id;
   e.customer_id = customer;
@@ -45,7 +45,6 @@ inline RawEvent Purchase(const std::string& customer, const std::string& id, con
   e.lines = {{product, 1, price}};
   return e;
 }
-
 
 class IngestorTest : public ::testing::Test {
  protected:

@@ -172,7 +172,8 @@ TEST_F(IngestorTest, EverythingIsRecoveredAfterReopen) {
   EXPECT_EQ(after->features.purchases[0].TypicalInterval(), 14 * kDay);
   ASSERT_EQ(after->features.affinities.size(), affinities_before.size());
   for (size_t i = 0; i < affinities_before.size(); ++i) {
-    EXPECT_EQ(catalog.category_name(after->features.affinities[i].category), affinities_before[i].first);
+    EXPECT_EQ(catalog.category_name(after->features.affinities[i].category),
+              affinities_before[i].first);
     EXPECT_DOUBLE_EQ(after->features.affinities[i].score, affinities_before[i].second);
   }
   EXPECT_EQ(after->features.returns, 2);
@@ -193,14 +194,16 @@ TEST_F(IngestorTest, BrandsSizesAndStorePopularitySurviveRestart) {
   LoadCatalog();
   UpsertProducts branded;
   for (int i = 1; i <= 5; ++i) {
-    core::Product p = live_->catalog.Get()->product(*live_->catalog.Get()->FindProduct(absl::StrCat("p", i)));
+    core::Product p =
+        live_->catalog.Get()->product(*live_->catalog.Get()->FindProduct(absl::StrCat("p", i)));
     p.brand = i <= 2 ? "Alpha" : "Beta";
     p.sizes = {"S", "M"};
     branded.products.push_back(p);
   }
   ASSERT_TRUE(ingestor_->SubmitAndWait(branded).ok());
   UpsertCustomers c;
-  c.customers.push_back({"c1", "NL", "s1", "nl", 1980, true, true, false, {{"Bakkerij/Tompouce", {"M"}}}});
+  c.customers.push_back(
+      {"c1", "NL", "s1", "nl", 1980, true, true, false, {{"Bakkerij/Tompouce", {"M"}}}});
   ASSERT_TRUE(ingestor_->SubmitAndWait(c).ok());
   RawEvent bought = Purchase("c1", "e1", "p2", kT0);
   bought.store_id = "s1";
@@ -242,7 +245,8 @@ TEST_F(IngestorTest, BrandsSizesAndStorePopularitySurviveRestart) {
   for (size_t i = 0; i < 2; ++i) {
     EXPECT_EQ(catalog.brand_name(after->features.brand_affinities[i].brand),
               catalog.brand_name(before.features.brand_affinities[i].brand));
-    EXPECT_DOUBLE_EQ(after->features.brand_affinities[i].score, before.features.brand_affinities[i].score);
+    EXPECT_DOUBLE_EQ(after->features.brand_affinities[i].score,
+                     before.features.brand_affinities[i].score);
   }
   ASSERT_EQ(after->features.sizes.size(), 2u);
   for (size_t i = 0; i < 2; ++i) {
@@ -295,7 +299,8 @@ TEST_F(IngestorTest, StockSurvivesRestartWhateverTheStoreOrder) {
   // Stores inserted in an order unlike their key order ("s9" before "s10"),
   // more than 64 of them (several bit words per product).
   UpsertStores stores;
-  for (int i = 130; i >= 1; --i) stores.stores.push_back({absl::StrCat("s", i), i % 2 ? "NL" : "BE", "", ""});
+  for (int i = 130; i >= 1; --i)
+    stores.stores.push_back({absl::StrCat("s", i), i % 2 ? "NL" : "BE", "", ""});
   ASSERT_TRUE(ingestor_->SubmitAndWait(stores).ok());
   core::Product p;
   p.id = "p1";
@@ -321,7 +326,8 @@ TEST_F(IngestorTest, StockSurvivesRestartWhateverTheStoreOrder) {
     const core::ProductIndex idx = *c.FindProduct("p1");
     for (int i = 1; i <= 130; ++i) {
       const bool expected = i == 1 || i == 64 || i == 65 || i == 129;
-      EXPECT_EQ(c.InStock(idx, 0, *c.FindStore(absl::StrCat("s", i))), expected) << "s" << i << " round " << round;
+      EXPECT_EQ(c.InStock(idx, 0, *c.FindStore(absl::StrCat("s", i))), expected)
+          << "s" << i << " round " << round;
     }
     EXPECT_TRUE(c.InStock(idx, *c.FindMarket("BE"), core::kNoStore));
     EXPECT_FALSE(c.InStock(idx, *c.FindMarket("NL"), core::kNoStore));
@@ -344,7 +350,8 @@ TEST_F(IngestorTest, ConcurrentSubmittersAreGroupCommitted) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
-  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(Customer(absl::StrCat("c", t))->features.orders, kPerThread);
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(Customer(absl::StrCat("c", t))->features.orders, kPerThread);
   EXPECT_EQ(ingestor_->counters().events_accepted.load(), kThreads * kPerThread);
 }
 
@@ -361,19 +368,21 @@ TEST_F(IngestorTest, FullQueueIsResourceExhaustedAtOnce) {
   // Hold the writer inside the first request's completion callback.
   std::promise<void> entered, release;
   auto released = release.get_future().share();
-  ASSERT_TRUE(ingestor_->Submit(RecordEvents{{View("c1", "e1", "p1", kT0)}},
-                                [&, released](absl::Status, WriteResult) {
-                                  entered.set_value();
-                                  released.wait();
-                                })
+  ASSERT_TRUE(ingestor_
+                  ->Submit(RecordEvents{{View("c1", "e1", "p1", kT0)}},
+                           [&, released](absl::Status, WriteResult) {
+                             entered.set_value();
+                             released.wait();
+                           })
                   .ok());
   entered.get_future().wait();
   std::promise<absl::Status> second;
-  ASSERT_TRUE(ingestor_->Submit(RecordEvents{{View("c1", "e2", "p1", kT0)}},
-                                [&](absl::Status s, WriteResult) { second.set_value(s); })
+  ASSERT_TRUE(ingestor_
+                  ->Submit(RecordEvents{{View("c1", "e2", "p1", kT0)}},
+                           [&](absl::Status s, WriteResult) { second.set_value(s); })
                   .ok());  // fills the queue
-  const absl::Status third =
-      ingestor_->Submit(RecordEvents{{View("c1", "e3", "p1", kT0)}}, [](absl::Status, WriteResult) {});
+  const absl::Status third = ingestor_->Submit(RecordEvents{{View("c1", "e3", "p1", kT0)}},
+                                               [](absl::Status, WriteResult) {});
   EXPECT_EQ(third.code(), absl::StatusCode::kResourceExhausted) << third;
   release.set_value();
   EXPECT_TRUE(second.get_future().get().ok());
@@ -415,7 +424,8 @@ TEST_F(IngestorTest, RandomStreamWithRestartsAgreesWithModel) {
       const std::string customer = absl::StrCat("c", rng() % 8);
       const std::string product = absl::StrCat("p", 1 + rng() % 5);
       const core::TimeMs t = kT0 + static_cast<core::TimeMs>(rng() % (60 * kDay));
-      RawEvent e = rng() % 3 == 0 ? Purchase(customer, absl::StrCat("e", next_id++), product, t, 1 + rng() % 500)
+      RawEvent e = rng() % 3 == 0 ? Purchase(customer, absl::StrCat("e", next_id++), product, t,
+                                             1 + rng() % 500)
                                   : View(customer, absl::StrCat("e", next_id++), product, t);
       batch.push_back(e);
       sent[customer + "/" + e.event_id] = e;

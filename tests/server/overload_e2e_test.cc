@@ -24,6 +24,22 @@ using testing::RunCli;
 using testing::ServerProcess;
 using testing::TempDir;
 
+// Under AddressSanitizer freed memory waits in the allocator's quarantine
+// (256 MiB by default) before it is reused or returned, so the server's
+// RSS grows by up to that much whatever the server does; the bounds below
+// allow for it there and are exact in the Release build.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int64_t kAllocatorSlackKb = 256 * 1024;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr int64_t kAllocatorSlackKb = 256 * 1024;
+#else
+constexpr int64_t kAllocatorSlackKb = 0;
+#endif
+#else
+constexpr int64_t kAllocatorSlackKb = 0;
+#endif
+
 // A field of /proc/PID/status ("Threads", "VmRSS" in kB).
 int64_t ProcStatus(pid_t pid, const std::string& field) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
@@ -122,7 +138,7 @@ TEST(OverloadTest, UnreadNewsletterRunsAreBoundedAndCostOthersNothing) {
       p50_during, p99_before, p99_during);
   // (gRPC may add an executor thread or two under load.)
   EXPECT_LE(threads_during, threads_before + 4) << "unread runs must not hold threads";
-  EXPECT_LE(rss_during - rss_before, 64 * 1024)
+  EXPECT_LE(rss_during - rss_before, 64 * 1024 + kAllocatorSlackKb)
       << "unread runs hold a few chunks each, not the run";
   EXPECT_LE(p50_during, std::max(3 * p50_before, p50_before + 1000))
       << "Ping slowed by unread runs";
@@ -174,7 +190,8 @@ TEST(OverloadTest, UnreadNewsletterRunsAreBoundedAndCostOthersNothing) {
   for (auto& t : runs) t.join();
   EXPECT_EQ(complete, 4);
   const int64_t rss_after = ProcStatus(server.pid(), "VmRSS");
-  EXPECT_LE(rss_after - rss_before, 64 * 1024) << "memory of finished runs is returned";
+  EXPECT_LE(rss_after - rss_before, 64 * 1024 + kAllocatorSlackKb)
+      << "memory of finished runs is returned";
   EXPECT_LE(ProcStatus(server.pid(), "Threads"), threads_before + 4);
 }
 

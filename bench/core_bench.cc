@@ -10,13 +10,13 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "bench/bench_world.h"
 #include "core/decision.h"
 #include "core/epoch.h"
 #include "core/features.h"
 #include "core/live_state.h"
 #include "core/models.h"
 #include "core/trending.h"
-#include "bench/bench_world.h"
 
 namespace nextbest::core {
 namespace {
@@ -56,7 +56,8 @@ void BM_Decide(benchmark::State& state) {
   for (int i = 0; i < 4096; ++i) ids.push_back(absl::StrCat("c", 1 + rng() % Customers()));
   size_t i = 0;
   for (auto _ : state) benchmark::DoNotOptimize(w.Decide(spec, ids[i++ & 4095]));
-  state.counters["decisions/s"] = benchmark::Counter(state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["decisions/s"] =
+      benchmark::Counter(state.iterations(), benchmark::Counter::kIsRate);
 }
 // Every placement of the shipped config, in its order.
 BENCHMARK(BM_Decide)->DenseRange(0, kPlacements - 1)->ThreadRange(1, 2);
@@ -76,7 +77,8 @@ void BM_DecisionLatency(benchmark::State& state) {
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
     benchmark::DoNotOptimize(w.Decide(spec, ids[i++ & 65535]));
-    ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
+    ns.push_back(
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ns.begin(), ns.end());
   state.counters["p50_us"] = ns[ns.size() / 2] / 1000;
@@ -92,7 +94,8 @@ void BM_DecideInStore(benchmark::State& state) {
   state.SetLabel(spec.id);
   size_t i = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(w.Decide(spec, absl::StrCat("c", 1 + (i++ * 7919) % Customers()), 699));
+    benchmark::DoNotOptimize(
+        w.Decide(spec, absl::StrCat("c", 1 + (i++ * 7919) % Customers()), 699));
   }
 }
 BENCHMARK(BM_DecideInStore);
@@ -137,7 +140,7 @@ void BM_BuildModels(benchmark::State& state) {
     w.live.customers.ForEach([&](absl::string_view, const CustomerState& s) { b.Add(s.features); });
     b.Thresholds();
     w.live.customers.ForEach([&](absl::string_view, const CustomerState& s) { b.Count(s, true); });
-    auto m = b.Finish(0);
+    auto m = b.Finish();
     neighbours = m->co_purchase.entries() + m->co_view.entries();
   }
   state.counters["customers"] = static_cast<double>(w.live.customers.size());

@@ -131,11 +131,16 @@ ProductIndex CatalogBuilder::InternProduct(absl::string_view id) {
 ProductIndex CatalogBuilder::UpsertProduct(Product product) {
   const ProductIndex idx = InternProduct(product.id);
   auto& t = Products();
-  const std::string path = absl::StrJoin(product.category_path, "/");
-  auto [it, inserted] =
-      t.category_by_path.emplace(path, static_cast<CategoryIndex>(t.categories.size()));
-  if (inserted) t.categories.push_back(path);
-  product.category = it->second;
+  // A product without a category path has no category (kNoCategory): it
+  // joins no category's lists, affinities or limits.
+  product.category = kNoCategory;
+  if (!product.category_path.empty()) {
+    const std::string path = absl::StrJoin(product.category_path, "/");
+    auto [it, inserted] =
+        t.category_by_path.emplace(path, static_cast<CategoryIndex>(t.categories.size()));
+    if (inserted) t.categories.push_back(path);
+    product.category = it->second;
+  }
   // Replacing a listed product: its old brand loses it from the counts.
   const Product& before = t.products[idx];
   if (before.listed) {

@@ -28,7 +28,7 @@ struct Product {
   std::string brand;
   BrandIndex brand_index = kNoBrand;  // kNoBrand: no brand
   std::vector<std::string> category_path;
-  CategoryIndex category = kNoCategory;  // the leaf of category_path
+  CategoryIndex category = kNoCategory;  // the leaf of category_path (none when empty)
   int64_t price_minor = 0;
   std::vector<std::string> sizes;
   std::vector<std::string> tags;

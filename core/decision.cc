@@ -4,6 +4,7 @@
 #include "core/decision.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/decision_internal.h"
 
@@ -21,6 +22,46 @@ void Scratch::PrepareSlots(size_t products) {
     std::fill(slots.begin(), slots.end(), Slot{0, 0, 0});
     generation = 1;
   }
+}
+
+void Scratch::IndexOwn(const CustomerFeatures& f) {
+  size_t want = 64;
+  while (want < 2 * (f.purchases.size() + f.recently_viewed.size())) want *= 2;
+  if (own.size() < want) {
+    own.assign(want, Own{0, 0, -1, -1});
+    own_generation = 0;
+  }
+  if (++own_generation == 0) {  // wrapped: really clear
+    std::fill(own.begin(), own.end(), Own{0, 0, -1, -1});
+    own_generation = 1;
+  }
+  const size_t mask = own.size() - 1;
+  auto slot = [&](ProductIndex p) -> Own& {
+    size_t i = (p * 0x9E3779B1u) & mask;
+    while (own[i].generation == own_generation && own[i].product != p) i = (i + 1) & mask;
+    if (own[i].generation != own_generation) own[i] = {p, own_generation, -1, -1};
+    return own[i];
+  };
+  for (size_t i = 0; i < f.purchases.size(); ++i) {
+    slot(f.purchases[i].product).purchase = static_cast<int32_t>(i);
+  }
+  for (size_t i = 0; i < f.recently_viewed.size(); ++i) {
+    slot(f.recently_viewed[i].product).view = static_cast<int32_t>(i);
+  }
+}
+
+void Scratch::PrepareAcc(size_t products) {
+  size_t want = 256;
+  while (want < 2 * products) want *= 2;
+  if (acc.size() < want) {
+    acc.assign(want, Acc{0, 0, 0, 0, 0});
+    acc_generation = 0;
+  }
+  if (++acc_generation == 0) {
+    std::fill(acc.begin(), acc.end(), Acc{0, 0, 0, 0, 0});
+    acc_generation = 1;
+  }
+  acc_used.clear();
 }
 
 Scratch& ThreadScratch() {
@@ -43,6 +84,13 @@ Pipeline::Pipeline(const Catalog& catalog, const TrendingSnapshot& trending,
   out.country = market != kNoCountry ? market : 0;  // else the first configured market
   count = std::clamp(request.count > 0 ? request.count : spec.default_count, 0, spec.max_count);
   personal = MayPersonalize(request.require_consent, request.customer);
+  if (personal) s.IndexOwn(request.customer->features);
+}
+
+void Pipeline::Drop(ProductIndex p, int32_t offer, DropRule rule, double score) {
+  if (explain != nullptr && explain->dropped.size() < Explanation::kMaxDropped) {
+    explain->dropped.push_back({p, offer, rule, score, DropDetail(*this, p, rule)});
+  }
 }
 
 double Pipeline::RotationFactor(ProductIndex product, int64_t offer) const {
@@ -106,7 +154,7 @@ void Merge(Pipeline& p) {
     double score = a.use_relevance ? c.relevance : 1;
     if (a.use_value) score *= static_cast<double>(p.catalog.product(c.product).price_minor) / 100;
     if (a.use_context) score *= a.product_weight;
-    c.score = score * p.Rotation(c.product, -1);
+    c.score = c.base = score * p.Rotation(c.product, -1);
   }
 }
 
@@ -153,7 +201,10 @@ void Add(Pipeline& p, const Candidate& c, Source source, const Proposal* best) {
 }
 
 // Best first, through the hard rules; an offer is reserved against its
-// caps when chosen.
+// caps when chosen. With category spread (PlacementSpec::diversity) a
+// product's score is discounted for the items of its category already in
+// the answer; a discounted candidate goes back into the heap until it is
+// still the best (lazy greedy: discounts only grow as the answer does).
 void Select(Pipeline& p) {
   Scratch& s = p.s;
   auto worse = [&s](uint32_t a, uint32_t b) {
@@ -163,11 +214,26 @@ void Select(Pipeline& p) {
     if (x.offer != y.offer) return x.offer > y.offer;
     return x.product > y.product;
   };
+  const double keep = 1 - p.spec.diversity;
+  std::vector<int>& seen_at = s.discounted;  // items in the answer when last discounted
+  seen_at.assign(p.spec.diversity > 0 ? s.candidates.size() : 0, 0);
   for (uint32_t i = 0; i < s.candidates.size(); ++i) s.heap.push_back(i);
   std::make_heap(s.heap.begin(), s.heap.end(), worse);
   while (!s.heap.empty() && !p.Full()) {
     std::pop_heap(s.heap.begin(), s.heap.end(), worse);
-    const Candidate& c = s.candidates[s.heap.back()];
+    const uint32_t ci = s.heap.back();
+    Candidate& c = s.candidates[ci];
+    if (!seen_at.empty() && c.product != kNoProduct && c.offer < 0) {
+      const int items = static_cast<int>(p.out.items.size());
+      if (seen_at[ci] < items) {
+        // Discount for what joined the answer since the last look.
+        const int same = SameCategory(p, c.product);
+        c.score = c.base * std::pow(keep, same);
+        seen_at[ci] = items;
+        std::push_heap(s.heap.begin(), s.heap.end(), worse);
+        continue;
+      }
+    }
     s.heap.pop_back();
     if (c.product != kNoProduct) {
       if (auto rule = CheckProduct(p, c.product, c.first != kEnd && HasReplenishment(s, c))) {
@@ -207,6 +273,7 @@ void FillWithTrending(Pipeline& p) {
     item.score = best > 0 ? e.score / best : 0;
     item.source = Source::kTrending;
     p.out.items.push_back(item);
+    ++p.filled;
     if (p.explain != nullptr) {
       ItemExplanation& x = p.explain->items.emplace_back();
       x.relevance = item.score;
@@ -235,28 +302,23 @@ Decision Decide(const Catalog& catalog, const TrendingSnapshot& trending,
   if (p.explain != nullptr) p.explain->candidates = p.s.candidates.size();
   Select(p);
 
-  if (wants_personal) {
-    if (r.customer == nullptr) {
-      out.fallback = FallbackReason::kUnknownCustomer;
-    } else if (!p.personal) {
-      out.fallback = FallbackReason::kNoConsent;
-    }
-  }
   // Without consent (or customer) the non-personalized fill is the answer,
   // whatever the placement says.
-  if (!p.Full() && (p.spec.fill_with_trending || out.fallback != FallbackReason::kNone)) {
-    const size_t before = out.items.size();
-    FillWithTrending(p);
-    if (out.items.size() > before && wants_personal && out.fallback == FallbackReason::kNone) {
-      out.fallback = FallbackReason::kTooFewPersonal;
-    }
-  }
+  const bool may_fill = p.spec.fill_with_trending || (wants_personal && !p.personal);
+  if (!p.Full() && may_fill) FillWithTrending(p);
+  out.filled = p.filled;
   for (const DecidedItem& item : out.items) {
     if (item.offer < 0 && RowFor(item.source).personal) out.personalized = true;
     if (item.offer >= 0 && r.config->offers[item.offer].eligibility.NeedsPersonalData())
       out.personalized = true;
     if (item.seed != kNoProduct && p.personal && IsHistorySeed(r, item.seed))
       out.personalized = true;
+  }
+  // The fallback says why a placement that wants personal items has none.
+  if (wants_personal && !out.personalized) {
+    out.fallback = r.customer == nullptr ? FallbackReason::kUnknownCustomer
+                   : !p.personal         ? FallbackReason::kNoConsent
+                                         : FallbackReason::kNoPersonalItems;
   }
   return out;
 }

@@ -45,10 +45,12 @@
 
 namespace nextbest::core {
 
+// Why a placement that wants personal items answered without any. Set
+// only when Decision::personalized is false: the two always agree.
 enum class FallbackReason : uint8_t {
   kNone = 0,
   kUnknownCustomer,  // no state for the customer: non-personalized answer
-  kTooFewPersonal,   // the placement's own sources had fewer items than asked
+  kNoPersonalItems,  // known, with consent, but no personal source had an item
   kNoConsent,        // no personalization consent: non-personalized answer
 };
 
@@ -71,6 +73,8 @@ enum class DropRule : uint8_t {
   kOfferCustomerCap,
   kOfferTotalCap,
   kSizeNotFitting,  // none of its sizes is among the customer's known sizes
+  kBoughtDurable,   // bought before, and not consumable for the customer
+  kViewed,          // viewed before (PlacementSpec::exclude_viewed)
 };
 const char* DropRuleName(DropRule r);
 
@@ -108,6 +112,7 @@ struct DroppedCandidate {
   int32_t offer = -1;
   DropRule rule;
   double score = 0;
+  std::string detail;  // the facts behind the rule, e.g. "bought once, 12 days ago"
 };
 
 struct Explanation {
@@ -143,7 +148,10 @@ struct DecisionRequest {
 
 struct Decision {
   absl::InlinedVector<DecidedItem, 16> items;
+  // True if any item came from the customer's own data; then `fallback` is
+  // kNone. `filled` counts the items the trending fill added.
   bool personalized = false;
+  int filled = 0;
   FallbackReason fallback = FallbackReason::kNone;
   CountryIndex country = kNoCountry;
   RfmSegment rfm = RfmSegment::kNone;

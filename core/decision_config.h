@@ -26,6 +26,11 @@ struct SourceSpec {
   int limit = 50;  // candidates taken from the source
   Seed seed = Seed::kBoth;
   TrendingScope scope = TrendingScope::kMarket;  // kTrending only
+  // Neighbour sources with history seeds: the customer's most recent
+  // products (viewed and bought, merged by time) that seed, the k-th most
+  // recent weighing seed_decay^k (tuned with `nextbest eval`).
+  int seeds = 8;
+  double seed_decay = 0.7;
 };
 
 // Named RFM segments (see core/segments.h for the mapping).
@@ -64,14 +69,14 @@ inline constexpr int kBehaviourCount = 7;
 // affinity, orders, spend) fail for customers without personalization
 // consent and for unknown customers.
 struct Condition {
-  uint16_t countries = 0;       // bit per market; 0 = any
-  uint8_t channels = 0;         // bit per Channel value; 0 = any
-  uint32_t rfm_segments = 0;    // bit per RfmSegment; 0 = any
-  uint64_t rule_segments = 0;   // bit per earlier rule segment; 0 = any
-  uint8_t behaviours = 0;       // bit per Behaviour; 0 = any
+  uint16_t countries = 0;           // bit per market; 0 = any
+  uint8_t channels = 0;             // bit per Channel value; 0 = any
+  uint32_t rfm_segments = 0;        // bit per RfmSegment; 0 = any
+  uint64_t rule_segments = 0;       // bit per earlier rule segment; 0 = any
+  uint8_t behaviours = 0;           // bit per Behaviour; 0 = any
   bool behaviour_priority = false;  // only the steepest falls
-  int min_age = 0, max_age = 0;  // 0 = no bound
-  int8_t loyalty_member = -1;    // -1 any, 0 not, 1 member
+  int min_age = 0, max_age = 0;     // 0 = no bound
+  int8_t loyalty_member = -1;       // -1 any, 0 not, 1 member
   bool marketing_email_consent = false;
   int min_orders = 0;
   int64_t min_spend_minor = 0;
@@ -88,7 +93,13 @@ struct SegmentSpec {
   Condition condition;
 };
 
-enum class OfferType : uint8_t { kPromotion = 1, kProductPush = 2, kMoment = 3, kLoyalty = 4, kService = 5 };
+enum class OfferType : uint8_t {
+  kPromotion = 1,
+  kProductPush = 2,
+  kMoment = 3,
+  kLoyalty = 4,
+  kService = 5
+};
 inline constexpr int kOfferTypeSlots = 6;
 const char* OfferTypeName(OfferType t);
 
@@ -111,10 +122,10 @@ struct OfferSpec {
   double priority = 1;
   double value = 1;
   std::vector<std::string> placements;
-  std::string product_id;  // PRODUCT_PUSH: the product (must pass every product rule)
+  std::string product_id;    // PRODUCT_PUSH: the product (must pass every product rule)
   int per_customer_cap = 0;  // 0 = none
   int64_t cap_period_ms = 30 * kMsPerDay;  // rolling period of the per-customer cap
-  int64_t total_cap = 0;      // 0 = none
+  int64_t total_cap = 0;                   // 0 = none
   std::shared_ptr<OfferCounters> counters;
 };
 
@@ -125,8 +136,8 @@ struct ProductFilter {
   int64_t min_price_minor = 0, max_price_minor = 0;  // 0 = no bound
   bool Empty() const {
     return include_categories.empty() && exclude_categories.empty() && include_brands.empty() &&
-           exclude_brands.empty() && include_tags.empty() && exclude_tags.empty() && min_price_minor == 0 &&
-           max_price_minor == 0;
+           exclude_brands.empty() && include_tags.empty() && exclude_tags.empty() &&
+           min_price_minor == 0 && max_price_minor == 0;
   }
 };
 
@@ -155,8 +166,18 @@ struct PlacementSpec {
   // Leave out products the customer bought in the last N days (never
   // replenishment candidates). 0 = off.
   int exclude_bought_within_days = 0;
-  // At most this many items per leaf category. 0 = no limit.
+  // Leave out products the customer bought that are not consumable for
+  // them (core/repurchase.h: a durable category, bought in one order). On
+  // by default.
+  bool exclude_bought_durables = true;
+  // Leave out products the customer viewed (in their recently viewed list).
+  bool exclude_viewed = false;
+  // At most this many items per leaf category (products without a category
+  // are not limited). 0 = no limit.
   int max_per_category = 0;
+  // Category spread: each item already in the answer from a candidate's
+  // leaf category multiplies its score by (1 - diversity). 0..0.9, 0 = off.
+  double diversity = 0;
   // Replenishment: due after this share of the typical interval; minimum
   // purchases; not when more than max_overdue intervals late (0 = no bound).
   double due_fraction = 1.0;

@@ -33,6 +33,7 @@ struct Candidate {
   ProductIndex product;
   int32_t offer;
   double score;
+  double base;  // the score before any category-spread discount
   double relevance;
   uint32_t first;  // first proposal (products), kEnd for offers
   uint32_t best;   // largest contribution
@@ -44,6 +45,7 @@ struct Scratch {
   std::vector<Proposal> proposals;
   std::vector<Candidate> candidates;
   std::vector<uint32_t> heap;
+  std::vector<int> discounted;  // Select with category spread
   // product -> candidate, open addressing, cleared by bumping `generation`.
   struct Slot {
     ProductIndex product;
@@ -52,6 +54,59 @@ struct Scratch {
   };
   std::vector<Slot> slots;
   uint32_t generation = 0;
+
+  // The customer's own products (bought, viewed) by product, open
+  // addressing, cleared by bumping `own_generation`.
+  struct Own {
+    ProductIndex product;
+    uint32_t generation;
+    int32_t purchase;  // index into the features' purchases, -1: not bought
+    int32_t view;      // index into recently_viewed, -1: not viewed
+  };
+  std::vector<Own> own;
+  uint32_t own_generation = 0;
+  void IndexOwn(const CustomerFeatures& f);
+  const Own* FindOwn(ProductIndex p) const {
+    if (own.empty()) return nullptr;
+    const size_t mask = own.size() - 1;
+    for (size_t i = (p * 0x9E3779B1u) & mask; own[i].generation == own_generation;
+         i = (i + 1) & mask) {
+      if (own[i].product == p) return &own[i];
+    }
+    return nullptr;
+  }
+
+  // Neighbour scores by product while a neighbour source gathers: open
+  // addressing, cleared by bumping `acc_generation`; `acc_used` lists the
+  // slots in use.
+  struct Acc {
+    ProductIndex product;
+    uint32_t generation;
+    float score;
+    float best;         // the largest single contribution
+    ProductIndex seed;  // ... and its seed
+  };
+  std::vector<Acc> acc;
+  std::vector<uint32_t> acc_used;
+  uint32_t acc_generation = 0;
+  void PrepareAcc(size_t products);
+  void Accumulate(ProductIndex p, float score, ProductIndex seed) {
+    const size_t mask = acc.size() - 1;
+    size_t i = (p * 0x9E3779B1u) & mask;
+    while (acc[i].generation == acc_generation) {
+      if (acc[i].product == p) {
+        acc[i].score += score;
+        if (score > acc[i].best) {
+          acc[i].best = score;
+          acc[i].seed = seed;
+        }
+        return;
+      }
+      i = (i + 1) & mask;
+    }
+    acc[i] = {p, acc_generation, score, score, seed};
+    acc_used.push_back(static_cast<uint32_t>(i));
+  }
 
   void Reset() {
     proposals.clear();
@@ -71,7 +126,7 @@ struct Scratch {
     }
     const auto c = static_cast<uint32_t>(candidates.size());
     slots[i] = {p, c, generation};
-    candidates.push_back({p, -1, 0, 0, kEnd, kEnd});
+    candidates.push_back({p, -1, 0, 0, 0, kEnd, kEnd});
     return c;
   }
 };
@@ -93,6 +148,7 @@ struct Pipeline {
   Explanation* const explain;
   int count = 0;          // items wanted
   bool personal = false;  // the customer's personal data may be used
+  int filled = 0;         // items the trending fill added
 
   // The customer's features when personal data may be used, else null.
   const CustomerFeatures* features() const {
@@ -107,11 +163,7 @@ struct Pipeline {
   }
   double RotationFactor(ProductIndex product, int64_t offer) const;
   // Records a left-out candidate in the explanation, if there is one.
-  void Drop(ProductIndex p, int32_t offer, DropRule rule, double score) {
-    if (explain != nullptr && explain->dropped.size() < Explanation::kMaxDropped) {
-      explain->dropped.push_back({p, offer, rule, score});
-    }
-  }
+  void Drop(ProductIndex p, int32_t offer, DropRule rule, double score);
 };
 
 // Where one source's gather appends its proposals.
@@ -158,6 +210,16 @@ inline const SourceRow& RowFor(Source s) {
 // The first hard rule product `product` breaks (rules.cc), or nullopt;
 // duplicates and the per-category limit count the answer built so far.
 std::optional<DropRule> CheckProduct(const Pipeline& p, ProductIndex product, bool replenishment);
+// How many items of the answer share `product`'s leaf category (0 for a
+// product without one): max_per_category and the category spread.
+int SameCategory(const Pipeline& p, ProductIndex product);
+// The rule that keeps one of the customer's own products out (bought
+// durable, bought recently, viewed), or nullopt: CheckProduct's personal
+// part, also used by sources to skip such products before they propose.
+std::optional<DropRule> CheckOwn(const Pipeline& p, ProductIndex product, bool replenishment);
+// The facts behind a personal rule, for the explanation ("bought once, 12
+// days ago; Films: 2 % of buyers buy the same product again").
+std::string DropDetail(const Pipeline& p, ProductIndex product, DropRule rule);
 
 // The placement's offers that are in their window and eligible become
 // candidates, scored by the arbitration formula; the others are dropped

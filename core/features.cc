@@ -101,25 +101,29 @@ void AddSize(const FeatureOptions& o, const Catalog& catalog, const OrderLine& l
   if (oldest != f.sizes.end() && oldest->last < t) *oldest = std::move(seen);
 }
 
+// The list is ordered by the last purchase, most recent first (ties: by
+// product index), so the neighbour seeds and the model's histories read it
+// without sorting.
 void RecordPurchase(int limit, ProductIndex product, TimeMs t, std::vector<PurchaseRecord>& list) {
-  for (auto& r : list) {
-    if (r.product == product) {
-      ++r.count;
-      const uint32_t s = ToSeconds(t);
-      r.first_s = std::min(r.first_s, s);
-      r.last_s = std::max(r.last_s, s);
-      return;
-    }
-  }
-  if (static_cast<int>(list.size()) >= limit) {
+  const uint32_t s = ToSeconds(t);
+  PurchaseRecord rec(product, 1, t, t);
+  auto same = std::find_if(list.begin(), list.end(),
+                           [&](const PurchaseRecord& r) { return r.product == product; });
+  if (same != list.end()) {
+    rec = *same;
+    ++rec.count;
+    rec.first_s = std::min(rec.first_s, s);
+    rec.last_s = std::max(rec.last_s, s);
+    list.erase(same);
+  } else if (static_cast<int>(list.size()) >= limit) {
     // Evict the least informative: fewest purchases, then the oldest.
     auto victim = std::min_element(list.begin(), list.end(), [](const auto& a, const auto& b) {
       return a.count != b.count ? a.count < b.count : a.last_s < b.last_s;
     });
-    if (victim->count > 1 || victim->last_s > ToSeconds(t)) return;
+    if (victim->count > 1 || victim->last_s > s) return;
     list.erase(victim);
   }
-  list.push_back({product, 1, t, t});
+  list.insert(std::upper_bound(list.begin(), list.end(), rec, PurchaseRecord::MoreRecent), rec);
 }
 
 }  // namespace

@@ -26,7 +26,9 @@ struct FeatureOptions {
   int recently_viewed_count = 20;
   double affinity_half_life_days = 30;
   double popularity_half_life_days = 7;
-  int max_purchase_history = 64;
+  // Distinct products per customer: the products bought, exactly, up to
+  // this many (16 bytes each); past it the oldest single purchase makes room.
+  int max_purchase_history = 500;
   int max_category_affinities = 16;
   int max_brand_affinities = 8;
   // (category, size) pairs learned from order lines with a size.
@@ -121,6 +123,10 @@ struct PurchaseRecord {
   TimeMs last() const { return static_cast<TimeMs>(last_s) * 1000; }
   // Mean time between purchases; 0 with fewer than two.
   TimeMs TypicalInterval() const { return count < 2 ? 0 : (last() - first()) / (count - 1); }
+  // The order of CustomerFeatures::purchases: the latest purchase first.
+  static bool MoreRecent(const PurchaseRecord& a, const PurchaseRecord& b) {
+    return a.last_s != b.last_s ? a.last_s > b.last_s : a.product < b.product;
+  }
 
   ProductIndex product = kNoProduct;
   uint32_t count = 0;  // orders containing the product
@@ -153,7 +159,7 @@ struct CustomerFeatures {
   TimeMs affinity_ref = 0;
   std::vector<CategoryScore> affinities;
   std::vector<BrandScore> brand_affinities;  // also at affinity_ref
-  std::vector<PurchaseRecord> purchases;
+  std::vector<PurchaseRecord> purchases;     // latest purchase first (MoreRecent)
   std::vector<SizeSeen> sizes;
   // spend_by_period[i] is the net spend of period spend_period_ref - i (the
   // latest period with a purchase or return first); older ones roll off.

@@ -58,8 +58,8 @@ void AddOfferCandidates(Pipeline& p) {
     if (a.use_value) score *= o.value;
     if (a.use_priority) score *= o.priority;
     if (a.use_context) score *= a.offer_type_weight[static_cast<int>(o.type)];
-    p.s.candidates.push_back(
-        {product, offer, score * p.Rotation(product, idx), relevance, kEnd, kEnd});
+    const double rotated = score * p.Rotation(product, idx);
+    p.s.candidates.push_back({product, offer, rotated, rotated, relevance, kEnd, kEnd});
   }
 }
 

@@ -21,8 +21,8 @@ const char* FallbackReasonText(FallbackReason reason) {
       return "";
     case FallbackReason::kUnknownCustomer:
       return "unknown customer: popular products instead";
-    case FallbackReason::kTooFewPersonal:
-      return "too few personal items: filled with popular products";
+    case FallbackReason::kNoPersonalItems:
+      return "no personal items yet: popular products instead";
     case FallbackReason::kNoConsent:
       return "no personalization consent: popular products instead";
   }
@@ -65,6 +65,10 @@ const char* DropRuleName(DropRule r) {
       return "offer_total_cap";
     case DropRule::kSizeNotFitting:
       return "size_not_fitting";
+    case DropRule::kBoughtDurable:
+      return "bought_durable";
+    case DropRule::kViewed:
+      return "viewed";
   }
   return "";
 }

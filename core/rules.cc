@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/decision_internal.h"
 
 namespace nextbest::core::internal {
@@ -48,6 +50,64 @@ std::optional<DropRule> CheckFilter(const Catalog& catalog, const ProductFilter&
 
 }  // namespace
 
+std::optional<DropRule> CheckOwn(const Pipeline& p, ProductIndex product, bool replenishment) {
+  if (!p.personal || replenishment) return std::nullopt;
+  const Scratch::Own* own = p.s.FindOwn(product);
+  if (own == nullptr) return std::nullopt;
+  const CustomerFeatures& f = p.request.customer->features;
+  if (own->purchase >= 0) {
+    const PurchaseRecord& rec = f.purchases[own->purchase];
+    if (p.spec.exclude_bought_durables &&
+        !MayRebuy(p.request.models ? &p.request.models->repurchase : nullptr, p.catalog, rec)) {
+      return DropRule::kBoughtDurable;
+    }
+    const TimeMs since =
+        p.request.now - static_cast<TimeMs>(p.spec.exclude_bought_within_days) * kMsPerDay;
+    if (p.spec.exclude_bought_within_days > 0 && rec.last() > since) {
+      return DropRule::kBoughtRecently;
+    }
+  }
+  if (p.spec.exclude_viewed && own->view >= 0) return DropRule::kViewed;
+  return std::nullopt;
+}
+
+std::string DropDetail(const Pipeline& p, ProductIndex product, DropRule rule) {
+  std::string out;
+  const Scratch::Own* own = p.personal ? p.s.FindOwn(product) : nullptr;
+  if (own == nullptr) return out;
+  const CustomerFeatures& f = p.request.customer->features;
+  if ((rule == DropRule::kBoughtDurable || rule == DropRule::kBoughtRecently) &&
+      own->purchase >= 0) {
+    const PurchaseRecord& rec = f.purchases[own->purchase];
+    absl::StrAppendFormat(&out, "bought %s, last ",
+                          rec.count == 1 ? "once" : absl::StrCat(rec.count, " times"));
+    AppendAgo(rec.last(), p.request.now, out);
+    if (rule == DropRule::kBoughtDurable && p.request.models != nullptr) {
+      const CategoryIndex c = p.catalog.product(product).category;
+      const RepurchaseProfile& prof = p.request.models->repurchase.For(c);
+      absl::StrAppendFormat(&out, "; %s: %.0f %% of buyers buy the same product again",
+                            prof.own && c < p.catalog.category_count()
+                                ? std::string(CategoryLeaf(p.catalog.category_name(c)))
+                                : std::string("the shop"),
+                            100 * prof.RepeatShare());
+    }
+  } else if (rule == DropRule::kViewed && own->view >= 0) {
+    out.append("viewed ");
+    AppendAgo(f.recently_viewed[own->view].time(), p.request.now, out);
+  }
+  return out;
+}
+
+int SameCategory(const Pipeline& p, ProductIndex product) {
+  const CategoryIndex c = p.catalog.product(product).category;
+  if (c == kNoCategory) return 0;  // no known category: shares none
+  int same = 0;
+  for (const DecidedItem& it : p.out.items) {
+    if (it.product != kNoProduct && p.catalog.product(it.product).category == c) ++same;
+  }
+  return same;
+}
+
 std::optional<DropRule> CheckProduct(const Pipeline& p, ProductIndex product, bool replenishment) {
   const DecisionRequest& r = p.request;
   const Catalog& catalog = p.catalog;
@@ -65,21 +125,12 @@ std::optional<DropRule> CheckProduct(const Pipeline& p, ProductIndex product, bo
   }
   const Product& prod = catalog.product(product);
   if (auto rule = CheckFilter(catalog, p.spec.filter, prod)) return rule;
-  if (p.spec.exclude_bought_within_days > 0 && p.personal && !replenishment) {
-    const TimeMs since = r.now - static_cast<TimeMs>(p.spec.exclude_bought_within_days) * kMsPerDay;
-    for (const PurchaseRecord& rec : r.customer->features.purchases) {
-      if (rec.product == product && rec.last() > since) return DropRule::kBoughtRecently;
-    }
-  }
+  if (auto rule = CheckOwn(p, product, replenishment)) return rule;
   if (p.spec.size_fit && p.personal && !FitsKnownSizes(catalog, *r.customer, product)) {
     return DropRule::kSizeNotFitting;
   }
-  if (p.spec.max_per_category > 0) {
-    int same = 0;
-    for (const DecidedItem& it : p.out.items) {
-      if (it.product != kNoProduct && catalog.product(it.product).category == prod.category) ++same;
-    }
-    if (same >= p.spec.max_per_category) return DropRule::kCategoryLimit;
+  if (p.spec.max_per_category > 0 && SameCategory(p, product) >= p.spec.max_per_category) {
+    return DropRule::kCategoryLimit;
   }
   return std::nullopt;
 }

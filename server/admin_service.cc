@@ -1,3 +1,4 @@
+#include "absl/strings/str_format.h"
 #include "core/segments.h"
 #include "server/convert.h"
 #include "server/service_util.h"
@@ -35,6 +36,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RebuildModels(grpc::CallbackServerCo
     response->set_co_purchase_pairs(static_cast<int64_t>(m.co_purchase.entries()));
     response->set_co_view_pairs(static_cast<int64_t>(m.co_view.entries()));
     *response->mutable_built_at() = FromTimeMs(m.built_at);
+    response->set_fingerprint(absl::StrFormat("%016x", m.fingerprint));
+    response->set_build_passes(m.build_passes);
+    response->set_consumable_categories(static_cast<int32_t>(m.repurchase.consumable_categories()));
+    response->set_categories(static_cast<int32_t>(m.repurchase.categories()));
     Finish(reactor, metrics, Rpc::kRebuildModels, absl::OkStatus(), start);
   });
   return reactor;

@@ -291,8 +291,11 @@ void App::RunModels() {
     }
     const core::Models& m = *models;
     live_->models.PublishFromAnyThread(std::move(models), live_->epochs);
-    Log("models built: %d customers, %d co-purchase and %d co-view neighbours in %.2f s",
-        m.customers, m.co_purchase.entries(), m.co_view.entries(), m.build_seconds);
+    Log("models built: %d customers, %d co-purchase and %d co-view neighbours, %d of %d "
+        "categories consumable, in %.2f s (%d passes, fingerprint %016x)",
+        m.customers, m.co_purchase.entries(), m.co_view.entries(),
+        m.repurchase.consumable_categories(), m.repurchase.categories(), m.build_seconds,
+        m.build_passes, m.fingerprint);
     // `m` stays valid: only this thread replaces the models.
     for (auto& w : waiters) w(m);
     lock.lock();

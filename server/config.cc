@@ -119,20 +119,52 @@ absl::Status ParseFeatures(const cfg::FeatureConfig& c, core::FeatureOptions& ou
   return Within(out.trending_list_size, "features.trending_list_size", 1, 100000);
 }
 
+absl::Status ParseNeighbours(const cfg::NeighbourConfig& c, const std::string& field,
+                             core::NeighbourOptions& n) {
+  n.neighbours_per_product = Or(c.neighbours_per_product(), n.neighbours_per_product);
+  n.history_per_customer = Or(c.history_per_customer(), n.history_per_customer);
+  n.pair_window = Or(c.pair_window(), n.pair_window);
+  if (c.has_distance_decay()) n.distance_decay = c.distance_decay();
+  if (c.has_backward_weight()) n.backward_weight = c.backward_weight();
+  n.pair_half_life_days = c.pair_half_life_days();
+  if (c.has_heavy_customer_damping()) n.heavy_customer_damping = c.heavy_customer_damping();
+  if (c.has_popularity_damping()) n.popularity_damping = c.popularity_damping();
+  if (c.has_shrink()) n.shrink = c.shrink();
+  RETURN_IF_ERROR(Within(n.neighbours_per_product, field + ".neighbours_per_product", 1, 500));
+  RETURN_IF_ERROR(Within(n.history_per_customer, field + ".history_per_customer", 2, 1000));
+  RETURN_IF_ERROR(Within(n.pair_window, field + ".pair_window", 1, 1000));
+  RETURN_IF_ERROR(InRange(n.distance_decay, field + ".distance_decay", 0, 100));
+  RETURN_IF_ERROR(InRange(n.backward_weight, field + ".backward_weight", 0, 1));
+  RETURN_IF_ERROR(InRange(n.pair_half_life_days, field + ".pair_half_life_days", 0, 36500));
+  RETURN_IF_ERROR(InRange(n.heavy_customer_damping, field + ".heavy_customer_damping", 0, 2));
+  RETURN_IF_ERROR(InRange(n.popularity_damping, field + ".popularity_damping", 0, 1));
+  return InRange(n.shrink, field + ".shrink", 0, 1e6);
+}
+
 absl::Status ParseModels(const cfg::ModelConfig& c, ServiceConfig& out) {
   core::ModelOptions& m = out.models;
   out.model_interval_seconds = Or(c.rebuild_interval_seconds(), out.model_interval_seconds);
-  m.neighbours_per_product = Or(c.neighbours_per_product(), m.neighbours_per_product);
+  if (c.neighbours_per_product() != 0) {
+    RETURN_IF_ERROR(Within(c.neighbours_per_product(), "models.neighbours_per_product", 1, 500));
+    m.co_purchase.neighbours_per_product = m.co_view.neighbours_per_product =
+        c.neighbours_per_product();
+  }
   m.new_arrival_days = Or(c.new_arrival_days(), m.new_arrival_days);
-  if (c.session_gap_minutes() != 0)
-    m.session_gap_ms = static_cast<int64_t>(c.session_gap_minutes()) * 60'000;
   RETURN_IF_ERROR(
       Within(out.model_interval_seconds, "models.rebuild_interval_seconds", 1, 7 * 86400));
-  RETURN_IF_ERROR(Within(m.neighbours_per_product, "models.neighbours_per_product", 1, 200));
   RETURN_IF_ERROR(Within(m.new_arrival_days, "models.new_arrival_days", 1, 3650));
-  RETURN_IF_ERROR(Within(m.session_gap_ms / 60'000, "models.session_gap_minutes", 1, 24 * 60));
-  m.counters_per_product = std::max(m.counters_per_product, m.neighbours_per_product * 2);
-  return absl::OkStatus();
+  RETURN_IF_ERROR(ParseNeighbours(c.co_purchase(), "models.co_purchase", m.co_purchase));
+  RETURN_IF_ERROR(ParseNeighbours(c.co_view(), "models.co_view", m.co_view));
+  const int64_t per_pass = Or(c.build_pairs_per_pass(), m.co_purchase.build_pairs_per_pass);
+  RETURN_IF_ERROR(Within(per_pass, "models.build_pairs_per_pass", 1000, int64_t{1} << 32));
+  m.co_purchase.build_pairs_per_pass = m.co_view.build_pairs_per_pass = per_pass;
+  core::RepurchaseOptions& r = m.repurchase;
+  if (c.repurchase().has_consumable_repeat_share())
+    r.consumable_repeat_share = c.repurchase().consumable_repeat_share();
+  r.min_pairs = Or(c.repurchase().min_pairs(), r.min_pairs);
+  RETURN_IF_ERROR(
+      InRange(r.consumable_repeat_share, "models.repurchase.consumable_repeat_share", 0, 1));
+  return Within(r.min_pairs, "models.repurchase.min_pairs", 1, 1'000'000);
 }
 
 absl::Status ParsePrivacy(const cfg::PrivacyConfig& c, ServiceConfig& out) {

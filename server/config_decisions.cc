@@ -135,6 +135,10 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p,
       return Invalid(f + ".scope", "only for TRENDING");
     }
     src.scope = ToCore(s.scope());
+    src.seeds = Or(s.seeds(), src.seeds);
+    if (src.seeds < 1 || src.seeds > 100) return Invalid(f + ".seeds", "must be 1..100");
+    if (s.has_seed_decay()) src.seed_decay = s.seed_decay();
+    RETURN_IF_ERROR(InRange(src.seed_decay, f + ".seed_decay", 0, 1));
     if (spec.HasSource(src.source)) return Invalid(f + ".kind", "listed twice");
     spec.sources.push_back(src);
   }
@@ -160,6 +164,10 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p,
   if (spec.exclude_bought_within_days < 0)
     return Invalid(field + ".exclude_bought_within_days", "must be >= 0");
   if (spec.max_per_category < 0) return Invalid(field + ".max_per_category", "must be >= 0");
+  if (p.has_exclude_bought_durables()) spec.exclude_bought_durables = p.exclude_bought_durables();
+  spec.exclude_viewed = p.exclude_viewed();
+  spec.diversity = p.diversity();
+  RETURN_IF_ERROR(InRange(spec.diversity, field + ".diversity", 0, 0.9));
   const auto& fl = p.filter();
   core::ProductFilter& f = spec.filter;
   f.include_categories.assign(fl.include_categories().begin(), fl.include_categories().end());

@@ -138,6 +138,7 @@ void FillRecommendation(const core::Recommendation& r, const core::Catalog& cata
   out.set_personalized(d.personalized);
   if (d.fallback != core::FallbackReason::kNone)
     out.set_fallback_reason(core::FallbackReasonText(d.fallback));
+  out.set_filled_with_popular(d.filled);
   if (d.country < catalog.market_count()) out.set_country(catalog.market_code(d.country));
   *out.mutable_decided_at() = FromTimeMs(now);
   for (size_t i = 0; i < d.items.size(); ++i) {
@@ -188,6 +189,7 @@ void FillRecommendation(const core::Recommendation& r, const core::Catalog& cata
     if (dc.offer >= 0) o->set_offer_id(config.offers[dc.offer].id);
     o->set_rule(core::DropRuleName(dc.rule));
     o->set_score(dc.score);
+    o->set_detail(dc.detail);
   }
 }
 

@@ -61,7 +61,8 @@ TEST(ConcurrencyTest, DecisionsWhileTheWriterPublishes) {
       // Invariant written by the writer: events == recently viewed size * 1000 + orders.
       if (state != nullptr &&
           state->features.events !=
-              static_cast<int64_t>(state->features.recently_viewed.size()) * 1000 + state->features.orders) {
+              static_cast<int64_t>(state->features.recently_viewed.size()) * 1000 +
+                  state->features.orders) {
         violations.fetch_add(1);
       }
       DecisionRequest r;
@@ -74,7 +75,8 @@ TEST(ConcurrencyTest, DecisionsWhileTheWriterPublishes) {
       r.now = kNow;
       const Decision d = Decide(catalog, *live.trending.Get(), r);
       for (const auto& item : d.items) {
-        if (item.product != kNoProduct && !catalog.Recommendable(item.product, kNow)) violations.fetch_add(1);
+        if (item.product != kNoProduct && !catalog.Recommendable(item.product, kNow))
+          violations.fetch_add(1);
       }
       decisions.fetch_add(1, std::memory_order_relaxed);
     }
@@ -88,10 +90,12 @@ TEST(ConcurrencyTest, DecisionsWhileTheWriterPublishes) {
       {
         ReadGuard guard(live.epochs);
         ModelBuilder b(ModelOptions(), *live.catalog.Get(), *live.config.Get(), kNow);
-        live.customers.ForEach([&](absl::string_view, const CustomerState& s) { b.Add(s.features); });
+        live.customers.ForEach(
+            [&](absl::string_view, const CustomerState& s) { b.Add(s.features); });
         b.Thresholds();
-        live.customers.ForEach([&](absl::string_view, const CustomerState& s) { b.Count(s, true); });
-        m = b.Finish(0);
+        live.customers.ForEach(
+            [&](absl::string_view, const CustomerState& s) { b.Count(s, true); });
+        m = b.Finish();
       }
       live.models.PublishFromAnyThread(std::move(m), live.epochs);
       live.config.PublishFromAnyThread(make_config(v), live.epochs);
@@ -104,14 +108,17 @@ TEST(ConcurrencyTest, DecisionsWhileTheWriterPublishes) {
   for (int i = 0; i < kRounds; ++i) {
     const std::string customer = "c" + std::to_string(rng() % 2000);
     const CustomerState* current = live.customers.Find(customer);
-    auto next = current ? std::make_unique<CustomerState>(*current) : std::make_unique<CustomerState>();
+    auto next =
+        current ? std::make_unique<CustomerState>(*current) : std::make_unique<CustomerState>();
     next->attributes.consent_personalization = true;
     auto& f = next->features;
     if (f.recently_viewed.size() < 10) {
-      f.recently_viewed.insert(f.recently_viewed.begin(), {static_cast<ProductIndex>(rng() % 50), kNow - i});
+      f.recently_viewed.insert(f.recently_viewed.begin(),
+                               {static_cast<ProductIndex>(rng() % 50), kNow - i});
     }
     f.orders += 1;
-    f.purchases.push_back({static_cast<ProductIndex>(rng() % 50), 2, kNow - 30 * kMsPerDay, kNow - 20 * kMsPerDay});
+    f.purchases.push_back(
+        {static_cast<ProductIndex>(rng() % 50), 2, kNow - 30 * kMsPerDay, kNow - 20 * kMsPerDay});
     if (f.purchases.size() > 8) f.purchases.erase(f.purchases.begin());
     f.events = static_cast<int64_t>(f.recently_viewed.size()) * 1000 + f.orders;
     live.customers.Publish(customer, std::move(next));

@@ -78,13 +78,11 @@ class DecisionTest : public ::testing::Test {
   }
   // Models learned from `customers` (for the neighbour sources).
   void Learn(const std::vector<CustomerState>& customers) {
-    ModelOptions o;
-    o.min_support = 1;
-    ModelBuilder b(o, *catalog_, config_, kNow);
+    ModelBuilder b(ModelOptions(), *catalog_, config_, kNow);
     for (const auto& c : customers) b.Add(c.features);
     b.Thresholds();
     for (const auto& c : customers) b.Count(c, true);
-    models_ = b.Finish(0);
+    models_ = b.Finish();
   }
 
   std::unique_ptr<const Catalog> catalog_;

@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "core/sources.h"
 #include "tests/core/decision_fixture.h"
 
 namespace nextbest::core {
@@ -53,7 +54,7 @@ bool Fits(const CustomerState& c, const Product& p) {
 // answer ever holds an out-of-stock, inactive, unavailable, cart, on-screen
 // or excluded product, a product outside the filters, more than the
 // per-category limit, a size that does not fit the customer, an ineligible
-// or capped offer, or a repeat.
+// or capped offer, a repeat, or (personal answers) a bought durable.
 TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
   const uint64_t seed = std::random_device{}();
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
@@ -63,6 +64,7 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
       Source::kCoPurchase,     Source::kCoView,   Source::kAffinity,
       Source::kNewArrivals,    Source::kOffer,    Source::kBrandAffinity};
   const std::vector<std::string> size_range = {"S", "M", "L"};
+  int64_t bought_shown = 0;  // bought products (consumable) in personal answers
   for (int round = 0; round < 300; ++round) {
     auto empty = Catalog::Empty({"NL", "BE"}, "EUR");
     CatalogBuilder b(**empty);
@@ -106,11 +108,20 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
       for (int i = 0; i < 10; ++i) {
         c.features.recently_viewed.push_back(
             {static_cast<ProductIndex>(rng() % n), kNow - i * kDay});
-        c.features.purchases.push_back({static_cast<ProductIndex>(rng() % n),
-                                        2 + static_cast<uint32_t>(rng() % 5), kNow - 100 * kDay,
-                                        kNow - static_cast<TimeMs>(rng() % 60) * kDay});
+        // Distinct products, bought once (durable unless the category is
+        // consumable) or in up to 5 orders (consumable for this customer).
+        const auto product = static_cast<ProductIndex>(rng() % n);
+        bool known = false;
+        for (const PurchaseRecord& rec : c.features.purchases) known |= rec.product == product;
+        if (!known) {
+          c.features.purchases.push_back(
+              {product, rng() % 2 ? 1u : 2 + static_cast<uint32_t>(rng() % 4), kNow - 100 * kDay,
+               kNow - static_cast<TimeMs>(rng() % 60) * kDay});
+        }
         c.features.affinities.push_back({static_cast<CategoryIndex>(rng() % 4), 1.0 + rng() % 10});
       }
+      std::sort(c.features.purchases.begin(), c.features.purchases.end(),
+                PurchaseRecord::MoreRecent);
       c.features.brand_affinities.push_back({static_cast<BrandIndex>(rng() % 2), 1.0 + rng() % 10});
       for (int i = 0; i < 3; ++i) {
         c.features.sizes.push_back({static_cast<CategoryIndex>(rng() % 4),
@@ -146,6 +157,7 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
     if (rng() % 3 == 0) spec.filter.include_brands = {"A"};
     if (rng() % 3 == 0) spec.filter.max_price_minor = 700;
     spec.exclude_bought_within_days = rng() % 2 ? 30 : 0;
+    spec.exclude_bought_durables = rng() % 4 != 0;
     DecisionConfig dc;
     dc.placements.push_back(spec);
     for (int o = 0; o < 4; ++o) {
@@ -170,11 +182,11 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
     ledger.Attach(dc);
     auto config = *DecisionConfig::Build(dc);
     ModelOptions mo;
-    mo.min_support = 1;
+    mo.co_purchase.shrink = 0;
     ModelBuilder mb(mo, *catalog, *config, kNow);
     for (const auto& c : population) mb.Add(c.features);
     mb.Thresholds();
-    auto models = mb.Finish(0);
+    auto models = mb.Finish();
 
     std::map<std::pair<std::string, int>, int> shown_to;  // (customer, offer)
     std::vector<int> shown(config->offers.size());
@@ -248,11 +260,22 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
         if (spec.size_fit && consented) {
           EXPECT_TRUE(Fits(*customer, p)) << "product " << item.product;
         }
+        // Never a bought durable in a personal answer.
+        if (spec.exclude_bought_durables && d.personalized) {
+          for (const PurchaseRecord& rec : customer->features.purchases) {
+            if (rec.product != item.product) continue;
+            EXPECT_TRUE(MayRebuy(&models->repurchase, *catalog, rec))
+                << "bought durable " << item.product << " from " << SourceName(item.source);
+            ++bought_shown;
+          }
+        }
         seen.push_back(item.product);
       }
       EXPECT_LE(static_cast<int>(d.items.size()), r.count);
     }
   }
+  // The durable rule was exercised next to consumables that may come back.
+  EXPECT_GT(bought_shown, 0);
 }
 
 }  // namespace

@@ -60,7 +60,11 @@ TEST_F(DecisionTest, FillWithTrendingNeverRepeatsAnItem) {
   EXPECT_EQ(Products(d), (std::vector<ProductIndex>{9, 8, 7, 6, 5}));
   EXPECT_EQ(d.items[1].source, Source::kRecentlyViewed);
   EXPECT_EQ(d.items[2].source, Source::kTrending);
-  EXPECT_EQ(d.fallback, FallbackReason::kTooFewPersonal);
+  // Personal items, filled up: personalized, no fallback reason (the two
+  // agree), and the fill counted.
+  EXPECT_TRUE(d.personalized);
+  EXPECT_EQ(d.fallback, FallbackReason::kNone);
+  EXPECT_EQ(d.filled, 3);
 }
 
 TEST_F(DecisionTest, ReplenishmentJustDueFirstWithinMaxOverdueMinusCart) {

@@ -237,132 +237,6 @@ TEST(ConditionTest, RuleSegmentsMayReferToEarlierOnes) {
   EXPECT_EQ(RuleSegments(segments, *catalog, in), 0u);
 }
 
-CustomerFeatures Bought(std::vector<ProductIndex> products, TimeMs last = kNow - kDay) {
-  CustomerFeatures f;
-  for (ProductIndex p : products) f.purchases.push_back({p, 1, last, last});
-  f.orders = 1;
-  f.last_purchase = last;
-  f.spend_minor = 1000;
-  return f;
-}
-
-TEST(ModelsTest, CoPurchaseNeighboursAreCosineScored) {
-  auto catalog = testing::MakeCatalog(5);
-  DecisionConfig config;
-  ModelOptions o;
-  o.min_support = 2;
-  ModelBuilder b(o, *catalog, config, kNow);
-  // p1+p2 bought by 3 customers, p1+p3 by 2, p1+p4 by 1 (below support).
-  for (int i = 0; i < 3; ++i) b.Add(Bought({0, 1}));
-  for (int i = 0; i < 2; ++i) b.Add(Bought({0, 2}));
-  b.Add(Bought({0, 3}));
-  b.Thresholds();
-  auto m = b.Finish(0);
-  const auto n = m->co_purchase.For(0);
-  ASSERT_EQ(n.size(), 2u);
-  // bought_by: p1 6, p2 3, p3 2. cos(p1,p2) = 3/sqrt(18), cos(p1,p3) = 2/sqrt(12).
-  EXPECT_EQ(n[0].product, 1u);
-  EXPECT_NEAR(n[0].score, 3 / std::sqrt(18.0), 1e-6);
-  EXPECT_EQ(n[1].product, 2u);
-  EXPECT_NEAR(n[1].score, 2 / std::sqrt(12.0), 1e-6);
-  EXPECT_EQ(m->co_purchase.For(3).size(), 0u);
-  EXPECT_EQ(m->customers, 6);
-}
-
-TEST(ModelsTest, CoViewPairsOnlyWithinASession) {
-  auto catalog = testing::MakeCatalog(5);
-  DecisionConfig config;
-  ModelOptions o;
-  o.min_support = 1;
-  o.session_gap_ms = 30 * 60'000;
-  ModelBuilder b(o, *catalog, config, kNow);
-  CustomerFeatures f;
-  // Most recent first: p1 and p2 a minute apart; p3 two days earlier.
-  f.recently_viewed = {{0, kNow}, {1, kNow - 60'000}, {2, kNow - 2 * kDay}};
-  b.Add(f);
-  b.Thresholds();
-  auto m = b.Finish(0);
-  ASSERT_EQ(m->co_view.For(0).size(), 1u);
-  EXPECT_EQ(m->co_view.For(0)[0].product, 1u);
-  EXPECT_EQ(m->co_view.For(2).size(), 0u);
-}
-
-TEST(ModelsTest, NeighbourCountersStayBoundedAndKeepFrequentPairs) {
-  auto catalog = testing::MakeCatalog(200);
-  DecisionConfig config;
-  ModelOptions o;
-  o.counters_per_product = 8;
-  o.neighbours_per_product = 3;
-  o.min_support = 2;
-  ModelBuilder b(o, *catalog, config, kNow);
-  // p1 with 150 different one-off partners, and with p2 ten times.
-  for (ProductIndex p = 10; p < 160; ++p) b.Add(Bought({0, p}));
-  for (int i = 0; i < 10; ++i) b.Add(Bought({0, 1}));
-  b.Thresholds();
-  auto m = b.Finish(0);
-  const auto n = m->co_purchase.For(0);
-  ASSERT_LE(n.size(), 3u);
-  ASSERT_FALSE(n.empty());
-  EXPECT_EQ(n[0].product, 1u);
-}
-
-// The neighbours are a function of the customers' states alone: the same
-// population, inserted into the index in another order and with the
-// catalog's products interned in another order (as another process or a
-// restart does), gives the same neighbours product for product — also
-// where the space-saving counters must evict and scores tie.
-TEST(ModelsTest, BuildIsDeterministicWhateverTheOrder) {
-  auto build = [](bool reversed) {
-    constexpr int kProducts = 60;
-    auto empty = Catalog::Empty({"NL"}, "EUR");
-    CatalogBuilder cb(**empty);
-    for (int k = 0; k < kProducts; ++k) {
-      const int i = reversed ? kProducts - k : k + 1;
-      Product p;
-      p.id = absl::StrCat("p", i);
-      p.name = p.id;
-      p.category_path = {"C"};
-      p.active = true;
-      cb.UpsertProduct(std::move(p));
-    }
-    auto catalog = cb.Build();
-    auto index = [&](int i) { return *catalog->FindProduct(absl::StrCat("p", i)); };
-    std::mt19937 rng(7);
-    std::vector<std::pair<std::string, std::unique_ptr<CustomerState>>> customers;
-    for (int c = 0; c < 400; ++c) {
-      auto s = std::make_unique<CustomerState>();
-      for (int k = 0; k < 6; ++k) {
-        const int i = 1 + static_cast<int>(rng() % kProducts);
-        // Many equal times: ties are broken by product id, not index.
-        s->features.purchases.push_back(
-            {index(i), 1, kNow - (rng() % 3) * kDay, kNow - (rng() % 3) * kDay});
-      }
-      s->features.orders = 1;
-      customers.emplace_back(absl::StrCat("c", c), std::move(s));
-    }
-    if (reversed) std::reverse(customers.begin(), customers.end());
-    EpochDomain epochs;
-    CustomerIndex idx(epochs);
-    for (auto& [id, state] : customers) idx.Publish(id, std::move(state));
-    DecisionConfig config;
-    ModelOptions o;
-    o.counters_per_product = 8;  // small: evictions happen
-    o.neighbours_per_product = 5;
-    o.min_support = 1;
-    auto m = BuildModels(o, idx, *catalog, config, kNow);
-    std::map<std::string, std::vector<std::pair<std::string, float>>> out;
-    for (int i = 1; i <= kProducts; ++i) {
-      for (const Neighbour& n : m->co_purchase.For(index(i))) {
-        out[absl::StrCat("p", i)].emplace_back(catalog->product(n.product).id, n.score);
-      }
-    }
-    return out;
-  };
-  const auto forward = build(false);
-  EXPECT_FALSE(forward.empty());
-  EXPECT_EQ(forward, build(true));
-}
-
 TEST(ModelsTest, RfmCutPointsAndSegmentSizes) {
   auto catalog = testing::MakeCatalog(3);
   DecisionConfig config;
@@ -386,7 +260,7 @@ TEST(ModelsTest, RfmCutPointsAndSegmentSizes) {
   EXPECT_EQ(t.frequency, (std::array<double, 4>{3, 5, 7, 9}));
   for (const auto& c : pop) b.Count(c, true);
   b.Count(never, true);
-  auto m = b.Finish(0);
+  auto m = b.Finish();
   int64_t total = 0;
   for (int64_t n : m->rfm_sizes) total += n;
   EXPECT_EQ(total, 11);
@@ -418,7 +292,7 @@ TEST(ModelsTest, NewArrivalsPerCategoryNewestFirst) {
   DecisionConfig config;
   ModelBuilder b(ModelOptions(), *catalog, config, kNow);
   b.Thresholds();
-  auto m = b.Finish(0);
+  auto m = b.Finish();
   ASSERT_EQ(m->new_arrivals.size(), 1u);
   EXPECT_EQ(m->new_arrivals[0], (std::vector<ProductIndex>{1, 2, 3}));
 }

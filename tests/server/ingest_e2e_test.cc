@@ -195,7 +195,7 @@ TEST_F(E2eTest, OneCustomersFloodKeepsItsStateBounded) {
   EXPECT_EQ(profile.features().events(), 20000);
   EXPECT_EQ(profile.features().orders(), 5000);
   EXPECT_LE(profile.features().recently_viewed_size(), 20);
-  EXPECT_LE(profile.features().purchase_history_size(), 64);
+  EXPECT_LE(profile.features().purchase_history_size(), 500);  // max_purchase_history
   EXPECT_LE(profile.features().top_categories_size(), 16);
   v1::RecommendResponse r;
   EXPECT_TRUE(Recommend("flooder", "homepage.speciaal_voor_jou", &r).ok());

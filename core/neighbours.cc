@@ -1,0 +1,210 @@
+#include "core/neighbours.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_format.h"
+
+namespace nextbest::core {
+namespace {
+
+constexpr double kSecondsPerDay = 86400;
+
+template <typename Record>
+uint32_t TimeOf(const Record& r);
+template <>
+uint32_t TimeOf(const PurchaseRecord& r) {
+  return r.last_s;
+}
+template <>
+uint32_t TimeOf(const ViewedProduct& v) {
+  return v.time_s;
+}
+
+template <typename Record>
+void Collect(const Catalog& catalog, const std::vector<Record>& list, size_t limit,
+             std::vector<HistoryItem>& out) {
+  out.clear();
+  for (const Record& r : list) {
+    if (r.product < catalog.product_count()) out.push_back({r.product, TimeOf(r)});
+  }
+  // Newest first, ties by id: the first `limit` are the most recent in
+  // every process.
+  auto newer = [&](const HistoryItem& a, const HistoryItem& b) {
+    if (a.time_s != b.time_s) return a.time_s > b.time_s;
+    return catalog.product(a.product).id < catalog.product(b.product).id;
+  };
+  if (out.size() > limit) {
+    std::nth_element(out.begin(), out.begin() + limit, out.end(), newer);
+    out.resize(limit);
+  }
+  std::sort(out.begin(), out.end(), newer);
+  std::reverse(out.begin(), out.end());
+}
+
+// Whether any product of the customer's list lies in [lo, hi): a cheap
+// test before the history is sorted.
+template <typename Record>
+bool AnyIn(const std::vector<Record>& list, ProductIndex lo, ProductIndex hi) {
+  for (const Record& r : list) {
+    if (r.product >= lo && r.product < hi) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void CustomerHistory(const Catalog& catalog, const CustomerFeatures& f, HistoryKind kind,
+                     size_t limit, std::vector<HistoryItem>& out) {
+  if (kind == HistoryKind::kBought) {
+    Collect(catalog, f.purchases, limit, out);
+  } else {
+    Collect(catalog, f.recently_viewed, limit, out);
+  }
+}
+
+double NeighbourBuilder::PairWeight(const std::vector<HistoryItem>& h, size_t i, size_t j,
+                                    double customer) const {
+  const size_t d = i > j ? i - j : j - i;
+  double w = customer / (1.0 + o_.distance_decay * static_cast<double>(d - 1));
+  if (j < i) w *= o_.backward_weight;
+  if (o_.pair_half_life_days > 0) {
+    const double days = std::abs(static_cast<double>(h[i].time_s) - h[j].time_s) / kSecondsPerDay;
+    w *= std::exp2(-days / o_.pair_half_life_days);
+  }
+  return w;
+}
+
+NeighbourTable NeighbourBuilder::Build(absl::Span<const CustomerFeatures* const> customers) {
+  const size_t products = catalog_.product_count();
+  const size_t window = static_cast<size_t>(std::max(1, o_.pair_window));
+  const size_t limit = static_cast<size_t>(std::max(1, o_.history_per_customer));
+  auto history = [&](const CustomerFeatures& f, std::vector<HistoryItem>& h) {
+    CustomerHistory(catalog_, f, kind_, limit, h);
+  };
+  auto in_block = [&](const CustomerFeatures& f, ProductIndex lo, ProductIndex hi) {
+    return kind_ == HistoryKind::kBought ? AnyIn(f.purchases, lo, hi)
+                                         : AnyIn(f.recently_viewed, lo, hi);
+  };
+
+  // Pass 1: customers per product, and the pairs each product is in.
+  std::vector<double> holders(products, 0);
+  std::vector<int64_t> load(products, 0);
+  std::vector<HistoryItem> h;
+  for (const CustomerFeatures* f : customers) {
+    history(*f, h);
+    const size_t n = h.size();
+    for (size_t i = 0; i < n; ++i) {
+      holders[h[i].product] += 1;
+      load[h[i].product] += static_cast<int64_t>(std::min(window, i) + std::min(window, n - 1 - i));
+    }
+  }
+  passes_ = 1;
+
+  NeighbourTable t;
+  t.offsets_.reserve(products + 1);
+  t.offsets_.push_back(0);
+  const size_t keep = static_cast<size_t>(std::max(1, o_.neighbours_per_product));
+  const double beta = o_.popularity_damping;
+  auto id_less = [&](ProductIndex a, ProductIndex b) {
+    return catalog_.product(a).id < catalog_.product(b).id;
+  };
+  std::vector<std::vector<std::pair<ProductIndex, double>>> rows;
+  std::vector<Neighbour> row;
+  for (size_t lo = 0; lo < products;) {
+    // The next block: as many products as fit the pass budget (at least one).
+    size_t hi = lo;
+    int64_t pairs = 0;
+    while (hi < products && (hi == lo || pairs + load[hi] <= o_.build_pairs_per_pass)) {
+      pairs += load[hi++];
+    }
+    rows.assign(hi - lo, {});
+    if (pairs > 0) {
+      ++passes_;
+      absl::flat_hash_map<uint64_t, double> counts;
+      counts.reserve(static_cast<size_t>(std::min(pairs, o_.build_pairs_per_pass)));
+      const auto blo = static_cast<ProductIndex>(lo), bhi = static_cast<ProductIndex>(hi);
+      for (const CustomerFeatures* f : customers) {
+        if (!in_block(*f, blo, bhi)) continue;
+        history(*f, h);
+        const size_t n = h.size();
+        const double customer = std::pow(1.0 + static_cast<double>(n), -o_.heavy_customer_damping);
+        for (size_t i = 0; i < n; ++i) {
+          const ProductIndex a = h[i].product;
+          if (a < blo || a >= bhi) continue;
+          const size_t from = i > window ? i - window : 0, to = std::min(n, i + window + 1);
+          for (size_t j = from; j < to; ++j) {
+            if (j == i || h[j].product == a) continue;
+            counts[(static_cast<uint64_t>(a - blo) << 32) | h[j].product] +=
+                PairWeight(h, i, j, customer);
+          }
+        }
+      }
+      for (const auto& [key, c] : counts) {
+        rows[key >> 32].push_back({static_cast<ProductIndex>(key & 0xffffffffu), c});
+      }
+    }
+    for (size_t a = lo; a < hi; ++a) {
+      row.clear();
+      const double na = std::pow(holders[a], 1 - beta);
+      for (const auto& [b, c] : rows[a - lo]) {
+        const double score = c / (na * std::pow(holders[b], beta)) * c / (c + o_.shrink);
+        row.push_back({b, static_cast<float>(score)});
+      }
+      auto better = [&](const Neighbour& x, const Neighbour& y) {
+        return x.score != y.score ? x.score > y.score : id_less(x.product, y.product);
+      };
+      const size_t n = std::min(keep, row.size());
+      std::partial_sort(row.begin(), row.begin() + n, row.end(), better);
+      t.items_.insert(t.items_.end(), row.begin(), row.begin() + n);
+      t.offsets_.push_back(static_cast<uint32_t>(t.items_.size()));
+    }
+    lo = hi;
+  }
+  t.items_.shrink_to_fit();
+  return t;
+}
+
+namespace {
+
+// Visits every entry in product-id space: products by id, each product's
+// neighbours in table order (score, then id).
+template <typename Visit>
+void ForEachById(const NeighbourTable& table, const Catalog& catalog, Visit visit) {
+  std::vector<ProductIndex> order(catalog.product_count());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<ProductIndex>(i);
+  std::sort(order.begin(), order.end(), [&](ProductIndex a, ProductIndex b) {
+    return catalog.product(a).id < catalog.product(b).id;
+  });
+  for (ProductIndex a : order) {
+    for (const Neighbour& n : table.For(a)) {
+      visit(catalog.product(a).id, catalog.product(n.product).id, n.score);
+    }
+  }
+}
+
+}  // namespace
+
+std::string NeighboursText(const NeighbourTable& table, const Catalog& catalog) {
+  std::string out;
+  ForEachById(table, catalog, [&](const std::string& a, const std::string& b, float score) {
+    absl::StrAppendFormat(&out, "%s\t%s\t%.9g\n", a, b, score);
+  });
+  return out;
+}
+
+uint64_t NeighboursFingerprint(const NeighbourTable& table, const Catalog& catalog, uint64_t h) {
+  auto mix = [&h](const void* data, size_t n) {  // FNV-1a, 64 bits
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
+  };
+  ForEachById(table, catalog, [&](const std::string& a, const std::string& b, float score) {
+    mix(a.data(), a.size() + 1);  // with the terminating NUL as separator
+    mix(b.data(), b.size() + 1);
+    mix(&score, sizeof score);
+  });
+  return h;
+}
+
+}  // namespace nextbest::core

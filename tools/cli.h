@@ -115,5 +115,7 @@ int Erase();
 int Export();
 int Erasures();
 int HashToken();
+int Eval();  // cli_eval.cc
+int World();
 
 }  // namespace nextbest::cli

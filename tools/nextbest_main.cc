@@ -43,6 +43,9 @@ constexpr Command kCommands[] = {
      "every erasure on record (hashes and times), for backups"},
     {"hash-token", nextbest::cli::HashToken,
      "the token_sha256 of a caller's token (--new_token makes one)"},
+    {"eval", nextbest::cli::Eval,
+     "offline evaluation of the placements on an interaction log (--events)"},
+    {"world", nextbest::cli::World, "write a generated world's log for eval (--world=demo|hard)"},
 };
 
 std::string UsageText() {

@@ -58,6 +58,15 @@ absl::Status WriteItems(const std::string& items_path, const std::vector<ItemRow
              : absl::UnavailableError(absl::StrCat(items_path, ": write failed"));
 }
 
+// The items, then the events in time order (ties keep their order).
+absl::Status WriteInTimeOrder(const std::string& items_path, const std::vector<ItemRow>& items,
+                              const std::string& events_path, std::vector<Row> events) {
+  if (absl::Status s = WriteItems(items_path, items); !s.ok()) return s;
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Row& a, const Row& b) { return a.time < b.time; });
+  return WriteRows(events_path, events);
+}
+
 const char* TypeName(v1::EventType t) {
   switch (t) {
     case v1::EVENT_TYPE_VIEW:
@@ -146,12 +155,9 @@ class HardWorld {
                       absl::StrCat("style", categories_[it.category].style, "|style", it.style2,
                                    it.season_center >= 0 ? "|seasonal" : "")});
     }
-    if (absl::Status s = WriteItems(items_path, rows); !s.ok()) return s;
     std::vector<Row> events;
     for (int c = 0; c < o_.customers; ++c) Customer(c, events);
-    std::stable_sort(events.begin(), events.end(),
-                     [](const Row& a, const Row& b) { return a.time < b.time; });
-    return WriteRows(events_path, events);
+    return WriteInTimeOrder(items_path, rows, events_path, std::move(events));
   }
 
  private:
@@ -350,12 +356,9 @@ class MediaWorld {
         by_genre_[it.genres[g]].push_back(i);
       by_franchise_[it.franchise].push_back(i);
     }
-    if (absl::Status s = WriteItems(items_path, rows); !s.ok()) return s;
     std::vector<Row> events;
     for (int c = 0; c < o_.customers; ++c) Customer(c, events);
-    std::stable_sort(events.begin(), events.end(),
-                     [](const Row& a, const Row& b) { return a.time < b.time; });
-    return WriteRows(events_path, events);
+    return WriteInTimeOrder(items_path, rows, events_path, std::move(events));
   }
 
  private:

@@ -23,7 +23,7 @@
 namespace nextbest::core {
 
 struct FeatureOptions {
-  int recently_viewed_count = 20;
+  int recently_viewed_count = 50;
   double affinity_half_life_days = 30;
   double popularity_half_life_days = 7;
   // Distinct products per customer: the products bought, exactly, up to

@@ -22,18 +22,19 @@ uint32_t TimeOf(const ViewedProduct& v) {
   return v.time_s;
 }
 
-template <typename Record>
-void Collect(const Catalog& catalog, const std::vector<Record>& list, size_t limit,
+// `id_less(a, b)`: product a's id sorts before b's.
+template <typename Record, typename IdLess>
+void Collect(size_t products, const std::vector<Record>& list, size_t limit, IdLess id_less,
              std::vector<HistoryItem>& out) {
   out.clear();
   for (const Record& r : list) {
-    if (r.product < catalog.product_count()) out.push_back({r.product, TimeOf(r)});
+    if (r.product < products) out.push_back({r.product, TimeOf(r)});
   }
   // Newest first, ties by id: the first `limit` are the most recent in
   // every process.
   auto newer = [&](const HistoryItem& a, const HistoryItem& b) {
     if (a.time_s != b.time_s) return a.time_s > b.time_s;
-    return catalog.product(a.product).id < catalog.product(b.product).id;
+    return id_less(a.product, b.product);
   };
   if (out.size() > limit) {
     std::nth_element(out.begin(), out.begin() + limit, out.end(), newer);
@@ -43,28 +44,29 @@ void Collect(const Catalog& catalog, const std::vector<Record>& list, size_t lim
   std::reverse(out.begin(), out.end());
 }
 
-// Whether any product of the customer's list lies in [lo, hi): a cheap
-// test before the history is sorted.
-template <typename Record>
-bool AnyIn(const std::vector<Record>& list, ProductIndex lo, ProductIndex hi) {
-  for (const Record& r : list) {
-    if (r.product >= lo && r.product < hi) return true;
+template <typename IdLess>
+void History(size_t products, const CustomerFeatures& f, HistoryKind kind, size_t limit,
+             IdLess id_less, std::vector<HistoryItem>& out) {
+  if (kind == HistoryKind::kBought) {
+    Collect(products, f.purchases, limit, id_less, out);
+  } else {
+    Collect(products, f.recently_viewed, limit, id_less, out);
   }
-  return false;
 }
+
+
 
 }  // namespace
 
 void CustomerHistory(const Catalog& catalog, const CustomerFeatures& f, HistoryKind kind,
                      size_t limit, std::vector<HistoryItem>& out) {
-  if (kind == HistoryKind::kBought) {
-    Collect(catalog, f.purchases, limit, out);
-  } else {
-    Collect(catalog, f.recently_viewed, limit, out);
-  }
+  History(
+      catalog.product_count(), f, kind, limit,
+      [&](ProductIndex a, ProductIndex b) { return catalog.product(a).id < catalog.product(b).id; },
+      out);
 }
 
-double NeighbourBuilder::PairWeight(const std::vector<HistoryItem>& h, size_t i, size_t j,
+double NeighbourBuilder::PairWeight(absl::Span<const HistoryItem> h, size_t i, size_t j,
                                     double customer) const {
   const size_t d = i > j ? i - j : j - i;
   double w = customer / (1.0 + o_.distance_decay * static_cast<double>(d - 1));
@@ -80,25 +82,36 @@ NeighbourTable NeighbourBuilder::Build(absl::Span<const CustomerFeatures* const>
   const size_t products = catalog_.product_count();
   const size_t window = static_cast<size_t>(std::max(1, o_.pair_window));
   const size_t limit = static_cast<size_t>(std::max(1, o_.history_per_customer));
-  auto history = [&](const CustomerFeatures& f, std::vector<HistoryItem>& h) {
-    CustomerHistory(catalog_, f, kind_, limit, h);
-  };
-  auto in_block = [&](const CustomerFeatures& f, ProductIndex lo, ProductIndex hi) {
-    return kind_ == HistoryKind::kBought ? AnyIn(f.purchases, lo, hi)
-                                         : AnyIn(f.recently_viewed, lo, hi);
-  };
+  // Each product's place in id order: ties compare two integers, not two
+  // strings (the order, and so the tables, are the same).
+  std::vector<uint32_t> rank(products);
+  {
+    std::vector<ProductIndex> by_id(products);
+    for (size_t i = 0; i < products; ++i) by_id[i] = static_cast<ProductIndex>(i);
+    std::sort(by_id.begin(), by_id.end(), [&](ProductIndex a, ProductIndex b) {
+      return catalog_.product(a).id < catalog_.product(b).id;
+    });
+    for (size_t i = 0; i < products; ++i) rank[by_id[i]] = static_cast<uint32_t>(i);
+  }
+  auto id_less = [&rank](ProductIndex a, ProductIndex b) { return rank[a] < rank[b]; };
 
-  // Pass 1: customers per product, and the pairs each product is in.
+  // Pass 1: every history with two products or more, ordered once and kept
+  // in one flat array (8 bytes a product) for the block passes; customers
+  // per product, and the pairs each product is in.
+  std::vector<HistoryItem> all, h;
+  std::vector<size_t> starts = {0};
   std::vector<double> holders(products, 0);
   std::vector<int64_t> load(products, 0);
-  std::vector<HistoryItem> h;
   for (const CustomerFeatures* f : customers) {
-    history(*f, h);
+    History(products, *f, kind_, limit, id_less, h);
     const size_t n = h.size();
     for (size_t i = 0; i < n; ++i) {
       holders[h[i].product] += 1;
       load[h[i].product] += static_cast<int64_t>(std::min(window, i) + std::min(window, n - 1 - i));
     }
+    if (n < 2) continue;
+    all.insert(all.end(), h.begin(), h.end());
+    starts.push_back(all.size());
   }
   passes_ = 1;
 
@@ -107,9 +120,6 @@ NeighbourTable NeighbourBuilder::Build(absl::Span<const CustomerFeatures* const>
   t.offsets_.push_back(0);
   const size_t keep = static_cast<size_t>(std::max(1, o_.neighbours_per_product));
   const double beta = o_.popularity_damping;
-  auto id_less = [&](ProductIndex a, ProductIndex b) {
-    return catalog_.product(a).id < catalog_.product(b).id;
-  };
   std::vector<std::vector<std::pair<ProductIndex, double>>> rows;
   std::vector<Neighbour> row;
   for (size_t lo = 0; lo < products;) {
@@ -123,11 +133,9 @@ NeighbourTable NeighbourBuilder::Build(absl::Span<const CustomerFeatures* const>
     if (pairs > 0) {
       ++passes_;
       absl::flat_hash_map<uint64_t, double> counts;
-      counts.reserve(static_cast<size_t>(std::min(pairs, o_.build_pairs_per_pass)));
       const auto blo = static_cast<ProductIndex>(lo), bhi = static_cast<ProductIndex>(hi);
-      for (const CustomerFeatures* f : customers) {
-        if (!in_block(*f, blo, bhi)) continue;
-        history(*f, h);
+      for (size_t c = 0; c + 1 < starts.size(); ++c) {
+        const auto h = absl::MakeConstSpan(all.data() + starts[c], starts[c + 1] - starts[c]);
         const size_t n = h.size();
         const double customer = std::pow(1.0 + static_cast<double>(n), -o_.heavy_customer_damping);
         for (size_t i = 0; i < n; ++i) {

@@ -64,7 +64,7 @@ class NeighbourTable {
 struct NeighbourOptions {
   int neighbours_per_product = 30;
   int history_per_customer = 200;
-  int pair_window = 20;
+  int pair_window = 10;
   double distance_decay = 0.3;
   double backward_weight = 0.6;
   double pair_half_life_days = 0;
@@ -98,7 +98,7 @@ class NeighbourBuilder {
 
  private:
   // The weight of the pair (i, j) of one history, i != j, from i's side.
-  double PairWeight(const std::vector<HistoryItem>& h, size_t i, size_t j, double customer) const;
+  double PairWeight(absl::Span<const HistoryItem> h, size_t i, size_t j, double customer) const;
 
   const NeighbourOptions o_;
   const Catalog& catalog_;

@@ -16,7 +16,7 @@ TEST(ConfigTest, EmptyConfigGivesDefaults) {
   EXPECT_EQ(c->markets, (std::vector<std::string>{"NL", "BE", "LU", "FR", "DE", "AT"}));
   EXPECT_EQ(c->currency, "EUR");
   EXPECT_EQ(c->store.durability, storage::Durability::kGroupCommitSync);
-  EXPECT_EQ(c->ingest.features.recently_viewed_count, 20);
+  EXPECT_EQ(c->ingest.features.recently_viewed_count, 50);
   // The shipped config's placements, offers and segments are compiled in.
   const core::DecisionConfig& d = c->decisions;
   EXPECT_EQ(d.placements.size(), 9u);

@@ -194,7 +194,7 @@ TEST_F(E2eTest, OneCustomersFloodKeepsItsStateBounded) {
   ASSERT_TRUE(Profile("flooder", &profile).ok());
   EXPECT_EQ(profile.features().events(), 20000);
   EXPECT_EQ(profile.features().orders(), 5000);
-  EXPECT_LE(profile.features().recently_viewed_size(), 20);
+  EXPECT_LE(profile.features().recently_viewed_size(), 50);
   EXPECT_LE(profile.features().purchase_history_size(), 500);  // max_purchase_history
   EXPECT_LE(profile.features().top_categories_size(), 16);
   v1::RecommendResponse r;

@@ -54,8 +54,6 @@ void History(size_t products, const CustomerFeatures& f, HistoryKind kind, size_
   }
 }
 
-
-
 }  // namespace
 
 void CustomerHistory(const Catalog& catalog, const CustomerFeatures& f, HistoryKind kind,

@@ -83,7 +83,7 @@ Pipeline::Pipeline(const Catalog& catalog, const TrendingSnapshot& trending,
   const CountryIndex market = catalog.MarketOf(request.country, request.store, customer_country);
   out.country = market != kNoCountry ? market : 0;  // else the first configured market
   count = std::clamp(request.count > 0 ? request.count : spec.default_count, 0, spec.max_count);
-  personal = MayPersonalize(request.require_consent, request.customer);
+  personal = request.personalize && MayPersonalize(request.require_consent, request.customer);
   if (personal) s.IndexOwn(request.customer->features);
 }
 

@@ -52,6 +52,8 @@ enum class FallbackReason : uint8_t {
   kUnknownCustomer,  // no state for the customer: non-personalized answer
   kNoPersonalItems,  // known, with consent, but no personal source had an item
   kNoConsent,        // no personalization consent: non-personalized answer
+  kControl,          // the control variant of an experiment
+  kHoldout,          // the global holdout
 };
 
 // Why a candidate was left out.
@@ -144,6 +146,9 @@ struct DecisionRequest {
   // Personal sources need the customer's personalization consent (a
   // customer known only from events has not given it).
   bool require_consent = true;
+  // False: the control answer of an experiment or the holdout — no personal
+  // source, rule or offer condition, as for a customer without consent.
+  bool personalize = true;
 };
 
 struct Decision {

@@ -1,9 +1,65 @@
 #include "core/decision_config.h"
 
+#include <limits>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace nextbest::core {
+namespace {
+
+bool Overlap(const ExperimentSpec& a, const ExperimentSpec& b) {
+  const TimeMs a_end = a.end == 0 ? std::numeric_limits<TimeMs>::max() : a.end;
+  const TimeMs b_end = b.end == 0 ? std::numeric_limits<TimeMs>::max() : b.end;
+  return a.start < b_end && b.start < a_end;
+}
+
+// Experiments onto their placements; variants get the placement's offers
+// and metrics series; every placement its control answer.
+absl::Status LinkExperiments(DecisionConfig& c) {
+  c.controls.clear();
+  for (PlacementSpec& p : c.placements) {
+    p.experiments.clear();
+    c.controls.push_back(ControlOf(p));
+  }
+  absl::flat_hash_set<std::string> ids;
+  for (size_t i = 0; i < c.experiments.size(); ++i) {
+    ExperimentSpec& x = c.experiments[i];
+    const std::string f = absl::StrCat("experiments[", i, "]");
+    if (!ids.insert(x.id).second || x.id == kHoldoutExperiment) {
+      return absl::InvalidArgumentError(absl::StrCat(f, ".id: duplicate or reserved '", x.id, "'"));
+    }
+    auto it = c.placement_by_id.find(x.placement);
+    if (it == c.placement_by_id.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(f, ".placement: unknown placement '", x.placement, "'"));
+    }
+    PlacementSpec& base = c.placements[it->second];
+    for (uint16_t other : base.experiments) {
+      if (Overlap(c.experiments[other], x)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            f, ".start: runs on placement '", x.placement, "' while experiment '",
+            c.experiments[other].id, "' does (one experiment per placement at a time)"));
+      }
+    }
+    if (x.variants.size() < 2 || x.variants.size() >= kNoVariant) {
+      return absl::InvalidArgumentError(absl::StrCat(f, ".variants: 2 to 254 variants"));
+    }
+    if (!x.IndexBuckets()) {
+      return absl::InvalidArgumentError(absl::StrCat(f, ".variants: bucket ranges overlap"));
+    }
+    for (VariantSpec& v : x.variants) {
+      v.placement.id = base.id;
+      v.placement.offers = base.offers;
+      v.placement.metric_slot = base.metric_slot;
+    }
+    base.experiments.push_back(static_cast<uint16_t>(i));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 const char* OfferTypeName(OfferType t) {
   switch (t) {
@@ -48,6 +104,7 @@ absl::StatusOr<std::unique_ptr<const DecisionConfig>> DecisionConfig::Build(Deci
     }
   }
   if (c.segments.size() > 64) return absl::InvalidArgumentError("segments: at most 64");
+  RETURN_IF_ERROR(LinkExperiments(c));
   return std::unique_ptr<const DecisionConfig>(new DecisionConfig(std::move(c)));
 }
 

@@ -15,23 +15,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/experiments.h"
+#include "core/placement.h"
 #include "core/sources.h"
 #include "core/types.h"
 
 namespace nextbest::core {
-
-struct SourceSpec {
-  Source source = Source::kTrending;
-  double weight = 1;
-  int limit = 50;  // candidates taken from the source
-  Seed seed = Seed::kBoth;
-  TrendingScope scope = TrendingScope::kMarket;  // kTrending only
-  // Neighbour sources with history seeds: the customer's most recent
-  // products (viewed and bought, merged by time) that seed, the k-th most
-  // recent weighing seed_decay^k (tuned with `nextbest eval`).
-  int seeds = 8;
-  double seed_decay = 0.7;
-};
 
 // Named RFM segments (see core/segments.h for the mapping).
 enum class RfmSegment : uint8_t {
@@ -100,7 +89,6 @@ enum class OfferType : uint8_t {
   kLoyalty = 4,
   kService = 5
 };
-inline constexpr int kOfferTypeSlots = 6;
 const char* OfferTypeName(OfferType t);
 
 // Counters shared by every config version that has the offer (a reload
@@ -129,73 +117,15 @@ struct OfferSpec {
   std::shared_ptr<OfferCounters> counters;
 };
 
-struct ProductFilter {
-  std::vector<std::string> include_categories, exclude_categories;  // path prefixes
-  std::vector<std::string> include_brands, exclude_brands;
-  std::vector<std::string> include_tags, exclude_tags;
-  int64_t min_price_minor = 0, max_price_minor = 0;  // 0 = no bound
-  bool Empty() const {
-    return include_categories.empty() && exclude_categories.empty() && include_brands.empty() &&
-           exclude_brands.empty() && include_tags.empty() && exclude_tags.empty() &&
-           min_price_minor == 0 && max_price_minor == 0;
-  }
-};
 
-// The arbitration formula: score = relevance × value × priority × context,
-// each factor switchable. Products: relevance = blended source score,
-// value = price in major units, priority = 1, context = product_weight.
-// Offers: relevance = propensity (smoothed click rate), value and priority
-// from the offer, context = offer_type_weight[type].
-struct Arbitration {
-  bool use_relevance = true;
-  bool use_value = false;
-  bool use_priority = true;
-  bool use_context = true;
-  double product_weight = 1;
-  std::array<double, kOfferTypeSlots> offer_type_weight{1, 1, 1, 1, 1, 1};
-};
-
-struct PlacementSpec {
-  std::string id;
-  std::vector<SourceSpec> sources;
-  int default_count = 10;
-  int max_count = 50;
-  // Fill what the sources cannot with trending items (the fallback).
-  bool fill_with_trending = true;
-  ProductFilter filter;
-  // Leave out products the customer bought in the last N days (never
-  // replenishment candidates). 0 = off.
-  int exclude_bought_within_days = 0;
-  // Leave out products the customer bought that are not consumable for
-  // them (core/repurchase.h: a durable category, bought in one order). On
-  // by default.
-  bool exclude_bought_durables = true;
-  // Leave out products the customer viewed (in their recently viewed list).
-  bool exclude_viewed = false;
-  // At most this many items per leaf category (products without a category
-  // are not limited). 0 = no limit.
-  int max_per_category = 0;
-  // Category spread: each item already in the answer from a candidate's
-  // leaf category multiplies its score by (1 - diversity). 0..0.9, 0 = off.
-  double diversity = 0;
-  // Replenishment: due after this share of the typical interval; minimum
-  // purchases; not when more than max_overdue intervals late (0 = no bound).
-  double due_fraction = 1.0;
-  int min_purchases = 2;
-  double max_overdue = 0;
-  // Size fit: products in sizes that do not fit the customer's known sizes
-  // are left out (see FitsKnownSizes). On by default.
-  bool size_fit = true;
-  // Candidates whose scores differ by less than about this fraction may
-  // swap places between requests with different request ids (0..0.5,
-  // 0 = off); a request id always gets the same answer.
-  double rotation = 0;
-  Arbitration arbitration;
-  // Filled in by DecisionConfig::Build: offers targeting this placement.
-  std::vector<uint32_t> offers;
-  // The server's metrics series for this placement.
-  uint32_t metric_slot = 0;
-  bool HasSource(Source s) const;
+// Feedback: attribution of events to decisions, and the offers' click
+// posteriors (core/bandit.h).
+struct LearningSpec {
+  TimeMs attribution_window_ms = 24 * 3'600'000;
+  double prior_clicks = 1;
+  double prior_impressions = 20;
+  double half_life_days = 14;
+  double min_segment_impressions = 200;
 };
 
 struct DecisionConfig {
@@ -203,12 +133,22 @@ struct DecisionConfig {
   std::vector<PlacementSpec> placements;
   std::vector<OfferSpec> offers;
   std::vector<SegmentSpec> segments;  // at most 64
+  // Experiments (core/experiments.h): at most one running per placement at
+  // any time; and the global holdout.
+  std::vector<ExperimentSpec> experiments;
+  HoldoutSpec holdout;
+  LearningSpec learning;
+  // Filled in by Build: the control answer of each placement (parallel to
+  // `placements`).
+  std::vector<PlacementSpec> controls;
   // Personal sources only with the customer's personalization consent.
   bool require_consent = true;
   absl::flat_hash_map<std::string, size_t> placement_by_id;
 
-  // Indexes placements and links offers to them (an offer naming an unknown
-  // placement is an error, as are duplicate ids).
+  // Indexes placements and links offers and experiments to them (an offer
+  // or experiment naming an unknown placement is an error, as are duplicate
+  // ids, overlapping bucket ranges and two experiments on one placement
+  // whose date windows overlap).
   static absl::StatusOr<std::unique_ptr<const DecisionConfig>> Build(DecisionConfig config);
   const PlacementSpec* Find(absl::string_view id) const {
     auto it = placement_by_id.find(id);

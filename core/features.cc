@@ -182,6 +182,8 @@ double PopularityWeight(const FeatureOptions& o, EventType t) {
     case EventType::kReturn:
     case EventType::kOfferImpression:
     case EventType::kOfferClick:
+    case EventType::kProductImpression:
+    case EventType::kProductClick:
       return 0;
   }
   return 0;
@@ -231,7 +233,9 @@ void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
     case EventType::kRemoveFromCart:
     case EventType::kOfferImpression:
     case EventType::kOfferClick:
-      break;  // recency per type only (for now)
+    case EventType::kProductImpression:
+    case EventType::kProductClick:
+      break;  // recency per type only; feedback counts in storage/ingest_feedback.cc
   }
 }
 

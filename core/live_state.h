@@ -14,11 +14,13 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "core/attribution.h"
 #include "core/caps.h"
 #include "core/catalog.h"
 #include "core/customer_index.h"
 #include "core/decision.h"
 #include "core/decision_config.h"
+#include "core/decision_log.h"
 #include "core/epoch.h"
 #include "core/features.h"
 #include "core/models.h"
@@ -35,6 +37,13 @@ struct LiveState {
   Published<DecisionConfig> config;
   Published<Models> models;
   OfferLedger offers;
+  // Decision ids (seeded at random by the server) and the log of assigned
+  // decisions the writer drains.
+  DecisionIds decision_ids{0, 0};
+  DecisionLog decision_log;
+  // Per experiment and variant: the sums the report reads (the writer
+  // keeps them equal to the stored exposure entries).
+  ExperimentTotals experiment_totals;
 };
 
 }  // namespace nextbest::core

@@ -25,6 +25,10 @@ const char* FallbackReasonText(FallbackReason reason) {
       return "no personal items yet: popular products instead";
     case FallbackReason::kNoConsent:
       return "no personalization consent: popular products instead";
+    case FallbackReason::kControl:
+      return "control group of an experiment: popular products instead";
+    case FallbackReason::kHoldout:
+      return "global holdout: popular products instead";
   }
   return "";
 }

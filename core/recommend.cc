@@ -6,6 +6,39 @@
 #include "core/caps.h"
 
 namespace nextbest::core {
+namespace {
+
+// Does the placement use the customer's own data anywhere?
+bool WantsPersonal(const PlacementSpec& p) {
+  for (const SourceSpec& src : p.sources) {
+    if (IsPersonalSource(src.source) ||
+        (src.seed != Seed::kContext &&
+         (src.source == Source::kCoPurchase || src.source == Source::kCoView))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Log(const Snapshot& s, const RecommendQuery& q, const Recommendation& r) {
+  ServedDecision d;
+  d.id = r.id;
+  d.time = r.time;
+  d.customer_id = std::string(q.customer_id);
+  d.placement = r.placement->id;
+  Arm arms[2];
+  const int n = ArmsOf(s.config, r.assignment, arms);
+  for (int i = 0; i < n; ++i) {
+    d.arms.emplace_back(std::string(arms[i].experiment), std::string(arms[i].variant));
+  }
+  for (const DecidedItem& item : r.decision.items) {
+    if (item.product != kNoProduct) d.products.push_back(item.product);
+    if (item.offer >= 0) d.offers.push_back(s.config.offers[item.offer].id);
+  }
+  s.log->Append(std::move(d));
+}
+
+}  // namespace
 
 absl::StatusOr<const PlacementSpec*> FindPlacement(const DecisionConfig& config,
                                                    absl::string_view placement, int count) {
@@ -28,9 +61,12 @@ absl::StatusOr<Recommendation> Recommend(const Snapshot& s, const RecommendQuery
   if (!found.ok()) return found.status();
   const PlacementSpec* spec = *found;
   const Catalog& catalog = s.catalog;
+  const TimeMs time = q.time.value_or(now);
+  const Assignment assignment = Assign(s.config, *spec, q.customer_id, time);
   DecisionRequest d;
   d.config = &s.config;
-  d.placement = spec;
+  d.placement = &PlacementFor(s.config, *spec, assignment);
+  d.personalize = !assignment.control;
   d.models = s.models;
   d.ledger = s.ledger;
   d.customer_id = q.customer_id;
@@ -67,14 +103,27 @@ absl::StatusOr<Recommendation> Recommend(const Snapshot& s, const RecommendQuery
   d.count = q.count;
   if (!q.request_id.empty()) d.rotation_seed = StableHash(q.request_id, 3) | 1;  // non-zero
   d.require_consent = s.config.require_consent;
-  d.now = q.time.value_or(now);
+  d.now = time;
 
   Recommendation out;
   out.placement = spec;
+  out.ran = d.placement;
+  out.assignment = assignment;
   out.time = d.now;
+  if (s.ids != nullptr) out.id = s.ids->Next(time);
   if (q.explain) d.explain = &out.explanation.emplace();
   out.decision = Decide(catalog, s.trending, d);
+  if (assignment.control && !out.decision.personalized && WantsPersonal(*spec)) {
+    out.decision.fallback = assignment.holdout == Assignment::Holdout::kHeldOut
+                                ? FallbackReason::kHoldout
+                                : FallbackReason::kControl;
+  }
+  if (assignment.Any() && s.log != nullptr) Log(s, q, out);
   return out;
+}
+
+int ArmsOf(const DecisionConfig& config, const Recommendation& r, Arm (&out)[2]) {
+  return ArmsOf(config, r.assignment, out);
 }
 
 }  // namespace nextbest::core

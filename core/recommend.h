@@ -19,6 +19,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "core/decision.h"
+#include "core/decision_log.h"
+#include "core/experiments.h"
 #include "core/live_state.h"
 
 namespace nextbest::core {
@@ -31,11 +33,14 @@ struct Snapshot {
   const Models* models;            // null: not built yet
   OfferLedger* ledger;             // null: caps not reserved (benchmarks)
   const CustomerIndex* customers;  // null: look nobody up
+  DecisionIds* ids = nullptr;       // null: no decision id
+  DecisionLog* log = nullptr;       // null: assigned decisions are not recorded
 
   // The current objects of `live` (inside a ReadGuard on live.epochs).
   static Snapshot Of(LiveState& live) {
     return {*live.catalog.Get(), *live.trending.Get(), *live.config.Get(),
-            live.models.Get(),   &live.offers,         &live.customers};
+            live.models.Get(),   &live.offers,         &live.customers,
+            &live.decision_ids,  &live.decision_log};
   }
 };
 
@@ -58,7 +63,10 @@ struct RecommendQuery {
 };
 
 struct Recommendation {
-  const PlacementSpec* placement = nullptr;
+  const PlacementSpec* placement = nullptr;  // the placement asked for
+  const PlacementSpec* ran = nullptr;        // what answered: it, its control or a variant
+  DecisionId id;                             // empty without Snapshot::ids
+  Assignment assignment;
   TimeMs time = 0;  // the decision time
   Decision decision;
   std::optional<Explanation> explanation;  // with query.explain
@@ -70,11 +78,19 @@ struct Recommendation {
 absl::StatusOr<const PlacementSpec*> FindPlacement(const DecisionConfig& config,
                                                    absl::string_view placement, int count);
 
+// The experiment and holdout arms of a recommendation (see ArmsOf).
+int ArmsOf(const DecisionConfig& config, const Recommendation& r, Arm (&out)[2]);
+
 // NOT_FOUND for an unknown placement (listing the known ones);
 // INVALID_ARGUMENT for a count over the placement's maximum, an unserved
 // market or an unknown store. Error messages name the field as the
 // query's own ("placement", "count", "country", "store_id"); a front end
 // adds its prefix.
+//
+// The customer's assignment (core/experiments.h) picks what answers: the
+// placement, a variant of the experiment running on it, or the control
+// answer. Every answer gets a decision id; an assigned customer's decision
+// is appended to the snapshot's DecisionLog for exposure and attribution.
 absl::StatusOr<Recommendation> Recommend(const Snapshot& snapshot, const RecommendQuery& query,
                                          TimeMs now);
 

@@ -39,8 +39,10 @@ enum class EventType : uint8_t {
   kReturn = 5,
   kOfferImpression = 6,
   kOfferClick = 7,
+  kProductImpression = 8,
+  kProductClick = 9,
 };
-inline constexpr int kEventTypeCount = 8;  // one more than the largest value
+inline constexpr int kEventTypeCount = 10;  // one more than the largest value
 // Per-customer recency per event type is kept in this many slots (indexed
 // by the enum value): room for the event types the next features bring
 // (product impressions and clicks, contacts, newsletter opens...).

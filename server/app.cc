@@ -128,6 +128,11 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   }
 
   app->live_ = std::make_unique<core::LiveState>();
+  {
+    std::random_device rd;  // decision ids: a random node and sequence start per process
+    app->live_->decision_ids.Reseed(static_cast<uint16_t>(rd()),
+                                    (static_cast<uint64_t>(rd()) << 32) | rd());
+  }
   ASSIGN_OR_RETURN(auto empty_catalog, core::Catalog::Empty(cfg.markets, cfg.currency));
   app->live_->catalog.Publish(std::move(empty_catalog), app->live_->epochs);
   app->config_path_ = options.config_path;

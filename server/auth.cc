@@ -26,6 +26,8 @@ const char* ScopeName(Scope s) {
       return "admin";
     case Scope::kPrivacy:
       return "privacy";
+    case Scope::kReport:
+      return "report";
     case Scope::kCount:
       break;
   }
@@ -37,13 +39,14 @@ absl::StatusOr<AuthConfig> ParseAuthConfig(const config_proto::AuthConfig& c) {
     return absl::InvalidArgumentError(absl::StrCat("config: auth.", field, ": ", rule));
   };
   auto scope_of = [](int value) -> std::optional<Scope> {
-    if (value < config_proto::AuthConfig::DECIDE || value > config_proto::AuthConfig::PRIVACY) {
+    if (value < config_proto::AuthConfig::DECIDE || value > config_proto::AuthConfig::REPORT) {
       return std::nullopt;
     }
     return static_cast<Scope>(value - 1);
   };
   static_assert(config_proto::AuthConfig::DECIDE - 1 == static_cast<int>(Scope::kDecide));
   static_assert(config_proto::AuthConfig::PRIVACY - 1 == static_cast<int>(Scope::kPrivacy));
+  static_assert(config_proto::AuthConfig::REPORT - 1 == static_cast<int>(Scope::kReport));
   AuthConfig out;
   if (c.require_credentials() || c.anonymous_scopes_size() > 0) out.anonymous = 0;
   if (c.require_credentials() && c.anonymous_scopes_size() > 0) {
@@ -52,7 +55,7 @@ absl::StatusOr<AuthConfig> ParseAuthConfig(const config_proto::AuthConfig& c) {
   for (int i = 0; i < c.anonymous_scopes_size(); ++i) {
     const std::string field = absl::StrCat("anonymous_scopes[", i, "]");
     std::optional<Scope> s = scope_of(c.anonymous_scopes(i));
-    if (!s) return invalid(field, "DECIDE, TRACK, READ_PROFILE or BATCH");
+    if (!s) return invalid(field, "DECIDE, TRACK, READ_PROFILE, BATCH or REPORT");
     if (*s == Scope::kAdmin || *s == Scope::kPrivacy) {
       return invalid(field, "ADMIN and PRIVACY always need a credential");
     }

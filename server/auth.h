@@ -42,12 +42,13 @@ enum class Scope : uint8_t {
   kBatch,        // DecideForAll (the newsletter run)
   kAdmin,        // reload, models, segments, checkpoint
   kPrivacy,      // consent, erasure, export, erasure list
+  kReport,       // experiment reports
   kCount
 };
 using ScopeSet = uint32_t;
 constexpr ScopeSet ScopeBit(Scope s) { return ScopeSet{1} << static_cast<int>(s); }
 constexpr ScopeSet kAllScopes = (ScopeSet{1} << static_cast<int>(Scope::kCount)) - 1;
-// "decide", "track", "read_profile", "batch", "admin", "privacy".
+// "decide", "track", "read_profile", "batch", "admin", "privacy", "report".
 const char* ScopeName(Scope s);
 
 struct CallerSpec {

@@ -100,6 +100,8 @@ absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const
   return out;
 }
 
+}  // namespace
+
 absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p,
                                                 const std::string& field) {
   core::PlacementSpec spec;
@@ -204,6 +206,9 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p,
         InRange(w, absl::StrCat(field, ".arbitration.offer_type_weight[", type, "]"), 0, 1000));
     arb.offer_type_weight[slot] = w;
   }
+  spec.propensity = p.propensity() == cfg::PlacementConfig::THOMPSON
+                        ? core::PlacementSpec::Propensity::kThompson
+                        : core::PlacementSpec::Propensity::kMean;
   return spec;
 }
 
@@ -217,6 +222,8 @@ absl::StatusOr<core::TimeMs> ParseDate(const std::string& text, const std::strin
   }
   return Invalid(field, absl::StrCat("'", text, "' is not a date (2026-11-01) or RFC 3339 time"));
 }
+
+namespace {
 
 absl::StatusOr<core::OfferSpec> ToOffer(const cfg::OfferConfig& o, const std::string& field,
                                         const std::vector<std::string>& markets,
@@ -303,7 +310,8 @@ absl::Status ParseDecisions(cfg::ServerConfig& c, const std::vector<std::string>
                      ToOffer(c.offers(i), absl::StrCat("offers[", i, "]"), markets, d.segments));
     d.offers.push_back(std::move(offer));
   }
-  // Duplicate ids and offers naming unknown placements.
+  RETURN_IF_ERROR(ParseExperiments(c, d));
+  // Duplicate ids and offers or experiments naming unknown placements.
   auto built = core::DecisionConfig::Build(d);
   if (!built.ok()) return Invalid("", std::string(built.status().message()));
   for (size_t i = 0; i < d.offers.size(); ++i) {

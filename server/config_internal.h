@@ -1,5 +1,6 @@
 #pragma once
-// What the config parser's files share (config.cc, config_decisions.cc).
+// What the config parser's files share (config.cc, config_decisions.cc,
+// config_experiments.cc).
 
 #include <cmath>
 #include <string>
@@ -37,6 +38,16 @@ template <typename T>
 T Or(T value, T fallback) {
   return value != T{} ? value : fallback;
 }
+
+// One placement (also an experiment's variant); `field` prefixes errors.
+absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p,
+                                                const std::string& field);
+// "2026-11-01" or RFC 3339 into epoch ms; "" = 0 (open).
+absl::StatusOr<core::TimeMs> ParseDate(const std::string& text, const std::string& field);
+
+// Experiments, the holdout and the learning settings into `d`
+// (config_experiments.cc); after the placements.
+absl::Status ParseExperiments(const cfg::ServerConfig& c, core::DecisionConfig& d);
 
 // Placements, offers, segments and the consent rule into `d` (the shipped
 // placements when the config names none).

@@ -117,11 +117,43 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
   }
 }
 
+void FillAssignment(const core::Recommendation& r, const core::DecisionConfig& config,
+                    google::protobuf::RepeatedPtrField<v1::ExperimentArm>* out) {
+  core::Arm arms[2];
+  const int n = core::ArmsOf(config, r, arms);
+  for (int i = 0; i < n; ++i) {
+    v1::ExperimentArm* a = out->Add();
+    a->set_experiment(std::string(arms[i].experiment));
+    a->set_variant(std::string(arms[i].variant));
+  }
+}
+
+std::string AssignmentText(const core::Recommendation& r, const core::DecisionConfig& config) {
+  const core::Assignment& a = r.assignment;
+  if (a.holdout == core::Assignment::Holdout::kHeldOut) {
+    return absl::StrFormat("global holdout (%.2f %% of customers): the control answer everywhere",
+                           config.holdout.buckets / 100.0);
+  }
+  std::string out;
+  if (a.experiment >= 0) {
+    const core::ExperimentSpec& x = config.experiments[a.experiment];
+    const core::VariantSpec& v = x.variants[a.variant];
+    out = absl::StrFormat("experiment %s, variant %s%s (%.2f %% of its customers)", x.id, v.id,
+                          v.control ? " = control" : "", v.buckets / 100.0);
+  }
+  if (a.holdout == core::Assignment::Holdout::kPersonalized) {
+    absl::StrAppend(&out, out.empty() ? "" : "; ", "not in the global holdout");
+  }
+  return out;
+}
+
 void FillCustomerDecision(absl::string_view customer_id, const core::Recommendation& r,
                           const core::Catalog& catalog, const core::DecisionConfig& config,
                           v1::CustomerDecision& out) {
   out.set_customer_id(std::string(customer_id));
   out.set_personalized(r.decision.personalized);
+  FillAssignment(r, config, out.mutable_experiments());
+  if (!r.id.empty()) out.set_decision_id(r.id.Hex());
   for (const core::DecidedItem& item : r.decision.items) {
     v1::BatchItem* b = out.add_items();
     FillItem(catalog, config, item, r.decision.country, r.time, *b);
@@ -139,6 +171,8 @@ void FillRecommendation(const core::Recommendation& r, const core::Catalog& cata
   if (d.fallback != core::FallbackReason::kNone)
     out.set_fallback_reason(core::FallbackReasonText(d.fallback));
   out.set_filled_with_popular(d.filled);
+  FillAssignment(r, config, out.mutable_experiments());
+  if (!r.id.empty()) out.set_decision_id(r.id.Hex());
   if (d.country < catalog.market_count()) out.set_country(catalog.market_code(d.country));
   *out.mutable_decided_at() = FromTimeMs(now);
   for (size_t i = 0; i < d.items.size(); ++i) {
@@ -183,6 +217,7 @@ void FillRecommendation(const core::Recommendation& r, const core::Catalog& cata
   x->set_candidates(static_cast<int32_t>(explain->candidates));
   x->set_rfm_segment(core::RfmSegmentName(d.rfm));
   x->set_config_version(config.version);
+  x->set_assignment(AssignmentText(r, config));
   for (const core::DroppedCandidate& dc : explain->dropped) {
     v1::DroppedCandidate* o = x->add_dropped();
     if (Known(catalog, dc.product)) o->set_product_id(catalog.product(dc.product).id);
@@ -217,6 +252,8 @@ void FillEvent(const storage::RawEvent& e, const std::string& currency, v1::Even
   }
   out.set_offer_id(e.offer_id);
   out.set_placement(e.placement);
+  out.set_decision_id(e.decision_id);
+  out.set_position(e.position);
 }
 
 }  // namespace nextbest::server

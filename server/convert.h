@@ -36,6 +36,11 @@ void FillItem(const core::Catalog& catalog, const core::DecisionConfig& config,
   core::DescribeReason(catalog, config, item, country, now, *out.mutable_reason());
 }
 
+// The customer's experiment arms; the assignment in words (explanation).
+void FillAssignment(const core::Recommendation& r, const core::DecisionConfig& config,
+                    google::protobuf::RepeatedPtrField<v1::ExperimentArm>* out);
+std::string AssignmentText(const core::Recommendation& r, const core::DecisionConfig& config);
+
 // The whole Recommend response (with the explanation if there is one).
 void FillRecommendation(const core::Recommendation& r, const core::Catalog& catalog,
                         const core::DecisionConfig& config, v1::RecommendResponse& out);

@@ -30,6 +30,8 @@ static_assert(Same(v1::EVENT_TYPE_PURCHASE, core::EventType::kPurchase));
 static_assert(Same(v1::EVENT_TYPE_RETURN, core::EventType::kReturn));
 static_assert(Same(v1::EVENT_TYPE_OFFER_IMPRESSION, core::EventType::kOfferImpression));
 static_assert(Same(v1::EVENT_TYPE_OFFER_CLICK, core::EventType::kOfferClick));
+static_assert(Same(v1::EVENT_TYPE_PRODUCT_IMPRESSION, core::EventType::kProductImpression));
+static_assert(Same(v1::EVENT_TYPE_PRODUCT_CLICK, core::EventType::kProductClick));
 static_assert(v1::EventType_MAX == core::kEventTypeCount - 1, "an event type on one side only");
 
 // Channels.

@@ -130,6 +130,12 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
   r.quantity = e.quantity();
   r.offer_id = e.offer_id();
   r.placement = e.placement();
+  if (!e.decision_id().empty() && !core::DecisionId::Parse(e.decision_id()).has_value()) {
+    return Invalid(f + ".decision_id", "32 lowercase hex digits (RecommendResponse.decision_id)");
+  }
+  r.decision_id = e.decision_id();
+  if (e.position() < 0 || e.position() > 1000) return Invalid(f + ".position", "must be 0..1000");
+  r.position = e.position();
 
   // Over the core type (validated above): every type is listed, so a new one
   // does not compile until its fields are checked here.
@@ -165,6 +171,14 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
       }
       break;
     }
+    case core::EventType::kProductImpression:
+    case core::EventType::kProductClick:
+      RETURN_IF_ERROR(ValidateId(e.product_id(), f + ".product_id", l));
+      RETURN_IF_ERROR(ValidateId(e.placement(), f + ".placement", l));
+      if (e.decision_id().empty()) return Invalid(f + ".decision_id", "required");
+      if (e.position() <= 0) return Invalid(f + ".position", "required: the item's 1-based position");
+      r.product_id = e.product_id();
+      break;
     case core::EventType::kOfferImpression:
     case core::EventType::kOfferClick:
       RETURN_IF_ERROR(ValidateId(e.offer_id(), f + ".offer_id", l));

@@ -25,6 +25,8 @@ v1::EventRecord EventToRecord(const RawEvent& e) {
   }
   r.set_offer_id(e.offer_id);
   r.set_placement(e.placement);
+  r.set_decision_id(e.decision_id);
+  r.set_position(e.position);
   return r;
 }
 
@@ -44,6 +46,8 @@ RawEvent EventFromRecord(const std::string& customer_id, const v1::EventRecord& 
     e.lines.emplace_back(l.product_id(), l.quantity(), l.unit_price_minor(), l.size());
   e.offer_id = r.offer_id();
   e.placement = r.placement();
+  e.decision_id = r.decision_id();
+  e.position = r.position();
   return e;
 }
 

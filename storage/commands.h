@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "core/catalog.h"
+#include "core/decision_log.h"
 #include "core/features.h"
 #include "core/types.h"
 
@@ -41,6 +42,8 @@ struct RawEvent {
   std::vector<RawOrderLine> lines;
   std::string offer_id;
   std::string placement;
+  std::string decision_id;  // 32 hex digits, or empty
+  int32_t position = 0;
 };
 
 struct CustomerUpsert {
@@ -115,8 +118,20 @@ struct SetStock {
 // that cap counts survive a restart (recovery loads it).
 struct SaveOfferLedger {};
 
+// Decisions served to assigned customers (core/decision_log.h): the writer
+// drains the log into this command itself.
+struct RecordDecisions {
+  std::vector<core::ServedDecision> decisions;
+};
+// Drops stored decisions older than `before_ms` (past the attribution
+// window: they can no longer be attributed).
+struct PruneDecisions {
+  int64_t before_ms = 0;
+};
+
 using Command = std::variant<RecordEvents, UpsertCustomers, UpsertProducts, UpsertStores, SetStock,
-                             EraseCustomer, SetConsent, Suppress, SaveOfferLedger>;
+                             EraseCustomer, SetConsent, Suppress, SaveOfferLedger, RecordDecisions,
+                             PruneDecisions>;
 
 // What an erasure removed (the receipt's facts).
 struct Erasure {

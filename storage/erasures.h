@@ -18,7 +18,7 @@ namespace nextbest::storage {
 // The column families that hold data about one customer, each under keys
 // that begin with the customer id (keys.h): what erasure removes.
 inline constexpr Cf kCustomerFamilies[] = {Cf::kCustomers, Cf::kFeatures, Cf::kEvents,
-                                           Cf::kIdempotency};
+                                           Cf::kIdempotency, Cf::kExperiments};
 
 // Makes the bytes of everything about `customer_id` leave the database
 // files (RocksStore::Purge over kCustomerFamilies). Blocking; call it off

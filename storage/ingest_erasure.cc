@@ -55,6 +55,8 @@ absl::Status Ingestor::Apply(const EraseCustomer& c, Group& g, WriteResult& r) {
   rocksdb::WriteBatch& b = g.batch();
   b.DeleteRange(store_->handle(Cf::kEvents), range.begin, range.end);
   b.DeleteRange(store_->handle(Cf::kIdempotency), range.begin, range.end);
+  RETURN_IF_ERROR(g.feedback().Erase(id));  // their exposures leave the totals
+  b.DeleteRange(store_->handle(Cf::kExperiments), range.begin, range.end);
   b.Delete(store_->handle(Cf::kCustomers), keys::Customer(id));
   b.Delete(store_->handle(Cf::kFeatures), keys::Customer(id));
   v1::SuppressionRecord sup;

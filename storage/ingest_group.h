@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "core/status_macros.h"
 #include "storage/codec.h"
+#include "storage/feedback_work.h"
 #include "storage/ingestor.h"
 #include "storage/keys.h"
 
@@ -26,9 +27,11 @@ class Ingestor::Group {
         live_(live),
         catalog_(*live.catalog.Get()),
         popularity_base_(pop),
-        store_popularity_base_(store_pop) {}
+        store_popularity_base_(store_pop),
+        feedback_(store) {}
 
   rocksdb::WriteBatch& batch() { return batch_; }
+  FeedbackWork& feedback() { return feedback_; }
   core::CatalogBuilder& catalog() { return catalog_; }
 
   // The customer's state as this group leaves it; created if new.
@@ -106,6 +109,7 @@ class Ingestor::Group {
 
   // Adds the final feature and popularity records to the batch.
   void Seal() {
+    feedback_.Seal(batch_, live_.experiment_totals);
     const core::Catalog& catalog = catalog_.current();
     for (auto& [id, pending] : customers_) {
       if (!pending.features_changed) continue;
@@ -148,6 +152,7 @@ class Ingestor::Group {
       store_popularity.resize(catalog_.current().store_count());
     }
     for (auto& [key, score] : store_scores_) store_popularity[key.first][key.second] = score;
+    feedback_.Publish(live_.experiment_totals);
     for (const auto& [offer, click] : offer_events_) {
       if (click) {
         live_.offers.RecordClick(offer);
@@ -180,6 +185,7 @@ class Ingestor::Group {
   absl::flat_hash_map<std::string, v1::CustomerRecord> records_;
   absl::flat_hash_map<std::string, Erasure*> erasures_;
   absl::flat_hash_map<std::string, int64_t> suppressions_;
+  FeedbackWork feedback_;
 };
 
 }  // namespace nextbest::storage

@@ -73,21 +73,31 @@ void Ingestor::Run() {
   const size_t max_group =
       store_->durability() == Durability::kSyncEachWrite ? 1 : options_.max_group_requests;
   const auto interval = std::chrono::milliseconds(options_.trending_publish_interval_ms);
+  const auto decision_flush = std::chrono::milliseconds(options_.decision_flush_ms);
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu_);
       auto ready = [&] { return !queue_.empty() || stopping_; };
-      if (trending_dirty_) {
+      if (live_->decision_log.pending() > 0) {
+        cv_.wait_for(lock, std::min(decision_flush, interval), ready);
+      } else if (trending_dirty_) {
         cv_.wait_for(lock, interval, ready);
       } else {
-        cv_.wait(lock, ready);
+        // Decisions are logged without waking the writer: look again soon.
+        cv_.wait_for(lock, decision_flush, ready);
       }
-      if (queue_.empty() && stopping_) break;
+      if (queue_.empty() && stopping_ && live_->decision_log.pending() == 0) break;
       while (!queue_.empty() && group.size() < max_group) {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       queue_depth_.store(queue_.size(), std::memory_order_relaxed);
+    }
+    // Decisions served so far go first: events of this group may name them.
+    if (live_->decision_log.pending() > 0) {
+      RecordDecisions decisions;
+      live_->decision_log.Drain(decisions.decisions);
+      group.insert(group.begin(), Pending{std::move(decisions), [](absl::Status, WriteResult) {}});
     }
     if (!group.empty()) ProcessGroup(group);
     group.clear();
@@ -305,6 +315,7 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
     if (ev.type == core::EventType::kOfferImpression || ev.type == core::EventType::kOfferClick) {
       g.OfferEvent(e.offer_id, ev.type == core::EventType::kOfferClick);
     }
+    RETURN_IF_ERROR(Feedback(e, ev, g));
 
     // Popularity of every product the event is about: in its market, and
     // in its store if it names one.

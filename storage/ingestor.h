@@ -67,6 +67,9 @@ struct IngestOptions {
   int queue_capacity = 4096;
   int max_group_requests = 256;
   int trending_publish_interval_ms = 200;
+  // Decisions served to assigned customers (core::DecisionLog) are stored
+  // at least this often.
+  int decision_flush_ms = 50;
   int store_trending_keep = 250;
   // How far ahead of the server clock an event may be (validation accepts
   // this much skew): an erasure also drops the customer's events dated up
@@ -152,6 +155,12 @@ class Ingestor {
   absl::Status Apply(const SetConsent& c, Group& g, WriteResult& r);
   absl::Status Apply(const Suppress& c, Group& g, WriteResult& r);
   absl::Status Apply(const SaveOfferLedger& c, Group& g, WriteResult& r);
+  // ingest_feedback.cc
+  absl::Status Apply(const RecordDecisions& c, Group& g, WriteResult& r);
+  absl::Status Apply(const PruneDecisions& c, Group& g, WriteResult& r);
+  // Counts a new event for the decisions and experiments it answers.
+  absl::Status Feedback(const RawEvent& e, const core::Event& ev, Group& g);
+  absl::Status RecoverFeedback();
   // Through when events of `customer_id` are dropped (it was erased), if
   // ever.
   std::optional<int64_t> SuppressedThrough(const std::string& customer_id, const Group& g) const;

@@ -38,6 +38,35 @@ std::string Idempotency(absl::string_view customer_id, absl::string_view event_i
   return absl::StrCat(customer_id, absl::string_view(&kSep, 1), event_id);
 }
 
+std::string Decision(absl::string_view customer_id, uint64_t id_hi, uint64_t id_lo) {
+  std::string k = DecisionPrefix(customer_id);
+  for (uint64_t part : {id_hi, id_lo}) {
+    for (int shift = 56; shift >= 0; shift -= 8) k.push_back(static_cast<char>((part >> shift) & 0xff));
+  }
+  return k;
+}
+
+std::string DecisionPrefix(absl::string_view customer_id) {
+  return absl::StrCat(customer_id, absl::string_view(&kSep, 1), "d");
+}
+
+std::string Exposure(absl::string_view customer_id, absl::string_view experiment_id) {
+  return absl::StrCat(ExposurePrefix(customer_id), experiment_id);
+}
+
+std::string ExposurePrefix(absl::string_view customer_id) {
+  return absl::StrCat(customer_id, absl::string_view(&kSep, 1), "x");
+}
+
+std::optional<ExperimentsKey> ParseExperimentsKey(absl::string_view key) {
+  const size_t sep = key.find(kSep);
+  if (sep == absl::string_view::npos || sep == 0 || sep + 1 >= key.size()) return std::nullopt;
+  ExperimentsKey k{std::string(key.substr(0, sep)), key[sep + 1], key.substr(sep + 2)};
+  if (k.kind == 'd' && k.rest.size() != 16) return std::nullopt;
+  if (k.kind != 'd' && k.kind != 'x') return std::nullopt;
+  return k;
+}
+
 std::string StoreProduct(absl::string_view store_id, absl::string_view product_id) {
   return absl::StrCat(store_id, absl::string_view(&kSep, 1), product_id);
 }

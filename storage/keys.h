@@ -18,6 +18,8 @@
 //   meta         name                            -> value (kOfferLedgerMetaKey, ...)
 //   suppression  HMAC-SHA256(secret, id)         -> SuppressionRecord
 //                (erased customers: a keyed hash, never the id)
+//   experiments  id \0 'd' decision id (16 B)    -> DecisionRecord (served, assigned)
+//                id \0 'x' experiment id         -> ExposureRecord
 
 #include <cstdint>
 #include <optional>
@@ -42,6 +44,21 @@ std::string Suppression(absl::string_view secret, absl::string_view customer_id)
 
 // The offer ledger (cap counts, impressions, clicks) in the meta family.
 inline constexpr char kOfferLedgerMetaKey[] = "offer_ledger";
+// Feedback no exposed customer owns (FeedbackCountsRecord), in meta.
+inline constexpr char kFeedbackMetaKey[] = "feedback_unattributed";
+
+// The experiments family: a served decision (the id's 128 bits big-endian,
+// so a customer's decisions sort by time) and an exposure entry.
+std::string Decision(absl::string_view customer_id, uint64_t id_hi, uint64_t id_lo);
+std::string DecisionPrefix(absl::string_view customer_id);
+std::string Exposure(absl::string_view customer_id, absl::string_view experiment_id);
+std::string ExposurePrefix(absl::string_view customer_id);
+struct ExperimentsKey {
+  std::string customer_id;
+  char kind = 0;          // 'd' or 'x'
+  absl::string_view rest;  // the 16 id bytes, or the experiment id (into the key)
+};
+std::optional<ExperimentsKey> ParseExperimentsKey(absl::string_view key);
 
 // [begin, end) covering every customer-scoped key of `customer_id`.
 struct Range {

@@ -88,6 +88,7 @@ absl::Status Ingestor::Recover() {
   ASSIGN_OR_RETURN(std::optional<std::string> ledger,
                    store_->Get(Cf::kMeta, keys::kOfferLedgerMetaKey));
   if (ledger.has_value()) RETURN_IF_ERROR(live_->offers.Load(*ledger));
+  RETURN_IF_ERROR(RecoverFeedback());
 
   it = store_->NewIterator(Cf::kSuppression, /*fill_cache=*/false);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {

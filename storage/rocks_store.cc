@@ -80,6 +80,8 @@ const char* RocksStore::CfName(Cf cf) {
       return "suppression";
     case Cf::kStorePopularity:
       return "store_popularity";
+    case Cf::kExperiments:
+      return "experiments";
     case Cf::kCount:
       break;
   }

@@ -81,6 +81,7 @@ enum class Cf : int {
   kMeta,
   kSuppression,
   kStorePopularity,
+  kExperiments,
   kCount
 };
 

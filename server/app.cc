@@ -174,6 +174,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   app->decisions_ = std::make_unique<DecisionServiceImpl>(deps);
   app->admin_ = std::make_unique<AdminServiceImpl>(deps);
   app->privacy_ = std::make_unique<PrivacyServiceImpl>(deps);
+  app->experiments_ = std::make_unique<ExperimentServiceImpl>(deps);
   app->decisions_->SetMessageAllocatorFor_Recommend(&app->recommend_allocator_);
   app->customers_->SetMessageAllocatorFor_GetProfile(&app->profile_allocator_);
 
@@ -187,6 +188,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   builder.RegisterService(app->decisions_.get());
   builder.RegisterService(app->admin_.get());
   builder.RegisterService(app->privacy_.get());
+  builder.RegisterService(app->experiments_.get());
   app->server_ = builder.BuildAndStart();
   if (app->server_ == nullptr || app->grpc_port_ == 0) {
     return absl::UnavailableError(
@@ -201,6 +203,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
                                                  options.metrics_address, ": ", e.what()));
     }
     for (const auto& c : app->metrics_->collectables()) app->exposer_->RegisterCollectable(c);
+    app->experiment_metrics_ = std::make_shared<ExperimentMetrics>(app->live_.get());
+    app->exposer_->RegisterCollectable(app->experiment_metrics_);
     auto ports = app->exposer_->GetListeningPorts();
     app->metrics_port_ = ports.empty() ? 0 : ports.front();
   }

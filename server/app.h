@@ -20,6 +20,7 @@
 #include "server/arena_allocator.h"
 #include "server/config.h"
 #include "server/metrics.h"
+#include "server/experiment_metrics.h"
 #include "server/services.h"
 #include "storage/ingestor.h"
 #include "storage/rocks_store.h"
@@ -104,6 +105,8 @@ class App final : public AdminOps {
   std::unique_ptr<DecisionServiceImpl> decisions_;
   std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<PrivacyServiceImpl> privacy_;
+  std::unique_ptr<ExperimentServiceImpl> experiments_;
+  std::shared_ptr<ExperimentMetrics> experiment_metrics_;
   ArenaMessageAllocator<v1::RecommendRequest, v1::RecommendResponse> recommend_allocator_;
   ArenaMessageAllocator<v1::GetProfileRequest, v1::GetProfileResponse> profile_allocator_;
   std::unique_ptr<BatchPool> batch_pool_;

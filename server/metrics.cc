@@ -88,6 +88,8 @@ const char* RpcName(Rpc rpc) {
       return "Checkpoint";
     case Rpc::kListErasures:
       return "ListErasures";
+    case Rpc::kGetExperimentReport:
+      return "GetExperimentReport";
     case Rpc::kCount:
       break;
   }

@@ -67,6 +67,7 @@ enum class Rpc : int {
   kExportCustomer,
   kCheckpoint,
   kListErasures,
+  kGetExperimentReport,
   kCount
 };
 

@@ -28,6 +28,8 @@ Scope RpcScope(Rpc rpc) {
     case Rpc::kExportCustomer:
     case Rpc::kListErasures:
       return Scope::kPrivacy;
+    case Rpc::kGetExperimentReport:
+      return Scope::kReport;
     case Rpc::kCount:
       break;
   }

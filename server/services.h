@@ -16,6 +16,7 @@
 #include "nextbest/v1/customers.grpc.pb.h"
 #include "nextbest/v1/decisions.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
+#include "nextbest/v1/experiments.grpc.pb.h"
 #include "nextbest/v1/privacy.grpc.pb.h"
 #include "server/auth.h"
 #include "server/batch_pool.h"
@@ -164,6 +165,18 @@ class PrivacyServiceImpl final : public v1::PrivacyService::CallbackService {
       grpc::CallbackServerContext* ctx, const v1::ExportCustomerRequest* request) override;
   grpc::ServerWriteReactor<v1::ListErasuresResponse>* ListErasures(
       grpc::CallbackServerContext* ctx, const v1::ListErasuresRequest* request) override;
+
+ private:
+  const ServiceDeps deps_;
+};
+
+// experiment_service.cc
+class ExperimentServiceImpl final : public v1::ExperimentService::CallbackService {
+ public:
+  explicit ExperimentServiceImpl(const ServiceDeps& deps) : deps_(deps) {}
+  grpc::ServerUnaryReactor* GetExperimentReport(
+      grpc::CallbackServerContext* ctx, const v1::GetExperimentReportRequest* request,
+      v1::GetExperimentReportResponse* response) override;
 
  private:
   const ServiceDeps deps_;

@@ -109,6 +109,7 @@ int Health();  // cli_admin.cc
 int ReloadConfig();
 int RebuildModels();
 int Segments();
+int Experiments();  // cli_experiments.cc
 int Checkpoint();
 int Consent();  // cli_privacy.cc
 int Erase();

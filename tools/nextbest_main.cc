@@ -35,6 +35,8 @@ constexpr Command kCommands[] = {
     {"rebuild-models", nextbest::cli::RebuildModels,
      "rebuild neighbours, cut points, segment sizes now"},
     {"segments", nextbest::cli::Segments, "segment sizes and RFM cut points"},
+    {"experiments", nextbest::cli::Experiments,
+     "experiment and holdout report: uplift with intervals (--id)"},
     {"checkpoint", nextbest::cli::Checkpoint, "a consistent copy of the database (--dir)"},
     {"consent", nextbest::cli::Consent, "change a customer's consents"},
     {"erase", nextbest::cli::Erase, "GDPR erasure; prints the receipt"},

@@ -16,6 +16,7 @@
 #include "nextbest/v1/catalog.grpc.pb.h"
 #include "nextbest/v1/customers.grpc.pb.h"
 #include "nextbest/v1/decisions.grpc.pb.h"
+#include "nextbest/v1/experiments.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
 #include "nextbest/v1/privacy.grpc.pb.h"
 #include "tests/server/server_process.h"
@@ -29,7 +30,8 @@ using testing::ServerProcess;
 using testing::TempDir;
 using Code = grpc::StatusCode;
 
-const char* const kScopes[] = {"DECIDE", "TRACK", "READ_PROFILE", "BATCH", "ADMIN", "PRIVACY"};
+const char* const kScopes[] = {"DECIDE", "TRACK", "READ_PROFILE", "BATCH",
+                               "ADMIN",  "PRIVACY", "REPORT"};
 
 std::string TokenFor(const std::string& scope) { return "tok-" + scope + "-5e1f0a77c2d94b3a"; }
 
@@ -160,6 +162,14 @@ std::vector<RpcCase> AllRpcs() {
          while (reader->Read(&msg)) {
          }
          return reader->Finish().error_code();
+       }},
+      {"GetExperimentReport", "REPORT",
+       [](auto ch) {
+         auto stub = v1::ExperimentService::NewStub(ch);
+         grpc::ClientContext ctx;
+         v1::GetExperimentReportResponse resp;
+         return stub->GetExperimentReport(&ctx, v1::GetExperimentReportRequest(), &resp)
+             .error_code();
        }},
   };
 }

@@ -228,3 +228,63 @@ TEST(ConfigTest, MissingFileIsNotFound) {
 
 }  // namespace
 }  // namespace nextbest::server
+
+// Experiments, the holdout and learning: bad values name their field.
+TEST(ConfigTest, BadExperimentsAreRejectedNamingTheField) {
+  using nextbest::server::ParseConfig;
+  const std::string p = "placements { id: 'home' sources { kind: RECENTLY_VIEWED } } ";
+  const std::string treatment = "placement { sources { kind: AFFINITY } }";
+  auto ab = [&](const std::string& a, const std::string& b, const std::string& extra = "") {
+    return p + "experiments { id: 'x' placement: 'home' " + extra + " variants { id: 'a' " + a +
+           " } variants { id: 'b' " + b + " } }";
+  };
+  struct Case {
+    std::string text;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {ab("weight: 50 " + treatment, "weight: 50 control: true"), ""},
+      {ab("weight: 50 " + treatment, "weight: 45 control: true"),
+       "experiments[0].variants: the weights must sum to 100, got 95"},
+      {ab("weight: 50.005 " + treatment, "weight: 49.995 control: true"),
+       "experiments[0].variants[0].weight: at most two decimals"},
+      {ab("weight: 50", "weight: 50 control: true"), "experiments[0].variants[0].control"},
+      {ab("weight: 50 control: true " + treatment, "weight: 50 control: true"),
+       "experiments[0].variants[0].placement"},
+      {ab("weight: 50 " + treatment, "weight: 50 control: true", "placement: 'nope'"), ""},
+      {p + "experiments { id: 'x' placement: 'nope' variants { id: 'a' weight: 100 control: "
+           "true } variants { id: 'b' weight: 0 control: true } }",
+       "experiments[0].placement: unknown placement 'nope'"},
+      {ab("buckets: '0-4999' " + treatment, "buckets: '4000-9999' control: true"),
+       "experiments[0].variants: bucket ranges overlap"},
+      {ab("buckets: '0-4999' " + treatment, "weight: 50 control: true"),
+       "experiments[0].variants[1].buckets: either every variant lists buckets or none"},
+      {ab("buckets: '0-99999' " + treatment, "buckets: '5000-9999' control: true"),
+       "experiments[0].variants[0].buckets"},
+      {ab("weight: 50 " + treatment, "weight: 50 control: true") +
+           " experiments { id: 'y' placement: 'home' variants { id: 'a' weight: 50 control: "
+           "true } variants { id: 'b' weight: 50 " +
+           treatment + " } }",
+       "experiments[1].start: runs on placement 'home' while experiment 'x' does"},
+      {ab("weight: 50 " + treatment, "weight: 50 control: true",
+          "start: '2026-12-01' end: '2026-11-01'"),
+       "experiments[0].end: must be after start"},
+      {p + "holdout { percent: 60 }", "holdout.percent"},
+      {p + "learning { prior_clicks: 5 prior_impressions: 2 }", "learning.prior_impressions"},
+      {p + "learning { attribution_window_hours: -1 }", "learning.attribution_window_hours"},
+  };
+  for (const Case& c : cases) {
+    auto r = ParseConfig(c.text);
+    const bool ok_expected = c.expected.empty() && c.text.find("'nope'") == std::string::npos;
+    if (ok_expected) {
+      EXPECT_TRUE(r.ok()) << c.text << ": " << r.status();
+      continue;
+    }
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.text;
+    if (!c.expected.empty()) {
+      EXPECT_NE(r.status().message().find(c.expected), std::string::npos)
+          << c.text << " -> " << r.status();
+    }
+  }
+}

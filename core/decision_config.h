@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/bandit.h"
 #include "core/experiments.h"
 #include "core/placement.h"
 #include "core/sources.h"
@@ -98,6 +99,8 @@ struct OfferCounters {
   std::atomic<int64_t> served{0};
   std::atomic<int64_t> impressions{0};
   std::atomic<int64_t> clicks{0};
+  // The click posterior (core/bandit.h), overall and per RFM segment.
+  OfferPosterior posterior;
 };
 
 struct OfferSpec {

@@ -3,17 +3,25 @@
 // is selected (decision.cc, through the OfferLedger).
 
 #include "core/decision_internal.h"
+#include "core/bandit.h"
+#include "core/caps.h"
 #include "core/segments.h"
 
 namespace nextbest::core::internal {
 namespace {
 
-// Smoothed click-through rate: (clicks + 1) / (impressions + 20).
-double Propensity(const OfferSpec& o) {
-  if (o.counters == nullptr) return 1.0 / 20;
-  const double clicks = static_cast<double>(o.counters->clicks.load(std::memory_order_relaxed));
-  const double imps = static_cast<double>(o.counters->impressions.load(std::memory_order_relaxed));
-  return (clicks + 1) / (imps + 20);
+// The offer's click posterior for the customer's segment (core/bandit.h):
+// its mean, or a Thompson draw seeded by the request (the rotation seed)
+// and the offer.
+double Propensity(const Pipeline& p, const OfferSpec& o, uint32_t index, RfmSegment segment) {
+  const LearningSpec& spec = p.request.config->learning;
+  if (o.counters == nullptr) return spec.prior_clicks / spec.prior_impressions;
+  const Beta b =
+      PosteriorOf(o.counters->posterior, static_cast<int>(segment), spec, p.request.now);
+  if (p.spec.propensity == PlacementSpec::Propensity::kMean) return b.Mean();
+  uint64_t seed = p.request.rotation_seed;
+  if (seed == 0) seed = StableHash(p.request.customer_id, static_cast<uint64_t>(p.request.now));
+  return SampleBeta(b, seed ^ (0x9E3779B97F4A7C15ULL * (index + 1)));
 }
 
 }  // namespace
@@ -53,7 +61,7 @@ void AddOfferCandidates(Pipeline& p) {
         continue;
       }
     }
-    const double relevance = Propensity(o);
+    const double relevance = Propensity(p, o, idx, in.rfm);
     double score = a.use_relevance ? relevance : 1;
     if (a.use_value) score *= o.value;
     if (a.use_priority) score *= o.priority;

@@ -294,4 +294,31 @@ core::StoreScore StoreScoreFromRecord(const v1::StorePopularityRecord& r) {
   return {Time(r.ref_ms()), Score(r.score())};
 }
 
+namespace {
+void CountsToRecord(const core::ClickCounts& c, v1::ClickCountsRecord* r) {
+  r->set_impressions(c.impressions);
+  r->set_clicks(c.clicks);
+  r->set_at_ms(c.at);
+}
+core::ClickCounts CountsFromRecord(const v1::ClickCountsRecord& r) {
+  return {r.impressions(), r.clicks(), r.at_ms()};
+}
+}  // namespace
+
+v1::OfferPosteriorRecord PosteriorToRecord(
+    const core::ClickCounts& overall,
+    const std::array<core::ClickCounts, core::kPosteriorSegments>& segments) {
+  v1::OfferPosteriorRecord r;
+  CountsToRecord(overall, r.mutable_overall());
+  for (const core::ClickCounts& s : segments) CountsToRecord(s, r.add_by_segment());
+  return r;
+}
+
+void PosteriorFromRecord(const v1::OfferPosteriorRecord& r, core::OfferPosterior& out) {
+  out.overall.Store(CountsFromRecord(r.overall()));
+  for (int s = 0; s < r.by_segment_size() && s < core::kPosteriorSegments; ++s) {
+    out.by_segment[s].Store(CountsFromRecord(r.by_segment(s)));
+  }
+}
+
 }  // namespace nextbest::storage::codec

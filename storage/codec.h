@@ -3,10 +3,12 @@
 // (records.proto). In memory, products and categories are dense indices; on
 // disk they are ids and paths, so indices may differ between runs.
 
+#include <array>
 #include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "core/bandit.h"
 #include "core/catalog.h"
 #include "core/features.h"
 #include "core/trending.h"
@@ -45,6 +47,12 @@ core::ProductPopularity PopularityFromRecord(const v1::PopularityRecord& r,
                                              const core::Catalog& catalog);
 
 v1::StorePopularityRecord StoreScoreToRecord(const core::StoreScore& s);
+
+// An offer's click posterior (core/bandit.h).
+v1::OfferPosteriorRecord PosteriorToRecord(
+    const core::ClickCounts& overall,
+    const std::array<core::ClickCounts, core::kPosteriorSegments>& segments);
+void PosteriorFromRecord(const v1::OfferPosteriorRecord& r, core::OfferPosterior& out);
 core::StoreScore StoreScoreFromRecord(const v1::StorePopularityRecord& r);
 
 // Parses a record; DATA_LOSS naming `what` if the bytes are not one.

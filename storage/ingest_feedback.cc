@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "core/segments.h"
 #include "core/status_macros.h"
 #include "storage/codec.h"
 #include "storage/ingest_group.h"
@@ -148,6 +149,12 @@ absl::Status Ingestor::Apply(const PruneDecisions& c, Group& g, WriteResult& r) 
   return FromRocks(it->status(), "prune decisions");
 }
 
+int Ingestor::RfmSegmentOf(const core::CustomerState& state, core::TimeMs now) const {
+  const core::Models* models = live_->models.Get();
+  if (models == nullptr || models->rfm.population == 0) return 0;
+  return static_cast<int>(core::ScoreRfm(state.features, models->rfm, now).segment);
+}
+
 absl::Status Ingestor::RecoverFeedback() {
   core::ExperimentTotals& totals = live_->experiment_totals;
   totals.Clear();
@@ -156,6 +163,19 @@ absl::Status Ingestor::RecoverFeedback() {
     ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::FeedbackCountsRecord>(*meta, "feedback counts"));
     totals.AddUnattributed({rec.unknown_decision_events(), rec.unattributed_lines()});
   }
+  // Offer posteriors.
+  const std::string prefix = keys::OfferPosterior("");
+  auto meta_it = store_->NewIterator(Cf::kMeta, /*fill_cache=*/false);
+  for (meta_it->Seek(prefix); meta_it->Valid() && meta_it->key().starts_with(prefix);
+       meta_it->Next()) {
+    ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::OfferPosteriorRecord>(meta_it->value().ToString(),
+                                                                       "offer posterior"));
+    core::OfferPosterior& p =
+        live_->offers.Counters(meta_it->key().ToString().substr(prefix.size()))->posterior;
+    codec::PosteriorFromRecord(rec, p);
+  }
+  RETURN_IF_ERROR(FromRocks(meta_it->status(), "read offer posteriors"));
+
   auto it = store_->NewIterator(Cf::kExperiments, /*fill_cache=*/false);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string key = it->key().ToString();

@@ -3,6 +3,8 @@
 // ingest_*.cc files that apply commands): the write batch, and the new
 // in-memory objects published only if the batch is written.
 
+#include <array>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,9 +101,24 @@ class Ingestor::Group {
   }
   const absl::flat_hash_map<std::string, int64_t>& suppressions() const { return suppressions_; }
 
-  // An offer impression or click, counted once the group is durable.
-  void OfferEvent(const std::string& offer_id, bool click) {
+  // An offer impression or click by a customer in RFM `segment`, counted
+  // (and its posterior moved) once the group is durable.
+  void OfferEvent(const std::string& offer_id, bool click, core::TimeMs time, int segment) {
     offer_events_.emplace_back(offer_id, click);
+    const core::DecisionConfig* config = live_.config.Get();
+    const double half_life = config != nullptr ? config->learning.half_life_days
+                                               : core::LearningSpec{}.half_life_days;
+    auto [it, inserted] = posteriors_.try_emplace(offer_id);
+    Posterior& p = it->second;
+    if (inserted) {
+      const core::OfferPosterior& live = live_.offers.Counters(offer_id)->posterior;
+      p.overall = live.overall.Load();
+      for (int s = 0; s < core::kPosteriorSegments; ++s) p.segments[s] = live.by_segment[s].Load();
+    }
+    p.overall.Add(click, time, half_life);
+    if (segment > 0 && segment < core::kPosteriorSegments) {
+      p.segments[segment].Add(click, time, half_life);
+    }
   }
 
   // Event ids written by earlier requests of this group: key -> payload hash.
@@ -110,6 +127,10 @@ class Ingestor::Group {
   // Adds the final feature and popularity records to the batch.
   void Seal() {
     feedback_.Seal(batch_, live_.experiment_totals);
+    for (const auto& [offer, p] : posteriors_) {
+      batch_.Put(store_.handle(Cf::kMeta), keys::OfferPosterior(offer),
+                 codec::PosteriorToRecord(p.overall, p.segments).SerializeAsString());
+    }
     const core::Catalog& catalog = catalog_.current();
     for (auto& [id, pending] : customers_) {
       if (!pending.features_changed) continue;
@@ -160,6 +181,11 @@ class Ingestor::Group {
         live_.offers.RecordImpression(offer);
       }
     }
+    for (const auto& [offer, p] : posteriors_) {
+      core::OfferPosterior& live = live_.offers.Counters(offer)->posterior;
+      live.overall.Store(p.overall);
+      for (int s = 0; s < core::kPosteriorSegments; ++s) live.by_segment[s].Store(p.segments[s]);
+    }
   }
 
   bool catalog_changed() const { return catalog_.changed(); }
@@ -182,6 +208,11 @@ class Ingestor::Group {
       store_scores_;
   absl::flat_hash_map<std::string, uint64_t> seen_ids_;
   std::vector<std::pair<std::string, bool>> offer_events_;
+  struct Posterior {
+    core::ClickCounts overall;
+    std::array<core::ClickCounts, core::kPosteriorSegments> segments;
+  };
+  std::map<std::string, Posterior> posteriors_;
   absl::flat_hash_map<std::string, v1::CustomerRecord> records_;
   absl::flat_hash_map<std::string, Erasure*> erasures_;
   absl::flat_hash_map<std::string, int64_t> suppressions_;

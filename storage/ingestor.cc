@@ -313,7 +313,8 @@ absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {
                                ev.store, state.attributes.country);
     core::ApplyEvent(fo, cat.current(), ev, state.features);
     if (ev.type == core::EventType::kOfferImpression || ev.type == core::EventType::kOfferClick) {
-      g.OfferEvent(e.offer_id, ev.type == core::EventType::kOfferClick);
+      g.OfferEvent(e.offer_id, ev.type == core::EventType::kOfferClick, ev.time,
+                   RfmSegmentOf(state, ev.time));
     }
     RETURN_IF_ERROR(Feedback(e, ev, g));
 

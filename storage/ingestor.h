@@ -161,6 +161,8 @@ class Ingestor {
   // Counts a new event for the decisions and experiments it answers.
   absl::Status Feedback(const RawEvent& e, const core::Event& ev, Group& g);
   absl::Status RecoverFeedback();
+  // The customer's RFM segment value at `now` (0 before the first models).
+  int RfmSegmentOf(const core::CustomerState& state, core::TimeMs now) const;
   // Through when events of `customer_id` are dropped (it was erased), if
   // ever.
   std::optional<int64_t> SuppressedThrough(const std::string& customer_id, const Group& g) const;

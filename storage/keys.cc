@@ -67,6 +67,10 @@ std::optional<ExperimentsKey> ParseExperimentsKey(absl::string_view key) {
   return k;
 }
 
+std::string OfferPosterior(absl::string_view offer_id) {
+  return absl::StrCat(kOfferPosteriorPrefix, absl::string_view(&kSep, 1), offer_id);
+}
+
 std::string StoreProduct(absl::string_view store_id, absl::string_view product_id) {
   return absl::StrCat(store_id, absl::string_view(&kSep, 1), product_id);
 }

@@ -46,6 +46,9 @@ std::string Suppression(absl::string_view secret, absl::string_view customer_id)
 inline constexpr char kOfferLedgerMetaKey[] = "offer_ledger";
 // Feedback no exposed customer owns (FeedbackCountsRecord), in meta.
 inline constexpr char kFeedbackMetaKey[] = "feedback_unattributed";
+// An offer's click posterior (OfferPosteriorRecord), in meta.
+inline constexpr char kOfferPosteriorPrefix[] = "offer_posterior";
+std::string OfferPosterior(absl::string_view offer_id);
 
 // The experiments family: a served decision (the id's 128 bits big-endian,
 // so a customer's decisions sort by time) and an exposure entry.

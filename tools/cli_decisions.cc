@@ -54,14 +54,22 @@ void PrintRecommendation(const v1::RecommendRequest& req, const v1::RecommendRes
             << resp.country() << (resp.personalized() ? ", personalized" : ", not personalized")
             << ")\n";
   if (!resp.fallback_reason().empty()) std::cout << "  note: " << resp.fallback_reason() << "\n";
+  if (!resp.decision_id().empty()) {
+    std::cout << "  decision " << resp.decision_id();
+    for (const auto& arm : resp.experiments()) {
+      std::cout << "; " << arm.experiment() << ": " << arm.variant();
+    }
+    std::cout << "\n";
+  }
   if (resp.items().empty()) std::cout << "  (nothing to show)\n";
   int i = 0;
   for (const auto& it : resp.items()) {
     if (it.has_offer()) {
       std::cout << absl::StrFormat(
-          "  %2d. [%s] %-40s %s  [offer %s %.3g]\n", ++i, it.offer().type(), it.offer().title(),
+          "  %2d. [%s] %-40s %s  [offer %s %.3g; accepted by %.1f %%]\n", ++i, it.offer().type(),
+          it.offer().title(),
           it.product_id().empty() ? "" : "(" + it.name() + ", " + Euro(it.price()) + ")",
-          it.offer().offer_id(), it.score());
+          it.offer().offer_id(), it.score(), 100 * it.acceptance_probability());
       continue;
     }
     std::cout << absl::StrFormat("  %2d. %-34s %10s  %-26s %s  [%s %.3g]\n", ++i, it.name(),

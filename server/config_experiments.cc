@@ -80,11 +80,15 @@ absl::StatusOr<core::ExperimentSpec> ToExperiment(const cfg::ExperimentConfig& e
       if (earlier.id == v.id) return Invalid(vf + ".id", absl::StrCat("duplicate '", v.id, "'"));
     }
     v.control = vc.control();
-    if (v.control == vc.has_placement()) {
+    const int kinds = int{v.control} + int{vc.has_placement()} + int{vc.as_configured()};
+    if (kinds != 1) {
       return Invalid(vf + (v.control ? ".placement" : ".control"),
-                     "a variant is either the control or a placement, not both or neither");
+                     "a variant is exactly one of: control, as_configured, a placement");
     }
-    if (!v.control) {
+    if (vc.as_configured()) {
+      v.placement = *std::find_if(d.placements.begin(), d.placements.end(),
+                                  [&](const core::PlacementSpec& p) { return p.id == x.placement; });
+    } else if (!v.control) {
       cfg::PlacementConfig pc = vc.placement();
       pc.set_id(x.placement);
       ASSIGN_OR_RETURN(v.placement, ToPlacement(pc, vf + ".placement"));

@@ -21,6 +21,7 @@
 #include "grpcpp/grpcpp.h"
 #include "nextbest/v1/common.pb.h"
 #include "nextbest/v1/decisions.pb.h"
+#include "tools/demo_retailer.h"
 
 ABSL_DECLARE_FLAG(std::string, target);
 ABSL_DECLARE_FLAG(int, timeout_ms);
@@ -105,6 +106,9 @@ int Ping();
 int Profile();  // cli_data.cc
 int Track();
 int DemoData();
+// The demo retailer's size from the demo-data flags (--customers, ...).
+absl::StatusOr<tools::RetailerSize> RetailerSizeFromFlags();
+int SimulateAb();  // cli_simulate.cc
 int Health();  // cli_admin.cc
 int ReloadConfig();
 int RebuildModels();

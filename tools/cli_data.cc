@@ -223,7 +223,7 @@ int Profile() {
   return CallAndPrint("profile", &v1::CustomerService::Stub::GetProfile, req, PrintProfile);
 }
 
-int DemoData() {
+absl::StatusOr<tools::RetailerSize> RetailerSizeFromFlags() {
   tools::RetailerSize size;
   size.customers = absl::GetFlag(FLAGS_customers);
   size.products = absl::GetFlag(FLAGS_products);
@@ -234,13 +234,21 @@ int DemoData() {
     absl::Time t;
     std::string err;
     if (!absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_now), &t, &err)) {
-      return Usage("demo-data: --now: " + err);
+      return absl::InvalidArgumentError("--now: " + err);
     }
     size.now_ms = absl::ToUnixMillis(t);
   }
   if (size.customers < 1 || size.products < 1 || size.stores < 1 || size.days < 1) {
-    return Usage("demo-data: --customers, --products, --stores and --days must be >= 1");
+    return absl::InvalidArgumentError(
+        "--customers, --products, --stores and --days must be >= 1");
   }
+  return size;
+}
+
+int DemoData() {
+  absl::StatusOr<tools::RetailerSize> parsed = RetailerSizeFromFlags();
+  if (!parsed.ok()) return Usage(absl::StrCat("demo-data: ", parsed.status().message()));
+  const tools::RetailerSize size = *parsed;
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -37,6 +37,8 @@ constexpr Command kCommands[] = {
     {"segments", nextbest::cli::Segments, "segment sizes and RFM cut points"},
     {"experiments", nextbest::cli::Experiments,
      "experiment and holdout report: uplift with intervals (--id)"},
+    {"simulate-ab", nextbest::cli::SimulateAb,
+     "demo customers react to what they are shown, then the report"},
     {"checkpoint", nextbest::cli::Checkpoint, "a consistent copy of the database (--dir)"},
     {"consent", nextbest::cli::Consent, "change a customer's consents"},
     {"erase", nextbest::cli::Erase, "GDPR erasure; prints the receipt"},

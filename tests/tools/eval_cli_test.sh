@@ -33,6 +33,28 @@ for name in ("homepage.speciaal_voor_jou", "app.speciaal_voor_jou", "newsletter.
     assert r["ndcg"] >= 2.5 * base["ndcg"], name + ": NDCG below 2.5x popularity"
 PY
 
+# With an experiment and the holdout in the config: the same metrics per
+# arm, each customer in their own; the control arms are non-personal.
+deploy="$2"
+{ grep -v '^# end of nextbest config' "$deploy/nextbest.textproto"; cat "$deploy/ab_test.textproto"; } \
+  >"$dir/ab.textproto"
+"$nextbest" eval --events="$dir/e.csv" --items="$dir/i.csv" --json --config="$dir/ab.textproto" \
+  --placements=homepage.speciaal_voor_jou >"$dir/ab.json"
+python3 - "$dir/ab.json" <<'PY'
+import json, sys
+rows = {r["name"]: r for r in json.load(open(sys.argv[1]))["rows"]}
+p = "homepage.speciaal_voor_jou"
+arms = [p + " [speciaal_vs_populair: personal]", p + " [speciaal_vs_populair: popular]",
+        p + " [global_holdout: holdout]", p + " [global_holdout: personalized]"]
+for a in arms:
+    assert a in rows, "missing arm row " + a + " in " + str(list(rows))
+personal, popular = rows[arms[0]], rows[arms[1]]
+print("personal arm xHR over the control arm %.2f" % (personal["hr"] / popular["hr"]))
+assert personal["durable_share"] == 0
+assert personal["hr"] > popular["hr"], "the personal arm does not beat its control"
+assert rows[arms[1]]["coverage"] < rows[arms[0]]["coverage"]
+PY
+
 # Bad input names the file, line and column; exit status non-zero.
 printf 'customer,item,timestamp\nc1,p1,yesterday\n' >"$dir/bad.csv"
 if "$nextbest" eval --events="$dir/bad.csv" 2>"$dir/err"; then

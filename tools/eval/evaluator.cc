@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <map>
 #include <chrono>
 #include <filesystem>
 
@@ -294,7 +295,8 @@ absl::StatusOr<EvalReport> Evaluate(std::vector<Interaction> log,
   }
 
   core::ReadGuard guard(live.epochs);
-  const core::Snapshot snapshot = core::Snapshot::Of(live);
+  core::Snapshot snapshot = core::Snapshot::Of(live);
+  snapshot.log = nullptr;  // offline: no exposures to record
   report.model_fingerprint = snapshot.models->fingerprint;
   report.model_seconds = snapshot.models->build_seconds;
   // Per test customer, the bought products that may not come back (a
@@ -345,6 +347,9 @@ absl::StatusOr<EvalReport> Evaluate(std::vector<Interaction> log,
       return absl::NotFoundError(absl::StrCat("placements: unknown placement '", placement, "'"));
     RankingMetrics m(o.k);
     ReportRow row{placement, Summary{}, 0};
+    // With experiments in the config: the same metrics per arm
+    // ("placement [experiment: variant]"), each customer in their own arm.
+    std::map<std::string, std::pair<RankingMetrics, int64_t>> arms;
     std::vector<uint32_t> top;
     for (const TestCase& t : cases) {
       core::RecommendQuery q;
@@ -365,12 +370,24 @@ absl::StatusOr<EvalReport> Evaluate(std::vector<Interaction> log,
       }
       m.Add(top, t.relevant, bought[t.customer], durable[t.customer], touched[t.customer],
             u.category_of);
+      core::Arm arm[2];
+      const int n = core::ArmsOf(snapshot.config, r, arm);
+      for (int i = 0; i < n; ++i) {
+        const std::string name =
+            absl::StrCat(placement, " [", arm[i].experiment, ": ", arm[i].variant, "]");
+        auto it = arms.try_emplace(name, RankingMetrics(o.k), 0).first;
+        it->second.first.Add(top, t.relevant, bought[t.customer], durable[t.customer],
+                             touched[t.customer], u.category_of);
+      }
       if (o.progress && ++decided % 500 == 0) {
         o.progress("deciding", decided, static_cast<int64_t>(cases.size() * placements.size()));
       }
     }
     row.metrics = m.Summarize(u.items.size());
     report.rows.push_back(row);
+    for (auto& [name, arm] : arms) {
+      report.rows.push_back({name, arm.first.Summarize(u.items.size()), arm.second});
+    }
   }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -386,7 +403,10 @@ std::string FormatReport(const EvalReport& r, int k) {
       "baseline\n\n",
       r.customers, r.items, r.interactions, r.training, r.tested, r.seconds, r.split,
       r.model_fingerprint, r.model_seconds, k);
-  absl::StrAppendFormat(&out, "%-40s %7s %6s %7s %6s %6s %6s %6s %6s %6s %13s %13s %6s\n", "", "HR",
+  int width = 40;  // the longest row name (experiment arms are long)
+  for (const ReportRow& row : r.rows) width = std::max(width, static_cast<int>(row.name.size()));
+  absl::StrAppendFormat(&out, "%-*s %7s %6s %7s %6s %6s %6s %6s %6s %6s %13s %13s %6s\n", width, "",
+                        "HR",
                         "xHR", "NDCG", "xNDCG", "MRR", "cover", "bought", "durabl", "divers",
                         "novelHR (n)", "repeatHR (n)", "offers");
   const Summary& base = r.rows.front().metrics;
@@ -399,8 +419,8 @@ std::string FormatReport(const EvalReport& r, int k) {
       return n > 0 ? absl::StrFormat("%.4f (%d)", rate, n) : std::string("-");
     };
     absl::StrAppendFormat(&out,
-                          "%-40s %7.4f %6s %7.4f %6s %6.4f %6.3f %6.3f %6.3f %6.3f %13s %13s %6d\n",
-                          row.name, m.hit_rate, times(m.hit_rate, base.hit_rate), m.ndcg,
+                          "%-*s %7.4f %6s %7.4f %6s %6.4f %6.3f %6.3f %6.3f %6.3f %13s %13s %6d\n",
+                          width, row.name, m.hit_rate, times(m.hit_rate, base.hit_rate), m.ndcg,
                           times(m.ndcg, base.ndcg), m.mrr, m.coverage, m.bought_share,
                           m.durable_share, m.diversity, share(m.novel_hit_rate, m.novel_cases),
                           share(m.repeat_hit_rate, m.repeat_cases), row.offer_slots);

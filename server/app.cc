@@ -393,6 +393,22 @@ absl::Status App::Checkpoint(const std::string& dir) {
   return absl::OkStatus();
 }
 
+void App::PruneDecisions() {
+  core::TimeMs window;
+  {
+    core::ReadGuard guard(live_->epochs);
+    window = live_->config.Get()->learning.attribution_window_ms;
+  }
+  // A day of slack: a purchase may arrive late.
+  auto pruned = ingestor_->SubmitAndWait(
+      storage::PruneDecisions{clock_->Now() - window - core::kMsPerDay});
+  if (!pruned.ok()) {
+    Log("pruning stored decisions: %s", pruned.status().ToString());
+  } else if (pruned->accepted > 0) {
+    Log("pruned %d stored decisions past the attribution window", pruned->accepted);
+  }
+}
+
 absl::Status App::SaveOfferLedger() {
   return ingestor_->SubmitAndWait(storage::SaveOfferLedger{}).status();
 }
@@ -414,6 +430,9 @@ void App::RunTicker() {
     ticker_cv_.wait_for(lock, std::chrono::seconds(1));
     if (config_.profile_retention_ms > 0 && ticks % config_.retention_sweep_seconds == 0) {
       RunMaintenance([this] { SweepInactiveProfiles(); });
+    }
+    if (ticks % 3600 == 1800) {  // hourly: decisions past the attribution window
+      RunMaintenance([this] { PruneDecisions(); });
     }
     if (++ticks % 10 == 0) {
       live_->offers.Prune(clock_->Now(), kMaxCapPeriodMs);

@@ -90,6 +90,8 @@ class App final : public AdminOps {
   // Attaches offer counters and metric series, then swaps the config in.
   absl::Status PublishConfig(core::DecisionConfig config);
   absl::Status SaveOfferLedger();
+  // Drops stored decisions that can no longer be attributed.
+  void PruneDecisions();
   absl::Status ReapplyErasures(const std::string& file);
 
   core::SystemClock system_clock_;

@@ -108,6 +108,31 @@ TEST(ValidationTest, BadEventsNameTheField) {
        "events[0].placement: contains a control"},
       {"huge offer id on a view", [](v1::Event& e) { e.set_offer_id(std::string(1000, 'o')); },
        "events[0].offer_id: longer than 128"},
+      {"bad decision id", [](v1::Event& e) { e.set_decision_id("not-hex"); },
+       "events[0].decision_id: 32 lowercase hex digits"},
+      {"impression without decision",
+       [](v1::Event& e) {
+         e.set_type(v1::EVENT_TYPE_PRODUCT_IMPRESSION);
+         e.set_placement("home");
+         e.set_position(1);
+       },
+       "events[0].decision_id: required"},
+      {"click without position",
+       [](v1::Event& e) {
+         e.set_type(v1::EVENT_TYPE_PRODUCT_CLICK);
+         e.set_placement("home");
+         e.set_decision_id(std::string(32, 'a'));
+       },
+       "events[0].position: required"},
+      {"impression without placement",
+       [](v1::Event& e) {
+         e.set_type(v1::EVENT_TYPE_PRODUCT_IMPRESSION);
+         e.set_decision_id(std::string(32, 'a'));
+         e.set_position(1);
+       },
+       "events[0].placement: required"},
+      {"absurd position", [](v1::Event& e) { e.set_position(5000); },
+       "events[0].position: must be 0..1000"},
   };
   for (const Case& c : cases) {
     google::protobuf::RepeatedPtrField<v1::Event> events;

@@ -25,6 +25,10 @@ ABSL_FLAG(int, submitters, 4, "threads submitting requests (requests in flight)"
 ABSL_FLAG(int, customers, 100000, "distinct customers");
 ABSL_FLAG(int, products, 32000, "distinct products");
 ABSL_FLAG(std::string, durability, "no_sync", "no_sync | group_commit_sync | sync_each_write");
+ABSL_FLAG(bool, feedback, false,
+          "every customer is first served a decision under an experiment (stored, exposed); "
+          "views become product clicks naming it and purchases are attributed (the ingest cost "
+          "of attribution)");
 ABSL_FLAG(std::string, dir, "", "database directory (default: a fresh temp dir, removed after)");
 
 namespace nb = nextbest;
@@ -69,6 +73,29 @@ int main(int argc, char** argv) {
   const int events = absl::GetFlag(FLAGS_events), batch = absl::GetFlag(FLAGS_batch);
   const int threads = absl::GetFlag(FLAGS_submitters);
   const int64_t now = clock.Now();
+  // --feedback: one decision per customer, 30 days ago, 10 products.
+  const bool feedback = absl::GetFlag(FLAGS_feedback);
+  std::vector<std::string> decision_ids;
+  if (feedback) {
+    nb::core::DecisionIds ids(1, 1);
+    const int customers = absl::GetFlag(FLAGS_customers);
+    for (int c = 1; c <= customers; ++c) {
+      nb::core::ServedDecision d;
+      d.time = now - 31 * nb::core::kMsPerDay;
+      d.id = ids.Next(d.time);
+      d.customer_id = absl::StrCat("c", c);
+      d.placement = "homepage";
+      d.arms.emplace_back("bench_ab", c % 2 ? "a" : "b");
+      for (int k = 0; k < 10; ++k) {
+        d.products.push_back(static_cast<nb::core::ProductIndex>((c * 7 + k) % 32000));
+      }
+      decision_ids.push_back(d.id.Hex());
+      live.decision_log.Append(std::move(d));
+      if (c % 100000 == 0 || c == customers) {  // let the writer store them
+        (void)(*ingestor)->SubmitAndWait(nb::storage::RecordEvents{});
+      }
+    }
+  }
   std::atomic<int> next{0};
   std::atomic<int64_t> accepted{0};
   const auto start = std::chrono::steady_clock::now();
@@ -81,10 +108,11 @@ int main(int argc, char** argv) {
         for (int i = first; i < std::min(events, first + batch); ++i) {
           nb::storage::RawEvent e;
           e.event_id = absl::StrCat("e", i);
-          e.customer_id = absl::StrCat("c", 1 + rng() % absl::GetFlag(FLAGS_customers));
           e.time = now - static_cast<int64_t>(rng() % (30 * nb::core::kMsPerDay));
           e.channel = nb::core::Channel::kWeb;
           e.country = "NL";
+          const int customer = 1 + static_cast<int>(rng() % absl::GetFlag(FLAGS_customers));
+          e.customer_id = absl::StrCat("c", customer);
           const std::string product = absl::StrCat("p", 1 + rng() % absl::GetFlag(FLAGS_products));
           if (i % 10 == 0) {
             e.type = nb::core::EventType::kPurchase;
@@ -92,6 +120,12 @@ int main(int argc, char** argv) {
           } else {
             e.type = nb::core::EventType::kView;
             e.product_id = product;
+            if (feedback) {
+              e.type = nb::core::EventType::kProductClick;
+              e.decision_id = decision_ids[customer - 1];
+              e.position = 1;
+              e.placement = "homepage";
+            }
           }
           cmd.events.push_back(std::move(e));
         }
@@ -102,6 +136,7 @@ int main(int argc, char** argv) {
   }
   for (auto& w : workers) w.join();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (feedback) std::printf("feedback: clicks name a stored decision; purchases attributed\n");
   std::printf("durability %s: %lld events in %.2f s = %.0f events/s (%lld write groups)\n", d.c_str(),
               static_cast<long long>(accepted.load()), secs, accepted / secs,
               static_cast<long long>((*ingestor)->counters().write_groups.load()));

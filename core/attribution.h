@@ -36,6 +36,16 @@
 
 namespace nextbest::core {
 
+// Offers as experiments: a customer shown an offer, or held back from it
+// by the control answer while eligible, has an entry under the experiment
+// id "offer:" + offer id, variant "shown|segment" or "held_back|segment"
+// (the RFM segment at that first decision; "none" without one). Purchases
+// after it count as for any exposure; the report compares the two groups
+// per offer and per segment (the offer's uplift).
+inline constexpr char kOfferExperimentPrefix[] = "offer:";
+inline constexpr char kOfferShown[] = "shown";
+inline constexpr char kOfferHeldBack[] = "held_back";
+
 // One customer in one experiment.
 struct ExposureEntry {
   std::string variant;

@@ -307,6 +307,7 @@ Decision Decide(const Catalog& catalog, const TrendingSnapshot& trending,
   const bool may_fill = p.spec.fill_with_trending || (wants_personal && !p.personal);
   if (!p.Full() && may_fill) FillWithTrending(p);
   out.filled = p.filled;
+  if (!r.personalize) NoteHeldBackOffers(p);
   for (const DecidedItem& item : out.items) {
     if (item.offer < 0 && RowFor(item.source).personal) out.personalized = true;
     if (item.offer >= 0 && r.config->offers[item.offer].eligibility.NeedsPersonalData())

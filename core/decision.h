@@ -160,6 +160,12 @@ struct Decision {
   FallbackReason fallback = FallbackReason::kNone;
   CountryIndex country = kNoCountry;
   RfmSegment rfm = RfmSegment::kNone;
+  // The control answer (DecisionRequest::personalize false) of a customer
+  // whose data may be used: the offers their own data made eligible that
+  // the control did not show, and their RFM segment — the comparison group
+  // of each offer's uplift (core/attribution.h).
+  absl::InlinedVector<int32_t, 4> held_back_offers;
+  RfmSegment held_back_rfm = RfmSegment::kNone;
 };
 
 Decision Decide(const Catalog& catalog, const TrendingSnapshot& trending,

@@ -225,6 +225,8 @@ std::string DropDetail(const Pipeline& p, ProductIndex product, DropRule rule);
 // candidates, scored by the arbitration formula; the others are dropped
 // with their rule (offers.cc). Also settles the answer's RFM segment.
 void AddOfferCandidates(Pipeline& p);
+// After selection, on the control path: the offers held back (Decision::held_back_offers).
+void NoteHeldBackOffers(Pipeline& p);
 
 // Text helpers shared by the sources' reasons.
 void AppendAgo(TimeMs then, TimeMs now, std::string& out);  // "today", "yesterday", "3 days ago"

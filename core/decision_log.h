@@ -34,6 +34,10 @@ struct ServedDecision {
   absl::InlinedVector<std::pair<std::string, std::string>, 2> arms;
   std::vector<ProductIndex> products;  // in the order shown
   std::vector<std::string> offers;     // offer ids shown
+  // The control answer: offers the customer's data made eligible that it
+  // did not show (Decision::held_back_offers).
+  std::vector<std::string> held_back_offers;
+  std::string offer_segment;  // the customer's RFM segment name for offer uplift
 };
 
 class DecisionLog {

@@ -123,4 +123,56 @@ std::vector<ExperimentReport> BuildReports(const DecisionConfig& config,
   return out;
 }
 
+std::vector<OfferUpliftReport> BuildOfferReports(
+    const DecisionConfig& config, const std::map<ExperimentTotals::Key, VariantTotals>& t,
+    int64_t min_customers) {
+  std::vector<OfferUpliftReport> out;
+  for (const OfferSpec& o : config.offers) {
+    const std::string experiment = std::string(kOfferExperimentPrefix) + o.id;
+    // segment -> (shown, held back)
+    std::map<std::string, std::pair<VariantTotals, VariantTotals>> cells;
+    for (auto it = t.lower_bound({experiment, ""}); it != t.end() && it->first.first == experiment;
+         ++it) {
+      const std::string& variant = it->first.second;
+      const size_t bar = variant.find('|');
+      const std::string group = variant.substr(0, bar);
+      const std::string segment = bar == std::string::npos ? "none" : variant.substr(bar + 1);
+      auto& cell = cells[segment];
+      VariantTotals& into = group == kOfferShown ? cell.first : cell.second;
+      into = it->second;
+    }
+    auto report = [&](const std::string& segment, const VariantTotals& shown,
+                      const VariantTotals& held) {
+      OfferUpliftReport r;
+      r.offer_id = o.id;
+      r.segment = segment;
+      r.shown = shown.exposed;
+      r.shown_converting = shown.converters;
+      r.held_back = held.exposed;
+      r.held_back_converting = held.converters;
+      const auto c1 = static_cast<double>(shown.converters), n1 = static_cast<double>(shown.exposed);
+      const auto c0 = static_cast<double>(held.converters), n0 = static_cast<double>(held.exposed);
+      r.shown_rate = stats::Mean(c1, c1, n1);
+      r.held_back_rate = stats::Mean(c0, c0, n0);
+      r.uplift = stats::Compare(c1, c1, n1, c0, c0, n0);
+      return r;
+    };
+    VariantTotals all_shown, all_held;
+    for (const auto& [segment, cell] : cells) {
+      for (const auto& [from, into] : {std::pair{&cell.first, &all_shown}, {&cell.second, &all_held}}) {
+        into->exposed += from->exposed;
+        into->converters += from->converters;
+      }
+    }
+    if (all_shown.exposed == 0 && all_held.exposed == 0) continue;
+    out.push_back(report("", all_shown, all_held));
+    for (const auto& [segment, cell] : cells) {
+      if (cell.first.exposed >= min_customers && cell.second.exposed >= min_customers) {
+        out.push_back(report(segment, cell.first, cell.second));
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace nextbest::core

@@ -41,6 +41,22 @@ struct ExperimentReport {
   stats::Srm srm;
 };
 
+// An offer's uplift: P(conversion | shown) - P(conversion | eligible but
+// held back by the control answer), over customers (conversion: a
+// purchase at or after their first such decision). Overall (segment "")
+// and per RFM segment where both groups hold at least `min_customers`.
+struct OfferUpliftReport {
+  std::string offer_id;
+  std::string segment;  // "" = every segment
+  int64_t shown = 0, shown_converting = 0;
+  int64_t held_back = 0, held_back_converting = 0;
+  stats::Estimate shown_rate, held_back_rate;
+  stats::Uplift uplift;
+};
+std::vector<OfferUpliftReport> BuildOfferReports(
+    const DecisionConfig& config, const std::map<ExperimentTotals::Key, VariantTotals>& t,
+    int64_t min_customers = 30);
+
 // How many known customers each variant holds: the caller walks its
 // customers once and calls Count for each id.
 class AssignedCounter {

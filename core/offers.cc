@@ -71,4 +71,31 @@ void AddOfferCandidates(Pipeline& p) {
   }
 }
 
+void NoteHeldBackOffers(Pipeline& p) {
+  const DecisionRequest& r = p.request;
+  const PlacementSpec& spec = p.spec;
+  if (spec.offers.empty() || !spec.HasSource(Source::kOffer) ||
+      !MayPersonalize(r.require_consent, r.customer)) {
+    return;
+  }
+  ConditionInput in;
+  in.customer = r.customer;
+  in.personal = true;  // what the customer's own data would have made eligible
+  in.country = p.out.country;
+  in.channel = r.channel;
+  in.now = r.now;
+  SegmentCustomer(r.models ? &r.models->rfm : nullptr, r.models ? &r.models->behaviour : nullptr,
+                  r.config->segments, p.catalog, in);
+  p.out.held_back_rfm = in.rfm;
+  for (uint32_t idx : spec.offers) {
+    const OfferSpec& o = r.config->offers[idx];
+    if ((o.start != 0 && r.now < o.start) || (o.end != 0 && r.now >= o.end)) continue;
+    if (!Matches(o.eligibility, p.catalog, in)) continue;
+    const auto offer = static_cast<int32_t>(idx);
+    bool shown = false;
+    for (const DecidedItem& item : p.out.items) shown |= item.offer == offer;
+    if (!shown) p.out.held_back_offers.push_back(offer);
+  }
+}
+
 }  // namespace nextbest::core::internal

@@ -91,6 +91,21 @@ grpc::ServerUnaryReactor* ExperimentServiceImpl::GetExperimentReport(
       response->set_unattributed_lines(u.unattributed_lines);
       response->set_decisions_dropped(live.decision_log.dropped());
       response->set_currency(live.catalog.Get()->currency());
+      if (only.empty()) {
+        for (const core::OfferUpliftReport& o :
+             core::BuildOfferReports(config, live.experiment_totals.Variants())) {
+          v1::OfferUplift* u = response->add_offers();
+          u->set_offer_id(o.offer_id);
+          u->set_segment(o.segment);
+          u->set_shown_customers(o.shown);
+          u->set_shown_converting(o.shown_converting);
+          u->set_held_back_customers(o.held_back);
+          u->set_held_back_converting(o.held_back_converting);
+          SetEstimate(o.shown_rate, u->mutable_shown_rate());
+          SetEstimate(o.held_back_rate, u->mutable_held_back_rate());
+          SetUplift(o.uplift, u->mutable_uplift());
+        }
+      }
     }
   }
   Finish(reactor, deps_.metrics, Rpc::kGetExperimentReport, s, start);

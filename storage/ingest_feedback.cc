@@ -44,6 +44,21 @@ absl::Status Ingestor::Apply(const RecordDecisions& c, Group& g, WriteResult& r)
       e->first = std::min(e->first, d.time);
       ++e->decisions;
     }
+    // Offers: the shown and the held-back groups of each offer's uplift.
+    const std::string segment = d.offer_segment.empty() ? "none" : d.offer_segment;
+    for (const auto& [offers, group] :
+         {std::pair{&d.offers, core::kOfferShown}, {&d.held_back_offers, core::kOfferHeldBack}}) {
+      for (const std::string& o : *offers) {
+        ASSIGN_OR_RETURN(core::ExposureEntry * e,
+                         g.feedback().Entry(d.customer_id,
+                                            absl::StrCat(core::kOfferExperimentPrefix, o), true));
+        if (e->decisions == 0) {
+          e->variant = absl::StrCat(group, "|", segment);
+          e->first = d.time;
+        }
+        ++e->decisions;
+      }
+    }
     for (core::ProductIndex p : d.products) {
       rec.add_product_ids(p < catalog.product_count() ? catalog.product(p).id : "");
     }

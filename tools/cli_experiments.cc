@@ -68,6 +68,19 @@ void Print(const v1::GetExperimentReportResponse& r) {
                                                  "the uplift"
                                                : "");
   }
+  if (!r.offers().empty()) {
+    std::cout << "offers: conversion when shown vs eligible but held back by the control\n";
+    std::cout << absl::StrFormat("  %-22s %-20s %16s %16s  %s\n", "offer", "segment", "shown",
+                                 "held back", "uplift");
+    for (const v1::OfferUplift& o : r.offers()) {
+      std::cout << absl::StrFormat(
+          "  %-22s %-20s %7d %7.1f%% %7d %7.1f%%  %s\n", o.offer_id(),
+          o.segment().empty() ? "(all)" : o.segment(), o.shown_customers(),
+          100 * o.shown_rate().value(), o.held_back_customers(), 100 * o.held_back_rate().value(),
+          UpliftText(o.uplift(), 100, " pp"));
+    }
+    std::cout << "\n";
+  }
   std::cout << absl::StrFormat(
       "feedback naming an unknown decision: %d events; purchase lines no decision showed: %d; "
       "decisions not recorded (log full): %d\n",

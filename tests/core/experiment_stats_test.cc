@@ -94,3 +94,37 @@ TEST(ReportTest, UpliftIsAgainstTheControlAndTheHoldoutIsReportedLikeAVariant) {
 
 }  // namespace
 }  // namespace nextbest::core::stats
+
+namespace nextbest::core {
+namespace {
+
+TEST(OfferUpliftTest, ShownAgainstHeldBackOverallAndPerSegmentWhereCountsAllow) {
+  DecisionConfig c;
+  OfferSpec o;
+  o.id = "koffie";
+  c.offers.push_back(o);
+  std::map<ExperimentTotals::Key, VariantTotals> t;
+  ExposureEntry bought, not_bought;
+  bought.orders = 1;
+  auto add = [&](const std::string& variant, int n, int converting) {
+    for (int i = 0; i < n; ++i) {
+      t[{"offer:koffie", variant}].Add(i < converting ? bought : not_bought, 1);
+    }
+  };
+  add("shown|champions", 100, 30);
+  add("held_back|champions", 50, 10);
+  add("shown|lost", 40, 4);
+  add("held_back|lost", 5, 0);  // too few: no per-segment row
+  const auto rows = BuildOfferReports(c, t);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].segment, "");
+  EXPECT_EQ(rows[0].shown, 140);
+  EXPECT_EQ(rows[0].shown_converting, 34);
+  EXPECT_EQ(rows[0].held_back, 55);
+  EXPECT_EQ(rows[1].segment, "champions");
+  EXPECT_NEAR(rows[1].uplift.absolute.value, 0.30 - 0.20, 1e-12);
+  EXPECT_TRUE(rows[1].uplift.defined);
+}
+
+}  // namespace
+}  // namespace nextbest::core

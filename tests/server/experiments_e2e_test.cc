@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -257,10 +258,14 @@ TEST_F(ExperimentsTest, TheNewsletterBatchCarriesDecisionIdsAndArms) {
   auto reader = decisions_->DecideForAll(&ctx, req);
   v1::DecideForAllResponse msg;
   std::set<std::string> ids;
+  std::map<std::string, int64_t> shown;  // offer -> personalized customers shown it
   int held = 0, decided = 0;
   while (reader->Read(&msg)) {
     for (const auto& d : msg.decisions()) {
       ++decided;
+      for (const auto& item : d.items()) {
+        if (!item.offer_id().empty()) ++shown[item.offer_id()];
+      }
       EXPECT_TRUE(ids.insert(d.decision_id()).second);
       ASSERT_EQ(d.experiments_size(), 1) << "only the holdout runs on the newsletter";
       if (d.experiments(0).variant() == "holdout") {
@@ -273,6 +278,29 @@ TEST_F(ExperimentsTest, TheNewsletterBatchCarriesDecisionIdsAndArms) {
   EXPECT_EQ(decided, 300);
   EXPECT_GT(held, 10);
   EXPECT_LT(held, 55);
+
+  // Offer uplift groups: every customer shown an offer, and held-out
+  // customers whose data made an offer eligible (the writer stores the
+  // logged decisions within ~50 ms).
+  ASSERT_FALSE(shown.empty());
+  v1::GetExperimentReportResponse r;
+  int64_t held_back = 0;
+  for (int attempt = 0; attempt < 40; ++attempt) {
+    r = Report();
+    std::map<std::string, int64_t> reported;
+    held_back = 0;
+    for (const auto& o : r.offers()) {
+      if (!o.segment().empty()) continue;
+      reported[o.offer_id()] = o.shown_customers();
+      held_back += o.held_back_customers();
+    }
+    if (reported == shown && held_back > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (const auto& o : r.offers()) {
+    if (o.segment().empty()) EXPECT_EQ(o.shown_customers(), shown[o.offer_id()]) << o.offer_id();
+  }
+  EXPECT_GT(held_back, 0) << "held-out customers eligible for an offer form its comparison group";
 }
 
 }  // namespace

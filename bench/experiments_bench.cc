@@ -94,7 +94,7 @@ void BM_RecommendOverhead(benchmark::State& state) {
     Snapshot plain = Snapshot::Of(w.live);
     plain.ids = nullptr;
     plain.log = nullptr;
-    Snapshot with_id{plain.catalog, plain.trending, *aa,   plain.models,
+    Snapshot with_id{plain.catalog, plain.trending,  *aa,  plain.models,
                      plain.ledger,  plain.customers, &ids, nullptr};
     Snapshot with_log = with_id;
     with_log.log = &log;
@@ -110,8 +110,8 @@ void BM_RecommendOverhead(benchmark::State& state) {
       const int m = static_cast<int>((i + k) % 3);
       const auto t0 = std::chrono::steady_clock::now();
       benchmark::DoNotOptimize(Recommend(*modes[m], q, bench::kNow));
-      t[m] = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0)
-                 .count();
+      t[m] =
+          std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
       ns[m].push_back(t[m]);
     }
     paired_id.push_back(t[1] - t[0]);

@@ -53,9 +53,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   nb::core::LiveState live;
-  live.catalog.Publish(*nb::core::Catalog::Empty({"NL", "BE", "LU", "FR", "DE", "AT"}, "EUR"), live.epochs);
+  live.catalog.Publish(*nb::core::Catalog::Empty({"NL", "BE", "LU", "FR", "DE", "AT"}, "EUR"),
+                       live.epochs);
   nb::core::SystemClock clock;
-  auto ingestor = nb::storage::Ingestor::Start(store->get(), &live, nb::storage::IngestOptions{}, &clock);
+  auto ingestor =
+      nb::storage::Ingestor::Start(store->get(), &live, nb::storage::IngestOptions{}, &clock);
   if (!ingestor.ok()) return 1;
 
   // The catalog first, as in production.
@@ -135,10 +137,11 @@ int main(int argc, char** argv) {
     });
   }
   for (auto& w : workers) w.join();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (feedback) std::printf("feedback: clicks name a stored decision; purchases attributed\n");
-  std::printf("durability %s: %lld events in %.2f s = %.0f events/s (%lld write groups)\n", d.c_str(),
-              static_cast<long long>(accepted.load()), secs, accepted / secs,
+  std::printf("durability %s: %lld events in %.2f s = %.0f events/s (%lld write groups)\n",
+              d.c_str(), static_cast<long long>(accepted.load()), secs, accepted / secs,
               static_cast<long long>((*ingestor)->counters().write_groups.load()));
   std::printf("ingest_inprocess_events_per_s %.0f\n", accepted / secs);
   ingestor->reset();

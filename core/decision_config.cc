@@ -63,11 +63,16 @@ absl::Status LinkExperiments(DecisionConfig& c) {
 
 const char* OfferTypeName(OfferType t) {
   switch (t) {
-    case OfferType::kPromotion: return "promotion";
-    case OfferType::kProductPush: return "product_push";
-    case OfferType::kMoment: return "moment";
-    case OfferType::kLoyalty: return "loyalty";
-    case OfferType::kService: return "service";
+    case OfferType::kPromotion:
+      return "promotion";
+    case OfferType::kProductPush:
+      return "product_push";
+    case OfferType::kMoment:
+      return "moment";
+    case OfferType::kLoyalty:
+      return "loyalty";
+    case OfferType::kService:
+      return "service";
   }
   return "";
 }
@@ -97,8 +102,8 @@ absl::StatusOr<std::unique_ptr<const DecisionConfig>> DecisionConfig::Build(Deci
     for (size_t j = 0; j < o.placements.size(); ++j) {
       auto it = c.placement_by_id.find(o.placements[j]);
       if (it == c.placement_by_id.end()) {
-        return absl::InvalidArgumentError(absl::StrCat("offers[", i, "].placements[", j,
-                                                       "]: unknown placement '", o.placements[j], "'"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "offers[", i, "].placements[", j, "]: unknown placement '", o.placements[j], "'"));
       }
       c.placements[it->second].offers.push_back(static_cast<uint32_t>(i));
     }

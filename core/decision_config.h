@@ -120,7 +120,6 @@ struct OfferSpec {
   std::shared_ptr<OfferCounters> counters;
 };
 
-
 // Feedback: attribution of events to decisions, and the offers' click
 // posteriors (core/bandit.h).
 struct LearningSpec {

@@ -28,8 +28,8 @@ void Fill(VariantReport& v) {
   v.ctr = stats::Ratio(static_cast<double>(t.clicks), static_cast<double>(t.impressions),
                        t.clicks_sq, t.impressions_sq, t.impressions_clicks, n);
   // Converting is 0/1 per customer: its sum of squares is its sum.
-  v.conversion = stats::Mean(static_cast<double>(t.converters),
-                             static_cast<double>(t.converters), n);
+  v.conversion =
+      stats::Mean(static_cast<double>(t.converters), static_cast<double>(t.converters), n);
   v.revenue_per_exposed = stats::Mean(t.revenue, t.revenue_sq, n);
   // Add-to-carts per customer are not kept squared: a Poisson-like bound
   // would be a guess, so only the mean is reported with no interval.
@@ -39,13 +39,12 @@ void Fill(VariantReport& v) {
 void Compare(VariantReport& v, const VariantReport& control) {
   const VariantTotals& a = v.totals;
   const VariantTotals& c = control.totals;
-  v.conversion_uplift = stats::Compare(
-      static_cast<double>(a.converters), static_cast<double>(a.converters),
-      static_cast<double>(a.exposed), static_cast<double>(c.converters),
-      static_cast<double>(c.converters), static_cast<double>(c.exposed));
-  v.revenue_uplift =
-      stats::Compare(a.revenue, a.revenue_sq, static_cast<double>(a.exposed), c.revenue,
-                     c.revenue_sq, static_cast<double>(c.exposed));
+  v.conversion_uplift =
+      stats::Compare(static_cast<double>(a.converters), static_cast<double>(a.converters),
+                     static_cast<double>(a.exposed), static_cast<double>(c.converters),
+                     static_cast<double>(c.converters), static_cast<double>(c.exposed));
+  v.revenue_uplift = stats::Compare(a.revenue, a.revenue_sq, static_cast<double>(a.exposed),
+                                    c.revenue, c.revenue_sq, static_cast<double>(c.exposed));
 }
 
 void Finish(ExperimentReport& r) {
@@ -150,7 +149,8 @@ std::vector<OfferUpliftReport> BuildOfferReports(
       r.shown_converting = shown.converters;
       r.held_back = held.exposed;
       r.held_back_converting = held.converters;
-      const auto c1 = static_cast<double>(shown.converters), n1 = static_cast<double>(shown.exposed);
+      const auto c1 = static_cast<double>(shown.converters),
+                 n1 = static_cast<double>(shown.exposed);
       const auto c0 = static_cast<double>(held.converters), n0 = static_cast<double>(held.exposed);
       r.shown_rate = stats::Mean(c1, c1, n1);
       r.held_back_rate = stats::Mean(c0, c0, n0);
@@ -159,7 +159,8 @@ std::vector<OfferUpliftReport> BuildOfferReports(
     };
     VariantTotals all_shown, all_held;
     for (const auto& [segment, cell] : cells) {
-      for (const auto& [from, into] : {std::pair{&cell.first, &all_shown}, {&cell.second, &all_held}}) {
+      for (const auto& [from, into] :
+           {std::pair{&cell.first, &all_shown}, {&cell.second, &all_held}}) {
         into->exposed += from->exposed;
         into->converters += from->converters;
       }

@@ -20,9 +20,9 @@ namespace nextbest::core {
 struct VariantReport {
   std::string id;
   bool control = false;
-  double weight = 0;      // configured share, 0..1
-  int64_t assigned = 0;   // known customers whose bucket is the variant's
-  VariantTotals totals;   // exposed, impressions, clicks, ...
+  double weight = 0;                    // configured share, 0..1
+  int64_t assigned = 0;                 // known customers whose bucket is the variant's
+  VariantTotals totals;                 // exposed, impressions, clicks, ...
   stats::Estimate ctr;                  // clicks / impressions
   stats::Estimate conversion;           // converting / exposed customers
   stats::Estimate revenue_per_exposed;  // minor units

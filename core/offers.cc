@@ -2,9 +2,9 @@
 // propensity, and the arbitration score. Caps are reserved when an offer
 // is selected (decision.cc, through the OfferLedger).
 
-#include "core/decision_internal.h"
 #include "core/bandit.h"
 #include "core/caps.h"
+#include "core/decision_internal.h"
 #include "core/segments.h"
 
 namespace nextbest::core::internal {
@@ -16,8 +16,7 @@ namespace {
 double Propensity(const Pipeline& p, const OfferSpec& o, uint32_t index, RfmSegment segment) {
   const LearningSpec& spec = p.request.config->learning;
   if (o.counters == nullptr) return spec.prior_clicks / spec.prior_impressions;
-  const Beta b =
-      PosteriorOf(o.counters->posterior, static_cast<int>(segment), spec, p.request.now);
+  const Beta b = PosteriorOf(o.counters->posterior, static_cast<int>(segment), spec, p.request.now);
   if (p.spec.propensity == PlacementSpec::Propensity::kMean) return b.Mean();
   uint64_t seed = p.request.rotation_seed;
   if (seed == 0) seed = StableHash(p.request.customer_id, static_cast<uint64_t>(p.request.now));

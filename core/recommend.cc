@@ -37,8 +37,8 @@ void Log(const Snapshot& s, const RecommendQuery& q, const Recommendation& r) {
     if (item.offer >= 0) d.offers.push_back(s.config.offers[item.offer].id);
   }
   for (int32_t o : r.decision.held_back_offers) d.held_back_offers.push_back(s.config.offers[o].id);
-  d.offer_segment = RfmSegmentName(r.assignment.control ? r.decision.held_back_rfm
-                                                        : r.decision.rfm);
+  d.offer_segment =
+      RfmSegmentName(r.assignment.control ? r.decision.held_back_rfm : r.decision.rfm);
   s.log->Append(std::move(d));
 }
 

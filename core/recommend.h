@@ -33,14 +33,13 @@ struct Snapshot {
   const Models* models;            // null: not built yet
   OfferLedger* ledger;             // null: caps not reserved (benchmarks)
   const CustomerIndex* customers;  // null: look nobody up
-  DecisionIds* ids = nullptr;       // null: no decision id
-  DecisionLog* log = nullptr;       // null: assigned decisions are not recorded
+  DecisionIds* ids = nullptr;      // null: no decision id
+  DecisionLog* log = nullptr;      // null: assigned decisions are not recorded
 
   // The current objects of `live` (inside a ReadGuard on live.epochs).
   static Snapshot Of(LiveState& live) {
-    return {*live.catalog.Get(), *live.trending.Get(), *live.config.Get(),
-            live.models.Get(),   &live.offers,         &live.customers,
-            &live.decision_ids,  &live.decision_log};
+    return {*live.catalog.Get(), *live.trending.Get(), *live.config.Get(), live.models.Get(),
+            &live.offers,        &live.customers,      &live.decision_ids, &live.decision_log};
   }
 };
 

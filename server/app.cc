@@ -400,8 +400,8 @@ void App::PruneDecisions() {
     window = live_->config.Get()->learning.attribution_window_ms;
   }
   // A day of slack: a purchase may arrive late.
-  auto pruned = ingestor_->SubmitAndWait(
-      storage::PruneDecisions{clock_->Now() - window - core::kMsPerDay});
+  auto pruned =
+      ingestor_->SubmitAndWait(storage::PruneDecisions{clock_->Now() - window - core::kMsPerDay});
   if (!pruned.ok()) {
     Log("pruning stored decisions: %s", pruned.status().ToString());
   } else if (pruned->accepted > 0) {

@@ -32,9 +32,9 @@ absl::StatusOr<std::vector<core::BucketRange>> ParseBuckets(const std::string& t
     part = absl::StripAsciiWhitespace(part);
     std::vector<absl::string_view> ends = absl::StrSplit(part, '-');
     uint32_t lo = 0, hi = 0;
-    const bool ok = (ends.size() == 1 && absl::SimpleAtoi(ends[0], &lo) && (hi = lo, true)) ||
-                    (ends.size() == 2 && absl::SimpleAtoi(ends[0], &lo) &&
-                     absl::SimpleAtoi(ends[1], &hi));
+    const bool ok =
+        (ends.size() == 1 && absl::SimpleAtoi(ends[0], &lo) && (hi = lo, true)) ||
+        (ends.size() == 2 && absl::SimpleAtoi(ends[0], &lo) && absl::SimpleAtoi(ends[1], &hi));
     if (!ok || lo > hi || hi >= core::kBuckets) {
       return Invalid(field, absl::StrCat("'", part, "': ranges like 0-2999 within 0..9999"));
     }
@@ -86,8 +86,9 @@ absl::StatusOr<core::ExperimentSpec> ToExperiment(const cfg::ExperimentConfig& e
                      "a variant is exactly one of: control, as_configured, a placement");
     }
     if (vc.as_configured()) {
-      v.placement = *std::find_if(d.placements.begin(), d.placements.end(),
-                                  [&](const core::PlacementSpec& p) { return p.id == x.placement; });
+      v.placement =
+          *std::find_if(d.placements.begin(), d.placements.end(),
+                        [&](const core::PlacementSpec& p) { return p.id == x.placement; });
     } else if (!v.control) {
       cfg::PlacementConfig pc = vc.placement();
       pc.set_id(x.placement);
@@ -149,8 +150,7 @@ absl::Status ParseExperiments(const cfg::ServerConfig& c, core::DecisionConfig& 
   out.half_life_days = Or(l.half_life_days(), out.half_life_days);
   RETURN_IF_ERROR(InRange(out.half_life_days, "learning.half_life_days", 0, 3650));
   out.min_segment_impressions = Or(l.min_segment_impressions(), out.min_segment_impressions);
-  RETURN_IF_ERROR(
-      InRange(out.min_segment_impressions, "learning.min_segment_impressions", 0, 1e9));
+  RETURN_IF_ERROR(InRange(out.min_segment_impressions, "learning.min_segment_impressions", 0, 1e9));
   return absl::OkStatus();
 }
 

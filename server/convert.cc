@@ -194,10 +194,9 @@ void FillRecommendation(const core::Recommendation& r, const core::Catalog& cata
       offer->set_text(o.text);
       if (it->name().empty()) it->set_name(o.title);
       if (o.counters != nullptr) {
-        it->set_acceptance_probability(core::PosteriorOf(o.counters->posterior,
-                                                         static_cast<int>(d.rfm), config.learning,
-                                                         now)
-                                           .Mean());
+        it->set_acceptance_probability(
+            core::PosteriorOf(o.counters->posterior, static_cast<int>(d.rfm), config.learning, now)
+                .Mean());
       }
     }
     if (explain == nullptr || i >= explain->items.size()) continue;

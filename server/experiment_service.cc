@@ -78,12 +78,10 @@ grpc::ServerUnaryReactor* ExperimentServiceImpl::GetExperimentReport(
           absl::StrCat("experiment_id: no experiment '", only, "' in the config"));
     } else {
       core::AssignedCounter assigned(config);
-      live.customers.ForEach([&](absl::string_view id, const core::CustomerState&) {
-        assigned.Count(id);
-      });
-      for (const core::ExperimentReport& r :
-           core::BuildReports(config, live.experiment_totals.Variants(), assigned,
-                              deps_.clock->Now(), only)) {
+      live.customers.ForEach(
+          [&](absl::string_view id, const core::CustomerState&) { assigned.Count(id); });
+      for (const core::ExperimentReport& r : core::BuildReports(
+               config, live.experiment_totals.Variants(), assigned, deps_.clock->Now(), only)) {
         Render(r, response->add_experiments());
       }
       const core::UnattributedCounts u = live.experiment_totals.Unattributed();

@@ -174,9 +174,9 @@ class PrivacyServiceImpl final : public v1::PrivacyService::CallbackService {
 class ExperimentServiceImpl final : public v1::ExperimentService::CallbackService {
  public:
   explicit ExperimentServiceImpl(const ServiceDeps& deps) : deps_(deps) {}
-  grpc::ServerUnaryReactor* GetExperimentReport(
-      grpc::CallbackServerContext* ctx, const v1::GetExperimentReportRequest* request,
-      v1::GetExperimentReportResponse* response) override;
+  grpc::ServerUnaryReactor* GetExperimentReport(grpc::CallbackServerContext* ctx,
+                                                const v1::GetExperimentReportRequest* request,
+                                                v1::GetExperimentReportResponse* response) override;
 
  private:
   const ServiceDeps deps_;

@@ -176,7 +176,8 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
       RETURN_IF_ERROR(ValidateId(e.product_id(), f + ".product_id", l));
       RETURN_IF_ERROR(ValidateId(e.placement(), f + ".placement", l));
       if (e.decision_id().empty()) return Invalid(f + ".decision_id", "required");
-      if (e.position() <= 0) return Invalid(f + ".position", "required: the item's 1-based position");
+      if (e.position() <= 0)
+        return Invalid(f + ".position", "required: the item's 1-based position");
       r.product_id = e.product_id();
       break;
     case core::EventType::kOfferImpression:

@@ -7,9 +7,7 @@
 #include "storage/rocks_status.h"
 
 namespace nextbest::storage {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 core::ExposureEntry FeedbackWork::EntryFromRecord(const v1::ExposureRecord& r) {
   core::ExposureEntry e;
@@ -89,8 +87,8 @@ absl::StatusOr<std::vector<std::pair<std::string, core::ExposureEntry*>>> Feedba
     experiments.push_back(it->key().ToString().substr(prefix.size()));
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read exposures"));
-  for (auto e = entries_.lower_bound({customer, ""}); e != entries_.end() && e->first.first == customer;
-       ++e) {
+  for (auto e = entries_.lower_bound({customer, ""});
+       e != entries_.end() && e->first.first == customer; ++e) {
     experiments.push_back(e->first.second);
   }
   std::vector<std::pair<std::string, core::ExposureEntry*>> out;

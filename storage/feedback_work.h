@@ -43,9 +43,9 @@ class FeedbackWork {
                                                        const core::DecisionId& id);
   // The customer's decisions served in [from, to].
   absl::StatusOr<std::vector<const core::StoredDecision*>> Decisions(const core::Catalog& catalog,
-                                                                    const std::string& customer,
-                                                                    core::TimeMs from,
-                                                                    core::TimeMs to);
+                                                                     const std::string& customer,
+                                                                     core::TimeMs from,
+                                                                     core::TimeMs to);
 
   // Erasure: the customer's entries leave the totals, their keys the family.
   absl::Status Erase(const std::string& customer);

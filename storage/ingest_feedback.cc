@@ -49,9 +49,9 @@ absl::Status Ingestor::Apply(const RecordDecisions& c, Group& g, WriteResult& r)
     for (const auto& [offers, group] :
          {std::pair{&d.offers, core::kOfferShown}, {&d.held_back_offers, core::kOfferHeldBack}}) {
       for (const std::string& o : *offers) {
-        ASSIGN_OR_RETURN(core::ExposureEntry * e,
-                         g.feedback().Entry(d.customer_id,
-                                            absl::StrCat(core::kOfferExperimentPrefix, o), true));
+        ASSIGN_OR_RETURN(
+            core::ExposureEntry * e,
+            g.feedback().Entry(d.customer_id, absl::StrCat(core::kOfferExperimentPrefix, o), true));
         if (e->decisions == 0) {
           e->variant = absl::StrCat(group, "|", segment);
           e->first = d.time;
@@ -184,7 +184,7 @@ absl::Status Ingestor::RecoverFeedback() {
   for (meta_it->Seek(prefix); meta_it->Valid() && meta_it->key().starts_with(prefix);
        meta_it->Next()) {
     ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::OfferPosteriorRecord>(meta_it->value().ToString(),
-                                                                       "offer posterior"));
+                                                                      "offer posterior"));
     core::OfferPosterior& p =
         live_->offers.Counters(meta_it->key().ToString().substr(prefix.size()))->posterior;
     codec::PosteriorFromRecord(rec, p);
@@ -197,7 +197,8 @@ absl::Status Ingestor::RecoverFeedback() {
     std::optional<keys::ExperimentsKey> k = keys::ParseExperimentsKey(key);
     if (!k.has_value()) return absl::DataLossError("malformed experiments key");
     if (k->kind != 'x') continue;
-    ASSIGN_OR_RETURN(auto rec, codec::Parse<v1::ExposureRecord>(it->value().ToString(), "exposure"));
+    ASSIGN_OR_RETURN(auto rec,
+                     codec::Parse<v1::ExposureRecord>(it->value().ToString(), "exposure"));
     const core::ExposureEntry entry = FeedbackWork::EntryFromRecord(rec);
     totals.Apply(std::string(k->rest), nullptr, &entry);
   }

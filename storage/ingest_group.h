@@ -106,8 +106,8 @@ class Ingestor::Group {
   void OfferEvent(const std::string& offer_id, bool click, core::TimeMs time, int segment) {
     offer_events_.emplace_back(offer_id, click);
     const core::DecisionConfig* config = live_.config.Get();
-    const double half_life = config != nullptr ? config->learning.half_life_days
-                                               : core::LearningSpec{}.half_life_days;
+    const double half_life =
+        config != nullptr ? config->learning.half_life_days : core::LearningSpec{}.half_life_days;
     auto [it, inserted] = posteriors_.try_emplace(offer_id);
     Posterior& p = it->second;
     if (inserted) {

@@ -12,7 +12,8 @@ constexpr char kSep = '\0';
 // Order-preserving for signed times: flip the sign bit, big-endian.
 void AppendTime(std::string& out, int64_t t) {
   const uint64_t u = static_cast<uint64_t>(t) ^ (uint64_t{1} << 63);
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((u >> shift) & 0xff));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((u >> shift) & 0xff));
 }
 
 int64_t ReadTime(absl::string_view s) {
@@ -41,7 +42,8 @@ std::string Idempotency(absl::string_view customer_id, absl::string_view event_i
 std::string Decision(absl::string_view customer_id, uint64_t id_hi, uint64_t id_lo) {
   std::string k = DecisionPrefix(customer_id);
   for (uint64_t part : {id_hi, id_lo}) {
-    for (int shift = 56; shift >= 0; shift -= 8) k.push_back(static_cast<char>((part >> shift) & 0xff));
+    for (int shift = 56; shift >= 0; shift -= 8)
+      k.push_back(static_cast<char>((part >> shift) & 0xff));
   }
   return k;
 }

@@ -58,7 +58,7 @@ std::string Exposure(absl::string_view customer_id, absl::string_view experiment
 std::string ExposurePrefix(absl::string_view customer_id);
 struct ExperimentsKey {
   std::string customer_id;
-  char kind = 0;          // 'd' or 'x'
+  char kind = 0;           // 'd' or 'x'
   absl::string_view rest;  // the 16 id bytes, or the experiment id (into the key)
 };
 std::optional<ExperimentsKey> ParseExperimentsKey(absl::string_view key);

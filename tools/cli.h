@@ -109,7 +109,7 @@ int DemoData();
 // The demo retailer's size from the demo-data flags (--customers, ...).
 absl::StatusOr<tools::RetailerSize> RetailerSizeFromFlags();
 int SimulateAb();  // cli_simulate.cc
-int Health();  // cli_admin.cc
+int Health();      // cli_admin.cc
 int ReloadConfig();
 int RebuildModels();
 int Segments();

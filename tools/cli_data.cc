@@ -239,8 +239,7 @@ absl::StatusOr<tools::RetailerSize> RetailerSizeFromFlags() {
     size.now_ms = absl::ToUnixMillis(t);
   }
   if (size.customers < 1 || size.products < 1 || size.stores < 1 || size.days < 1) {
-    return absl::InvalidArgumentError(
-        "--customers, --products, --stores and --days must be >= 1");
+    return absl::InvalidArgumentError("--customers, --products, --stores and --days must be >= 1");
   }
   return size;
 }

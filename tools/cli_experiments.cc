@@ -32,19 +32,18 @@ std::string UpliftText(const v1::Uplift& u, double scale, const char* unit) {
 void Print(const v1::GetExperimentReportResponse& r) {
   const std::string cur = r.currency();
   for (const v1::ExperimentReport& x : r.experiments()) {
-    std::cout << absl::StrFormat("experiment %s%s%s\n", x.experiment_id(),
-                                 x.placement().empty() ? " (every placement)"
-                                                       : " on " + x.placement(),
-                                 x.running() ? "" : " (not running)");
+    std::cout << absl::StrFormat(
+        "experiment %s%s%s\n", x.experiment_id(),
+        x.placement().empty() ? " (every placement)" : " on " + x.placement(),
+        x.running() ? "" : " (not running)");
     std::cout << absl::StrFormat("  %-14s %6s %9s %9s %9s %8s %8s %10s\n", "variant", "weight",
                                  "assigned", "exposed", "impress.", "clicks", "convert.",
                                  "revenue");
     for (const v1::VariantReport& v : x.variants()) {
-      std::cout << absl::StrFormat(
-          "  %-14s %5.1f%% %9d %9d %9d %8d %8d %10.2f\n",
-          v.variant() + (v.control() ? "*" : ""), 100 * v.weight(), v.assigned_customers(),
-          v.exposed_customers(), v.impressions(), v.clicks(), v.converting_customers(),
-          v.revenue_minor() / 100.0);
+      std::cout << absl::StrFormat("  %-14s %5.1f%% %9d %9d %9d %8d %8d %10.2f\n",
+                                   v.variant() + (v.control() ? "*" : ""), 100 * v.weight(),
+                                   v.assigned_customers(), v.exposed_customers(), v.impressions(),
+                                   v.clicks(), v.converting_customers(), v.revenue_minor() / 100.0);
     }
     for (const v1::VariantReport& v : x.variants()) {
       std::cout << absl::StrFormat("  %s%s\n", v.variant(), v.control() ? " (control)" : "");
@@ -53,8 +52,7 @@ void Print(const v1::GetExperimentReportResponse& r) {
       std::cout << "    revenue per exposed  "
                 << Interval(v.revenue_per_exposed(), 0.01, (" " + cur).c_str()) << "\n";
       std::cout << absl::StrFormat("    attributed           %d lines, %.2f %s\n",
-                                   v.attributed_lines(), v.attributed_revenue_minor() / 100.0,
-                                   cur);
+                                   v.attributed_lines(), v.attributed_revenue_minor() / 100.0, cur);
       if (!v.control() && v.conversion_uplift().defined()) {
         std::cout << "    uplift conversion    " << UpliftText(v.conversion_uplift(), 100, " pp")
                   << "\n";
@@ -73,11 +71,11 @@ void Print(const v1::GetExperimentReportResponse& r) {
     std::cout << absl::StrFormat("  %-22s %-20s %16s %16s  %s\n", "offer", "segment", "shown",
                                  "held back", "uplift");
     for (const v1::OfferUplift& o : r.offers()) {
-      std::cout << absl::StrFormat(
-          "  %-22s %-20s %7d %7.1f%% %7d %7.1f%%  %s\n", o.offer_id(),
-          o.segment().empty() ? "(all)" : o.segment(), o.shown_customers(),
-          100 * o.shown_rate().value(), o.held_back_customers(), 100 * o.held_back_rate().value(),
-          UpliftText(o.uplift(), 100, " pp"));
+      std::cout << absl::StrFormat("  %-22s %-20s %7d %7.1f%% %7d %7.1f%%  %s\n", o.offer_id(),
+                                   o.segment().empty() ? "(all)" : o.segment(), o.shown_customers(),
+                                   100 * o.shown_rate().value(), o.held_back_customers(),
+                                   100 * o.held_back_rate().value(),
+                                   UpliftText(o.uplift(), 100, " pp"));
     }
     std::cout << "\n";
   }
@@ -94,8 +92,7 @@ void Print(const v1::GetExperimentReportResponse& r) {
 int Experiments() {
   v1::GetExperimentReportRequest req;
   req.set_experiment_id(absl::GetFlag(FLAGS_id));
-  return CallAndPrint("experiments", &v1::ExperimentService::Stub::GetExperimentReport, req,
-                      Print);
+  return CallAndPrint("experiments", &v1::ExperimentService::Stub::GetExperimentReport, req, Print);
 }
 
 }  // namespace nextbest::cli

@@ -58,8 +58,8 @@ TEST(SampleBetaTest, MomentsMatchAndTheSameSeedGivesTheSameDraw) {
       sq += x * x;
     }
     const double mean = b.alpha / (b.alpha + b.beta);
-    const double var = b.alpha * b.beta /
-                       ((b.alpha + b.beta) * (b.alpha + b.beta) * (b.alpha + b.beta + 1));
+    const double var =
+        b.alpha * b.beta / ((b.alpha + b.beta) * (b.alpha + b.beta) * (b.alpha + b.beta + 1));
     EXPECT_NEAR(sum / n, mean, 4 * std::sqrt(var / n));
     EXPECT_NEAR(sq / n - (sum / n) * (sum / n), var, 0.05 * var);
   }

@@ -16,8 +16,8 @@
 #include "nextbest/v1/catalog.grpc.pb.h"
 #include "nextbest/v1/customers.grpc.pb.h"
 #include "nextbest/v1/decisions.grpc.pb.h"
-#include "nextbest/v1/experiments.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
+#include "nextbest/v1/experiments.grpc.pb.h"
 #include "nextbest/v1/privacy.grpc.pb.h"
 #include "tests/server/server_process.h"
 
@@ -30,7 +30,7 @@ using testing::ServerProcess;
 using testing::TempDir;
 using Code = grpc::StatusCode;
 
-const char* const kScopes[] = {"DECIDE", "TRACK", "READ_PROFILE", "BATCH",
+const char* const kScopes[] = {"DECIDE", "TRACK",   "READ_PROFILE", "BATCH",
                                "ADMIN",  "PRIVACY", "REPORT"};
 
 std::string TokenFor(const std::string& scope) { return "tok-" + scope + "-5e1f0a77c2d94b3a"; }

@@ -58,9 +58,8 @@ class ExperimentsTest : public testing::ServerTest {
     StartServer({"--config=" + path});
     reports_ = v1::ExperimentService::NewStub(channel_);
     std::string out;
-    ASSERT_EQ(RunCli(server_->target(), "demo-data --customers=300 --products=200 --stores=10",
-                     &out),
-              0)
+    ASSERT_EQ(
+        RunCli(server_->target(), "demo-data --customers=300 --products=200 --stores=10", &out), 0)
         << out;
   }
   void RestartAndReconnect() {
@@ -167,8 +166,8 @@ TEST_F(ExperimentsTest, DecisionsCarryArmsFeedbackIsCountedOnceAndTheReportSurvi
       e.set_position(1);
       events.push_back(e);
     }
-    v1::Event buy = Event(absl::StrCat("fb", n++), s.customer, v1::EVENT_TYPE_PURCHASE,
-                          decided + 3600);
+    v1::Event buy =
+        Event(absl::StrCat("fb", n++), s.customer, v1::EVENT_TYPE_PURCHASE, decided + 3600);
     auto* line = buy.mutable_order()->add_lines();
     line->set_product_id(s.product);
     line->set_quantity(1);
@@ -241,8 +240,7 @@ TEST_F(ExperimentsTest, DecisionsCarryArmsFeedbackIsCountedOnceAndTheReportSurvi
   v1::EraseCustomerRequest erase;
   erase.set_customer_id(served[0].customer);
   v1::EraseCustomerResponse receipt;
-  ASSERT_TRUE(
-      Call(&v1::PrivacyService::Stub::EraseCustomer, privacy_.get(), erase, &receipt).ok());
+  ASSERT_TRUE(Call(&v1::PrivacyService::Stub::EraseCustomer, privacy_.get(), erase, &receipt).ok());
   const v1::GetExperimentReportResponse erased = Report();
   const v1::VariantReport* h = Variant(erased, "global_holdout", served[0].holdout_arm);
   ASSERT_NE(h, nullptr);

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 
 #include <algorithm>
-#include <map>
 #include <chrono>
 #include <filesystem>
+#include <map>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -406,8 +406,7 @@ std::string FormatReport(const EvalReport& r, int k) {
   int width = 40;  // the longest row name (experiment arms are long)
   for (const ReportRow& row : r.rows) width = std::max(width, static_cast<int>(row.name.size()));
   absl::StrAppendFormat(&out, "%-*s %7s %6s %7s %6s %6s %6s %6s %6s %6s %13s %13s %6s\n", width, "",
-                        "HR",
-                        "xHR", "NDCG", "xNDCG", "MRR", "cover", "bought", "durabl", "divers",
+                        "HR", "xHR", "NDCG", "xNDCG", "MRR", "cover", "bought", "durabl", "divers",
                         "novelHR (n)", "repeatHR (n)", "offers");
   const Summary& base = r.rows.front().metrics;
   for (const ReportRow& row : r.rows) {

@@ -42,7 +42,8 @@ struct ServedDecision {
 
 class DecisionLog {
  public:
-  explicit DecisionLog(size_t capacity = size_t{1} << 22) : capacity_(capacity) {}
+  // 1,048,576 records (~250 MB at most) while the writer catches up.
+  explicit DecisionLog(size_t capacity = size_t{1} << 20) : capacity_(capacity) {}
   DecisionLog(const DecisionLog&) = delete;
   DecisionLog& operator=(const DecisionLog&) = delete;
 

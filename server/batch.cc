@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +25,8 @@ using Clock = std::chrono::steady_clock;
 
 // Customers per streamed message.
 constexpr size_t kChunk = 500;
+// Decisions of assigned customers waiting for the writer (core/decision_log.h).
+constexpr size_t kLogBacklog = 200'000;
 
 // One call. Chunks of kChunk customers are decided as tasks on the shared
 // BatchPool, at most `max_parallel_` at once, and only while fewer than
@@ -153,6 +156,14 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
   // guard (with the config of that moment).
   absl::Status DecideChunk(size_t begin, v1::DecideForAllResponse& msg, int64_t& skipped) {
     const size_t end = std::min(handles_.size(), begin + kChunk);
+    // Backpressure: assigned customers' decisions wait in the decision log
+    // for the writer; the run keeps at most kLogBacklog of them waiting
+    // (for at most 10 s per chunk: a stuck writer drops and counts them).
+    for (int waited = 0;
+         deps_.live->decision_log.pending() > kLogBacklog && waited < 5000 && !stopped();
+         ++waited) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
     core::ReadGuard guard(deps_.live->epochs);
     const core::Snapshot snapshot = core::Snapshot::Of(*deps_.live);
     core::RecommendQuery q;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/caps.h"
 #include "core/decision_config.h"
 
 namespace nextbest::core {
@@ -15,12 +16,7 @@ double Decay(TimeMs from, TimeMs to, double half_life_days) {
   return std::exp2(-static_cast<double>(to - from) / (half_life_days * kMsPerDay));
 }
 
-uint64_t SplitMix64(uint64_t& state) {
-  uint64_t x = (state += 0x9E3779B97F4A7C15ULL);
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
+uint64_t SplitMix64(uint64_t& state) { return Mix64(state += kGoldenGamma); }
 
 double Uniform(uint64_t& state) {  // (0, 1)
   return (static_cast<double>(SplitMix64(state) >> 11) + 0.5) / static_cast<double>(1ULL << 53);

@@ -36,6 +36,15 @@ namespace nextbest::core {
 // absl::Hash.
 uint64_t StableHash(absl::string_view s, uint64_t seed);
 
+// SplitMix64's finalizer (a bijection that spreads every input bit): the
+// one mixer behind rotation, assignment buckets and Thompson draws.
+inline uint64_t Mix64(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+inline constexpr uint64_t kGoldenGamma = 0x9E3779B97F4A7C15ULL;
+
 class OfferLedger {
  public:
   OfferLedger() = default;

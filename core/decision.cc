@@ -94,12 +94,7 @@ void Pipeline::Drop(ProductIndex p, int32_t offer, DropRule rule, double score) 
 }
 
 double Pipeline::RotationFactor(ProductIndex product, int64_t offer) const {
-  auto mix = [](uint64_t x) {  // splitmix64's finalizer
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-  };
+  auto mix = [](uint64_t x) { return Mix64(x + kGoldenGamma); };
   const uint64_t h = mix(mix(request.rotation_seed) ^ mix((static_cast<uint64_t>(product) << 32) ^
                                                           static_cast<uint64_t>(offer + 1)));
   const double u = static_cast<double>(h >> 11) / static_cast<double>(1ULL << 53);  // [0, 1)

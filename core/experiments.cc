@@ -1,16 +1,10 @@
 #include "core/experiments.h"
 
+#include "core/caps.h"
 #include "core/decision_config.h"
 
 namespace nextbest::core {
 namespace {
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
 uint64_t Fnv1a(uint64_t h, absl::string_view s) {
   for (unsigned char c : s) {
@@ -26,7 +20,7 @@ uint32_t AssignmentBucket(absl::string_view salt, absl::string_view customer_id)
   uint64_t h = Fnv1a(0xcbf29ce484222325ULL, salt);
   h = Fnv1a(h, absl::string_view("\0", 1));
   h = Fnv1a(h, customer_id);
-  return static_cast<uint32_t>(SplitMix64(h) % kBuckets);
+  return static_cast<uint32_t>(Mix64(h + kGoldenGamma) % kBuckets);
 }
 
 bool ExperimentSpec::IndexBuckets() {

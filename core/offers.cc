@@ -20,7 +20,7 @@ double Propensity(const Pipeline& p, const OfferSpec& o, uint32_t index, RfmSegm
   if (p.spec.propensity == PlacementSpec::Propensity::kMean) return b.Mean();
   uint64_t seed = p.request.rotation_seed;
   if (seed == 0) seed = StableHash(p.request.customer_id, static_cast<uint64_t>(p.request.now));
-  return SampleBeta(b, seed ^ (0x9E3779B97F4A7C15ULL * (index + 1)));
+  return SampleBeta(b, seed ^ (kGoldenGamma * (index + 1)));
 }
 
 }  // namespace

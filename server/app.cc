@@ -141,8 +141,16 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   RETURN_IF_ERROR(app->PublishConfig(cfg.decisions));
   ASSIGN_OR_RETURN(auto authorizer, Authorizer::Build(cfg.auth, app->admin_token_));
   app->auth_.PublishFromAnyThread(std::move(authorizer), app->live_->epochs);
+  storage::IngestOptions ingest = cfg.ingest;
+  if (!options.cluster.kafka_brokers.empty()) {
+    ClusterOptions cluster = options.cluster;
+    if (cluster.self_address.empty()) cluster.self_address = options.grpc_address;
+    ASSIGN_OR_RETURN(app->cluster_, ClusterNode::Connect(cluster));
+    ingest.log_partitions = app->cluster_->log_partitions();
+    ingest.on_log_applied = app->cluster_->applied_hook();
+  }
   ASSIGN_OR_RETURN(app->ingestor_, storage::Ingestor::Start(app->store_.get(), app->live_.get(),
-                                                            cfg.ingest, app->clock_));
+                                                            ingest, app->clock_));
   const auto& rec = app->ingestor_->recovery();
   Log("recovered %d customers, %d products, %d stores in %.2f s", rec.customers, rec.products,
       rec.stores, rec.seconds);
@@ -167,7 +175,11 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   ServiceDeps deps{app->live_.get(), app->ingestor_.get(),  app->metrics_.get(), app->clock_,
                    limits,           cfg.ingest.features,   app.get(),           app->store_.get(),
-                   &app->auth_,      app->batch_pool_.get()};
+                   &app->auth_,      app->batch_pool_.get(),  app->cluster_.get()};
+  if (app->cluster_ != nullptr) {
+    RETURN_IF_ERROR(app->cluster_->Start(app->ingestor_.get(), limits, cfg.ingest.features,
+                                         app->clock_));
+  }
   app->events_ = std::make_unique<EventServiceImpl>(deps);
   app->customers_ = std::make_unique<CustomerServiceImpl>(deps);
   app->catalog_ = std::make_unique<CatalogServiceImpl>(deps);
@@ -205,6 +217,10 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
     for (const auto& c : app->metrics_->collectables()) app->exposer_->RegisterCollectable(c);
     app->experiment_metrics_ = std::make_shared<ExperimentMetrics>(app->live_.get());
     app->exposer_->RegisterCollectable(app->experiment_metrics_);
+    if (app->cluster_ != nullptr) {
+      app->cluster_metrics_ = app->cluster_->metrics();
+      app->exposer_->RegisterCollectable(app->cluster_metrics_);
+    }
     auto ports = app->exposer_->GetListeningPorts();
     app->metrics_port_ = ports.empty() ? 0 : ports.front();
   }
@@ -214,7 +230,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   // neighbour sources propose nothing and RFM scores are empty.
   app->models_thread_ = std::thread([a = app.get()] { a->RunModels(); });
 
-  app->server_->GetHealthCheckService()->SetServingStatus(true);
+  // A cluster node serves once caught up with the log (the ticker updates it).
+  app->server_->GetHealthCheckService()->SetServingStatus(app->cluster_ == nullptr ||
+                                                          app->cluster_->CaughtUp());
   return app;
 }
 
@@ -428,6 +446,11 @@ void App::RunTicker() {
                       c.events_suppressed.load(), c.customers_erased.load(),
                       store_->events_expired(), profiles_expired_.load(), InvalidUtf8Requests()});
     ticker_cv_.wait_for(lock, std::chrono::seconds(1));
+    if (cluster_ != nullptr && !shut_down_ && cluster_->CaughtUp() != serving_) {
+      serving_ = cluster_->CaughtUp();
+      server_->GetHealthCheckService()->SetServingStatus(serving_);
+      Log("cluster: %s", serving_ ? "caught up with the log: SERVING" : "behind the log: NOT_SERVING");
+    }
     if (config_.profile_retention_ms > 0 && ticks % config_.retention_sweep_seconds == 0) {
       RunMaintenance([this] { SweepInactiveProfiles(); });
     }
@@ -475,6 +498,7 @@ void App::Shutdown(absl::Duration drain) {
     if (absl::Status s = SaveOfferLedger(); !s.ok())
       Log("saving the offer ledger: %s", s.ToString());
   }
+  if (cluster_) cluster_->Stop();  // no more records for the writer
   if (ingestor_) {
     ingestor_->Stop();  // every queued write finishes first
     Log("writer stopped");

@@ -18,6 +18,7 @@
 #include "grpcpp/server.h"
 #include "prometheus/exposer.h"
 #include "server/arena_allocator.h"
+#include "server/cluster.h"
 #include "server/config.h"
 #include "server/experiment_metrics.h"
 #include "server/metrics.h"
@@ -55,6 +56,8 @@ struct AppOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
+  // Cluster mode when cluster.kafka_brokers is set (server/cluster.h).
+  ClusterOptions cluster;
 };
 
 class App final : public AdminOps {
@@ -99,6 +102,7 @@ class App final : public AdminOps {
   ServiceConfig config_;
   std::unique_ptr<storage::RocksStore> store_;
   std::unique_ptr<core::LiveState> live_;
+  std::unique_ptr<ClusterNode> cluster_;  // cluster mode only
   std::unique_ptr<storage::Ingestor> ingestor_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<EventServiceImpl> events_;
@@ -109,6 +113,8 @@ class App final : public AdminOps {
   std::unique_ptr<PrivacyServiceImpl> privacy_;
   std::unique_ptr<ExperimentServiceImpl> experiments_;
   std::shared_ptr<ExperimentMetrics> experiment_metrics_;
+  std::shared_ptr<prometheus::Collectable> cluster_metrics_;
+  bool serving_ = false;  // health, in cluster mode (ticker thread)
   ArenaMessageAllocator<v1::RecommendRequest, v1::RecommendResponse> recommend_allocator_;
   ArenaMessageAllocator<v1::GetProfileRequest, v1::GetProfileResponse> profile_allocator_;
   std::unique_ptr<BatchPool> batch_pool_;
@@ -143,7 +149,7 @@ class App final : public AdminOps {
   std::condition_variable ticker_cv_;
   bool stopping_ = false;
   std::thread ticker_;
-  bool shut_down_ = false;
+  std::atomic<bool> shut_down_{false};
 };
 
 }  // namespace nextbest::server

@@ -7,8 +7,7 @@ namespace nextbest::server {
 grpc::ServerUnaryReactor* CustomerServiceImpl::UpsertCustomers(
     grpc::CallbackServerContext* ctx, const v1::UpsertCustomersRequest* request,
     v1::UpsertCustomersResponse* response) {
-  return SubmitUnary(
-      ctx, deps_, Rpc::kUpsertCustomers,
+  return SubmitUnary(ctx, deps_, Rpc::kUpsertCustomers, *request,
       [&] { return AsCommand(ToUpsertCustomers(*request, deps_.limits, deps_.clock->Now())); },
       response,
       [](const storage::WriteResult& r, v1::UpsertCustomersResponse& out) {
@@ -23,6 +22,11 @@ grpc::ServerUnaryReactor* CustomerServiceImpl::GetProfile(grpc::CallbackServerCo
   auto* reactor = ctx->DefaultReactor();
   absl::Status s = Authorize(deps_, *ctx, Rpc::kGetProfile);
   if (s.ok()) s = ValidateId(request->customer_id(), "customer_id", deps_.limits);
+  if (s.ok() && ForwardIfElsewhere(ctx, deps_, Rpc::kGetProfile,
+                                   "/nextbest.v1.CustomerService/GetProfile",
+                                   request->customer_id(), *request, response, reactor, start)) {
+    return reactor;
+  }
   if (s.ok()) {
     core::ReadGuard guard(deps_.live->epochs);
     const core::CustomerState* state = deps_.live->customers.Find(request->customer_id());

@@ -1,3 +1,4 @@
+#include <map>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -46,6 +47,31 @@ class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEvent
     ++in_flight_;
     const int64_t chunk = chunks_ - 1;
     lock.unlock();
+    if (deps_.cluster != nullptr) {
+      // Cluster mode: the chunk goes to the log (serialized before Write
+      // returns, so the next read may reuse request_).
+      deps_.cluster->Write(
+          Rpc::kStreamEvents, request_,
+          [this, chunk](absl::Status s, int64_t records, v1::ConsistencyToken token) {
+            std::lock_guard<std::mutex> l(mu_);
+            --in_flight_;
+            if (s.ok()) {
+              accepted_ += records;
+              for (const auto& p : token.positions()) {
+                int64_t& last = token_[{p.topic(), p.partition()}];
+                last = std::max(last, p.offset());
+              }
+            } else if (error_.ok()) {
+              error_ = absl::Status(s.code(), absl::StrCat("chunk ", chunk, ": ", s.message()));
+            }
+            StartReadIfAllowedLocked();
+            MaybeFinishLocked();
+          });
+      lock.lock();
+      StartReadIfAllowedLocked();
+      MaybeFinishLocked();
+      return;
+    }
     absl::Status queued = deps_.ingestor->Submit(
         std::move(*cmd), [this, chunk](absl::Status s, storage::WriteResult r) {
           std::lock_guard<std::mutex> l(mu_);
@@ -91,6 +117,12 @@ class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEvent
     response_->set_duplicates(duplicates_);
     response_->set_suppressed(suppressed_);
     response_->set_chunks(chunks_);
+    for (const auto& [tp, offset] : token_) {
+      auto* p = response_->mutable_consistency_token()->add_positions();
+      p->set_topic(tp.first);
+      p->set_partition(tp.second);
+      p->set_offset(offset);
+    }
     grpc::Status g = ToGrpcStatus(error_);
     deps_.metrics->RecordRpc(Rpc::kStreamEvents, g.error_code(), SecondsSince(start_));
     Finish(g);
@@ -110,6 +142,7 @@ class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEvent
   int64_t accepted_ = 0;
   int64_t duplicates_ = 0;
   int64_t suppressed_ = 0;
+  std::map<std::pair<std::string, int32_t>, int64_t> token_;  // cluster mode
   absl::Status error_;
 };
 
@@ -118,8 +151,7 @@ class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEvent
 grpc::ServerUnaryReactor* EventServiceImpl::RecordEvents(grpc::CallbackServerContext* ctx,
                                                          const v1::RecordEventsRequest* request,
                                                          v1::RecordEventsResponse* response) {
-  return SubmitUnary(
-      ctx, deps_, Rpc::kRecordEvents,
+  return SubmitUnary(ctx, deps_, Rpc::kRecordEvents, *request,
       [&] {
         return AsCommand(ToRecordEvents(request->events(), deps_.limits, deps_.clock->Now()));
       },

@@ -46,6 +46,29 @@ ABSL_FLAG(
     std::string, reapply_erasures, "",
     "Erasures to re-apply before serving (JSON lines of `nextbest erasures`): after restoring a "
     "checkpoint taken before some of them");
+// Cluster mode (README "Cluster"): all of these with --kafka_brokers.
+ABSL_FLAG(std::string, kafka_brokers, "",
+          "Cluster mode: Kafka bootstrap servers HOST:PORT,...; empty: a single process");
+ABSL_FLAG(std::string, events_topic, "nextbest.events",
+          "Cluster: the topic of events and customer records (keyed by customer id)");
+ABSL_FLAG(std::string, catalog_topic, "nextbest.catalog",
+          "Cluster: the topic of products, stores and stock (one partition)");
+ABSL_FLAG(int, shards, 1, "Cluster: number of shards (partition p belongs to shard p % shards)");
+ABSL_FLAG(int, shard, 0, "Cluster: this node's shard, 0..shards-1");
+ABSL_FLAG(std::vector<std::string>, peers, {},
+          "Cluster: every node as SHARD@HOST:PORT (comma-separated); requests about another "
+          "shard's customers are forwarded to them");
+ABSL_FLAG(std::string, advertised_address, "",
+          "Cluster: this node's own entry in --peers (default: --grpc_address)");
+ABSL_FLAG(int64_t, max_serving_lag, 1000,
+          "Cluster: SERVING only while every owned partition is at most this many records behind");
+ABSL_FLAG(int, consistency_wait_ms, 50,
+          "Cluster: how long a Recommend waits at most for its consistency token");
+ABSL_FLAG(std::string, agent_address, "",
+          "Cluster: HAProxy agent-check address HOST:PORT (answers up/down); empty: off");
+ABSL_FLAG(std::vector<std::string>, kafka_property, {},
+          "Cluster: extra librdkafka properties NAME=VALUE (comma-separated), e.g. "
+          "security.protocol=ssl");
 ABSL_FLAG(int, drain_seconds, 10, "On SIGTERM: how long in-flight calls may take to finish");
 
 int main(int argc, char** argv) {
@@ -80,6 +103,24 @@ int main(int argc, char** argv) {
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  options.cluster.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
+  options.cluster.events_topic = absl::GetFlag(FLAGS_events_topic);
+  options.cluster.catalog_topic = absl::GetFlag(FLAGS_catalog_topic);
+  options.cluster.shards = absl::GetFlag(FLAGS_shards);
+  options.cluster.shard = absl::GetFlag(FLAGS_shard);
+  options.cluster.peers = absl::GetFlag(FLAGS_peers);
+  options.cluster.self_address = absl::GetFlag(FLAGS_advertised_address);
+  options.cluster.max_serving_lag = absl::GetFlag(FLAGS_max_serving_lag);
+  options.cluster.consistency_wait_ms = absl::GetFlag(FLAGS_consistency_wait_ms);
+  options.cluster.agent_address = absl::GetFlag(FLAGS_agent_address);
+  for (const std::string& kv : absl::GetFlag(FLAGS_kafka_property)) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "--kafka_property: '%s' is not NAME=VALUE\n", kv.c_str());
+      return 2;
+    }
+    options.cluster.kafka_properties[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
 
   auto app = nextbest::server::App::Start(options);
   if (!app.ok()) {

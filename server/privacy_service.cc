@@ -103,22 +103,30 @@ std::string Hex(absl::string_view bytes) {
 grpc::ServerUnaryReactor* PrivacyServiceImpl::SetConsent(grpc::CallbackServerContext* ctx,
                                                          const v1::SetConsentRequest* request,
                                                          v1::SetConsentResponse* response) {
-  auto make = [&]() -> absl::StatusOr<storage::Command> {
-    RETURN_IF_ERROR(ValidateId(request->customer_id(), "customer_id", deps_.limits));
-    if (!request->has_personalization() && !request->has_marketing_email()) {
-      return absl::InvalidArgumentError("personalization, marketing_email: give at least one");
-    }
-    storage::SetConsent c;
-    c.customer_id = request->customer_id();
-    if (request->has_personalization()) c.personalization = request->personalization();
-    if (request->has_marketing_email()) c.marketing_email = request->marketing_email();
-    return storage::Command(std::move(c));
+  auto fill = [](const storage::WriteResult& r, v1::SetConsentResponse& out) {
+    out.mutable_consent()->set_personalization(r.consent_personalization);
+    out.mutable_consent()->set_marketing_email(r.consent_marketing_email);
   };
-  return SubmitUnary(ctx, deps_, Rpc::kSetConsent, make, response,
-                     [](const storage::WriteResult& r, v1::SetConsentResponse& out) {
-                       out.mutable_consent()->set_personalization(r.consent_personalization);
-                       out.mutable_consent()->set_marketing_email(r.consent_marketing_email);
-                     });
+  auto make = [&] { return AsCommand(ToSetConsent(*request, deps_.limits)); };
+  if (deps_.cluster != nullptr) {
+    const auto start = Clock::now();
+    auto* reactor = ctx->DefaultReactor();
+    absl::Status s = Authorize(deps_, *ctx, Rpc::kSetConsent);
+    if (s.ok()) s = make().status();
+    if (!s.ok()) {
+      Finish(reactor, deps_.metrics, Rpc::kSetConsent, s, start);
+      return reactor;
+    }
+    return OwnerWrite(
+        ctx, deps_, Rpc::kSetConsent, "/nextbest.v1.PrivacyService/SetConsent",
+        request->customer_id(), *request, response,
+        [response, fill](const storage::WriteResult& r, auto finish) {
+          fill(r, *response);
+          finish(absl::OkStatus());
+        },
+        reactor, start);
+  }
+  return SubmitUnary(ctx, deps_, Rpc::kSetConsent, *request, make, response, fill);
 }
 
 grpc::ServerUnaryReactor* PrivacyServiceImpl::EraseCustomer(grpc::CallbackServerContext* ctx,
@@ -138,12 +146,8 @@ grpc::ServerUnaryReactor* PrivacyServiceImpl::EraseCustomer(grpc::CallbackServer
   AdminOps* admin = deps_.admin;
   storage::RocksStore* store = deps_.store;
   const std::string id = request->customer_id();
-  absl::Status queued = deps_.ingestor->Submit(
-      storage::EraseCustomer{id}, [=](absl::Status s, storage::WriteResult r) {
-        if (!s.ok()) {
-          Finish(reactor, metrics, Rpc::kEraseCustomer, s, start);
-          return;
-        }
+  // The receipt of an applied erasure, once its bytes left the files too.
+  auto receipt_of = [=](const storage::WriteResult& r, auto finish) {
         v1::ErasureReceipt* receipt = response->mutable_receipt();
         const storage::Erasure& e = r.erasure;
         receipt->set_subject_hash(Hex(e.subject_hash));
@@ -161,7 +165,18 @@ grpc::ServerUnaryReactor* PrivacyServiceImpl::EraseCustomer(grpc::CallbackServer
           receipt->set_purged_from_files(purged.ok());
           if (!purged.ok()) receipt->set_purge_error(std::string(purged.message()));
           receipt->set_purge_seconds(SecondsSince(purge_start));
-          Finish(reactor, metrics, Rpc::kEraseCustomer, absl::OkStatus(), start);
+          finish(absl::OkStatus());
+        });
+  };
+  if (deps_.cluster != nullptr) {
+    return OwnerWrite(ctx, deps_, Rpc::kEraseCustomer, "/nextbest.v1.PrivacyService/EraseCustomer",
+                      id, *request, response, receipt_of, reactor, start);
+  }
+  absl::Status queued = deps_.ingestor->Submit(
+      storage::EraseCustomer{id}, [=](absl::Status s, storage::WriteResult r) {
+        if (!s.ok()) return Finish(reactor, metrics, Rpc::kEraseCustomer, s, start);
+        receipt_of(r, [=](absl::Status done) {
+          Finish(reactor, metrics, Rpc::kEraseCustomer, done, start);
         });
       });
   if (!queued.ok()) Finish(reactor, deps_.metrics, Rpc::kEraseCustomer, queued, start);

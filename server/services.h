@@ -20,6 +20,7 @@
 #include "nextbest/v1/privacy.grpc.pb.h"
 #include "server/auth.h"
 #include "server/batch_pool.h"
+#include "server/cluster.h"
 #include "server/metrics.h"
 #include "server/validation.h"
 #include "storage/ingestor.h"
@@ -59,6 +60,7 @@ struct ServiceDeps {
   // on live->epochs).
   const core::Published<Authorizer>* auth = nullptr;
   BatchPool* batch_pool = nullptr;  // DecideForAll's shared workers
+  ClusterNode* cluster = nullptr;   // cluster mode: writes go to the log, reads may forward
 };
 
 // The scope each RPC needs (the one table of it).

@@ -423,4 +423,17 @@ absl::Status ValidateDecideForAll(const v1::DecideForAllRequest& r) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<storage::SetConsent> ToSetConsent(const v1::SetConsentRequest& r,
+                                                 const Limits& limits) {
+  RETURN_IF_ERROR(ValidateId(r.customer_id(), "customer_id", limits));
+  if (!r.has_personalization() && !r.has_marketing_email()) {
+    return absl::InvalidArgumentError("personalization, marketing_email: give at least one");
+  }
+  storage::SetConsent c;
+  c.customer_id = r.customer_id();
+  if (r.has_personalization()) c.personalization = r.personalization();
+  if (r.has_marketing_email()) c.marketing_email = r.marketing_email();
+  return c;
+}
+
 }  // namespace nextbest::server

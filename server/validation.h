@@ -13,6 +13,7 @@
 #include "nextbest/v1/customers.pb.h"
 #include "nextbest/v1/decisions.pb.h"
 #include "nextbest/v1/events.pb.h"
+#include "nextbest/v1/privacy.pb.h"
 #include "storage/commands.h"
 
 namespace nextbest::server {
@@ -46,6 +47,8 @@ absl::StatusOr<storage::UpsertProducts> ToUpsertProducts(const v1::UpsertProduct
 absl::StatusOr<storage::UpsertStores> ToUpsertStores(const v1::UpsertStoresRequest& r,
                                                      const Limits& limits);
 absl::StatusOr<storage::SetStock> ToSetStock(const v1::SetStockRequest& r, const Limits& limits);
+absl::StatusOr<storage::SetConsent> ToSetConsent(const v1::SetConsentRequest& r,
+                                                 const Limits& limits);
 
 // Shape checks of a Recommend request (placement existence and ids that need
 // the catalog are checked by the handler).

@@ -17,7 +17,11 @@ namespace nextbest::storage {
 
 Ingestor::Ingestor(RocksStore* store, core::LiveState* live, const IngestOptions& options,
                    const core::Clock* clock)
-    : store_(store), live_(live), options_(options), clock_(clock) {}
+    : store_(store),
+      live_(live),
+      options_(options),
+      clock_(clock),
+      applied_log_(options.log_partitions) {}
 
 absl::StatusOr<std::unique_ptr<Ingestor>> Ingestor::Start(RocksStore* store, core::LiveState* live,
                                                           const IngestOptions& options,
@@ -43,6 +47,10 @@ void Ingestor::Stop() {
 }
 
 absl::Status Ingestor::Submit(Command command, WriteDone done) {
+  return Submit(std::move(command), {}, std::move(done));
+}
+
+absl::Status Ingestor::Submit(Command command, LogPositions positions, WriteDone done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("server is shutting down");
@@ -50,7 +58,7 @@ absl::Status Ingestor::Submit(Command command, WriteDone done) {
       return absl::ResourceExhaustedError(
           absl::StrCat("ingest queue full (", options_.queue_capacity, " requests); retry later"));
     }
-    queue_.push_back({std::move(command), std::move(done)});
+    queue_.push_back({std::move(command), std::move(done), std::move(positions)});
     queue_depth_.store(queue_.size(), std::memory_order_relaxed);
   }
   cv_.notify_one();
@@ -97,7 +105,8 @@ void Ingestor::Run() {
     if (live_->decision_log.pending() > 0) {
       RecordDecisions decisions;
       live_->decision_log.Drain(decisions.decisions);
-      group.insert(group.begin(), Pending{std::move(decisions), [](absl::Status, WriteResult) {}});
+      group.insert(group.begin(),
+                   Pending{std::move(decisions), [](absl::Status, WriteResult) {}, {}});
     }
     if (!group.empty()) ProcessGroup(group);
     group.clear();
@@ -156,9 +165,21 @@ void Ingestor::ProcessGroup(std::vector<Pending>& group) {
   Group g(*store_, *live_, popularity_, store_popularity_);
   std::vector<absl::Status> statuses(group.size());
   std::vector<WriteResult> results(group.size());
+  // Where each log partition stands as this group goes (records in order).
+  absl::flat_hash_map<std::pair<int, int32_t>, int64_t> log_next;
+  bool log_positions = false;
   for (size_t i = 0; i < group.size(); ++i) {
+    if (!InLogOrder(group[i].positions, log_next)) {
+      statuses[i] = absl::AbortedError("log record out of order (a write before it failed)");
+      group[i].positions.clear();
+      continue;
+    }
     statuses[i] =
         std::visit([&](const auto& c) { return Apply(c, g, results[i]); }, group[i].command);
+    if (!group[i].positions.empty()) {
+      PutLogPositions(group[i].positions, g.batch());
+      log_positions = true;
+    }
   }
   g.Seal();
   int64_t events = 0;
@@ -174,6 +195,9 @@ void Ingestor::ProcessGroup(std::vector<Pending>& group) {
   }
   if (write.ok()) {
     g.Publish(popularity_, store_popularity_, erased_);
+    for (const Pending& p : group) {
+      for (const LogPosition& position : p.positions) applied_log_.Advance(position);
+    }
     trending_dirty_ |= g.catalog_changed() || g.popularity_changed();
     // A due trending list goes out before the acknowledgements.
     MaybePublishTrending();
@@ -195,6 +219,7 @@ void Ingestor::ProcessGroup(std::vector<Pending>& group) {
     absl::Status s = statuses[i].ok() ? write : statuses[i];
     group[i].done(std::move(s), s.ok() ? results[i] : WriteResult{});
   }
+  if (write.ok() && log_positions && options_.on_log_applied) options_.on_log_applied();
 }
 
 absl::Status Ingestor::Apply(const RecordEvents& c, Group& g, WriteResult& r) {

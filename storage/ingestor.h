@@ -43,9 +43,11 @@
 //
 // Thread-safety: Submit/SubmitAndWait/queue_depth from any thread.
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -53,12 +55,14 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "core/clock.h"
 #include "core/features.h"
 #include "core/live_state.h"
 #include "core/trending.h"
 #include "storage/commands.h"
+#include "storage/log_positions.h"
 #include "storage/rocks_store.h"
 
 namespace nextbest::storage {
@@ -86,6 +90,12 @@ struct IngestOptions {
   // refused (NOT_FOUND naming the field) instead of adding a placeholder.
   bool catalog_authoritative = false;
   core::FeatureOptions features;
+  // Cluster mode: the partitions of the events and catalog topics whose
+  // positions this node stores (storage/log_positions.h); {0, 0} alone.
+  std::array<int32_t, kLogTopicCount> log_partitions = {0, 0};
+  // Called on the writer thread after a group carrying log positions is
+  // durable and published (consistency-token waiters look again).
+  std::function<void()> on_log_applied;
 };
 
 struct RecoveryStats {
@@ -111,6 +121,11 @@ class Ingestor {
   // or rejected. RESOURCE_EXHAUSTED at once if the queue is full,
   // UNAVAILABLE after Stop() (then `done` is not called).
   absl::Status Submit(Command command, WriteDone done);
+  // The same for records consumed from the cluster log: `positions` are
+  // written in the command's write batch, whether the command is applied
+  // or rejected (a rejected record is consumed too), and published to
+  // applied_log() once durable.
+  absl::Status Submit(Command command, LogPositions positions, WriteDone done);
   // Submit and block until done. Not for gRPC callback threads.
   absl::StatusOr<WriteResult> SubmitAndWait(Command command);
 
@@ -119,6 +134,7 @@ class Ingestor {
 
   size_t queue_depth() const { return queue_depth_.load(std::memory_order_relaxed); }
   const RecoveryStats& recovery() const { return recovery_; }
+  const AppliedLog& applied_log() const { return applied_log_; }
 
   struct Counters {
     std::atomic<int64_t> events_accepted{0};
@@ -134,6 +150,7 @@ class Ingestor {
   struct Pending {
     Command command;
     WriteDone done;
+    LogPositions positions;
   };
   class Group;
 
@@ -161,6 +178,13 @@ class Ingestor {
   // Counts a new event for the decisions and experiments it answers.
   absl::Status Feedback(const RawEvent& e, const core::Event& ev, Group& g);
   absl::Status RecoverFeedback();
+  // ingest_log.cc
+  void PutLogPositions(const LogPositions& positions, rocksdb::WriteBatch& batch);
+  // True if every position follows where its partition stands (`next`:
+  // the group's own progress; then the applied log); advances `next`.
+  bool InLogOrder(const LogPositions& positions,
+                  absl::flat_hash_map<std::pair<int, int32_t>, int64_t>& next) const;
+  absl::Status RecoverLogPositions();
   // The customer's RFM segment value at `now` (0 before the first models).
   int RfmSegmentOf(const core::CustomerState& state, core::TimeMs now) const;
   // Through when events of `customer_id` are dropped (it was erased), if
@@ -189,6 +213,7 @@ class Ingestor {
   std::thread thread_;
   RecoveryStats recovery_;
   Counters counters_;
+  AppliedLog applied_log_;
 };
 
 }  // namespace nextbest::storage

@@ -89,6 +89,7 @@ absl::Status Ingestor::Recover() {
                    store_->Get(Cf::kMeta, keys::kOfferLedgerMetaKey));
   if (ledger.has_value()) RETURN_IF_ERROR(live_->offers.Load(*ledger));
   RETURN_IF_ERROR(RecoverFeedback());
+  RETURN_IF_ERROR(RecoverLogPositions());
 
   it = store_->NewIterator(Cf::kSuppression, /*fill_cache=*/false);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {

@@ -102,9 +102,10 @@ void AddSize(const FeatureOptions& o, const Catalog& catalog, const OrderLine& l
 }
 
 // The list is ordered by the last purchase, most recent first (ties: by
-// product index), so the neighbour seeds and the model's histories read it
+// product id), so the neighbour seeds and the model's histories read it
 // without sorting.
-void RecordPurchase(int limit, ProductIndex product, TimeMs t, std::vector<PurchaseRecord>& list) {
+void RecordPurchase(const Catalog& catalog, int limit, ProductIndex product, TimeMs t,
+                    std::vector<PurchaseRecord>& list) {
   const uint32_t s = ToSeconds(t);
   PurchaseRecord rec(product, 1, t, t);
   auto same = std::find_if(list.begin(), list.end(),
@@ -117,16 +118,23 @@ void RecordPurchase(int limit, ProductIndex product, TimeMs t, std::vector<Purch
     list.erase(same);
   } else if (static_cast<int>(list.size()) >= limit) {
     // Evict the least informative: fewest purchases, then the oldest.
-    auto victim = std::min_element(list.begin(), list.end(), [](const auto& a, const auto& b) {
-      return a.count != b.count ? a.count < b.count : a.last_s < b.last_s;
+    auto victim = std::min_element(list.begin(), list.end(), [&](const auto& a, const auto& b) {
+      if (a.count != b.count) return a.count < b.count;
+      if (a.last_s != b.last_s) return a.last_s < b.last_s;
+      return catalog.product(a.product).id > catalog.product(b.product).id;
     });
     if (victim->count > 1 || victim->last_s > s) return;
     list.erase(victim);
   }
-  list.insert(std::upper_bound(list.begin(), list.end(), rec, PurchaseRecord::MoreRecent), rec);
+  list.insert(std::upper_bound(list.begin(), list.end(), rec, MoreRecentPurchase{catalog}), rec);
 }
 
 }  // namespace
+
+bool MoreRecentPurchase::operator()(const PurchaseRecord& a, const PurchaseRecord& b) const {
+  if (a.last_s != b.last_s) return a.last_s > b.last_s;
+  return a.product != b.product && catalog.product(a.product).id < catalog.product(b.product).id;
+}
 
 double DecayFactor(TimeMs dt, double half_life_days) {
   return std::exp2(-static_cast<double>(dt) / (half_life_days * kMsPerDay));
@@ -216,7 +224,7 @@ void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
         bool seen = false;
         for (size_t j = 0; j < i && !seen; ++j) seen = e.lines[j].product == line.product;
         if (seen) continue;
-        RecordPurchase(o.max_purchase_history, line.product, e.time, f.purchases);
+        RecordPurchase(catalog, o.max_purchase_history, line.product, e.time, f.purchases);
         AddAffinity(o, catalog, line.product, e.time, o.purchase_weight, f);
       }
       break;

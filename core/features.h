@@ -123,10 +123,6 @@ struct PurchaseRecord {
   TimeMs last() const { return static_cast<TimeMs>(last_s) * 1000; }
   // Mean time between purchases; 0 with fewer than two.
   TimeMs TypicalInterval() const { return count < 2 ? 0 : (last() - first()) / (count - 1); }
-  // The order of CustomerFeatures::purchases: the latest purchase first.
-  static bool MoreRecent(const PurchaseRecord& a, const PurchaseRecord& b) {
-    return a.last_s != b.last_s ? a.last_s > b.last_s : a.product < b.product;
-  }
 
   ProductIndex product = kNoProduct;
   uint32_t count = 0;  // orders containing the product
@@ -139,6 +135,15 @@ struct PurchaseRecord {
 inline constexpr int kSpendPeriods = 6;
 inline constexpr TimeMs kSpendPeriodMs = 30 * kMsPerDay;
 inline int64_t SpendPeriod(TimeMs t) { return t / kSpendPeriodMs; }
+
+// The order of CustomerFeatures::purchases: the latest purchase first, ties
+// by product id — not by index, which is this process's own (a restarted
+// process or another replica interns products in another order), so that
+// every process keeps the same list.
+struct MoreRecentPurchase {
+  const Catalog& catalog;
+  bool operator()(const PurchaseRecord& a, const PurchaseRecord& b) const;
+};
 
 struct CustomerFeatures {
   int64_t events = 0;
@@ -159,7 +164,7 @@ struct CustomerFeatures {
   TimeMs affinity_ref = 0;
   std::vector<CategoryScore> affinities;
   std::vector<BrandScore> brand_affinities;  // also at affinity_ref
-  std::vector<PurchaseRecord> purchases;     // latest purchase first (MoreRecent)
+  std::vector<PurchaseRecord> purchases;     // latest purchase first (MoreRecentPurchase)
   std::vector<SizeSeen> sizes;
   // spend_by_period[i] is the net spend of period spend_period_ref - i (the
   // latest period with a purchase or return first); older ones roll off.

@@ -195,7 +195,7 @@ core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,
         {catalog.InternProduct(p.product_id()), p.count(), Time(p.first_ms()), Time(p.last_ms())});
   }
   // Product indices are this process's: the order is restored here.
-  std::sort(f.purchases.begin(), f.purchases.end(), core::PurchaseRecord::MoreRecent);
+  std::sort(f.purchases.begin(), f.purchases.end(), core::MoreRecentPurchase{catalog.current()});
   f.spend_period_ref = std::clamp<int64_t>(r.spend_period_ref(), 0, core::SpendPeriod(kMaxTimeMs));
   for (int i = 0; i < r.spend_by_period_size() && i < core::kSpendPeriods; ++i) {
     f.spend_by_period[i] = r.spend_by_period(i);

@@ -95,6 +95,17 @@ void AddCredential(grpc::ClientContext& ctx) {
   if (!CallerToken().empty()) ctx.AddMetadata("authorization", "Bearer " + CallerToken());
 }
 
+void AddRoutingHeader(grpc::ClientContext& ctx, const google::protobuf::Message& request) {
+  const google::protobuf::FieldDescriptor* f =
+      request.GetDescriptor()->FindFieldByName("customer_id");
+  if (f == nullptr || f->is_repeated() ||
+      f->type() != google::protobuf::FieldDescriptor::TYPE_STRING) {
+    return;
+  }
+  const std::string id = request.GetReflection()->GetString(request, f);
+  if (!id.empty()) ctx.AddMetadata("x-customer-id", id);
+}
+
 void SetDeadline(grpc::ClientContext& ctx) {
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms)));

@@ -54,6 +54,10 @@ std::string ReadToken(const std::string& path);
 void AddCredential(grpc::ClientContext& ctx);
 // The --timeout_ms deadline and the credential.
 void SetDeadline(grpc::ClientContext& ctx);
+// The routing header of a cluster: `x-customer-id` when the request names
+// one customer (a `customer_id` field), so that a proxy sends the call
+// straight to the shard owning the customer (README "Cluster").
+void AddRoutingHeader(grpc::ClientContext& ctx, const google::protobuf::Message& request);
 
 // Prints "nextbest WHAT: message (code N)"; returns N, the exit code.
 int Fail(const grpc::Status& s, absl::string_view what);
@@ -71,6 +75,7 @@ int Call(absl::string_view what,
   Stub stub(Channel());
   grpc::ClientContext ctx;
   SetDeadline(ctx);
+  AddRoutingHeader(ctx, request);
   const grpc::Status s = (stub.*method)(&ctx, request, response);
   return s.ok() ? 0 : Fail(s, what);
 }

@@ -121,7 +121,7 @@ TEST_F(DecisionTest, HardRulesHoldForRandomCatalogsCustomersAndPlacements) {
         c.features.affinities.push_back({static_cast<CategoryIndex>(rng() % 4), 1.0 + rng() % 10});
       }
       std::sort(c.features.purchases.begin(), c.features.purchases.end(),
-                PurchaseRecord::MoreRecent);
+                MoreRecentPurchase{*catalog});
       c.features.brand_affinities.push_back({static_cast<BrandIndex>(rng() % 2), 1.0 + rng() % 10});
       for (int i = 0; i < 3; ++i) {
         c.features.sizes.push_back({static_cast<CategoryIndex>(rng() % 4),

@@ -30,7 +30,8 @@ CustomerFeatures Bought(std::vector<ProductIndex> products) {
     f.purchases.push_back({p, 1, t, t});
     t += kDay;
   }
-  std::sort(f.purchases.begin(), f.purchases.end(), PurchaseRecord::MoreRecent);
+  std::sort(f.purchases.begin(), f.purchases.end(),
+            [](const PurchaseRecord& a, const PurchaseRecord& b) { return a.last_s > b.last_s; });
   f.orders = static_cast<int>(products.size());
   return f;
 }
@@ -221,7 +222,7 @@ TEST(NeighboursTest, BuildIsDeterministicWhateverTheOrder) {
         s->features.purchases.push_back({index(i), 1, t, t});
       }
       std::sort(s->features.purchases.begin(), s->features.purchases.end(),
-                PurchaseRecord::MoreRecent);
+                MoreRecentPurchase{*catalog});
       s->features.orders = 1;
       customers.emplace_back(absl::StrCat("c", c), std::move(s));
     }

@@ -1,0 +1,532 @@
+// The cluster end to end, as real processes on loopback: the mock Kafka
+// cluster (tools/mock_kafka_main.cc, 3 brokers), 3 shards × 2 replicas of
+// nextbest-server, and HAProxy with the shipped routing (deploy/haproxy/).
+//
+// ~100,000 demo-retailer events go in through the proxy while two threads
+// ask for recommendations through it and one node of every shard is killed
+// (kill -9) and restarted at random moments. Then:
+//   - every acknowledged event is applied exactly once on both replicas of
+//     its shard (each customer's export holds exactly the acknowledged
+//     event ids), and the replicas hold the same profiles;
+//   - Recommend kept answering: failed calls are counted and must not exceed
+//     the calls in flight on the killed nodes (2 client threads × kills);
+//   - through the proxy, no call needed a second hop (forwarded = 0), and a
+//     call sent to a node of another shard is forwarded and answered the
+//     same as by the owner;
+//   - each customer's own-history answers equal a single process fed the
+//     same events.
+// Sized for CI (2 cores): about a minute.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/time_util.h"
+#include "core/partitioning.h"
+#include "nextbest/v1/admin.grpc.pb.h"
+#include "nextbest/v1/catalog.grpc.pb.h"
+#include "nextbest/v1/customers.grpc.pb.h"
+#include "nextbest/v1/decisions.grpc.pb.h"
+#include "nextbest/v1/events.grpc.pb.h"
+#include "nextbest/v1/privacy.grpc.pb.h"
+#include "tests/server/server_process.h"
+#include "tools/demo_retailer.h"
+
+namespace nextbest::testing {
+namespace {
+
+constexpr int kShards = 3;
+constexpr int kReplicas = 2;
+constexpr int kPartitions = 12;
+constexpr int kCustomers = 680;  // about 100,000 events
+
+// Loopback ports the kernel considers free, all different: each socket
+// stays bound until all are chosen.
+std::vector<int> FreePorts(int n) {
+  std::vector<int> fds, ports;
+  for (int i = 0; i < n; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    fds.push_back(fd);
+    ports.push_back(ntohs(a.sin_port));
+  }
+  for (int fd : fds) close(fd);
+  return ports;
+}
+
+// A child process (mock Kafka, HAProxy), killed at the end.
+class Child {
+ public:
+  bool Start(std::vector<std::string> args, const std::string& log_file) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* f = std::fopen(log_file.c_str(), "w");
+      dup2(fileno(f), STDOUT_FILENO);
+      dup2(fileno(f), STDERR_FILENO);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execvp(argv[0], argv.data());
+      _exit(127);
+    }
+    return pid_ > 0;
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+ private:
+  pid_t pid_ = 0;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// Sum of the cluster's partition lag on a node's /metrics (-1: not known).
+int64_t MetricsLag(int metrics_port) {
+  const std::string out = "/tmp/nextbest-cluster-metrics-" + std::to_string(metrics_port);
+  const std::string cmd = "curl -s -m 2 http://127.0.0.1:" + std::to_string(metrics_port) +
+                          "/metrics > " + out;
+  if (std::system(cmd.c_str()) != 0) return -1;
+  int64_t lag = 0;
+  bool any = false;
+  for (absl::string_view line : absl::StrSplit(ReadFile(out), '\n')) {
+    if (!absl::StartsWith(line, "nextbest_cluster_partition_lag{")) continue;
+    any = true;
+    const double v = std::stod(std::string(line.substr(line.rfind(' ') + 1)));
+    if (v < 0) return -1;
+    lag += static_cast<int64_t>(v);
+  }
+  std::remove(out.c_str());
+  return any ? lag : -1;
+}
+
+int64_t MetricValue(int metrics_port, const std::string& name) {
+  const std::string out = "/tmp/nextbest-cluster-metric-" + std::to_string(metrics_port);
+  const std::string cmd = "curl -s -m 2 http://127.0.0.1:" + std::to_string(metrics_port) +
+                          "/metrics > " + out;
+  if (std::system(cmd.c_str()) != 0) return -1;
+  for (absl::string_view line : absl::StrSplit(ReadFile(out), '\n')) {
+    if (absl::StartsWith(line, name + " ")) {
+      return static_cast<int64_t>(std::stod(std::string(line.substr(name.size() + 1))));
+    }
+  }
+  return -1;
+}
+
+// What a profile holds of the customer's own state: the figures computed
+// at the time of the request (decayed scores, days since) and from the
+// population models (segments) are left out.
+std::string Stateful(v1::GetProfileResponse p) {
+  p.clear_computed_at();
+  p.clear_segments();
+  v1::Features* f = p.mutable_features();
+  f->clear_tenure_days();
+  f->clear_days_since_last_purchase();
+  f->clear_orders_per_month();
+  for (auto& c : *f->mutable_top_categories()) c.clear_score();
+  for (auto& b : *f->mutable_top_brands()) b.clear_score();
+  return p.SerializeAsString();
+}
+
+struct Node {
+  int shard;
+  int port;
+  int agent;
+  std::string dir;
+  std::unique_ptr<ServerProcess> process;
+};
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string kafka_file = dir_.path() + "/kafka.addr";
+    ASSERT_TRUE(kafka_.Start({NEXTBEST_MOCK_KAFKA_BIN, "--brokers=3",
+                              absl::StrCat("--topics=nextbest.events:", kPartitions,
+                                           ",nextbest.catalog:1"),
+                              "--bootstrap_file=" + kafka_file},
+                             dir_.path() + "/kafka.log"));
+    for (int i = 0; i < 100 && brokers_.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      brokers_ = std::string(absl::StripTrailingAsciiWhitespace(ReadFile(kafka_file)));
+    }
+    ASSERT_FALSE(brokers_.empty()) << ReadFile(dir_.path() + "/kafka.log");
+    std::vector<std::string> peers, haproxy_nodes;
+    const std::vector<int> ports = FreePorts(2 * kShards * kReplicas + 1);
+    size_t next_port = 0;
+    for (int s = 0; s < kShards; ++s) {
+      for (int r = 0; r < kReplicas; ++r) {
+        Node n{s, ports[next_port], ports[next_port + 1],
+               absl::StrCat(dir_.path(), "/node-", s, "-", r), nullptr};
+        next_port += 2;
+        peers.push_back(absl::StrCat(s, "@127.0.0.1:", n.port));
+        haproxy_nodes.push_back(absl::StrCat("--node=", s, "@127.0.0.1:", n.port, "@", n.agent));
+        nodes_.push_back(std::move(n));
+      }
+    }
+    peers_ = absl::StrJoin(peers, ",");
+    for (Node& n : nodes_) ASSERT_NO_FATAL_FAILURE(StartNode(n));
+    proxy_port_ = ports[next_port];
+    const std::string cfg = dir_.path() + "/haproxy.cfg";
+    std::string cmd = absl::StrCat("python3 ", NEXTBEST_SOURCE_DIR,
+                                   "/deploy/haproxy/haproxy_config.py --listen 127.0.0.1:",
+                                   proxy_port_, " --partitions ", kPartitions, " --shards ",
+                                   kShards, " --lua ", NEXTBEST_SOURCE_DIR,
+                                   "/deploy/haproxy/nextbest_shard.lua ",
+                                   absl::StrJoin(haproxy_nodes, " "), " > ", cfg);
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    ASSERT_TRUE(haproxy_.Start({"haproxy", "-db", "-f", cfg}, dir_.path() + "/haproxy.log"));
+    proxy_ = ChannelWithToken(absl::StrCat("127.0.0.1:", proxy_port_), kTestAdminToken);
+    ASSERT_TRUE(proxy_->WaitForConnected(std::chrono::system_clock::now() +
+                                         std::chrono::seconds(10)));
+  }
+
+  void StartNode(Node& n) {
+    n.process = std::make_unique<ServerProcess>();
+    ASSERT_TRUE(n.process->Start(
+        n.dir, {absl::StrCat("--grpc_address=127.0.0.1:", n.port), "--kafka_brokers=" + brokers_,
+                absl::StrCat("--shards=", kShards), absl::StrCat("--shard=", n.shard),
+                "--peers=" + peers_, absl::StrCat("--agent_address=127.0.0.1:", n.agent),
+                "--verify_checksums=false"}))
+        << n.process->log();
+  }
+
+  // Waits until every node applied everything in the log.
+  void WaitCaughtUp() {
+    for (Node& n : nodes_) {
+      int64_t lag = -1;
+      for (int i = 0; i < 600 && lag != 0; ++i) {
+        lag = MetricsLag(n.process->metrics_port());
+        if (lag != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      ASSERT_EQ(lag, 0) << "node of shard " << n.shard << " did not catch up\n"
+                        << n.process->log();
+    }
+  }
+
+  static grpc::Status Unary(const std::function<grpc::Status(grpc::ClientContext*)>& call,
+                            const std::string& customer = "", bool forwarded = false) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    if (!customer.empty()) ctx.AddMetadata("x-customer-id", customer);
+    if (forwarded) ctx.AddMetadata("x-nextbest-forwarded", "1");  // answer here
+    return call(&ctx);
+  }
+
+  nextbest::testing::TempDir dir_;
+  Child kafka_, haproxy_;
+  std::string brokers_, peers_;
+  std::vector<Node> nodes_;
+  int proxy_port_ = 0;
+  std::shared_ptr<grpc::Channel> proxy_;
+};
+
+TEST_F(ClusterTest, KillsDuringIngestLoseNothingApplyNothingTwiceAndRecommendKeepsAnswering) {
+  tools::RetailerSize size;
+  size.customers = kCustomers;
+  size.products = 300;
+  size.stores = 20;
+  size.days = 365;
+  const tools::DemoRetailer retailer(size);
+  auto catalog = v1::CatalogService::NewStub(proxy_);
+  auto customers = v1::CustomerService::NewStub(proxy_);
+  auto events = v1::EventService::NewStub(proxy_);
+  auto decisions = v1::DecisionService::NewStub(proxy_);
+
+  // Catalog and customers through the proxy (any node writes them to the log).
+  {
+    v1::UpsertStoresRequest stores;
+    for (const auto& s : retailer.stores()) *stores.add_stores() = s;
+    v1::UpsertStoresResponse r1;
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return catalog->UpsertStores(c, stores, &r1); }).ok());
+    v1::UpsertProductsRequest products;
+    for (const auto& p : retailer.products()) *products.add_products() = p;
+    v1::UpsertProductsResponse r2;
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return catalog->UpsertProducts(c, products, &r2); }).ok());
+    v1::SetStockRequest stock;
+    retailer.ForEachStockLevel([&](const v1::StockLevel& l) { *stock.add_levels() = l; });
+    v1::SetStockResponse r3;
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return catalog->SetStock(c, stock, &r3); }).ok());
+    v1::UpsertCustomersRequest all;
+    for (int i = 1; i <= kCustomers; ++i) *all.add_customers() = retailer.CustomerAttributes(i);
+    v1::UpsertCustomersResponse r4;
+    grpc::Status s = Unary([&](grpc::ClientContext* c) { return customers->UpsertCustomers(c, all, &r4); });
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(r4.upserted(), kCustomers);
+    EXPECT_GT(r4.consistency_token().positions_size(), 0);
+  }
+
+  // Every customer's events, interleaved across customers in time order of
+  // their index (each customer's own events stay in order).
+  std::vector<v1::Event> all;
+  std::map<std::string, std::set<std::string>> expected;  // customer -> event ids
+  {
+    std::vector<std::vector<v1::Event>> per(kCustomers);
+    for (int i = 1; i <= kCustomers; ++i) per[i - 1] = retailer.CustomerEvents(i);
+    for (size_t k = 0;; ++k) {
+      bool any = false;
+      for (auto& list : per) {
+        if (k < list.size()) {
+          all.push_back(list[k]);
+          any = true;
+        }
+      }
+      if (!any) break;
+    }
+  }
+  ASSERT_GE(all.size(), 90000u);
+
+  // Recommend load through the proxy while events go in and nodes die.
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> calls{0}, failed{0};
+  std::vector<std::thread> load;
+  for (int t = 0; t < 2; ++t) {
+    load.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      while (!stop.load()) {
+        v1::RecommendRequest req;
+        req.set_customer_id(absl::StrCat("c", 1 + rng() % kCustomers));
+        req.mutable_context()->set_placement("homepage.speciaal_voor_jou");
+        v1::RecommendResponse resp;
+        grpc::Status s = Unary([&](grpc::ClientContext* c) { return decisions->Recommend(c, req, &resp); },
+                               req.customer_id());
+        ++calls;
+        if (!s.ok()) ++failed;
+      }
+    });
+  }
+  // One node of every shard is killed (-9) once, at a random moment, and
+  // restarted a second later.
+  std::atomic<int> kills{0};
+  std::thread killer([&] {
+    std::mt19937 rng(7);
+    for (int s = 0; s < kShards; ++s) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500 + rng() % 1500));
+      Node& n = nodes_[s * kReplicas + rng() % kReplicas];
+      n.process->Stop(SIGKILL);
+      ++kills;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      StartNode(n);
+    }
+  });
+
+  auto stream = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; i += 500) {
+      v1::RecordEventsRequest req;
+      for (size_t j = i; j < std::min(to, i + 500); ++j) *req.add_events() = all[j];
+      v1::RecordEventsResponse resp;
+      grpc::Status s;
+      for (int attempt = 0; attempt < 5; ++attempt) {  // a retry is idempotent (event ids)
+        s = Unary([&](grpc::ClientContext* c) { return events->RecordEvents(c, req, &resp); });
+        if (s.ok()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      for (const auto& e : req.events()) expected[e.customer_id()].insert(e.event_id());
+    }
+  };
+  const auto ingest_start = std::chrono::steady_clock::now();
+  stream(0, all.size());
+  const double ingest_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - ingest_start).count();
+  killer.join();
+  ASSERT_NO_FATAL_FAILURE(WaitCaughtUp());
+  stop = true;
+  for (auto& t : load) t.join();
+  std::printf("cluster: %zu events acknowledged through the proxy in %.1f s (%.0f/s); "
+              "%lld Recommend calls, %lld failed, %d kills\n",
+              all.size(), ingest_seconds, all.size() / ingest_seconds,
+              static_cast<long long>(calls.load()), static_cast<long long>(failed.load()),
+              kills.load());
+  EXPECT_GT(calls.load(), 100);
+  // At most the calls in flight on a killed node: one per client thread.
+  EXPECT_LE(failed.load(), 2 * kills.load());
+
+  // Exactly once, on every replica: each export holds exactly the
+  // acknowledged ids of the customer.
+  for (const Node& n : nodes_) {
+    auto privacy = v1::PrivacyService::NewStub(n.process->Channel());
+    core::ShardMap map{kPartitions, kShards};
+    int checked = 0;
+    for (const auto& [customer, ids] : expected) {
+      if (map.ShardOf(customer) != n.shard) continue;
+      grpc::ClientContext ctx;
+      v1::ExportCustomerRequest req;
+      req.set_customer_id(customer);
+      auto reader = privacy->ExportCustomer(&ctx, req);
+      v1::ExportCustomerResponse part;
+      std::multiset<std::string> got;
+      while (reader->Read(&part)) {
+        for (const auto& e : part.events()) got.insert(e.event_id());
+      }
+      ASSERT_TRUE(reader->Finish().ok()) << customer;
+      ASSERT_EQ(got.size(), ids.size()) << customer << " on a node of shard " << n.shard;
+      ASSERT_TRUE(std::equal(got.begin(), got.end(), ids.begin())) << customer;
+      ++checked;
+    }
+    EXPECT_GT(checked, kCustomers / kShards / 2);
+  }
+
+  // The replicas of a shard hold the same profiles.
+  for (int s = 0; s < kShards; ++s) {
+    auto a = v1::CustomerService::NewStub(nodes_[s * kReplicas].process->Channel());
+    auto b = v1::CustomerService::NewStub(nodes_[s * kReplicas + 1].process->Channel());
+    for (int i = 1; i <= kCustomers; ++i) {
+      v1::GetProfileRequest req;
+      req.set_customer_id(absl::StrCat("c", i));
+      if (core::ShardMap{kPartitions, kShards}.ShardOf(req.customer_id()) != s) continue;
+      v1::GetProfileResponse pa, pb;
+      ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return a->GetProfile(c, req, &pa); }).ok());
+      ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return b->GetProfile(c, req, &pb); }).ok());
+      ASSERT_EQ(Stateful(pa), Stateful(pb)) << req.customer_id();
+    }
+  }
+
+  // Models (neighbours, repurchase profiles, cut points) are built by each
+  // node on its schedule; rebuilt now, the replicas of a shard hold the same.
+  for (const Node& n : nodes_) {
+    auto admin = v1::AdminService::NewStub(n.process->Channel());
+    v1::RebuildModelsRequest req;
+    v1::RebuildModelsResponse resp;
+    ASSERT_TRUE(
+        Unary([&](grpc::ClientContext* c) { return admin->RebuildModels(c, req, &resp); }).ok());
+  }
+
+  // Zero extra hops through the proxy; one hop when asked at another shard,
+  // answered as by the owner's replicas (which agree).
+  int64_t forwarded = 0;
+  for (const Node& n : nodes_) {
+    forwarded += MetricValue(n.process->metrics_port(), "nextbest_cluster_forwarded_total");
+  }
+  EXPECT_EQ(forwarded, 0);
+  for (int i = 1; i <= 30; ++i) {
+    const std::string id = absl::StrCat("c", i);
+    const int owner = core::ShardMap{kPartitions, kShards}.ShardOf(id);
+    const Node& other = nodes_[((owner + 1) % kShards) * kReplicas];
+    const Node& mine = nodes_[owner * kReplicas];
+    v1::RecommendRequest req;
+    req.set_customer_id(id);
+    req.set_request_id("same-rotation");
+    req.mutable_context()->set_placement("homepage.door_jou_bekeken");
+    v1::RecommendResponse via_other, via_owner;
+    auto s1 = v1::DecisionService::NewStub(other.process->Channel());
+    auto s2 = v1::DecisionService::NewStub(mine.process->Channel());
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return s1->Recommend(c, req, &via_other); }).ok());
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return s2->Recommend(c, req, &via_owner); }).ok());
+    v1::RecommendResponse via_replica;
+    auto s3 = v1::DecisionService::NewStub(nodes_[owner * kReplicas + 1].process->Channel());
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return s3->Recommend(c, req, &via_replica); })
+                    .ok());
+    ASSERT_EQ(via_replica.items_size(), via_owner.items_size()) << id;
+    for (int k = 0; k < via_owner.items_size(); ++k) {
+      EXPECT_EQ(via_replica.items(k).product_id(), via_owner.items(k).product_id()) << id;
+    }
+    ASSERT_EQ(via_other.items_size(), via_owner.items_size()) << id;
+    for (int k = 0; k < via_owner.items_size(); ++k) {
+      EXPECT_EQ(via_other.items(k).product_id(), via_owner.items(k).product_id()) << id;
+    }
+  }
+  EXPECT_GE(MetricValue(nodes_[kReplicas].process->metrics_port(),
+                        "nextbest_cluster_forwarded_total") +
+                MetricValue(nodes_[0].process->metrics_port(), "nextbest_cluster_forwarded_total") +
+                MetricValue(nodes_[2 * kReplicas].process->metrics_port(),
+                            "nextbest_cluster_forwarded_total"),
+            30);
+}
+
+// Read-your-writes across the cluster: a write through one node, then a
+// Recommend with its token at another node of the owning shard sees it.
+TEST_F(ClusterTest, AConsistencyTokenMakesTheNextRecommendSeeTheWrite) {
+  auto catalog = v1::CatalogService::NewStub(proxy_);
+  v1::UpsertProductsRequest products;
+  for (int i = 1; i <= 5; ++i) {
+    v1::Product* p = products.add_products();
+    p->set_product_id(absl::StrCat("p", i));
+    p->set_name(absl::StrCat("Product ", i));
+    p->add_category_path("Bakkerij");
+    p->mutable_price()->set_amount_minor(100 * i);
+    p->mutable_price()->set_currency("EUR");
+  }
+  v1::UpsertProductsResponse pr;
+  ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return catalog->UpsertProducts(c, products, &pr); }).ok());
+  v1::SetStockRequest stock;
+  for (int i = 1; i <= 5; ++i) {
+    v1::StockLevel* l = stock.add_levels();
+    l->set_product_id(absl::StrCat("p", i));
+    l->set_online_country("NL");
+    l->set_quantity(10);
+  }
+  v1::SetStockResponse sr;
+  ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return catalog->SetStock(c, stock, &sr); }).ok());
+  const std::string customer = "token-customer";
+  const int owner = core::ShardMap{kPartitions, kShards}.ShardOf(customer);
+  {
+    auto customers = v1::CustomerService::NewStub(proxy_);
+    v1::UpsertCustomersRequest req;
+    v1::Customer* c = req.add_customers();
+    c->set_customer_id(customer);
+    c->set_country("NL");
+    c->mutable_consent()->set_personalization(true);
+    v1::UpsertCustomersResponse resp;
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* ctx) { return customers->UpsertCustomers(ctx, req, &resp); }).ok());
+  }
+  // Written at a node of another shard ...
+  auto writer = v1::EventService::NewStub(nodes_[((owner + 1) % kShards) * kReplicas]
+                                              .process->Channel());
+  auto reader = v1::DecisionService::NewStub(nodes_[owner * kReplicas + 1].process->Channel());
+  for (int round = 1; round <= 5; ++round) {
+    v1::RecordEventsRequest req;
+    v1::Event* e = req.add_events();
+    e->set_event_id(absl::StrCat("view-", round));
+    e->set_customer_id(customer);
+    e->set_type(v1::EVENT_TYPE_VIEW);
+    e->set_channel(v1::CHANNEL_WEB);
+    e->set_product_id(absl::StrCat("p", round));
+    *e->mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    v1::RecordEventsResponse resp;
+    grpc::Status w =
+        Unary([&](grpc::ClientContext* c) { return writer->RecordEvents(c, req, &resp); });
+    ASSERT_TRUE(w.ok()) << w.error_message();
+    ASSERT_EQ(resp.consistency_token().positions_size(), 1);
+    EXPECT_EQ(resp.consistency_token().positions(0).partition(),
+              core::KafkaPartition(customer, kPartitions));
+    // ... read at a replica of the owner with the token: the view is there.
+    v1::RecommendRequest rec;
+    rec.set_customer_id(customer);
+    rec.mutable_context()->set_placement("homepage.door_jou_bekeken");
+    *rec.mutable_after() = resp.consistency_token();
+    v1::RecommendResponse out;
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return reader->Recommend(c, rec, &out); }, "", true).ok());
+    EXPECT_FALSE(out.token_pending());
+    std::set<std::string> shown;
+    for (const auto& item : out.items()) shown.insert(item.product_id());
+    EXPECT_TRUE(shown.count(absl::StrCat("p", round))) << "round " << round;
+  }
+}
+
+}  // namespace
+}  // namespace nextbest::testing

@@ -418,11 +418,16 @@ std::vector<ClusterNode::PartitionLag> ClusterNode::Lag() const {
 }
 
 void ClusterNode::UpdateCaughtUp() {
+  // A bootstrap gate: a starting node serves once it has caught up, and
+  // then stays serving while busy — a bulk load may put it many records
+  // behind for a while, which a consistency token covers for the caller
+  // who needs it, and which the lag metric and its alert report.
+  if (caught_up_.load(std::memory_order_relaxed)) return;
   bool ok = true;
   for (const PartitionLag& p : Lag()) {
     if (p.end < 0 || p.end - p.applied > options_.max_serving_lag) ok = false;
   }
-  caught_up_.store(ok, std::memory_order_relaxed);
+  if (ok) caught_up_.store(true, std::memory_order_relaxed);
 }
 
 void ClusterNode::Write(Rpc rpc, const google::protobuf::Message& request, Written done) {

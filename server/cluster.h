@@ -13,8 +13,8 @@
 //   - A request about a customer of another shard is forwarded, one hop,
 //     with the caller's deadline, to a node of that shard (the proxy
 //     normally routes it there directly: deploy/haproxy/).
-//   - A node reports SERVING (gRPC health, HAProxy agent check) only while
-//     its lag behind the log is at most max_serving_lag records.
+//   - A starting node reports SERVING (gRPC health, HAProxy agent check)
+//     only once its lag behind the log is at most max_serving_lag records.
 //
 // Thread-safety: everything after Start() from any thread.
 
@@ -56,8 +56,8 @@ struct ClusterOptions {
   // request about another shard's customer is forwarded.
   std::vector<std::string> peers;
   std::string self_address;  // this node's entry in `peers`, never forwarded to
-  // SERVING only while every owned partition is at most this many records
-  // behind the log's end.
+  // A starting node is SERVING once every owned partition is at most this
+  // many records behind the log's end.
   int64_t max_serving_lag = 1000;
   // How long a Recommend waits for its consistency token at most.
   int consistency_wait_ms = 50;
@@ -92,8 +92,9 @@ class ClusterNode {
   bool Owns(std::string_view customer_id) const {
     return map_.ShardOf(customer_id) == options_.shard;
   }
-  // Lag within max_serving_lag on every owned partition (and the log's end
-  // known for each).
+  // Since the start, once caught up: lag within max_serving_lag on every
+  // owned partition (and the log's end known for each). It stays true
+  // afterwards (a busy node is behind for a while; tokens cover that).
   bool CaughtUp() const { return caught_up_.load(std::memory_order_relaxed); }
 
   // --- writes ----------------------------------------------------------

@@ -47,6 +47,8 @@ void OfferLedger::Attach(DecisionConfig& config) {
 
 OfferLedger::Reservation OfferLedger::TryReserve(const OfferSpec& offer,
                                                  absl::string_view customer_id, TimeMs now) {
+  // A cluster node whose share of the total cap is nothing (core::CapShare).
+  if (offer.total_cap < 0) return Reservation::kTotalCap;
   const bool per_customer = offer.per_customer_cap > 0 && !customer_id.empty();
   const Key key = per_customer ? MakeKey(customer_id, offer.id) : Key{0, 0};
   if (per_customer) {

@@ -116,7 +116,7 @@ struct OfferSpec {
   std::string product_id;    // PRODUCT_PUSH: the product (must pass every product rule)
   int per_customer_cap = 0;  // 0 = none
   int64_t cap_period_ms = 30 * kMsPerDay;  // rolling period of the per-customer cap
-  int64_t total_cap = 0;                   // 0 = none
+  int64_t total_cap = 0;                   // 0 = none; < 0: none to serve here (cluster share)
   std::shared_ptr<OfferCounters> counters;
 };
 

@@ -39,4 +39,16 @@ struct ShardMap {
   }
 };
 
+// An offer's total cap in a cluster: every node serves from its own share,
+// cap / nodes, the remainder one each to the first nodes, so the shares add
+// up to the cap exactly and the cluster never serves more than the cap
+// (a share left unused on a quiet or stopped node is not lent to the
+// others: the cluster may serve less). `node` in 0..nodes-1. A share of
+// nothing is -1 (OfferSpec::total_cap: none to serve here; 0 means no cap).
+inline int64_t CapShare(int64_t cap, int node, int nodes) {
+  if (nodes <= 1 || cap <= 0) return cap;
+  const int64_t share = cap / nodes + (node < cap % nodes ? 1 : 0);
+  return share > 0 ? share : -1;
+}
+
 }  // namespace nextbest::core

@@ -1,5 +1,7 @@
 #include "server/app.h"
 
+#include "core/partitioning.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -136,6 +138,15 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   ASSIGN_OR_RETURN(auto empty_catalog, core::Catalog::Empty(cfg.markets, cfg.currency));
   app->live_->catalog.Publish(std::move(empty_catalog), app->live_->epochs);
   app->config_path_ = options.config_path;
+  if (!options.cluster.kafka_brokers.empty()) {
+    const ClusterOptions& c = options.cluster;
+    if (c.replicas < 1 || c.replica < 0 || c.replica >= c.replicas) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--replica: must be in 0..", c.replicas - 1, " (--replicas)"));
+    }
+    app->cap_node_ = c.shard * c.replicas + c.replica;
+    app->cap_nodes_ = c.shards * c.replicas;
+  }
   app->data_dir_ = options.data_dir;
   for (const auto& p : cfg.decisions.placements) app->metric_placements_.push_back(p.id);
   RETURN_IF_ERROR(app->PublishConfig(cfg.decisions));
@@ -237,6 +248,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
 }
 
 absl::Status App::PublishConfig(core::DecisionConfig config) {
+  for (core::OfferSpec& o : config.offers) {
+    o.total_cap = core::CapShare(o.total_cap, cap_node_, cap_nodes_);
+  }
   live_->offers.Attach(config);
   config.version = ++config_version_;
   for (core::PlacementSpec& p : config.placements) {

@@ -52,6 +52,10 @@ struct ClusterOptions {
   std::string catalog_topic = "nextbest.catalog";
   int32_t shards = 1;
   int32_t shard = 0;
+  // Replicas per shard and this node's replica number: each node serves an
+  // offer's total cap from its share (core::CapShare over shards × replicas).
+  int32_t replicas = 1;
+  int32_t replica = 0;
   // Every node, "SHARD@HOST:PORT" (this one may be listed too): where a
   // request about another shard's customer is forwarded.
   std::vector<std::string> peers;

@@ -55,6 +55,9 @@ ABSL_FLAG(std::string, catalog_topic, "nextbest.catalog",
           "Cluster: the topic of products, stores and stock (one partition)");
 ABSL_FLAG(int, shards, 1, "Cluster: number of shards (partition p belongs to shard p % shards)");
 ABSL_FLAG(int, shard, 0, "Cluster: this node's shard, 0..shards-1");
+ABSL_FLAG(int, replicas, 1,
+          "Cluster: replicas per shard (each node serves its share of an offer's total cap)");
+ABSL_FLAG(int, replica, 0, "Cluster: this node's replica number, 0..replicas-1");
 ABSL_FLAG(std::vector<std::string>, peers, {},
           "Cluster: every node as SHARD@HOST:PORT (comma-separated); requests about another "
           "shard's customers are forwarded to them");
@@ -109,6 +112,8 @@ int main(int argc, char** argv) {
   options.cluster.catalog_topic = absl::GetFlag(FLAGS_catalog_topic);
   options.cluster.shards = absl::GetFlag(FLAGS_shards);
   options.cluster.shard = absl::GetFlag(FLAGS_shard);
+  options.cluster.replicas = absl::GetFlag(FLAGS_replicas);
+  options.cluster.replica = absl::GetFlag(FLAGS_replica);
   options.cluster.peers = absl::GetFlag(FLAGS_peers);
   options.cluster.self_address = absl::GetFlag(FLAGS_advertised_address);
   options.cluster.max_serving_lag = absl::GetFlag(FLAGS_max_serving_lag);

@@ -7,8 +7,8 @@ shard owning the customer, with zero extra hops in the healthy case.
       --node 0@nextbest-0-0.nextbest:50051@7400 --node 0@nextbest-0-1.nextbest:50051@7400 ...
 
 Each --node is SHARD@HOST:GRPC_PORT@AGENT_PORT. Requests carrying the
-customer in the `x-customer-id` header go to a replica of its shard
-(round robin between the replicas); the rest (anonymous calls, catalog and
+customer in the `x-customer-id` header go to a replica of its shard (a
+customer to the same replica while it is up: consistent hashing); the rest (anonymous calls, catalog and
 admin calls) go to any node, which forwards what another shard owns.
 HTTP/2 end to end; a replica is taken out when its gRPC port stops
 answering (check) or it says it is behind the log (agent check), and a
@@ -63,7 +63,10 @@ def render(listen, partitions, shards, lua, nodes, stats=None):
         return lines
 
     for s in range(shards):
-        out += ["", f"backend shard{s}", "  balance roundrobin"]
+        # A customer sticks to one replica while it is up (consistent hash on
+        # the header): per-customer offer caps, counted where offers are
+        # served, stay exact; if it goes down, the other replica takes over.
+        out += ["", f"backend shard{s}", "  balance hdr(x-customer-id)", "  hash-type consistent"]
         out += server_lines(by_shard[s], f"s{s}r")
     out += ["", "backend any_node", "  balance roundrobin"]
     everyone = [m for s in range(shards) for m in by_shard[s]]

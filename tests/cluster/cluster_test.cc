@@ -155,6 +155,7 @@ std::string Stateful(v1::GetProfileResponse p) {
 
 struct Node {
   int shard;
+  int replica;
   int port;
   int agent;
   std::string dir;
@@ -180,7 +181,7 @@ class ClusterTest : public ::testing::Test {
     size_t next_port = 0;
     for (int s = 0; s < kShards; ++s) {
       for (int r = 0; r < kReplicas; ++r) {
-        Node n{s, ports[next_port], ports[next_port + 1],
+        Node n{s, r, ports[next_port], ports[next_port + 1],
                absl::StrCat(dir_.path(), "/node-", s, "-", r), nullptr};
         next_port += 2;
         peers.push_back(absl::StrCat(s, "@127.0.0.1:", n.port));
@@ -210,6 +211,7 @@ class ClusterTest : public ::testing::Test {
     ASSERT_TRUE(n.process->Start(
         n.dir, {absl::StrCat("--grpc_address=127.0.0.1:", n.port), "--kafka_brokers=" + brokers_,
                 absl::StrCat("--shards=", kShards), absl::StrCat("--shard=", n.shard),
+                absl::StrCat("--replicas=", kReplicas), absl::StrCat("--replica=", n.replica),
                 "--peers=" + peers_, absl::StrCat("--agent_address=127.0.0.1:", n.agent),
                 "--verify_checksums=false"}))
         << n.process->log();

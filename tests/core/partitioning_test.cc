@@ -48,5 +48,21 @@ TEST(ShardMap, PartitionModuloShardsAndEveryShardOwnsSomeCustomers) {
   }
 }
 
+TEST(CapShare, SharesAddUpToTheCapExactlyAndNothingIsNeverUnlimited) {
+  for (int64_t cap : {1, 5, 6, 7, 1000, 1001}) {
+    for (int nodes : {1, 2, 6, 9}) {
+      int64_t sum = 0;
+      for (int n = 0; n < nodes; ++n) {
+        const int64_t share = CapShare(cap, n, nodes);
+        ASSERT_NE(share, 0) << "0 would mean no cap";
+        if (share > 0) sum += share;
+      }
+      EXPECT_EQ(sum, cap) << cap << " over " << nodes;
+    }
+  }
+  EXPECT_EQ(CapShare(0, 3, 6), 0);  // no cap stays no cap
+  EXPECT_EQ(CapShare(5, 5, 6), -1);  // 5 over 6 nodes: the sixth serves none
+}
+
 }  // namespace
 }  // namespace nextbest::core

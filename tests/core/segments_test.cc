@@ -297,6 +297,21 @@ TEST(ModelsTest, NewArrivalsPerCategoryNewestFirst) {
   EXPECT_EQ(m->new_arrivals[0], (std::vector<ProductIndex>{1, 2, 3}));
 }
 
+// A cluster node whose share of the total cap is nothing serves none (and
+// takes no per-customer slot).
+TEST(OfferLedgerTest, ANodeWithoutAShareOfTheTotalCapServesNone) {
+  OfferLedger ledger;
+  OfferSpec o;
+  o.id = "o";
+  o.per_customer_cap = 2;
+  o.cap_period_ms = 7 * kDay;
+  o.total_cap = -1;
+  o.counters = ledger.Counters("o");
+  EXPECT_EQ(ledger.TryReserve(o, "a", kNow), OfferLedger::Reservation::kTotalCap);
+  EXPECT_EQ(ledger.ShownTo(o, "a", kNow), 0);
+  EXPECT_EQ(o.counters->served.load(), 0);
+}
+
 TEST(OfferLedgerTest, RollingWindowTotalCapAndSaveLoad) {
   OfferLedger ledger;
   OfferSpec o;

@@ -1,7 +1,5 @@
 #include "server/app.h"
 
-#include "core/partitioning.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "core/partitioning.h"
 #include "core/status_macros.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -184,12 +183,12 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
       options.batch_threads > 0
           ? options.batch_threads
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  ServiceDeps deps{app->live_.get(), app->ingestor_.get(),  app->metrics_.get(), app->clock_,
-                   limits,           cfg.ingest.features,   app.get(),           app->store_.get(),
-                   &app->auth_,      app->batch_pool_.get(),  app->cluster_.get()};
+  ServiceDeps deps{app->live_.get(), app->ingestor_.get(),   app->metrics_.get(), app->clock_,
+                   limits,           cfg.ingest.features,    app.get(),           app->store_.get(),
+                   &app->auth_,      app->batch_pool_.get(), app->cluster_.get()};
   if (app->cluster_ != nullptr) {
-    RETURN_IF_ERROR(app->cluster_->Start(app->ingestor_.get(), limits, cfg.ingest.features,
-                                         app->clock_));
+    RETURN_IF_ERROR(
+        app->cluster_->Start(app->ingestor_.get(), limits, cfg.ingest.features, app->clock_));
   }
   app->events_ = std::make_unique<EventServiceImpl>(deps);
   app->customers_ = std::make_unique<CustomerServiceImpl>(deps);
@@ -463,7 +462,8 @@ void App::RunTicker() {
     if (cluster_ != nullptr && !shut_down_ && cluster_->CaughtUp() != serving_) {
       serving_ = cluster_->CaughtUp();
       server_->GetHealthCheckService()->SetServingStatus(serving_);
-      Log("cluster: %s", serving_ ? "caught up with the log: SERVING" : "behind the log: NOT_SERVING");
+      Log("cluster: %s",
+          serving_ ? "caught up with the log: SERVING" : "behind the log: NOT_SERVING");
     }
     if (config_.profile_retention_ms > 0 && ticks % config_.retention_sweep_seconds == 0) {
       RunMaintenance([this] { SweepInactiveProfiles(); });

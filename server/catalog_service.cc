@@ -6,7 +6,8 @@ namespace nextbest::server {
 grpc::ServerUnaryReactor* CatalogServiceImpl::UpsertProducts(
     grpc::CallbackServerContext* ctx, const v1::UpsertProductsRequest* request,
     v1::UpsertProductsResponse* response) {
-  return SubmitUnary(ctx, deps_, Rpc::kUpsertProducts, *request,
+  return SubmitUnary(
+      ctx, deps_, Rpc::kUpsertProducts, *request,
       [&] { return AsCommand(ToUpsertProducts(*request, deps_.limits)); }, response,
       [](const storage::WriteResult& r, v1::UpsertProductsResponse& out) {
         out.set_upserted(static_cast<int32_t>(r.accepted));
@@ -16,7 +17,8 @@ grpc::ServerUnaryReactor* CatalogServiceImpl::UpsertProducts(
 grpc::ServerUnaryReactor* CatalogServiceImpl::UpsertStores(grpc::CallbackServerContext* ctx,
                                                            const v1::UpsertStoresRequest* request,
                                                            v1::UpsertStoresResponse* response) {
-  return SubmitUnary(ctx, deps_, Rpc::kUpsertStores, *request,
+  return SubmitUnary(
+      ctx, deps_, Rpc::kUpsertStores, *request,
       [&] { return AsCommand(ToUpsertStores(*request, deps_.limits)); }, response,
       [](const storage::WriteResult& r, v1::UpsertStoresResponse& out) {
         out.set_upserted(static_cast<int32_t>(r.accepted));
@@ -26,8 +28,9 @@ grpc::ServerUnaryReactor* CatalogServiceImpl::UpsertStores(grpc::CallbackServerC
 grpc::ServerUnaryReactor* CatalogServiceImpl::SetStock(grpc::CallbackServerContext* ctx,
                                                        const v1::SetStockRequest* request,
                                                        v1::SetStockResponse* response) {
-  return SubmitUnary(ctx, deps_, Rpc::kSetStock, *request, [&] { return AsCommand(ToSetStock(*request, deps_.limits)); },
-      response,
+  return SubmitUnary(
+      ctx, deps_, Rpc::kSetStock, *request,
+      [&] { return AsCommand(ToSetStock(*request, deps_.limits)); }, response,
       [](const storage::WriteResult& r, v1::SetStockResponse& out) {
         out.set_updated(static_cast<int32_t>(r.accepted));
       });

@@ -68,8 +68,8 @@ absl::StatusOr<std::vector<Record>> RecordsOf(Rpc rpc, const google::protobuf::M
       for (const v1::Customer& c : static_cast<const v1::UpsertCustomersRequest&>(m).customers()) {
         v1::UpsertCustomersRequest one;
         *one.add_customers() = c;
-        out.push_back(
-            {storage::LogTopic::kEvents, c.customer_id(), one.SerializeAsString(), kCustomersRecord});
+        out.push_back({storage::LogTopic::kEvents, c.customer_id(), one.SerializeAsString(),
+                       kCustomersRecord});
       }
       break;
     case Rpc::kSetConsent: {
@@ -112,8 +112,7 @@ absl::StatusOr<std::vector<std::pair<int32_t, std::string>>> ParsePeers(
     std::vector<std::string> parts = absl::StrSplit(p, absl::MaxSplits('@', 1));
     int32_t shard = -1;
     if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &shard) || parts[1].empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--peers: '", p, "' is not SHARD@HOST:PORT"));
+      return absl::InvalidArgumentError(absl::StrCat("--peers: '", p, "' is not SHARD@HOST:PORT"));
     }
     if (shard < 0 || shard >= shards) {
       return absl::InvalidArgumentError(
@@ -210,8 +209,8 @@ class ClusterNode::Agent {
     std::vector<std::string> hp = absl::StrSplit(address, absl::MaxSplits(':', 1));
     int port = 0;
     if (hp.size() != 2 || !absl::SimpleAtoi(hp[1], &port)) {
-      return absl::InvalidArgumentError(absl::StrCat("--agent_address: '", address,
-                                                     "' is not HOST:PORT"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--agent_address: '", address, "' is not HOST:PORT"));
     }
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
@@ -329,8 +328,7 @@ ClusterNode::ClusterNode(const ClusterOptions& options,
 absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Connect(const ClusterOptions& options) {
   if (options.shards < 1) return absl::InvalidArgumentError("--shards: must be >= 1");
   if (options.shard < 0 || options.shard >= options.shards) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--shard: must be in 0..", options.shards - 1));
+    return absl::InvalidArgumentError(absl::StrCat("--shard: must be in 0..", options.shards - 1));
   }
   ASSIGN_OR_RETURN(auto peers, ParsePeers(options.peers, options.shards));
   ASSIGN_OR_RETURN(auto producer,
@@ -343,9 +341,9 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Connect(const ClusterO
                      " partitions; the catalog topic must have exactly 1 (one order for all)"));
   }
   if (partitions < options.shards) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("kafka topic ", options.events_topic, " has ", partitions,
-                     " partitions, fewer than the ", options.shards, " shards"));
+    return absl::FailedPreconditionError(absl::StrCat("kafka topic ", options.events_topic, " has ",
+                                                      partitions, " partitions, fewer than the ",
+                                                      options.shards, " shards"));
   }
   std::unique_ptr<ClusterNode> node(
       new ClusterNode(options, std::move(producer), core::ShardMap{partitions, options.shards}));
@@ -357,9 +355,8 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Connect(const ClusterO
             grpc::TemplatedGenericStub<google::protobuf::Message, google::protobuf::Message>>(
             grpc::CreateChannel(address, grpc::InsecureChannelCredentials())));
   }
-  Log("cluster: shard %d of %d, %d partitions (%d owned), %d peers", options.shard,
-      options.shards, partitions, static_cast<int>(node->OwnedPartitions().size()),
-      static_cast<int>(peers.size()));
+  Log("cluster: shard %d of %d, %d partitions (%d owned), %d peers", options.shard, options.shards,
+      partitions, static_cast<int>(node->OwnedPartitions().size()), static_cast<int>(peers.size()));
   return node;
 }
 
@@ -395,14 +392,23 @@ absl::Status ClusterNode::Start(storage::Ingestor* ingestor, const Limits& limit
                    storage::KafkaConsumer::Create(options_.kafka_brokers,
                                                   absl::StrCat("nextbest-shard-", options_.shard),
                                                   options_.kafka_properties));
-  consumer_ = std::make_unique<Consumer>(this, std::move(kafka), limits, features,
-                                         limits.max_future_skew_ms);
+  ASSIGN_OR_RETURN(auto catalog_kafka,
+                   storage::KafkaConsumer::Create(options_.kafka_brokers,
+                                                  absl::StrCat("nextbest-catalog-", options_.shard),
+                                                  options_.kafka_properties));
+  catalog_consumer_ =
+      std::make_unique<Consumer>(this, storage::LogTopic::kCatalog, std::move(catalog_kafka),
+                                 limits, features, limits.max_future_skew_ms);
+  consumer_ = std::make_unique<Consumer>(this, storage::LogTopic::kEvents, std::move(kafka), limits,
+                                         features, limits.max_future_skew_ms);
+  catalog_consumer_->Start();
   consumer_->Start();
   return absl::OkStatus();
 }
 
 void ClusterNode::Stop() {
   if (consumer_ != nullptr) consumer_->Stop();
+  if (catalog_consumer_ != nullptr) catalog_consumer_->Stop();
   agent_.reset();
   waiters_.reset();
 }
@@ -441,6 +447,9 @@ void ClusterNode::Write(Rpc rpc, const google::protobuf::Message& request, Writt
     std::map<std::pair<std::string, int32_t>, int64_t> last;
     Written done;
   };
+  bool events = false;
+  for (const Record& r : *records) events |= r.topic == storage::LogTopic::kEvents;
+  const int64_t catalog_after = CatalogEnd(events);
   auto pending = std::make_shared<Pending>();
   pending->left = records->size();
   pending->done = std::move(done);
@@ -472,9 +481,22 @@ void ClusterNode::Write(Rpc rpc, const google::protobuf::Message& request, Writt
         [finish_one, topic](absl::Status s, int32_t partition, int64_t offset) {
           finish_one(topic, std::move(s), partition, offset);
         },
-        r.topic == storage::LogTopic::kCatalog ? 0 : -1);
+        r.topic == storage::LogTopic::kCatalog ? 0 : -1,
+        r.topic == storage::LogTopic::kEvents ? catalog_after : -1);
     if (!queued.ok()) finish_one(topic, queued, -1, -1);
   }
+}
+
+int64_t ClusterNode::CatalogEnd(bool events) {
+  if (!events) return -1;
+  absl::StatusOr<int64_t> end = producer_->End(options_.catalog_topic, 0);
+  if (!end.ok()) {
+    // Unknown: the record is applied with whatever catalog the node has
+    // (as a record of another producer would be).
+    Log("cluster: the catalog topic's end is unknown: %s", end.status().ToString());
+    return -1;
+  }
+  return *end;
 }
 
 void ClusterNode::WriteAndApply(Rpc rpc, const google::protobuf::Message& request,
@@ -495,7 +517,8 @@ void ClusterNode::WriteAndApply(Rpc rpc, const google::protobuf::Message& reques
       TopicName(r.topic), r.key, r.value, r.type, id,
       [this, id](absl::Status s, int32_t, int64_t) {
         if (!s.ok()) DeliverResult(id, s, {});  // never in the log: answer now
-      });
+      },
+      -1, CatalogEnd(r.topic == storage::LogTopic::kEvents));
   if (!queued.ok()) DeliverResult(id, queued, {});
 }
 
@@ -575,19 +598,19 @@ void ClusterNode::Forward(const std::string& method, const grpc::CallbackServerC
     call->AddMetadata(kForwardedHeader, "1");
     if (!authorization.empty()) call->AddMetadata("authorization", authorization);
     auto& stub = replicas[(first + i) % replicas.size()];
-    stub->UnaryCall(call.get(), method, grpc::StubOptions(), &request, response,
-                    [this, call, i, &replicas, done, attempt](grpc::Status s) {
-                      if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
-                          i + 1 < replicas.size()) {
-                        (*attempt)(i + 1);
-                        return;
-                      }
-                      if (!s.ok() && s.error_code() == grpc::StatusCode::UNAVAILABLE) {
-                        counters_.forward_errors.fetch_add(1, std::memory_order_relaxed);
-                      }
-                      done(s);
-                      *attempt = nullptr;  // breaks the self-reference
-                    });
+    stub->UnaryCall(
+        call.get(), method, grpc::StubOptions(), &request, response,
+        [this, call, i, &replicas, done, attempt](grpc::Status s) {
+          if (s.error_code() == grpc::StatusCode::UNAVAILABLE && i + 1 < replicas.size()) {
+            (*attempt)(i + 1);
+            return;
+          }
+          if (!s.ok() && s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+            counters_.forward_errors.fetch_add(1, std::memory_order_relaxed);
+          }
+          done(s);
+          *attempt = nullptr;  // breaks the self-reference
+        });
   };
   (*attempt)(0);
 }

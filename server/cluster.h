@@ -157,6 +157,8 @@ class ClusterNode {
     return t == storage::LogTopic::kEvents ? options_.events_topic : options_.catalog_topic;
   }
   void UpdateCaughtUp();
+  // The catalog topic's end, stamped on events-topic records (-1: none).
+  int64_t CatalogEnd(bool events);
   std::vector<int32_t> OwnedPartitions() const;
   // A record this node wrote with WriteAndApply was applied: answer its caller.
   void DeliverResult(const std::string& request_id, const absl::Status& s,
@@ -166,15 +168,16 @@ class ClusterNode {
   std::unique_ptr<storage::KafkaProducer> producer_;
   const core::ShardMap map_;
   storage::Ingestor* ingestor_ = nullptr;
-  std::unique_ptr<Consumer> consumer_;
+  std::unique_ptr<Consumer> consumer_;          // the shard's events partitions
+  std::unique_ptr<Consumer> catalog_consumer_;  // the catalog topic
   std::unique_ptr<Waiters> waiters_;
   std::unique_ptr<Agent> agent_;
   std::atomic<bool> caught_up_{false};
   Counters counters_;
 
   // Peers by shard, and their stubs.
-  std::vector<std::vector<std::unique_ptr<grpc::TemplatedGenericStub<
-      google::protobuf::Message, google::protobuf::Message>>>>
+  std::vector<std::vector<std::unique_ptr<
+      grpc::TemplatedGenericStub<google::protobuf::Message, google::protobuf::Message>>>>
       stubs_;
   std::atomic<uint32_t> next_replica_{0};
 

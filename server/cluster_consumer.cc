@@ -33,10 +33,11 @@ absl::StatusOr<storage::Command> Wrap(absl::StatusOr<T> c) {
 
 }  // namespace
 
-ClusterNode::Consumer::Consumer(ClusterNode* node, std::unique_ptr<storage::KafkaConsumer> kafka,
-                                const Limits& limits, const core::FeatureOptions& features,
-                                int64_t clock_skew_ms)
+ClusterNode::Consumer::Consumer(ClusterNode* node, storage::LogTopic topic,
+                                std::unique_ptr<storage::KafkaConsumer> kafka, const Limits& limits,
+                                const core::FeatureOptions& features, int64_t clock_skew_ms)
     : node_(node),
+      topic_(topic),
       kafka_(std::move(kafka)),
       limits_(limits),
       features_(features),
@@ -98,22 +99,22 @@ absl::StatusOr<storage::Command> ClusterNode::Consumer::Decode(const storage::Ka
     storage::EraseCustomer c{q.customer_id(), 0, at, at + clock_skew_ms_};
     return storage::Command(std::move(c));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "nextbest-type: '", r.type, "' is not an events-topic record (event, customers, consent, "
-      "erase)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("nextbest-type: '", r.type,
+                   "' is not an events-topic record (event, customers, consent, "
+                   "erase)"));
 }
 
 absl::Status ClusterNode::Consumer::AssignFromApplied() {
   std::vector<storage::KafkaConsumer::Assignment> assignments;
   const storage::AppliedLog& applied = node_->ingestor_->applied_log();
-  for (int32_t p : node_->OwnedPartitions()) {
-    const int64_t at = applied.NextOffset(storage::LogTopic::kEvents, p);
-    assignments.push_back({node_->options_.events_topic, p, at});
-    submitted_[{0, p}] = at;
+  const std::vector<int32_t> partitions =
+      topic_ == storage::LogTopic::kEvents ? node_->OwnedPartitions() : std::vector<int32_t>{0};
+  for (int32_t p : partitions) {
+    const int64_t at = applied.NextOffset(topic_, p);
+    assignments.push_back({node_->TopicName(topic_), p, at});
+    submitted_[{static_cast<int>(topic_), p}] = at;
   }
-  const int64_t at = applied.NextOffset(storage::LogTopic::kCatalog, 0);
-  assignments.push_back({node_->options_.catalog_topic, 0, at});
-  submitted_[{1, 0}] = at;
   return kafka_->Assign(assignments);
 }
 
@@ -151,10 +152,14 @@ void ClusterNode::Consumer::Run() {
 }
 
 void ClusterNode::Consumer::Submit(const storage::KafkaRecord& r) {
-  const storage::LogTopic topic = r.topic == node_->options_.catalog_topic
-                                      ? storage::LogTopic::kCatalog
-                                      : storage::LogTopic::kEvents;
+  const storage::LogTopic topic = topic_;
   node_->counters_.consumed.fetch_add(1, std::memory_order_relaxed);
+  // The catalog as it was when the record was written comes first.
+  const storage::AppliedLog& applied = node_->ingestor_->applied_log();
+  while (r.catalog_after > 0 &&
+         applied.NextOffset(storage::LogTopic::kCatalog, 0) < r.catalog_after && !stop_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   absl::StatusOr<storage::Command> command = Decode(r, topic);
   if (!command.ok()) {
     // A record nobody can apply is consumed all the same (its position is

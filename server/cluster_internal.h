@@ -9,7 +9,7 @@
 namespace nextbest::server {
 
 // The "nextbest-type" header of each kind of record (storage/kafka_log.h).
-inline constexpr char kEventRecord[] = "event";  // or no header: a plain nextbest.v1.Event
+inline constexpr char kEventRecord[] = "event";          // or no header: a plain nextbest.v1.Event
 inline constexpr char kCustomersRecord[] = "customers";  // UpsertCustomersRequest, one customer
 inline constexpr char kConsentRecord[] = "consent";      // SetConsentRequest
 inline constexpr char kEraseRecord[] = "erase";          // EraseCustomerRequest
@@ -19,7 +19,10 @@ inline constexpr char kStockRecord[] = "stock";          // SetStockRequest (cat
 
 class ClusterNode::Consumer {
  public:
-  Consumer(ClusterNode* node, std::unique_ptr<storage::KafkaConsumer> kafka, const Limits& limits,
+  // Consumes the shard's partitions of the events topic, or the catalog
+  // topic (one consumer each: an event waits for the catalog it names).
+  Consumer(ClusterNode* node, storage::LogTopic topic,
+           std::unique_ptr<storage::KafkaConsumer> kafka, const Limits& limits,
            const core::FeatureOptions& features, int64_t clock_skew_ms);
   ~Consumer();
   void Start();
@@ -34,6 +37,7 @@ class ClusterNode::Consumer {
                                           storage::LogTopic topic) const;
 
   ClusterNode* const node_;
+  const storage::LogTopic topic_;
   std::unique_ptr<storage::KafkaConsumer> kafka_;
   const Limits limits_;
   const core::FeatureOptions features_;

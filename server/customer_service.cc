@@ -7,7 +7,8 @@ namespace nextbest::server {
 grpc::ServerUnaryReactor* CustomerServiceImpl::UpsertCustomers(
     grpc::CallbackServerContext* ctx, const v1::UpsertCustomersRequest* request,
     v1::UpsertCustomersResponse* response) {
-  return SubmitUnary(ctx, deps_, Rpc::kUpsertCustomers, *request,
+  return SubmitUnary(
+      ctx, deps_, Rpc::kUpsertCustomers, *request,
       [&] { return AsCommand(ToUpsertCustomers(*request, deps_.limits, deps_.clock->Now())); },
       response,
       [](const storage::WriteResult& r, v1::UpsertCustomersResponse& out) {
@@ -22,9 +23,9 @@ grpc::ServerUnaryReactor* CustomerServiceImpl::GetProfile(grpc::CallbackServerCo
   auto* reactor = ctx->DefaultReactor();
   absl::Status s = Authorize(deps_, *ctx, Rpc::kGetProfile);
   if (s.ok()) s = ValidateId(request->customer_id(), "customer_id", deps_.limits);
-  if (s.ok() && ForwardIfElsewhere(ctx, deps_, Rpc::kGetProfile,
-                                   "/nextbest.v1.CustomerService/GetProfile",
-                                   request->customer_id(), *request, response, reactor, start)) {
+  if (s.ok() &&
+      ForwardIfElsewhere(ctx, deps_, Rpc::kGetProfile, "/nextbest.v1.CustomerService/GetProfile",
+                         request->customer_id(), *request, response, reactor, start)) {
     return reactor;
   }
   if (s.ok()) {

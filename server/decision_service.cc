@@ -55,19 +55,19 @@ grpc::ServerUnaryReactor* DecisionServiceImpl::Recommend(grpc::CallbackServerCon
   absl::Status s = Authorize(deps_, *ctx, Rpc::kRecommend);
   if (s.ok() && deps_.cluster != nullptr) {
     s = ValidateRecommend(*request, deps_.limits);
-    if (s.ok() && ForwardIfElsewhere(ctx, deps_, Rpc::kRecommend,
-                                     "/nextbest.v1.DecisionService/Recommend",
-                                     request->customer_id(), *request, response, reactor, start)) {
+    if (s.ok() &&
+        ForwardIfElsewhere(ctx, deps_, Rpc::kRecommend, "/nextbest.v1.DecisionService/Recommend",
+                           request->customer_id(), *request, response, reactor, start)) {
       return reactor;
     }
     if (s.ok() && request->has_after()) {
       // Read-your-writes across the cluster: wait (bounded) for the token.
-      deps_.cluster->AwaitToken(request->after(), [this, request, response, reactor,
-                                                   start](bool applied) {
-        absl::Status d = Decide(*request, *response);
-        if (!applied) response->set_token_pending(true);
-        Finish(reactor, deps_.metrics, Rpc::kRecommend, d, start);
-      });
+      deps_.cluster->AwaitToken(request->after(),
+                                [this, request, response, reactor, start](bool applied) {
+                                  absl::Status d = Decide(*request, *response);
+                                  if (!applied) response->set_token_pending(true);
+                                  Finish(reactor, deps_.metrics, Rpc::kRecommend, d, start);
+                                });
       return reactor;
     }
   }

@@ -151,7 +151,8 @@ class StreamEventsReactor final : public grpc::ServerReadReactor<v1::StreamEvent
 grpc::ServerUnaryReactor* EventServiceImpl::RecordEvents(grpc::CallbackServerContext* ctx,
                                                          const v1::RecordEventsRequest* request,
                                                          v1::RecordEventsResponse* response) {
-  return SubmitUnary(ctx, deps_, Rpc::kRecordEvents, *request,
+  return SubmitUnary(
+      ctx, deps_, Rpc::kRecordEvents, *request,
       [&] {
         return AsCommand(ToRecordEvents(request->events(), deps_.limits, deps_.clock->Now()));
       },

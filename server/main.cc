@@ -63,9 +63,10 @@ ABSL_FLAG(std::vector<std::string>, peers, {},
           "shard's customers are forwarded to them");
 ABSL_FLAG(std::string, advertised_address, "",
           "Cluster: this node's own entry in --peers (default: --grpc_address)");
-ABSL_FLAG(int64_t, max_serving_lag, 1000,
-          "Cluster: a starting node reports SERVING once every owned partition is at most this many "
-          "records behind the log");
+ABSL_FLAG(
+    int64_t, max_serving_lag, 1000,
+    "Cluster: a starting node reports SERVING once every owned partition is at most this many "
+    "records behind the log");
 ABSL_FLAG(int, consistency_wait_ms, 50,
           "Cluster: how long a Recommend waits at most for its consistency token");
 ABSL_FLAG(std::string, agent_address, "",

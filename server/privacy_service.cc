@@ -148,25 +148,25 @@ grpc::ServerUnaryReactor* PrivacyServiceImpl::EraseCustomer(grpc::CallbackServer
   const std::string id = request->customer_id();
   // The receipt of an applied erasure, once its bytes left the files too.
   auto receipt_of = [=](const storage::WriteResult& r, auto finish) {
-        v1::ErasureReceipt* receipt = response->mutable_receipt();
-        const storage::Erasure& e = r.erasure;
-        receipt->set_subject_hash(Hex(e.subject_hash));
-        *receipt->mutable_erased_at() = FromTimeMs(e.erased_at_ms);
-        *receipt->mutable_events_dropped_through() = FromTimeMs(e.suppress_through_ms);
-        receipt->set_attributes_erased(e.attributes);
-        receipt->set_features_erased(e.features);
-        receipt->set_erased_from_memory(e.in_memory);
-        receipt->set_events_erased(e.events);
-        receipt->set_idempotency_keys_erased(e.idempotency_keys);
-        receipt->set_offer_cap_counters_erased(e.offer_counters);
-        admin->RunMaintenance([=] {
-          const auto purge_start = Clock::now();
-          absl::Status purged = storage::PurgeCustomer(*store, id);
-          receipt->set_purged_from_files(purged.ok());
-          if (!purged.ok()) receipt->set_purge_error(std::string(purged.message()));
-          receipt->set_purge_seconds(SecondsSince(purge_start));
-          finish(absl::OkStatus());
-        });
+    v1::ErasureReceipt* receipt = response->mutable_receipt();
+    const storage::Erasure& e = r.erasure;
+    receipt->set_subject_hash(Hex(e.subject_hash));
+    *receipt->mutable_erased_at() = FromTimeMs(e.erased_at_ms);
+    *receipt->mutable_events_dropped_through() = FromTimeMs(e.suppress_through_ms);
+    receipt->set_attributes_erased(e.attributes);
+    receipt->set_features_erased(e.features);
+    receipt->set_erased_from_memory(e.in_memory);
+    receipt->set_events_erased(e.events);
+    receipt->set_idempotency_keys_erased(e.idempotency_keys);
+    receipt->set_offer_cap_counters_erased(e.offer_counters);
+    admin->RunMaintenance([=] {
+      const auto purge_start = Clock::now();
+      absl::Status purged = storage::PurgeCustomer(*store, id);
+      receipt->set_purged_from_files(purged.ok());
+      if (!purged.ok()) receipt->set_purge_error(std::string(purged.message()));
+      receipt->set_purge_seconds(SecondsSince(purge_start));
+      finish(absl::OkStatus());
+    });
   };
   if (deps_.cluster != nullptr) {
     return OwnerWrite(ctx, deps_, Rpc::kEraseCustomer, "/nextbest.v1.PrivacyService/EraseCustomer",

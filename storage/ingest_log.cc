@@ -55,7 +55,8 @@ bool Ingestor::InLogOrder(const LogPositions& positions,
     if (p.follows < 0) continue;
     const std::pair<int, int32_t> key{static_cast<int>(p.topic), p.partition};
     auto it = next.find(key);
-    const int64_t at = it != next.end() ? it->second : applied_log_.NextOffset(p.topic, p.partition);
+    const int64_t at =
+        it != next.end() ? it->second : applied_log_.NextOffset(p.topic, p.partition);
     if (p.follows != at) return false;
   }
   for (const LogPosition& p : positions) {
@@ -68,7 +69,8 @@ absl::Status Ingestor::RecoverLogPositions() {
   for (int t = 0; t < kLogTopicCount; ++t) {
     const auto topic = static_cast<LogTopic>(t);
     for (int32_t p = 0; p < applied_log_.partitions(topic); ++p) {
-      ASSIGN_OR_RETURN(std::optional<std::string> v, store_->Get(Cf::kMeta, LogOffsetKey(topic, p)));
+      ASSIGN_OR_RETURN(std::optional<std::string> v,
+                       store_->Get(Cf::kMeta, LogOffsetKey(topic, p)));
       if (!v.has_value()) continue;
       if (v->size() != 8) {
         return absl::DataLossError(

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 
@@ -34,9 +35,9 @@ absl::Status FromKafka(rd_kafka_resp_err_t err, absl::string_view what) {
 }
 
 // Base settings, then the caller's.
-absl::StatusOr<rd_kafka_conf_t*> NewConf(const std::string& brokers,
-                                         const std::vector<std::pair<std::string, std::string>>& base,
-                                         const KafkaProperties& extra) {
+absl::StatusOr<rd_kafka_conf_t*> NewConf(
+    const std::string& brokers, const std::vector<std::pair<std::string, std::string>>& base,
+    const KafkaProperties& extra) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   absl::Status s = Set(conf, "bootstrap.servers", brokers);
   for (const auto& [k, v] : base) {
@@ -67,8 +68,8 @@ KafkaProducer::KafkaProducer(rd_kafka_t* rk) : rk_(rk) {
   });
 }
 
-absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
-    const std::string& brokers, const KafkaProperties& extra) {
+absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const std::string& brokers,
+                                                                     const KafkaProperties& extra) {
   auto conf = NewConf(brokers,
                       {{"enable.idempotence", "true"},
                        {"acks", "all"},
@@ -98,10 +99,17 @@ KafkaProducer::~KafkaProducer() {
 absl::Status KafkaProducer::Produce(const std::string& topic, const std::string& key,
                                     const std::string& value, const std::string& type,
                                     const std::string& request_id, Delivered delivered,
-                                    int32_t partition) {
+                                    int32_t partition, int64_t catalog_after) {
   auto* cb = new Delivered(std::move(delivered));
   rd_kafka_headers_t* headers = nullptr;
-  if (!type.empty() || !request_id.empty()) headers = rd_kafka_headers_new(2);
+  if (!type.empty() || !request_id.empty() || catalog_after >= 0) {
+    headers = rd_kafka_headers_new(3);
+  }
+  const std::string after = catalog_after >= 0 ? std::to_string(catalog_after) : "";
+  if (!after.empty()) {
+    rd_kafka_header_add(headers, kRecordCatalogHeader, -1, after.data(),
+                        static_cast<ssize_t>(after.size()));
+  }
   if (!type.empty()) {
     rd_kafka_header_add(headers, kRecordTypeHeader, -1, type.data(),
                         static_cast<ssize_t>(type.size()));
@@ -110,13 +118,13 @@ absl::Status KafkaProducer::Produce(const std::string& topic, const std::string&
     rd_kafka_header_add(headers, kRecordRequestHeader, -1, request_id.data(),
                         static_cast<ssize_t>(request_id.size()));
   }
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
-      RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
-      RD_KAFKA_V_KEY(key.data(), key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
-      RD_KAFKA_V_OPAQUE(cb), RD_KAFKA_V_END);
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
+                        RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
+                        RD_KAFKA_V_KEY(key.data(), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
+                        RD_KAFKA_V_OPAQUE(cb), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     delete cb;
     if (headers != nullptr) rd_kafka_headers_destroy(headers);
@@ -145,8 +153,18 @@ absl::StatusOr<int32_t> KafkaProducer::Partitions(const std::string& topic, int 
   return n;
 }
 
-absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
-    const std::string& brokers, const std::string& client_id, const KafkaProperties& extra) {
+absl::StatusOr<int64_t> KafkaProducer::End(const std::string& topic, int32_t partition,
+                                           int timeout_ms) {
+  int64_t low = -1, high = -1;
+  rd_kafka_resp_err_t err =
+      rd_kafka_query_watermark_offsets(rk_, topic.c_str(), partition, &low, &high, timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafka(err, "kafka watermark query");
+  return high;
+}
+
+absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const std::string& brokers,
+                                                                     const std::string& client_id,
+                                                                     const KafkaProperties& extra) {
   // A group id is required by the consumer API, but the consumer never
   // joins the group (assign, not subscribe) and never commits offsets.
   auto conf = NewConf(brokers,
@@ -220,6 +238,9 @@ absl::Status KafkaConsumer::Poll(std::vector<KafkaRecord>& out, size_t max, int 
       };
       header(kRecordTypeHeader, r.type);
       header(kRecordRequestHeader, r.request_id);
+      std::string after;
+      header(kRecordCatalogHeader, after);
+      if (!after.empty()) r.catalog_after = std::strtoll(after.c_str(), nullptr, 10);
     }
     rd_kafka_message_destroy(m);
     out.push_back(std::move(r));

@@ -29,6 +29,11 @@ inline constexpr char kRecordTypeHeader[] = "nextbest-type";
 // The writing node's id for the record, so that it can answer its caller
 // with the result of applying it (absent on other producers' records).
 inline constexpr char kRecordRequestHeader[] = "nextbest-request";
+// On events-topic records written by a node: the catalog topic's end when
+// the record was written. Every replica applies the record only after the
+// catalog up to there, so a product upserted (and acknowledged) before an
+// event about it is known when the event is applied, on every replica.
+inline constexpr char kRecordCatalogHeader[] = "nextbest-catalog";
 
 struct KafkaRecord {
   std::string topic;
@@ -37,8 +42,9 @@ struct KafkaRecord {
   int64_t timestamp_ms = 0;  // the record's Kafka timestamp (create or append time)
   std::string key;
   std::string value;
-  std::string type;        // the "nextbest-type" header; empty for plain events
-  std::string request_id;  // the "nextbest-request" header, if any
+  std::string type;            // the "nextbest-type" header; empty for plain events
+  std::string request_id;      // the "nextbest-request" header, if any
+  int64_t catalog_after = -1;  // the "nextbest-catalog" header, if any
 };
 
 // librdkafka properties beyond the defaults (e.g. "security.protocol").
@@ -59,7 +65,10 @@ class KafkaProducer {
   // (then `delivered` is not called).
   absl::Status Produce(const std::string& topic, const std::string& key, const std::string& value,
                        const std::string& type, const std::string& request_id, Delivered delivered,
-                       int32_t partition = -1);
+                       int32_t partition = -1, int64_t catalog_after = -1);
+  // The end of a partition (the offset the next record will get), asked
+  // from its leader.
+  absl::StatusOr<int64_t> End(const std::string& topic, int32_t partition, int timeout_ms = 2000);
   // The number of partitions of `topic` (asks the cluster).
   absl::StatusOr<int32_t> Partitions(const std::string& topic, int timeout_ms = 5000);
 

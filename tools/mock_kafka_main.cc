@@ -61,8 +61,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "--topics: '%s' is not NAME:PARTITIONS\n", t.c_str());
       return 2;
     }
-    const rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(
-        cluster, parts[0].c_str(), partitions, brokers < 3 ? brokers : 3);
+    const rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(cluster, parts[0].c_str(), partitions,
+                                                             brokers < 3 ? brokers : 3);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       std::fprintf(stderr, "nextbest-mock-kafka: topic %s: %s\n", parts[0].c_str(),
                    rd_kafka_err2str(e));

@@ -33,8 +33,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/util/time_util.h"
 #include "core/partitioning.h"
+#include "google/protobuf/util/time_util.h"
 #include "nextbest/v1/admin.grpc.pb.h"
 #include "nextbest/v1/catalog.grpc.pb.h"
 #include "nextbest/v1/customers.grpc.pb.h"
@@ -109,8 +109,8 @@ std::string ReadFile(const std::string& path) {
 // Sum of the cluster's partition lag on a node's /metrics (-1: not known).
 int64_t MetricsLag(int metrics_port) {
   const std::string out = "/tmp/nextbest-cluster-metrics-" + std::to_string(metrics_port);
-  const std::string cmd = "curl -s -m 2 http://127.0.0.1:" + std::to_string(metrics_port) +
-                          "/metrics > " + out;
+  const std::string cmd =
+      "curl -s -m 2 http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics > " + out;
   if (std::system(cmd.c_str()) != 0) return -1;
   int64_t lag = 0;
   bool any = false;
@@ -127,8 +127,8 @@ int64_t MetricsLag(int metrics_port) {
 
 int64_t MetricValue(int metrics_port, const std::string& name) {
   const std::string out = "/tmp/nextbest-cluster-metric-" + std::to_string(metrics_port);
-  const std::string cmd = "curl -s -m 2 http://127.0.0.1:" + std::to_string(metrics_port) +
-                          "/metrics > " + out;
+  const std::string cmd =
+      "curl -s -m 2 http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics > " + out;
   if (std::system(cmd.c_str()) != 0) return -1;
   for (absl::string_view line : absl::StrSplit(ReadFile(out), '\n')) {
     if (absl::StartsWith(line, name + " ")) {
@@ -166,11 +166,11 @@ class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string kafka_file = dir_.path() + "/kafka.addr";
-    ASSERT_TRUE(kafka_.Start({NEXTBEST_MOCK_KAFKA_BIN, "--brokers=3",
-                              absl::StrCat("--topics=nextbest.events:", kPartitions,
-                                           ",nextbest.catalog:1"),
-                              "--bootstrap_file=" + kafka_file},
-                             dir_.path() + "/kafka.log"));
+    ASSERT_TRUE(
+        kafka_.Start({NEXTBEST_MOCK_KAFKA_BIN, "--brokers=3",
+                      absl::StrCat("--topics=nextbest.events:", kPartitions, ",nextbest.catalog:1"),
+                      "--bootstrap_file=" + kafka_file},
+                     dir_.path() + "/kafka.log"));
     for (int i = 0; i < 100 && brokers_.empty(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       brokers_ = std::string(absl::StripTrailingAsciiWhitespace(ReadFile(kafka_file)));
@@ -181,8 +181,12 @@ class ClusterTest : public ::testing::Test {
     size_t next_port = 0;
     for (int s = 0; s < kShards; ++s) {
       for (int r = 0; r < kReplicas; ++r) {
-        Node n{s, r, ports[next_port], ports[next_port + 1],
-               absl::StrCat(dir_.path(), "/node-", s, "-", r), nullptr};
+        Node n{s,
+               r,
+               ports[next_port],
+               ports[next_port + 1],
+               absl::StrCat(dir_.path(), "/node-", s, "-", r),
+               nullptr};
         next_port += 2;
         peers.push_back(absl::StrCat(s, "@127.0.0.1:", n.port));
         haproxy_nodes.push_back(absl::StrCat("--node=", s, "@127.0.0.1:", n.port, "@", n.agent));
@@ -193,17 +197,16 @@ class ClusterTest : public ::testing::Test {
     for (Node& n : nodes_) ASSERT_NO_FATAL_FAILURE(StartNode(n));
     proxy_port_ = ports[next_port];
     const std::string cfg = dir_.path() + "/haproxy.cfg";
-    std::string cmd = absl::StrCat("python3 ", NEXTBEST_SOURCE_DIR,
-                                   "/deploy/haproxy/haproxy_config.py --listen 127.0.0.1:",
-                                   proxy_port_, " --partitions ", kPartitions, " --shards ",
-                                   kShards, " --lua ", NEXTBEST_SOURCE_DIR,
-                                   "/deploy/haproxy/nextbest_shard.lua ",
-                                   absl::StrJoin(haproxy_nodes, " "), " > ", cfg);
+    std::string cmd = absl::StrCat(
+        "python3 ", NEXTBEST_SOURCE_DIR,
+        "/deploy/haproxy/haproxy_config.py --listen 127.0.0.1:", proxy_port_, " --partitions ",
+        kPartitions, " --shards ", kShards, " --lua ", NEXTBEST_SOURCE_DIR,
+        "/deploy/haproxy/nextbest_shard.lua ", absl::StrJoin(haproxy_nodes, " "), " > ", cfg);
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     ASSERT_TRUE(haproxy_.Start({"haproxy", "-db", "-f", cfg}, dir_.path() + "/haproxy.log"));
     proxy_ = ChannelWithToken(absl::StrCat("127.0.0.1:", proxy_port_), kTestAdminToken);
-    ASSERT_TRUE(proxy_->WaitForConnected(std::chrono::system_clock::now() +
-                                         std::chrono::seconds(10)));
+    ASSERT_TRUE(
+        proxy_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
   }
 
   void StartNode(Node& n) {
@@ -225,8 +228,7 @@ class ClusterTest : public ::testing::Test {
         lag = MetricsLag(n.process->metrics_port());
         if (lag != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
-      ASSERT_EQ(lag, 0) << "node of shard " << n.shard << " did not catch up\n"
-                        << n.process->log();
+      ASSERT_EQ(lag, 0) << "node of shard " << n.shard << " did not catch up\n" << n.process->log();
     }
   }
 
@@ -264,19 +266,24 @@ TEST_F(ClusterTest, KillsDuringIngestLoseNothingApplyNothingTwiceAndRecommendKee
     v1::UpsertStoresRequest stores;
     for (const auto& s : retailer.stores()) *stores.add_stores() = s;
     v1::UpsertStoresResponse r1;
-    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return catalog->UpsertStores(c, stores, &r1); }).ok());
+    ASSERT_TRUE(
+        Unary([&](grpc::ClientContext* c) { return catalog->UpsertStores(c, stores, &r1); }).ok());
     v1::UpsertProductsRequest products;
     for (const auto& p : retailer.products()) *products.add_products() = p;
     v1::UpsertProductsResponse r2;
-    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return catalog->UpsertProducts(c, products, &r2); }).ok());
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) {
+                  return catalog->UpsertProducts(c, products, &r2);
+                }).ok());
     v1::SetStockRequest stock;
     retailer.ForEachStockLevel([&](const v1::StockLevel& l) { *stock.add_levels() = l; });
     v1::SetStockResponse r3;
-    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return catalog->SetStock(c, stock, &r3); }).ok());
+    ASSERT_TRUE(
+        Unary([&](grpc::ClientContext* c) { return catalog->SetStock(c, stock, &r3); }).ok());
     v1::UpsertCustomersRequest all;
     for (int i = 1; i <= kCustomers; ++i) *all.add_customers() = retailer.CustomerAttributes(i);
     v1::UpsertCustomersResponse r4;
-    grpc::Status s = Unary([&](grpc::ClientContext* c) { return customers->UpsertCustomers(c, all, &r4); });
+    grpc::Status s =
+        Unary([&](grpc::ClientContext* c) { return customers->UpsertCustomers(c, all, &r4); });
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(r4.upserted(), kCustomers);
     EXPECT_GT(r4.consistency_token().positions_size(), 0);
@@ -314,8 +321,9 @@ TEST_F(ClusterTest, KillsDuringIngestLoseNothingApplyNothingTwiceAndRecommendKee
         req.set_customer_id(absl::StrCat("c", 1 + rng() % kCustomers));
         req.mutable_context()->set_placement("homepage.speciaal_voor_jou");
         v1::RecommendResponse resp;
-        grpc::Status s = Unary([&](grpc::ClientContext* c) { return decisions->Recommend(c, req, &resp); },
-                               req.customer_id());
+        grpc::Status s =
+            Unary([&](grpc::ClientContext* c) { return decisions->Recommend(c, req, &resp); },
+                  req.customer_id());
         ++calls;
         if (!s.ok()) ++failed;
       }
@@ -359,11 +367,11 @@ TEST_F(ClusterTest, KillsDuringIngestLoseNothingApplyNothingTwiceAndRecommendKee
   ASSERT_NO_FATAL_FAILURE(WaitCaughtUp());
   stop = true;
   for (auto& t : load) t.join();
-  std::printf("cluster: %zu events acknowledged through the proxy in %.1f s (%.0f/s); "
-              "%lld Recommend calls, %lld failed, %d kills\n",
-              all.size(), ingest_seconds, all.size() / ingest_seconds,
-              static_cast<long long>(calls.load()), static_cast<long long>(failed.load()),
-              kills.load());
+  std::printf(
+      "cluster: %zu events acknowledged through the proxy in %.1f s (%.0f/s); "
+      "%lld Recommend calls, %lld failed, %d kills\n",
+      all.size(), ingest_seconds, all.size() / ingest_seconds, static_cast<long long>(calls.load()),
+      static_cast<long long>(failed.load()), kills.load());
   EXPECT_GT(calls.load(), 100);
   // At most the calls in flight on a killed node: one per client thread.
   EXPECT_LE(failed.load(), 2 * kills.load());
@@ -437,12 +445,14 @@ TEST_F(ClusterTest, KillsDuringIngestLoseNothingApplyNothingTwiceAndRecommendKee
     v1::RecommendResponse via_other, via_owner;
     auto s1 = v1::DecisionService::NewStub(other.process->Channel());
     auto s2 = v1::DecisionService::NewStub(mine.process->Channel());
-    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return s1->Recommend(c, req, &via_other); }).ok());
-    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return s2->Recommend(c, req, &via_owner); }).ok());
+    ASSERT_TRUE(
+        Unary([&](grpc::ClientContext* c) { return s1->Recommend(c, req, &via_other); }).ok());
+    ASSERT_TRUE(
+        Unary([&](grpc::ClientContext* c) { return s2->Recommend(c, req, &via_owner); }).ok());
     v1::RecommendResponse via_replica;
     auto s3 = v1::DecisionService::NewStub(nodes_[owner * kReplicas + 1].process->Channel());
-    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return s3->Recommend(c, req, &via_replica); })
-                    .ok());
+    ASSERT_TRUE(
+        Unary([&](grpc::ClientContext* c) { return s3->Recommend(c, req, &via_replica); }).ok());
     ASSERT_EQ(via_replica.items_size(), via_owner.items_size()) << id;
     for (int k = 0; k < via_owner.items_size(); ++k) {
       EXPECT_EQ(via_replica.items(k).product_id(), via_owner.items(k).product_id()) << id;
@@ -452,12 +462,79 @@ TEST_F(ClusterTest, KillsDuringIngestLoseNothingApplyNothingTwiceAndRecommendKee
       EXPECT_EQ(via_other.items(k).product_id(), via_owner.items(k).product_id()) << id;
     }
   }
-  EXPECT_GE(MetricValue(nodes_[kReplicas].process->metrics_port(),
-                        "nextbest_cluster_forwarded_total") +
-                MetricValue(nodes_[0].process->metrics_port(), "nextbest_cluster_forwarded_total") +
-                MetricValue(nodes_[2 * kReplicas].process->metrics_port(),
-                            "nextbest_cluster_forwarded_total"),
-            30);
+  EXPECT_GE(
+      MetricValue(nodes_[kReplicas].process->metrics_port(), "nextbest_cluster_forwarded_total") +
+          MetricValue(nodes_[0].process->metrics_port(), "nextbest_cluster_forwarded_total") +
+          MetricValue(nodes_[2 * kReplicas].process->metrics_port(),
+                      "nextbest_cluster_forwarded_total"),
+      30);
+}
+
+// A wiped replica rebuilds its state from the log (the mock cluster keeps
+// every record; a real one with retention "forever" on the events topic,
+// or a peer's checkpoint plus the log: README "Cluster") and serves once
+// caught up, holding the same profiles as its peer.
+TEST_F(ClusterTest, AWipedReplicaRebuildsFromTheLogAndConverges) {
+  tools::RetailerSize size;
+  size.customers = 300;
+  size.products = 200;
+  size.stores = 10;
+  const tools::DemoRetailer retailer(size);
+  auto catalog = v1::CatalogService::NewStub(proxy_);
+  auto customers = v1::CustomerService::NewStub(proxy_);
+  auto events = v1::EventService::NewStub(proxy_);
+  v1::UpsertProductsRequest products;
+  for (const auto& p : retailer.products()) *products.add_products() = p;
+  v1::UpsertProductsResponse r1;
+  ASSERT_TRUE(Unary([&](grpc::ClientContext* c) {
+                return catalog->UpsertProducts(c, products, &r1);
+              }).ok());
+  v1::UpsertCustomersRequest all;
+  for (int i = 1; i <= size.customers; ++i) *all.add_customers() = retailer.CustomerAttributes(i);
+  v1::UpsertCustomersResponse r2;
+  ASSERT_TRUE(
+      Unary([&](grpc::ClientContext* c) { return customers->UpsertCustomers(c, all, &r2); }).ok());
+  int64_t total = 0;
+  for (int i = 1; i <= size.customers; ++i) {
+    v1::RecordEventsRequest req;
+    for (const auto& e : retailer.CustomerEvents(i)) *req.add_events() = e;
+    for (int k = 0; k < req.events_size(); k += 1000) {
+      v1::RecordEventsRequest part;
+      for (int j = k; j < std::min(req.events_size(), k + 1000); ++j)
+        *part.add_events() = req.events(j);
+      v1::RecordEventsResponse resp;
+      ASSERT_TRUE(
+          Unary([&](grpc::ClientContext* c) { return events->RecordEvents(c, part, &resp); }).ok());
+      total += part.events_size();
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(WaitCaughtUp());
+  Node& wiped = nodes_[1];  // shard 0, replica 1
+  wiped.process->Stop(SIGKILL);
+  std::filesystem::remove_all(wiped.dir);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_NO_FATAL_FAILURE(StartNode(wiped));
+  ASSERT_NO_FATAL_FAILURE(WaitCaughtUp());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf(
+      "bootstrap: a wiped replica of shard 0 rebuilt from the log in %.2f s (the shard "
+      "holds ~%lld of %lld events)\n",
+      seconds, static_cast<long long>(total / kShards), static_cast<long long>(total));
+  auto a = v1::CustomerService::NewStub(nodes_[0].process->Channel());
+  auto b = v1::CustomerService::NewStub(wiped.process->Channel());
+  int compared = 0;
+  for (int i = 1; i <= size.customers; ++i) {
+    v1::GetProfileRequest req;
+    req.set_customer_id(absl::StrCat("c", i));
+    if (core::ShardMap{kPartitions, kShards}.ShardOf(req.customer_id()) != 0) continue;
+    v1::GetProfileResponse pa, pb;
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return a->GetProfile(c, req, &pa); }).ok());
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return b->GetProfile(c, req, &pb); }).ok());
+    ASSERT_EQ(Stateful(pa), Stateful(pb)) << req.customer_id();
+    ++compared;
+  }
+  EXPECT_GT(compared, size.customers / kShards / 2);
 }
 
 // Read-your-writes across the cluster: a write through one node, then a
@@ -474,7 +551,9 @@ TEST_F(ClusterTest, AConsistencyTokenMakesTheNextRecommendSeeTheWrite) {
     p->mutable_price()->set_currency("EUR");
   }
   v1::UpsertProductsResponse pr;
-  ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return catalog->UpsertProducts(c, products, &pr); }).ok());
+  ASSERT_TRUE(Unary([&](grpc::ClientContext* c) {
+                return catalog->UpsertProducts(c, products, &pr);
+              }).ok());
   v1::SetStockRequest stock;
   for (int i = 1; i <= 5; ++i) {
     v1::StockLevel* l = stock.add_levels();
@@ -494,11 +573,13 @@ TEST_F(ClusterTest, AConsistencyTokenMakesTheNextRecommendSeeTheWrite) {
     c->set_country("NL");
     c->mutable_consent()->set_personalization(true);
     v1::UpsertCustomersResponse resp;
-    ASSERT_TRUE(Unary([&](grpc::ClientContext* ctx) { return customers->UpsertCustomers(ctx, req, &resp); }).ok());
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* ctx) {
+                  return customers->UpsertCustomers(ctx, req, &resp);
+                }).ok());
   }
   // Written at a node of another shard ...
-  auto writer = v1::EventService::NewStub(nodes_[((owner + 1) % kShards) * kReplicas]
-                                              .process->Channel());
+  auto writer =
+      v1::EventService::NewStub(nodes_[((owner + 1) % kShards) * kReplicas].process->Channel());
   auto reader = v1::DecisionService::NewStub(nodes_[owner * kReplicas + 1].process->Channel());
   for (int round = 1; round <= 5; ++round) {
     v1::RecordEventsRequest req;
@@ -522,7 +603,9 @@ TEST_F(ClusterTest, AConsistencyTokenMakesTheNextRecommendSeeTheWrite) {
     rec.mutable_context()->set_placement("homepage.door_jou_bekeken");
     *rec.mutable_after() = resp.consistency_token();
     v1::RecommendResponse out;
-    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return reader->Recommend(c, rec, &out); }, "", true).ok());
+    ASSERT_TRUE(
+        Unary([&](grpc::ClientContext* c) { return reader->Recommend(c, rec, &out); }, "", true)
+            .ok());
     EXPECT_FALSE(out.token_pending());
     std::set<std::string> shown;
     for (const auto& item : out.items()) shown.insert(item.product_id());

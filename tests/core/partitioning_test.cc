@@ -60,7 +60,7 @@ TEST(CapShare, SharesAddUpToTheCapExactlyAndNothingIsNeverUnlimited) {
       EXPECT_EQ(sum, cap) << cap << " over " << nodes;
     }
   }
-  EXPECT_EQ(CapShare(0, 3, 6), 0);  // no cap stays no cap
+  EXPECT_EQ(CapShare(0, 3, 6), 0);   // no cap stays no cap
   EXPECT_EQ(CapShare(5, 5, 6), -1);  // 5 over 6 nodes: the sixth serves none
 }
 

@@ -6,6 +6,8 @@
 // nothing, and a record that does not follow the stored position is
 // refused without a trace.
 
+#include "storage/kafka_log.h"
+
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -15,7 +17,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/partitioning.h"
-#include "storage/kafka_log.h"
 #include "storage/log_positions.h"
 #include "tests/storage/ingestor_fixture.h"
 
@@ -57,10 +58,10 @@ struct Delivery {
 Delivery ProduceAndWait(KafkaProducer& p, const std::string& key, const std::string& value) {
   auto done = std::make_shared<std::promise<Delivery>>();
   auto f = done->get_future();
-  absl::Status q = p.Produce(kTopic, key, value, "", "", [done](absl::Status s, int32_t pa,
-                                                                 int64_t o) {
-    done->set_value({s, pa, o});
-  });
+  absl::Status q =
+      p.Produce(kTopic, key, value, "", "", [done](absl::Status s, int32_t pa, int64_t o) {
+        done->set_value({s, pa, o});
+      });
   if (!q.ok()) return {q, -1, -1};
   return f.get();
 }
@@ -145,10 +146,10 @@ class LogIngestTest : public IngestorTest {
       c.events.push_back(View(r.key, r.value, "p1", kT0 + 99 * kDay));
       LogPositions pos{{LogTopic::kEvents, r.partition, r.offset + 1, follows[r.partition]}};
       follows[r.partition] = r.offset + 1;
-      ASSERT_TRUE(ingestor_
-                      ->Submit(c, pos, [promise](absl::Status s,
-                                                 WriteResult) { promise->set_value(s); })
-                      .ok());
+      ASSERT_TRUE(
+          ingestor_
+              ->Submit(c, pos, [promise](absl::Status s, WriteResult) { promise->set_value(s); })
+              .ok());
     }
     for (auto& f : done) EXPECT_TRUE(f.get().ok());
   }
@@ -160,8 +161,8 @@ TEST_F(LogIngestTest, ResumingFromStoredPositionsAppliesEveryRecordExactlyOnce) 
   ASSERT_TRUE(producer.ok());
   constexpr int kRecords = 1200;
   for (int i = 0; i < kRecords; ++i) {
-    ASSERT_TRUE(ProduceAndWait(**producer, absl::StrCat("c", i % 50), absl::StrCat("e", i))
-                    .status.ok());
+    ASSERT_TRUE(
+        ProduceAndWait(**producer, absl::StrCat("c", i % 50), absl::StrCat("e", i)).status.ok());
   }
   // First life: the first 500 records (in log order per partition).
   std::vector<KafkaRecord> all = ReadAll(kafka.brokers(), {}, kRecords);
@@ -199,8 +200,8 @@ TEST_F(LogIngestTest, ARecordThatDoesNotFollowTheStoredPositionIsRefusedWithoutA
   auto submit = [&](LogPositions pos) {
     std::promise<absl::Status> p;
     auto f = p.get_future();
-    EXPECT_TRUE(ingestor_->Submit(c, pos, [&p](absl::Status s, WriteResult) { p.set_value(s); })
-                    .ok());
+    EXPECT_TRUE(
+        ingestor_->Submit(c, pos, [&p](absl::Status s, WriteResult) { p.set_value(s); }).ok());
     return f.get();
   };
   // Position 0 applied nothing yet: a record claiming to follow offset 5 is

@@ -1,5 +1,6 @@
 #include "server/experiment_metrics.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -26,10 +27,25 @@ std::vector<prometheus::MetricFamily> ExperimentMetrics::Collect() const {
        [](const core::VariantTotals& t) { return t.revenue; }},
   };
   std::vector<std::pair<std::string, std::string>> arms;
+  // Offers' cap usage: served decisions and this node's total cap (its
+  // share in a cluster), labelled by the configured offer ids.
+  prometheus::MetricFamily served{"nextbest_offer_served", "Decisions that returned the offer",
+                                  prometheus::MetricType::Gauge, {}};
+  prometheus::MetricFamily cap{"nextbest_offer_total_cap",
+                               "The offer's total cap on this node (0: none)",
+                               prometheus::MetricType::Gauge, {}};
   {
     core::ReadGuard guard(live_->epochs);
     const core::DecisionConfig* config = live_->config.Get();
     if (config == nullptr) return {};
+    for (const core::OfferSpec& o : config->offers) {
+      prometheus::ClientMetric m;
+      m.label = {{"offer", o.id}};
+      m.gauge.value = o.counters != nullptr ? static_cast<double>(o.counters->served.load()) : 0;
+      served.metric.push_back(m);
+      m.gauge.value = static_cast<double>(std::max<int64_t>(o.total_cap, 0));
+      cap.metric.push_back(m);
+    }
     for (const core::ExperimentSpec& x : config->experiments) {
       for (const core::VariantSpec& v : x.variants) arms.emplace_back(x.id, v.id);
     }
@@ -39,7 +55,7 @@ std::vector<prometheus::MetricFamily> ExperimentMetrics::Collect() const {
     }
   }
   const auto totals = live_->experiment_totals.Variants();
-  std::vector<prometheus::MetricFamily> out;
+  std::vector<prometheus::MetricFamily> out = {std::move(served), std::move(cap)};
   for (const Series& s : kSeries) {
     prometheus::MetricFamily f;
     f.name = s.name;

@@ -3,6 +3,7 @@
 // at scrape time. Labels are only the configured experiment and variant
 // ids (and the holdout's), so the series are bounded by the config.
 // Gauges, not counters: an erasure takes a customer's share out again.
+// Also each configured offer's served decisions and total cap (cap usage).
 
 #include <vector>
 

@@ -41,6 +41,11 @@ ABSL_FLAG(int, channels, 4, "gRPC channels (connections)");
 ABSL_FLAG(double, duration_s, 5, "seconds per phase");
 ABSL_FLAG(int, rounds, 3, "rounds of all phases");
 ABSL_FLAG(int, customers, 2000, "customer ids c1..cN to ask for");
+ABSL_FLAG(bool, routing_header, false,
+          "cluster: send the customer in x-customer-id (the proxy routes on it)");
+ABSL_FLAG(bool, answer_here, false,
+          "cluster: mark calls as forwarded already (x-nextbest-forwarded), so the node answers "
+          "every customer itself: the cost of a call without the hop");
 ABSL_FLAG(double, rate, 0,
           "open loop: requests per second per phase at fixed intervals (0: closed loop with "
           "--concurrency in flight); latency counts from each request's scheduled time");
@@ -206,6 +211,10 @@ class Phase {
     } else {
       s.rec_req.Clear();
       s.rec_req.set_customer_id(absl::StrCat("c", 1 + s.rng() % customers_));
+      if (absl::GetFlag(FLAGS_routing_header)) {
+        s.ctx->AddMetadata("x-customer-id", s.rec_req.customer_id());
+      }
+      if (absl::GetFlag(FLAGS_answer_here)) s.ctx->AddMetadata("x-nextbest-forwarded", "1");
       s.rec_req.mutable_context()->set_placement(kind_);
       s.rec_req.mutable_context()->add_cart_product_ids("p1");
       if (absl::StartsWith(kind_, "pdp.")) {  // a product page: the product on screen

@@ -138,9 +138,15 @@ void ClusterNode::Consumer::Run() {
     }
     records.clear();
     if (absl::Status s = kafka_->Poll(records, 512, 100); !s.ok()) {
-      Log("cluster: consuming failed: %s; retrying from the stored positions", s.ToString());
+      // E.g. the log no longer holds the stored position (retention): the
+      // node stays behind (NOT_SERVING at start) rather than skip records;
+      // it needs a peer's checkpoint (README "Cluster").
+      Log("cluster: consuming %s failed: %s; retrying from the stored positions in 5 s",
+          node_->TopicName(topic_), s.ToString());
       rewind_ = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      for (int i = 0; i < 50 && !stop_.load(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
       continue;
     }
     for (const storage::KafkaRecord& r : records) {
@@ -169,6 +175,9 @@ void ClusterNode::Consumer::Submit(const storage::KafkaRecord& r) {
     Log("cluster: %s partition %d offset %d refused: %s", r.topic, r.partition, r.offset,
         command.status().ToString());
     command = storage::Command(storage::RecordEvents{});
+  }
+  while (in_flight_.load() >= kMaxInFlight && !stop_.load()) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   int64_t& follows = submitted_[{static_cast<int>(topic), r.partition}];
   storage::LogPositions positions{{topic, r.partition, r.offset + 1, follows}};

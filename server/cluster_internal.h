@@ -47,6 +47,9 @@ class ClusterNode::Consumer {
   std::atomic<bool> stop_{false};
   std::atomic<bool> rewind_{false};
   std::atomic<int> in_flight_{0};
+  // Records queued to the writer at most: the writer's queue keeps room for
+  // everything else (the offer ledger's saves, served decisions).
+  static constexpr int kMaxInFlight = 1024;
   std::thread thread_;
 };
 

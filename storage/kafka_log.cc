@@ -173,6 +173,9 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const std::
                        {"enable.auto.commit", "false"},
                        {"enable.auto.offset.store", "false"},
                        {"enable.partition.eof", "false"},
+                       // A stored position the log no longer holds (retention
+                       // deleted it) is an error, never a silent jump to the end.
+                       {"auto.offset.reset", "error"},
                        {"isolation.level", "read_committed"},
                        {"fetch.wait.max.ms", "10"}},
                       extra);

@@ -1,9 +1,11 @@
 // nextbest-mock-kafka: librdkafka's mock Kafka cluster (rdkafka_mock.h) as a
 // process of its own, for the local cluster (scripts/cluster) and the
 // multi-process tests (tests/cluster/). It speaks the Kafka protocol on
-// loopback, keeps every record in memory while it runs (nothing is deleted:
-// a node wiped clean can bootstrap from the whole log) and exits on
-// SIGTERM/SIGINT. Not for production: a real Kafka (or Redpanda, MSK,
+// loopback, keeps records in memory while it runs and exits on
+// SIGTERM/SIGINT. librdkafka's mock keeps at most the last 100,000 records
+// or 5 MB of each partition (its own limits): beyond that, a wiped node
+// cannot rebuild from the log alone (the node says so and stays
+// NOT_SERVING). Not for production: a real Kafka (or Redpanda, MSK,
 // Event Hubs, Confluent) replaces it with the same node flags.
 //
 //   nextbest-mock-kafka --brokers=3 --topics=nextbest.events:12,nextbest.catalog:1 \

@@ -474,7 +474,7 @@ TEST_F(ClusterTest, KillsDuringIngestLoseNothingApplyNothingTwiceAndRecommendKee
 // every record; a real one with retention "forever" on the events topic,
 // or a peer's checkpoint plus the log: README "Cluster") and serves once
 // caught up, holding the same profiles as its peer.
-TEST_F(ClusterTest, AWipedReplicaRebuildsFromTheLogAndConverges) {
+TEST_F(ClusterTest, AWipedReplicaRebuildsFromTheLogOrAPeersCheckpointAndConverges) {
   tools::RetailerSize size;
   size.customers = 300;
   size.products = 200;
@@ -535,6 +535,49 @@ TEST_F(ClusterTest, AWipedReplicaRebuildsFromTheLogAndConverges) {
     ++compared;
   }
   EXPECT_GT(compared, size.customers / kShards / 2);
+
+  // From a peer's checkpoint: the replica is wiped again, a checkpoint of its
+  // peer becomes its data directory, more events arrive, and it reads the
+  // log on from the checkpoint's positions.
+  wiped.process->Stop(SIGKILL);
+  std::filesystem::remove_all(wiped.dir);
+  {
+    auto admin = v1::AdminService::NewStub(nodes_[0].process->Channel());
+    v1::CheckpointRequest req;
+    req.set_dir(wiped.dir);
+    v1::CheckpointResponse resp;
+    grpc::Status s =
+        Unary([&](grpc::ClientContext* c) { return admin->Checkpoint(c, req, &resp); });
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  for (int i = 1; i <= size.customers; i += 7) {
+    v1::RecordEventsRequest req;
+    v1::Event* e = req.add_events();
+    e->set_event_id(absl::StrCat("after-checkpoint-", i));
+    e->set_customer_id(absl::StrCat("c", i));
+    e->set_type(v1::EVENT_TYPE_VIEW);
+    e->set_channel(v1::CHANNEL_WEB);
+    e->set_product_id("p1");
+    *e->mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    v1::RecordEventsResponse resp;
+    ASSERT_TRUE(
+        Unary([&](grpc::ClientContext* c) { return events->RecordEvents(c, req, &resp); }).ok());
+  }
+  ASSERT_NO_FATAL_FAILURE(StartNode(wiped));
+  // It starts from the checkpoint's customers, not from nothing.
+  EXPECT_TRUE(std::regex_search(wiped.process->log(), std::regex("recovered [1-9][0-9]* customers")))
+      << wiped.process->log();
+  ASSERT_NO_FATAL_FAILURE(WaitCaughtUp());
+  b = v1::CustomerService::NewStub(wiped.process->Channel());
+  for (int i = 1; i <= size.customers; ++i) {
+    v1::GetProfileRequest req;
+    req.set_customer_id(absl::StrCat("c", i));
+    if (core::ShardMap{kPartitions, kShards}.ShardOf(req.customer_id()) != 0) continue;
+    v1::GetProfileResponse pa, pb;
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return a->GetProfile(c, req, &pa); }).ok());
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) { return b->GetProfile(c, req, &pb); }).ok());
+    ASSERT_EQ(Stateful(pa), Stateful(pb)) << "after the checkpoint: " << req.customer_id();
+  }
 }
 
 // Read-your-writes across the cluster: a write through one node, then a

@@ -49,7 +49,8 @@ ABSL_FLAG(bool, answer_here, false,
 ABSL_FLAG(double, rate, 0,
           "open loop: requests per second per phase at fixed intervals (0: closed loop with "
           "--concurrency in flight); latency counts from each request's scheduled time");
-ABSL_FLAG(int, max_in_flight, 2000, "open loop: requests beyond this many in flight are dropped and counted");
+ABSL_FLAG(int, max_in_flight, 2000,
+          "open loop: requests beyond this many in flight are dropped and counted");
 ABSL_FLAG(int, stream_chunk, 0,
           "instead of the phases: StreamEvents ingest, one stream per --concurrency, chunks of "
           "this many new view events, for --duration_s; prints ingest_grpc_stream_events_per_s");
@@ -75,7 +76,8 @@ struct PhaseResult {
 
 class Phase {
  public:
-  Phase(const std::vector<std::shared_ptr<grpc::Channel>>& channels, std::string kind, int customers)
+  Phase(const std::vector<std::shared_ptr<grpc::Channel>>& channels, std::string kind,
+        int customers)
       : kind_(std::move(kind)), customers_(customers) {
     for (auto& ch : channels) {
       decisions_.push_back(v1::DecisionService::NewStub(ch));
@@ -113,7 +115,8 @@ class Phase {
       slot->sent = 0;
       slot->started = scheduled;
       Send(*slot, [&, slot](grpc::Status st) {
-        const double us = std::chrono::duration<double, std::micro>(Clock::now() - slot->started).count();
+        const double us =
+            std::chrono::duration<double, std::micro>(Clock::now() - slot->started).count();
         std::lock_guard<std::mutex> lock(mu);
         if (st.ok()) {
           latencies.push_back(us);
@@ -131,7 +134,8 @@ class Phase {
     r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     r.latency_us = std::move(latencies);
     r.errors = errors + dropped;
-    r.first_error = dropped > 0 ? absl::StrCat(dropped, " dropped: over --max_in_flight") : first_error;
+    r.first_error =
+        dropped > 0 ? absl::StrCat(dropped, " dropped: over --max_in_flight") : first_error;
     std::sort(r.latency_us.begin(), r.latency_us.end());
     return r;
   }
@@ -200,7 +204,8 @@ class Phase {
       s.ev_req.Clear();
       v1::Event* e = s.ev_req.add_events();
       const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count();
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
       e->set_event_id(absl::StrCat("load-", nonce_, "-", s.run, "-", s.index, "-", s.sent++));
       e->set_customer_id(absl::StrCat("c", 1 + s.rng() % customers_));
       e->set_type(v1::EVENT_TYPE_VIEW);
@@ -246,7 +251,8 @@ class Phase {
   std::vector<std::unique_ptr<v1::EventService::Stub>> events_;
   std::vector<std::unique_ptr<Slot>> slots_;
   const int64_t nonce_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable cv_;
@@ -263,7 +269,8 @@ int RunStreamIngest(const std::vector<std::shared_ptr<grpc::Channel>>& channels)
   std::atomic<int64_t> accepted{0};
   std::atomic<int> failures{0};
   const int64_t nonce = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
   const auto start = Clock::now();
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
@@ -274,7 +281,8 @@ int RunStreamIngest(const std::vector<std::shared_ptr<grpc::Channel>>& channels)
       auto writer = stub->StreamEvents(&ctx, &resp);
       std::mt19937_64 rng(t);
       const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count();
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
       int64_t seq = 0;
       while (std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
         v1::StreamEventsRequest req;
@@ -321,9 +329,11 @@ int main(int argc, char** argv) {
                                                  grpc::InsecureChannelCredentials(), args));
   }
   if (absl::GetFlag(FLAGS_stream_chunk) > 0) return RunStreamIngest(channels);
-  const std::vector<std::string> kinds = absl::StrSplit(absl::GetFlag(FLAGS_kinds), ',', absl::SkipEmpty());
+  const std::vector<std::string> kinds =
+      absl::StrSplit(absl::GetFlag(FLAGS_kinds), ',', absl::SkipEmpty());
   std::map<std::string, std::unique_ptr<Phase>> phases;
-  for (const auto& k : kinds) phases[k] = std::make_unique<Phase>(channels, k, absl::GetFlag(FLAGS_customers));
+  for (const auto& k : kinds)
+    phases[k] = std::make_unique<Phase>(channels, k, absl::GetFlag(FLAGS_customers));
 
   // Warm-up: connections, server caches.
   for (const auto& k : kinds) phases[k]->Run(absl::GetFlag(FLAGS_concurrency), 0.3);
@@ -336,10 +346,11 @@ int main(int argc, char** argv) {
   std::map<std::string, Figures> figures;
   for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
     for (const auto& k : kinds) {
-      PhaseResult r = absl::GetFlag(FLAGS_rate) > 0
-                          ? phases[k]->RunOpen(absl::GetFlag(FLAGS_rate), absl::GetFlag(FLAGS_duration_s),
-                                               absl::GetFlag(FLAGS_max_in_flight))
-                          : phases[k]->Run(absl::GetFlag(FLAGS_concurrency), absl::GetFlag(FLAGS_duration_s));
+      PhaseResult r =
+          absl::GetFlag(FLAGS_rate) > 0
+              ? phases[k]->RunOpen(absl::GetFlag(FLAGS_rate), absl::GetFlag(FLAGS_duration_s),
+                                   absl::GetFlag(FLAGS_max_in_flight))
+              : phases[k]->Run(absl::GetFlag(FLAGS_concurrency), absl::GetFlag(FLAGS_duration_s));
       Figures& f = figures[k];
       f.p50.push_back(r.Percentile(0.5));
       f.p90.push_back(r.Percentile(0.9));
@@ -348,18 +359,21 @@ int main(int argc, char** argv) {
       f.qps.push_back(r.Qps());
       f.errors += r.errors;
       if (f.first_error.empty()) f.first_error = r.first_error;
-      std::fprintf(stderr, "round %d %-28s p50 %7.1f us  p99 %7.1f us  %8.0f req/s  errors %lld\n", round, k.c_str(),
-                   r.Percentile(0.5), r.Percentile(0.99), r.Qps(), static_cast<long long>(r.errors));
+      std::fprintf(stderr, "round %d %-28s p50 %7.1f us  p99 %7.1f us  %8.0f req/s  errors %lld\n",
+                   round, k.c_str(), r.Percentile(0.5), r.Percentile(0.99), r.Qps(),
+                   static_cast<long long>(r.errors));
     }
   }
 
-  std::printf("%-28s %9s %9s %9s %9s %10s %7s\n", "kind (median of rounds)", "p50_us", "p90_us", "p99_us",
-              "p99.9_us", "req/s", "errors");
+  std::printf("%-28s %9s %9s %9s %9s %10s %7s\n", "kind (median of rounds)", "p50_us", "p90_us",
+              "p99_us", "p99.9_us", "req/s", "errors");
   for (const auto& k : kinds) {
     const Figures& f = figures[k];
-    std::printf("%-28s %9.1f %9.1f %9.1f %9.1f %10.0f %7lld\n", k.c_str(), Median(f.p50), Median(f.p90),
-                Median(f.p99), Median(f.p999), Median(f.qps), static_cast<long long>(f.errors));
-    if (f.errors > 0) std::fprintf(stderr, "%s: first error: %s\n", k.c_str(), f.first_error.c_str());
+    std::printf("%-28s %9.1f %9.1f %9.1f %9.1f %10.0f %7lld\n", k.c_str(), Median(f.p50),
+                Median(f.p90), Median(f.p99), Median(f.p999), Median(f.qps),
+                static_cast<long long>(f.errors));
+    if (f.errors > 0)
+      std::fprintf(stderr, "%s: first error: %s\n", k.c_str(), f.first_error.c_str());
   }
   int rc = 0;
   for (const auto& [k, f] : figures) rc |= f.errors > 0;
@@ -372,8 +386,8 @@ int main(int argc, char** argv) {
     const Figures& f = figures[k];
     const double p50 = Median(f.p50) / Median(ping.p50), p99 = Median(f.p99) / Median(ping.p99),
                  qps = Median(f.qps) / Median(ping.qps);
-    std::printf("%s_p50_over_ping %.3f\n%s_p99_over_ping %.3f\n%s_throughput_over_ping %.3f\n", k.c_str(), p50,
-                k.c_str(), p99, k.c_str(), qps);
+    std::printf("%s_p50_over_ping %.3f\n%s_p99_over_ping %.3f\n%s_throughput_over_ping %.3f\n",
+                k.c_str(), p50, k.c_str(), p99, k.c_str(), qps);
     if (k != "record") {
       worst_p50 = std::max(worst_p50, p50);
       worst_p99 = std::max(worst_p99, p99);
@@ -381,8 +395,10 @@ int main(int argc, char** argv) {
     }
   }
   if (worst_p50 > 0) {
-    std::printf("recommend_p50_over_ping %.3f\nrecommend_p99_over_ping %.3f\nrecommend_throughput_over_ping %.3f\n",
-                worst_p50, worst_p99, worst_qps);
+    std::printf(
+        "recommend_p50_over_ping %.3f\nrecommend_p99_over_ping "
+        "%.3f\nrecommend_throughput_over_ping %.3f\n",
+        worst_p50, worst_p99, worst_qps);
   }
   return rc;
 }

@@ -129,7 +129,7 @@ class App final : public AdminOps {
   std::string data_dir_;
   std::mutex reload_mu_;  // one reload at a time
   int64_t config_version_ = 0;
-  int cap_node_ = 0, cap_nodes_ = 1;  // cluster: this node's share of total caps
+  int cap_node_ = 0, cap_nodes_ = 1;            // cluster: this node's share of total caps
   std::vector<std::string> metric_placements_;  // placements at start; the rest "other"
 
   std::mutex models_mu_;

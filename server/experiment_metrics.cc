@@ -29,11 +29,14 @@ std::vector<prometheus::MetricFamily> ExperimentMetrics::Collect() const {
   std::vector<std::pair<std::string, std::string>> arms;
   // Offers' cap usage: served decisions and this node's total cap (its
   // share in a cluster), labelled by the configured offer ids.
-  prometheus::MetricFamily served{"nextbest_offer_served", "Decisions that returned the offer",
-                                  prometheus::MetricType::Gauge, {}};
+  prometheus::MetricFamily served{"nextbest_offer_served",
+                                  "Decisions that returned the offer",
+                                  prometheus::MetricType::Gauge,
+                                  {}};
   prometheus::MetricFamily cap{"nextbest_offer_total_cap",
                                "The offer's total cap on this node (0: none)",
-                               prometheus::MetricType::Gauge, {}};
+                               prometheus::MetricType::Gauge,
+                               {}};
   {
     core::ReadGuard guard(live_->epochs);
     const core::DecisionConfig* config = live_->config.Get();

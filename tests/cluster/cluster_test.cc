@@ -565,7 +565,8 @@ TEST_F(ClusterTest, AWipedReplicaRebuildsFromTheLogOrAPeersCheckpointAndConverge
   }
   ASSERT_NO_FATAL_FAILURE(StartNode(wiped));
   // It starts from the checkpoint's customers, not from nothing.
-  EXPECT_TRUE(std::regex_search(wiped.process->log(), std::regex("recovered [1-9][0-9]* customers")))
+  EXPECT_TRUE(
+      std::regex_search(wiped.process->log(), std::regex("recovered [1-9][0-9]* customers")))
       << wiped.process->log();
   ASSERT_NO_FATAL_FAILURE(WaitCaughtUp());
   b = v1::CustomerService::NewStub(wiped.process->Channel());

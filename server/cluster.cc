@@ -26,102 +26,7 @@ namespace nextbest::server {
 namespace {
 
 constexpr char kForwardedHeader[] = "x-nextbest-forwarded";
-// Catalog requests are split into records of at most this many items (a
-// Kafka record stays well below the brokers' 1 MB default).
-constexpr int kCatalogItemsPerRecord = 500;
-
-struct Record {
-  storage::LogTopic topic;
-  std::string key;
-  std::string value;
-  std::string type;
-};
-
-template <typename Request, typename Item>
-void Chunked(const google::protobuf::RepeatedPtrField<Item>& items,
-             google::protobuf::RepeatedPtrField<Item>* (Request::*mut)(), const char* type,
-             std::vector<Record>& out) {
-  for (int i = 0; i < items.size(); i += kCatalogItemsPerRecord) {
-    Request chunk;
-    for (int j = i; j < std::min(items.size(), i + kCatalogItemsPerRecord); ++j) {
-      *(chunk.*mut)()->Add() = items[j];
-    }
-    out.push_back({storage::LogTopic::kCatalog, "catalog", chunk.SerializeAsString(), type});
-  }
-}
-
-absl::StatusOr<std::vector<Record>> RecordsOf(Rpc rpc, const google::protobuf::Message& m) {
-  std::vector<Record> out;
-  auto events = [&](const google::protobuf::RepeatedPtrField<v1::Event>& list) {
-    for (const v1::Event& e : list) {
-      out.push_back({storage::LogTopic::kEvents, e.customer_id(), e.SerializeAsString(), ""});
-    }
-  };
-  switch (rpc) {
-    case Rpc::kRecordEvents:
-      events(static_cast<const v1::RecordEventsRequest&>(m).events());
-      break;
-    case Rpc::kStreamEvents:
-      events(static_cast<const v1::StreamEventsRequest&>(m).events());
-      break;
-    case Rpc::kUpsertCustomers:
-      for (const v1::Customer& c : static_cast<const v1::UpsertCustomersRequest&>(m).customers()) {
-        v1::UpsertCustomersRequest one;
-        *one.add_customers() = c;
-        out.push_back({storage::LogTopic::kEvents, c.customer_id(), one.SerializeAsString(),
-                       kCustomersRecord});
-      }
-      break;
-    case Rpc::kSetConsent: {
-      const auto& r = static_cast<const v1::SetConsentRequest&>(m);
-      out.push_back(
-          {storage::LogTopic::kEvents, r.customer_id(), r.SerializeAsString(), kConsentRecord});
-      break;
-    }
-    case Rpc::kEraseCustomer: {
-      const auto& r = static_cast<const v1::EraseCustomerRequest&>(m);
-      out.push_back(
-          {storage::LogTopic::kEvents, r.customer_id(), r.SerializeAsString(), kEraseRecord});
-      break;
-    }
-    case Rpc::kUpsertProducts:
-      Chunked(static_cast<const v1::UpsertProductsRequest&>(m).products(),
-              &v1::UpsertProductsRequest::mutable_products, kProductsRecord, out);
-      break;
-    case Rpc::kUpsertStores:
-      Chunked(static_cast<const v1::UpsertStoresRequest&>(m).stores(),
-              &v1::UpsertStoresRequest::mutable_stores, kStoresRecord, out);
-      break;
-    case Rpc::kSetStock:
-      Chunked(static_cast<const v1::SetStockRequest&>(m).levels(),
-              &v1::SetStockRequest::mutable_levels, kStockRecord, out);
-      break;
-    default:
-      return absl::FailedPreconditionError(
-          absl::StrCat(RpcName(rpc), " does not write to the cluster log"));
-  }
-  return out;
-}
-
 }  // namespace
-
-absl::StatusOr<std::vector<std::pair<int32_t, std::string>>> ParsePeers(
-    const std::vector<std::string>& peers, int32_t shards) {
-  std::vector<std::pair<int32_t, std::string>> out;
-  for (const std::string& p : peers) {
-    std::vector<std::string> parts = absl::StrSplit(p, absl::MaxSplits('@', 1));
-    int32_t shard = -1;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &shard) || parts[1].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("--peers: '", p, "' is not SHARD@HOST:PORT"));
-    }
-    if (shard < 0 || shard >= shards) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--peers: '", p, "' names shard ", shard, " of ", shards));
-    }
-    out.emplace_back(shard, parts[1]);
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------
 // Consistency-token waiters: woken by the writer after each applied group.
@@ -437,7 +342,7 @@ void ClusterNode::UpdateCaughtUp() {
 }
 
 void ClusterNode::Write(Rpc rpc, const google::protobuf::Message& request, Written done) {
-  absl::StatusOr<std::vector<Record>> records = RecordsOf(rpc, request);
+  absl::StatusOr<std::vector<LogRecord>> records = RecordsOf(rpc, request);
   if (!records.ok()) return done(records.status(), 0, {});
   if (records->empty()) return done(absl::OkStatus(), 0, {});
   struct Pending {
@@ -448,7 +353,7 @@ void ClusterNode::Write(Rpc rpc, const google::protobuf::Message& request, Writt
     Written done;
   };
   bool events = false;
-  for (const Record& r : *records) events |= r.topic == storage::LogTopic::kEvents;
+  for (const LogRecord& r : *records) events |= r.topic == storage::LogTopic::kEvents;
   const int64_t catalog_after = CatalogEnd(events);
   auto pending = std::make_shared<Pending>();
   pending->left = records->size();
@@ -474,7 +379,7 @@ void ClusterNode::Write(Rpc rpc, const google::protobuf::Message& request, Writt
     lock.unlock();
     pending->done(pending->status, pending->status.ok() ? n : 0, std::move(token));
   };
-  for (Record& r : *records) {
+  for (LogRecord& r : *records) {
     const std::string topic = TopicName(r.topic);
     absl::Status queued = producer_->Produce(
         topic, r.key, r.value, r.type, "",
@@ -502,7 +407,7 @@ int64_t ClusterNode::CatalogEnd(bool events) {
 void ClusterNode::WriteAndApply(Rpc rpc, const google::protobuf::Message& request,
                                 const std::string& customer_id,
                                 std::function<void(absl::Status, storage::WriteResult)> done) {
-  absl::StatusOr<std::vector<Record>> records = RecordsOf(rpc, request);
+  absl::StatusOr<std::vector<LogRecord>> records = RecordsOf(rpc, request);
   if (!records.ok()) return done(records.status(), {});
   if (records->size() != 1 || records->front().key != customer_id) {
     return done(absl::InternalError("WriteAndApply: one record about the customer expected"), {});
@@ -512,7 +417,7 @@ void ClusterNode::WriteAndApply(Rpc rpc, const google::protobuf::Message& reques
     std::lock_guard<std::mutex> lock(results_mu_);
     results_[id] = std::move(done);
   }
-  const Record& r = records->front();
+  const LogRecord& r = records->front();
   absl::Status queued = producer_->Produce(
       TopicName(r.topic), r.key, r.value, r.type, id,
       [this, id](absl::Status s, int32_t, int64_t) {

@@ -17,6 +17,19 @@ inline constexpr char kProductsRecord[] = "products";    // UpsertProductsReques
 inline constexpr char kStoresRecord[] = "stores";        // UpsertStoresRequest (catalog topic)
 inline constexpr char kStockRecord[] = "stock";          // SetStockRequest (catalog topic)
 
+// One record of the cluster log, as a write becomes it.
+struct LogRecord {
+  storage::LogTopic topic;
+  std::string key;
+  std::string value;
+  std::string type;  // the "nextbest-type" header; empty: a plain event
+};
+// The records of a validated write request (events and customers: one per
+// customer record, keyed by customer id; catalog requests in chunks of 500
+// items, keyed "catalog"). FAILED_PRECONDITION for an RPC that does not
+// write to the log.
+absl::StatusOr<std::vector<LogRecord>> RecordsOf(Rpc rpc, const google::protobuf::Message& m);
+
 class ClusterNode::Consumer {
  public:
   // Consumes the shard's partitions of the events topic, or the catalog

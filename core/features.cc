@@ -117,11 +117,12 @@ void RecordPurchase(const Catalog& catalog, int limit, ProductIndex product, Tim
     rec.last_s = std::max(rec.last_s, s);
     list.erase(same);
   } else if (static_cast<int>(list.size()) >= limit) {
-    // Evict the least informative: fewest purchases, then the oldest.
+    // Evict the least informative: fewest purchases, then the oldest, then
+    // the smallest product id (not index: the same choice in every process).
     auto victim = std::min_element(list.begin(), list.end(), [&](const auto& a, const auto& b) {
       if (a.count != b.count) return a.count < b.count;
       if (a.last_s != b.last_s) return a.last_s < b.last_s;
-      return catalog.product(a.product).id > catalog.product(b.product).id;
+      return catalog.product(a.product).id < catalog.product(b.product).id;
     });
     if (victim->count > 1 || victim->last_s > s) return;
     list.erase(victim);

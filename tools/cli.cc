@@ -56,9 +56,11 @@ std::string EnvToken(const char* name) {
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> Channel() {
+std::shared_ptr<grpc::Channel> Channel() { return ChannelTo(absl::GetFlag(FLAGS_target)); }
+
+std::shared_ptr<grpc::Channel> ChannelTo(const std::string& target) {
   if (absl::GetFlag(FLAGS_tls_ca_file).empty()) {
-    return grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials());
+    return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   }
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = ReadFileOrDie(absl::GetFlag(FLAGS_tls_ca_file));
@@ -66,7 +68,7 @@ std::shared_ptr<grpc::Channel> Channel() {
     ssl.pem_cert_chain = ReadFileOrDie(absl::GetFlag(FLAGS_tls_cert_file));
     ssl.pem_private_key = ReadFileOrDie(absl::GetFlag(FLAGS_tls_key_file));
   }
-  return grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::SslCredentials(ssl));
+  return grpc::CreateChannel(target, grpc::SslCredentials(ssl));
 }
 
 std::string ReadToken(const std::string& path) {

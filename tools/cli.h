@@ -43,6 +43,8 @@ namespace nextbest::cli {
 // Plaintext, or TLS with --tls_ca_file (and a client certificate for
 // mutual TLS with --tls_cert_file/--tls_key_file).
 std::shared_ptr<grpc::Channel> Channel();
+// A channel to `target` instead of --target (same credentials).
+std::shared_ptr<grpc::Channel> ChannelTo(const std::string& target);
 
 // The caller's bearer token, when there is one: --token_file,
 // $NEXTBEST_TOKEN, else the admin token (--admin_token_file,

@@ -3,7 +3,9 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -17,6 +19,9 @@ ABSL_FLAG(bool, explain, false, "recommend: explain sources, scores and dropped 
 ABSL_FLAG(std::string, request_id, "",
           "recommend: the request's id (placements with rotation vary by it)");
 ABSL_FLAG(int64_t, max_customers, 0, "newsletter: stop after this many customers (0 = all)");
+ABSL_FLAG(std::vector<std::string>, shard_targets, {},
+          "newsletter in a cluster: one node of every shard, HOST:PORT,... (each runs over its "
+          "own shard's customers; the outputs are merged). Empty: --target alone");
 ABSL_FLAG(bool, all, false,
           "newsletter: also customers without marketing e-mail consent (measuring)");
 
@@ -120,44 +125,54 @@ int Ping() {
 
 // The newsletter run: one decision per customer, streamed (DecideForAll).
 int Newsletter() {
-  auto stub = v1::DecisionService::NewStub(Channel());
   v1::DecideForAllRequest req;
   req.set_placement(absl::GetFlag(FLAGS_placement).empty() ? "newsletter.blocks"
                                                            : absl::GetFlag(FLAGS_placement));
   req.set_count(absl::GetFlag(FLAGS_count));
   req.set_max_customers(absl::GetFlag(FLAGS_max_customers));
   req.set_include_without_email_consent(absl::GetFlag(FLAGS_all));
-  grpc::ClientContext ctx;  // no deadline: a run over millions of customers
-  AddCredential(ctx);
-  auto reader = stub->DecideForAll(&ctx, req);
   std::ofstream out;
   if (!absl::GetFlag(FLAGS_out).empty()) out.open(absl::GetFlag(FLAGS_out));
-  v1::DecideForAllResponse msg, last;
-  int64_t customers = 0, items = 0, personalized = 0;
+  int64_t customers = 0, items = 0, personalized = 0, skipped = 0;
+  double seconds = 0;
   std::map<std::string, int64_t> offers;
-  while (reader->Read(&msg)) {
-    for (const auto& d : msg.decisions()) {
-      ++customers;
-      personalized += d.personalized();
-      items += d.items_size();
-      for (const auto& it : d.items()) {
-        if (!it.offer_id().empty()) ++offers[it.offer_id()];
+  std::vector<std::string> targets = absl::GetFlag(FLAGS_shard_targets);
+  if (targets.empty()) targets.push_back(absl::GetFlag(FLAGS_target));
+  // A cluster: every shard's node in turn, each over its own customers
+  // (every customer lives on exactly one shard).
+  for (const std::string& target : targets) {
+    auto stub = v1::DecisionService::NewStub(ChannelTo(target));
+    grpc::ClientContext ctx;  // no deadline: a run over millions of customers
+    AddCredential(ctx);
+    auto reader = stub->DecideForAll(&ctx, req);
+    v1::DecideForAllResponse msg, last;
+    while (reader->Read(&msg)) {
+      for (const auto& d : msg.decisions()) {
+        ++customers;
+        personalized += d.personalized();
+        items += d.items_size();
+        for (const auto& it : d.items()) {
+          if (!it.offer_id().empty()) ++offers[it.offer_id()];
+        }
+        if (out.is_open()) {
+          std::string line;
+          (void)google::protobuf::util::MessageToJsonString(d, &line);
+          out << line << "\n";
+        }
       }
-      if (out.is_open()) {
-        std::string line;
-        (void)google::protobuf::util::MessageToJsonString(d, &line);
-        out << line << "\n";
-      }
+      if (msg.last()) last = msg;
     }
-    if (msg.last()) last = msg;
+    grpc::Status s = reader->Finish();
+    if (!s.ok()) return Fail(s, absl::StrCat("newsletter (", target, ")"));
+    skipped += last.customers_skipped();
+    seconds += last.seconds();
   }
-  grpc::Status s = reader->Finish();
-  if (!s.ok()) return Fail(s, "newsletter");
   std::cout << absl::StrFormat(
       "%s for %d customers (%d personalized, %d without e-mail consent left out) in %.2f s: "
-      "%.0f customers/s, %d items\n",
-      req.placement(), customers, personalized, last.customers_skipped(), last.seconds(),
-      last.seconds() > 0 ? customers / last.seconds() : 0.0, items);
+      "%.0f customers/s, %d items%s\n",
+      req.placement(), customers, personalized, skipped, seconds,
+      seconds > 0 ? customers / seconds : 0.0, items,
+      targets.size() > 1 ? absl::StrCat(" (", targets.size(), " shards)") : "");
   for (const auto& [id, n] : offers) std::cout << absl::StrFormat("  offer %-24s %9d\n", id, n);
   return 0;
 }

@@ -206,6 +206,28 @@ TEST_F(ClusterTest, KillsDuringIngestLoseNothingApplyNothingTwiceAndRecommendKee
                        "after the kills");
   }
 
+  // The newsletter for the whole cluster: the CLI runs DecideForAll on one
+  // node of every shard and merges the outputs; every customer exactly once.
+  {
+    const std::string out = dir_.path() + "/newsletter.jsonl";
+    std::vector<std::string> targets;
+    for (int sh = 0; sh < kShards; ++sh)
+      targets.push_back(nodes_[sh * kReplicas].process->target());
+    const std::string cmd =
+        absl::StrCat(NEXTBEST_CLI_BIN, " newsletter --all --out=", out,
+                     " --shard_targets=", absl::StrJoin(targets, ","), " > /dev/null");
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::multiset<std::string> decided;
+    std::ifstream in(out);
+    static const std::regex id("\"customerId\":\"([^\"]+)\"");
+    for (std::string line; std::getline(in, line);) {
+      std::smatch m;
+      if (std::regex_search(line, m, id)) decided.insert(m[1]);
+    }
+    EXPECT_EQ(decided.size(), static_cast<size_t>(kCustomers));
+    EXPECT_EQ(std::set<std::string>(decided.begin(), decided.end()).size(), decided.size());
+  }
+
   // Models (neighbours, repurchase profiles, cut points) are built by each
   // node on its schedule; rebuilt now, the replicas of a shard hold the same.
   for (const Node& n : nodes_) {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <limits>
 #include <random>
 
 #include "absl/strings/numbers.h"
@@ -57,6 +58,11 @@ class ClusterNode::Waiters {
     cv_.notify_all();
   }
   void Wake() { cv_.notify_all(); }
+  // Calls `fire` at `deadline` (a waiter for a position never reached).
+  void Timer(absl::Time deadline, std::function<void()> fire) {
+    Add({{storage::LogTopic::kEvents, -1, std::numeric_limits<int64_t>::max()}}, deadline,
+        [fire = std::move(fire)](bool) { fire(); });
+  }
 
  private:
   struct Waiter {
@@ -417,6 +423,15 @@ void ClusterNode::WriteAndApply(Rpc rpc, const google::protobuf::Message& reques
     std::lock_guard<std::mutex> lock(results_mu_);
     results_[id] = std::move(done);
   }
+  // The caller is answered even if this node does not apply the record in
+  // time (far behind, or a --peers list that disagrees with the shards).
+  waiters_->Timer(absl::Now() + absl::Seconds(30), [this, id] {
+    DeliverResult(id,
+                  absl::DeadlineExceededError(
+                      "written to the log but not applied by the customer's shard within 30 s; "
+                      "it will be applied in log order"),
+                  {});
+  });
   const LogRecord& r = records->front();
   absl::Status queued = producer_->Produce(
       TopicName(r.topic), r.key, r.value, r.type, id,

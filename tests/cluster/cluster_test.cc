@@ -447,5 +447,77 @@ TEST_F(ClusterTest, AConsistencyTokenMakesTheNextRecommendSeeTheWrite) {
   }
 }
 
+// Consent and erasure about a customer of another shard: forwarded to the
+// owner, which writes them to the log and answers with what it applied;
+// both replicas of the owner then hold the consent, and neither the
+// customer once erased.
+TEST_F(ClusterTest, ConsentAndErasureAnswerWithWhatTheOwnerApplied) {
+  const std::string customer = "private-customer";
+  const int owner = core::ShardMap{kPartitions, kShards}.ShardOf(customer);
+  const Node& elsewhere = nodes_[((owner + 1) % kShards) * kReplicas];
+  {
+    auto customers = v1::CustomerService::NewStub(proxy_);
+    v1::UpsertCustomersRequest req;
+    v1::Customer* c = req.add_customers();
+    c->set_customer_id(customer);
+    c->set_country("NL");
+    v1::UpsertCustomersResponse resp;
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* ctx) {
+                  return customers->UpsertCustomers(ctx, req, &resp);
+                }).ok());
+    auto events = v1::EventService::NewStub(proxy_);
+    v1::RecordEventsRequest ev;
+    for (int i = 0; i < 3; ++i) {
+      v1::Event* e = ev.add_events();
+      e->set_event_id(absl::StrCat("v", i));
+      e->set_customer_id(customer);
+      e->set_type(v1::EVENT_TYPE_VIEW);
+      e->set_channel(v1::CHANNEL_WEB);
+      e->set_product_id("p1");
+      *e->mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    }
+    v1::RecordEventsResponse er;
+    ASSERT_TRUE(
+        Unary([&](grpc::ClientContext* ctx) { return events->RecordEvents(ctx, ev, &er); }).ok());
+  }
+  auto privacy = v1::PrivacyService::NewStub(elsewhere.process->Channel());
+  v1::SetConsentRequest consent;
+  consent.set_customer_id(customer);
+  consent.set_personalization(true);
+  v1::SetConsentResponse cr;
+  grpc::Status s =
+      Unary([&](grpc::ClientContext* c) { return privacy->SetConsent(c, consent, &cr); });
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(cr.consent().personalization());
+  EXPECT_FALSE(cr.consent().marketing_email());  // kept as it was
+  ASSERT_NO_FATAL_FAILURE(WaitCaughtUp());
+  for (int r = 0; r < kReplicas; ++r) {
+    auto c = v1::CustomerService::NewStub(nodes_[owner * kReplicas + r].process->Channel());
+    v1::GetProfileRequest req;
+    req.set_customer_id(customer);
+    v1::GetProfileResponse p;
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* ctx) { return c->GetProfile(ctx, req, &p); }).ok());
+    EXPECT_TRUE(p.customer().consent().personalization()) << "replica " << r;
+  }
+  v1::EraseCustomerRequest erase;
+  erase.set_customer_id(customer);
+  v1::EraseCustomerResponse receipt;
+  s = Unary([&](grpc::ClientContext* c) { return privacy->EraseCustomer(c, erase, &receipt); });
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(receipt.receipt().events_erased(), 3);
+  EXPECT_TRUE(receipt.receipt().attributes_erased());
+  ASSERT_NO_FATAL_FAILURE(WaitCaughtUp());
+  for (int r = 0; r < kReplicas; ++r) {
+    auto c = v1::CustomerService::NewStub(nodes_[owner * kReplicas + r].process->Channel());
+    v1::GetProfileRequest req;
+    req.set_customer_id(customer);
+    v1::GetProfileResponse p;
+    EXPECT_EQ(
+        Unary([&](grpc::ClientContext* ctx) { return c->GetProfile(ctx, req, &p); }).error_code(),
+        grpc::StatusCode::NOT_FOUND)
+        << "replica " << r;
+  }
+}
+
 }  // namespace
 }  // namespace nextbest::testing

@@ -17,8 +17,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/partitioning.h"
+#include "nextbest/v1/catalog.grpc.pb.h"
 #include "nextbest/v1/customers.grpc.pb.h"
 #include "tests/server/server_process.h"
+#include "tools/demo_retailer.h"
 
 namespace nextbest::testing {
 
@@ -214,6 +216,37 @@ class ClusterTest : public ::testing::Test {
     if (!customer.empty()) ctx.AddMetadata("x-customer-id", customer);
     if (forwarded) ctx.AddMetadata("x-nextbest-forwarded", "1");  // answer here
     return call(&ctx);
+  }
+
+  // Stores, products, stock and customers 1..`customers` of `retailer`
+  // through the proxy.
+  void LoadCatalogAndCustomers(const tools::DemoRetailer& retailer, int customers) {
+    auto catalog = v1::CatalogService::NewStub(proxy_);
+    v1::UpsertStoresRequest stores;
+    for (const auto& st : retailer.stores()) *stores.add_stores() = st;
+    v1::UpsertStoresResponse r1;
+    ASSERT_TRUE(
+        Unary([&](grpc::ClientContext* c) { return catalog->UpsertStores(c, stores, &r1); }).ok());
+    v1::UpsertProductsRequest products;
+    for (const auto& p : retailer.products()) *products.add_products() = p;
+    v1::UpsertProductsResponse r2;
+    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) {
+                  return catalog->UpsertProducts(c, products, &r2);
+                }).ok());
+    v1::SetStockRequest stock;
+    retailer.ForEachStockLevel([&](const v1::StockLevel& l) { *stock.add_levels() = l; });
+    v1::SetStockResponse r3;
+    ASSERT_TRUE(
+        Unary([&](grpc::ClientContext* c) { return catalog->SetStock(c, stock, &r3); }).ok());
+    auto stub = v1::CustomerService::NewStub(proxy_);
+    v1::UpsertCustomersRequest all;
+    for (int i = 1; i <= customers; ++i) *all.add_customers() = retailer.CustomerAttributes(i);
+    v1::UpsertCustomersResponse r4;
+    grpc::Status s =
+        Unary([&](grpc::ClientContext* c) { return stub->UpsertCustomers(c, all, &r4); });
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(r4.upserted(), customers);
+    EXPECT_GT(r4.consistency_token().positions_size(), 0);
   }
 
   // The replicas `a` and `b` (of `shard`) hold the same profile of every

@@ -55,38 +55,11 @@ TEST_F(ClusterTest, KillsDuringIngestLoseNothingApplyNothingTwiceAndRecommendKee
   size.stores = 20;
   size.days = 365;
   const tools::DemoRetailer retailer(size);
-  auto catalog = v1::CatalogService::NewStub(proxy_);
-  auto customers = v1::CustomerService::NewStub(proxy_);
   auto events = v1::EventService::NewStub(proxy_);
   auto decisions = v1::DecisionService::NewStub(proxy_);
 
   // Catalog and customers through the proxy (any node writes them to the log).
-  {
-    v1::UpsertStoresRequest stores;
-    for (const auto& s : retailer.stores()) *stores.add_stores() = s;
-    v1::UpsertStoresResponse r1;
-    ASSERT_TRUE(
-        Unary([&](grpc::ClientContext* c) { return catalog->UpsertStores(c, stores, &r1); }).ok());
-    v1::UpsertProductsRequest products;
-    for (const auto& p : retailer.products()) *products.add_products() = p;
-    v1::UpsertProductsResponse r2;
-    ASSERT_TRUE(Unary([&](grpc::ClientContext* c) {
-                  return catalog->UpsertProducts(c, products, &r2);
-                }).ok());
-    v1::SetStockRequest stock;
-    retailer.ForEachStockLevel([&](const v1::StockLevel& l) { *stock.add_levels() = l; });
-    v1::SetStockResponse r3;
-    ASSERT_TRUE(
-        Unary([&](grpc::ClientContext* c) { return catalog->SetStock(c, stock, &r3); }).ok());
-    v1::UpsertCustomersRequest all;
-    for (int i = 1; i <= kCustomers; ++i) *all.add_customers() = retailer.CustomerAttributes(i);
-    v1::UpsertCustomersResponse r4;
-    grpc::Status s =
-        Unary([&](grpc::ClientContext* c) { return customers->UpsertCustomers(c, all, &r4); });
-    ASSERT_TRUE(s.ok()) << s.error_message();
-    EXPECT_EQ(r4.upserted(), kCustomers);
-    EXPECT_GT(r4.consistency_token().positions_size(), 0);
-  }
+  ASSERT_NO_FATAL_FAILURE(LoadCatalogAndCustomers(retailer, kCustomers));
 
   // Every customer's events, interleaved across customers in time order of
   // their index (each customer's own events stay in order).
@@ -292,20 +265,8 @@ TEST_F(ClusterTest, AWipedReplicaRebuildsFromTheLogOrAPeersCheckpointAndConverge
   size.products = 200;
   size.stores = 10;
   const tools::DemoRetailer retailer(size);
-  auto catalog = v1::CatalogService::NewStub(proxy_);
-  auto customers = v1::CustomerService::NewStub(proxy_);
   auto events = v1::EventService::NewStub(proxy_);
-  v1::UpsertProductsRequest products;
-  for (const auto& p : retailer.products()) *products.add_products() = p;
-  v1::UpsertProductsResponse r1;
-  ASSERT_TRUE(Unary([&](grpc::ClientContext* c) {
-                return catalog->UpsertProducts(c, products, &r1);
-              }).ok());
-  v1::UpsertCustomersRequest all;
-  for (int i = 1; i <= size.customers; ++i) *all.add_customers() = retailer.CustomerAttributes(i);
-  v1::UpsertCustomersResponse r2;
-  ASSERT_TRUE(
-      Unary([&](grpc::ClientContext* c) { return customers->UpsertCustomers(c, all, &r2); }).ok());
+  ASSERT_NO_FATAL_FAILURE(LoadCatalogAndCustomers(retailer, size.customers));
   int64_t total = 0;
   for (int i = 1; i <= size.customers; ++i) {
     v1::RecordEventsRequest req;

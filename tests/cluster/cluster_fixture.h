@@ -193,7 +193,10 @@ class ClusterTest : public ::testing::Test {
                 absl::StrCat("--shards=", kShards), absl::StrCat("--shard=", n.shard),
                 absl::StrCat("--replicas=", kReplicas), absl::StrCat("--replica=", n.replica),
                 "--peers=" + peers_, absl::StrCat("--agent_address=127.0.0.1:", n.agent),
-                "--verify_checksums=false"}))
+                "--verify_checksums=false",
+                // The tests check what a token guarantees, not how fast on a
+                // loaded machine: a wait long enough never to run out.
+                "--consistency_wait_ms=10000"}))
         << n.process->log();
   }
 

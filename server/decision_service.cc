@@ -54,13 +54,13 @@ grpc::ServerUnaryReactor* DecisionServiceImpl::Recommend(grpc::CallbackServerCon
   auto* reactor = ctx->DefaultReactor();
   absl::Status s = Authorize(deps_, *ctx, Rpc::kRecommend);
   if (s.ok() && deps_.cluster != nullptr) {
-    s = ValidateRecommend(*request, deps_.limits);
-    if (s.ok() &&
-        ForwardIfElsewhere(ctx, deps_, Rpc::kRecommend, "/nextbest.v1.DecisionService/Recommend",
+    // Validated once, where it is answered (Decide): a forwarded request
+    // on the owner, a local one below.
+    if (ForwardIfElsewhere(ctx, deps_, Rpc::kRecommend, "/nextbest.v1.DecisionService/Recommend",
                            request->customer_id(), *request, response, reactor, start)) {
       return reactor;
     }
-    if (s.ok() && request->has_after()) {
+    if (request->has_after()) {
       // Read-your-writes across the cluster: wait (bounded) for the token.
       deps_.cluster->AwaitToken(request->after(),
                                 [this, request, response, reactor, start](bool applied) {

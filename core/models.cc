@@ -7,6 +7,70 @@
 #include "core/customer_index.h"
 
 namespace nextbest::core {
+namespace {
+
+// Cut points at ranks n × q / 5 (q = 1..4), as std::nth_element finds them.
+std::array<double, 4> Cuts(const ValueCounts& v) {
+  std::array<double, 4> cuts{};
+  const int64_t n = v.total();
+  if (n == 0) return cuts;
+  for (int q = 1; q <= 4; ++q) cuts[q - 1] = v.AtRank(std::min(n - 1, n * q / 5));
+  return cuts;
+}
+
+// The population's cut points; Quintile() counts cut points passed, so a
+// value equal to a cut point belongs to the lower quintile (recency: to
+// the better one).
+void SetThresholds(const ModelPart& part, Models& out) {
+  out.rfm.population = part.frequency.total();
+  out.rfm.recency_days = Cuts(part.recency_days);
+  out.rfm.frequency = Cuts(part.frequency);
+  out.rfm.monetary = Cuts(part.monetary);
+  out.behaviour.top_current_minor = part.current_spend.Quantile(0.9);
+  out.behaviour.median_baseline_minor = part.baseline_spend.Quantile(0.5);
+}
+
+void SetInterest(const ModelPart& part, Models& out) {
+  out.category_interest.assign(part.interest.size(), 0);
+  if (part.interested == 0) return;
+  for (size_t c = 0; c < part.interest.size(); ++c) {
+    out.category_interest[c] =
+        static_cast<float>(static_cast<double>(part.interest[c]) / kInterestUnit /
+                           static_cast<double>(part.interested));
+  }
+}
+
+std::vector<std::vector<ProductIndex>> NewArrivals(const ModelOptions& o, const Catalog& catalog,
+                                                   TimeMs now) {
+  std::vector<std::vector<ProductIndex>> out(catalog.category_count());
+  const TimeMs since = now - static_cast<TimeMs>(o.new_arrival_days) * kMsPerDay;
+  for (size_t p = 0; p < catalog.product_count(); ++p) {
+    const Product& prod = catalog.product(p);
+    if (!prod.listed || !prod.active || prod.available_from <= since ||
+        prod.category >= out.size()) {
+      continue;
+    }
+    out[prod.category].push_back(static_cast<ProductIndex>(p));
+  }
+  for (auto& list : out) {
+    std::sort(list.begin(), list.end(), [&](ProductIndex a, ProductIndex b) {
+      const Product &pa = catalog.product(a), &pb = catalog.product(b);
+      return pa.available_from != pb.available_from ? pa.available_from > pb.available_from
+                                                    : pa.id < pb.id;
+    });
+    if (list.size() > static_cast<size_t>(o.new_arrivals_per_category)) {
+      list.resize(o.new_arrivals_per_category);
+    }
+    list.shrink_to_fit();
+  }
+  return out;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point started) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+}  // namespace
 
 ModelBuilder::ModelBuilder(const ModelOptions& options, const Catalog& catalog,
                            const DecisionConfig& config, TimeMs now)
@@ -14,150 +78,196 @@ ModelBuilder::ModelBuilder(const ModelOptions& options, const Catalog& catalog,
       catalog_(catalog),
       config_(config),
       now_(now),
-      products_(catalog.product_count()),
-      interest_(catalog.category_count(), 0),
       started_(std::chrono::steady_clock::now()),
       out_(std::make_unique<Models>()) {
   out_->built_at = now;
-  out_->rule_segment_sizes.assign(config.segments.size(), 0);
-  for (const SegmentSpec& seg : config.segments) out_->rule_segment_ids.push_back(seg.id);
+  part_.built_at = now;
+  part_.interest.assign(catalog.category_count(), 0);
+  for (const SegmentSpec& seg : config.segments) part_.rule_segment_sizes.push_back({seg.id, 0});
 }
 
 ModelBuilder::~ModelBuilder() = default;
 
 void ModelBuilder::Add(const CustomerFeatures& f) {
-  ++out_->customers;
+  ++part_.customers;
   customers_.push_back(&f);
 
   // The customer's shares of interest, summed over the population.
   double total = 0;
   for (const CategoryScore& a : f.affinities) total += std::max(0.0, a.score);
   if (total > 0) {
-    ++interested_;
+    ++part_.interested;
     for (const CategoryScore& a : f.affinities) {
-      if (a.category < interest_.size() && a.score > 0) interest_[a.category] += a.score / total;
+      if (a.category < part_.interest.size() && a.score > 0) {
+        part_.interest[a.category] += std::llround(a.score / total * kInterestUnit);
+      }
     }
   }
 
+  // Values as floats, as the cut points were always taken.
+  auto value = [](double v) { return static_cast<double>(static_cast<float>(v)); };
   const SpendHalves spend = SpendAt(f, now_);
-  if (spend.current_minor > 0) current_spend_.push_back(static_cast<float>(spend.current_minor));
-  if (spend.baseline_minor > 0) baseline_spend_.push_back(static_cast<float>(spend.baseline_minor));
+  if (spend.current_minor > 0) current_spend_.push_back(value(spend.current_minor));
+  if (spend.baseline_minor > 0) baseline_spend_.push_back(value(spend.baseline_minor));
   if (f.orders > 0) {
-    recency_.push_back(static_cast<float>(std::max<TimeMs>(0, now_ - f.last_purchase)) / kMsPerDay);
-    frequency_.push_back(static_cast<float>(f.orders));
-    monetary_.push_back(static_cast<float>(f.spend_minor));
+    recency_.push_back(
+        value(static_cast<float>(std::max<TimeMs>(0, now_ - f.last_purchase)) / kMsPerDay));
+    frequency_.push_back(value(f.orders));
+    monetary_.push_back(value(f.spend_minor));
   }
 }
 
-namespace {
-std::array<double, 4> Cuts(std::vector<float>& v) {
-  std::array<double, 4> cuts{};
-  if (v.empty()) return cuts;
-  for (int q = 1; q <= 4; ++q) {
-    const size_t k = std::min(v.size() - 1, v.size() * q / 5);
-    std::nth_element(v.begin(), v.begin() + k, v.end());
-    cuts[q - 1] = v[k];
+void ModelBuilder::SettleValues() {
+  if (!recency_.empty() || !current_spend_.empty() || !baseline_spend_.empty()) {
+    part_.recency_days = ValueCounts::Of(std::move(recency_));
+    part_.frequency = ValueCounts::Of(std::move(frequency_));
+    part_.monetary = ValueCounts::Of(std::move(monetary_));
+    part_.current_spend = ValueCounts::Of(std::move(current_spend_));
+    part_.baseline_spend = ValueCounts::Of(std::move(baseline_spend_));
+    for (auto* v : {&recency_, &frequency_, &monetary_, &current_spend_, &baseline_spend_}) {
+      std::vector<double>().swap(*v);
+    }
   }
-  return cuts;
 }
-}  // namespace
 
 const RfmThresholds& ModelBuilder::Thresholds() {
-  RfmThresholds& t = out_->rfm;
-  t.population = static_cast<int64_t>(recency_.size());
-  t.recency_days = Cuts(recency_);
-  t.frequency = Cuts(frequency_);
-  t.monetary = Cuts(monetary_);
-  // Quintile() counts cut points passed; a value equal to a cut point
-  // belongs to the lower quintile (recency: to the better one).
-  auto quantile = [](std::vector<float>& v, double q) -> double {
-    if (v.empty()) return 0;
-    const size_t k = std::min(v.size() - 1, static_cast<size_t>(v.size() * q));
-    std::nth_element(v.begin(), v.begin() + k, v.end());
-    return v[k];
-  };
-  out_->behaviour.top_current_minor = quantile(current_spend_, 0.9);
-  out_->behaviour.median_baseline_minor = quantile(baseline_spend_, 0.5);
-  std::vector<float>().swap(current_spend_);
-  std::vector<float>().swap(baseline_spend_);
-  std::vector<float>().swap(recency_);
-  std::vector<float>().swap(frequency_);
-  std::vector<float>().swap(monetary_);
-  return t;
+  SettleValues();
+  SetThresholds(part_, *out_);
+  CountWith(out_->rfm, out_->behaviour);
+  return out_->rfm;
+}
+
+void ModelBuilder::CountWith(const RfmThresholds& rfm, const BehaviourThresholds& behaviour) {
+  part_.counted_with = rfm;
+  part_.counted_with_behaviour = behaviour;
+  counting_rfm_ = &part_.counted_with;
+  counting_behaviour_ = &part_.counted_with_behaviour;
 }
 
 void ModelBuilder::Count(const CustomerState& s, bool personal) {
+  if (counting_rfm_ == nullptr) return;
   ConditionInput in;
   in.customer = &s;
   in.personal = personal;
   in.country = s.attributes.country;
   in.now = now_;
   const SegmentView v =
-      SegmentCustomer(&out_->rfm, &out_->behaviour, config_.segments, catalog_, in);
-  ++out_->rfm_sizes[static_cast<int>(v.rfm.segment)];
-  ++out_->behaviour_sizes[static_cast<int>(v.behaviour.group)];
-  out_->behaviour_priority += v.behaviour.priority;
-  for (size_t i = 0; i < out_->rule_segment_sizes.size(); ++i) {
-    if (in.rule_segments >> i & 1) ++out_->rule_segment_sizes[i];
+      SegmentCustomer(counting_rfm_, counting_behaviour_, config_.segments, catalog_, in);
+  ++part_.rfm_sizes[static_cast<int>(v.rfm.segment)];
+  ++part_.behaviour_sizes[static_cast<int>(v.behaviour.group)];
+  part_.behaviour_priority += v.behaviour.priority;
+  for (size_t i = 0; i < part_.rule_segment_sizes.size(); ++i) {
+    if (in.rule_segments >> i & 1) ++part_.rule_segment_sizes[i].second;
   }
 }
 
 std::unique_ptr<const Models> ModelBuilder::Finish() {
+  SettleValues();
+  Models& m = *out_;
+  m.customers = part_.customers;
+  SetThresholds(part_, m);
+  m.rfm_sizes = part_.rfm_sizes;
+  m.behaviour_sizes = part_.behaviour_sizes;
+  m.behaviour_priority = part_.behaviour_priority;
+  for (const auto& [id, size] : part_.rule_segment_sizes) {
+    m.rule_segment_ids.push_back(id);
+    m.rule_segment_sizes.push_back(size);
+  }
   NeighbourBuilder co_purchase(options_.co_purchase, catalog_, HistoryKind::kBought);
-  out_->co_purchase = co_purchase.Build(customers_);
+  m.co_purchase = co_purchase.Build(customers_);
   NeighbourBuilder co_view(options_.co_view, catalog_, HistoryKind::kViewed);
-  out_->co_view = co_view.Build(customers_);
-  out_->build_passes = co_purchase.passes() + co_view.passes();
-  out_->fingerprint = NeighboursFingerprint(out_->co_view, catalog_,
-                                            NeighboursFingerprint(out_->co_purchase, catalog_));
-  out_->repurchase = RepurchaseProfiles::Build(options_.repurchase, catalog_, customers_);
-  out_->category_interest.resize(interest_.size());
-  for (size_t c = 0; c < interest_.size(); ++c) {
-    out_->category_interest[c] =
-        interested_ > 0 ? static_cast<float>(interest_[c] / static_cast<double>(interested_)) : 0;
-  }
+  m.co_view = co_view.Build(customers_);
+  m.build_passes = co_purchase.passes() + co_view.passes();
+  m.fingerprint =
+      NeighboursFingerprint(m.co_view, catalog_, NeighboursFingerprint(m.co_purchase, catalog_));
+  m.repurchase = RepurchaseProfiles::Build(options_.repurchase, catalog_, customers_);
+  SetInterest(part_, m);
   std::vector<const CustomerFeatures*>().swap(customers_);
-
-  out_->new_arrivals.assign(catalog_.category_count(), {});
-  const TimeMs since = now_ - static_cast<TimeMs>(options_.new_arrival_days) * kMsPerDay;
-  for (size_t p = 0; p < products_; ++p) {
-    const Product& prod = catalog_.product(p);
-    if (!prod.listed || !prod.active || prod.available_from <= since ||
-        prod.category >= out_->new_arrivals.size()) {
-      continue;
-    }
-    out_->new_arrivals[prod.category].push_back(static_cast<ProductIndex>(p));
-  }
-  for (auto& list : out_->new_arrivals) {
-    std::sort(list.begin(), list.end(), [&](ProductIndex a, ProductIndex b) {
-      const Product &pa = catalog_.product(a), &pb = catalog_.product(b);
-      return pa.available_from != pb.available_from ? pa.available_from > pb.available_from
-                                                    : pa.id < pb.id;
-    });
-    if (list.size() > static_cast<size_t>(options_.new_arrivals_per_category)) {
-      list.resize(options_.new_arrivals_per_category);
-    }
-    list.shrink_to_fit();
-  }
-  out_->build_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  m.new_arrivals = NewArrivals(options_, catalog_, now_);
+  m.build_seconds = SecondsSince(started_);
   return std::move(out_);
 }
 
-std::unique_ptr<const Models> BuildModels(const ModelOptions& options,
-                                          const CustomerIndex& customers, const Catalog& catalog,
-                                          const DecisionConfig& config, TimeMs now) {
-  ModelBuilder builder(options, catalog, config, now);
+ModelPart ModelBuilder::TakePart() {
+  SettleValues();
+  NeighbourBuilder co_purchase(options_.co_purchase, catalog_, HistoryKind::kBought);
+  part_.co_purchase = co_purchase.Count(customers_);
+  NeighbourBuilder co_view(options_.co_view, catalog_, HistoryKind::kViewed);
+  part_.co_view = co_view.Count(customers_);
+  part_.repurchase = RepurchaseProfiles::Count(catalog_, customers_);
+  std::vector<const CustomerFeatures*>().swap(customers_);
+  return std::move(part_);
+}
+
+std::unique_ptr<const Models> ModelsFromPart(const ModelOptions& options, const ModelPart& part,
+                                             const Catalog& catalog, const DecisionConfig& config,
+                                             TimeMs now) {
+  const auto started = std::chrono::steady_clock::now();
+  auto out = std::make_unique<Models>();
+  Models& m = *out;
+  m.built_at = now;
+  m.customers = part.customers;
+  SetThresholds(part, m);
+  m.rfm_sizes = part.rfm_sizes;
+  m.behaviour_sizes = part.behaviour_sizes;
+  m.behaviour_priority = part.behaviour_priority;
+  for (const SegmentSpec& seg : config.segments) {
+    m.rule_segment_ids.push_back(seg.id);
+    int64_t size = 0;
+    for (const auto& [id, n] : part.rule_segment_sizes) {
+      if (id == seg.id) size = n;
+    }
+    m.rule_segment_sizes.push_back(size);
+  }
+  m.co_purchase = NeighbourBuilder(options.co_purchase, catalog, HistoryKind::kBought)
+                      .FromCounts(part.co_purchase);
+  m.co_view =
+      NeighbourBuilder(options.co_view, catalog, HistoryKind::kViewed).FromCounts(part.co_view);
+  m.fingerprint =
+      NeighboursFingerprint(m.co_view, catalog, NeighboursFingerprint(m.co_purchase, catalog));
+  m.repurchase = RepurchaseProfiles::FromCounts(options.repurchase, part.repurchase);
+  SetInterest(part, m);
+  m.new_arrivals = NewArrivals(options, catalog, now);
+  m.build_seconds = SecondsSince(started);
+  return out;
+}
+
+namespace {
+std::vector<std::pair<absl::string_view, const CustomerState*>> InIdOrder(
+    const CustomerIndex& customers) {
   std::vector<std::pair<absl::string_view, const CustomerState*>> ordered;
   ordered.reserve(customers.size());
   customers.ForEach(
       [&](absl::string_view id, const CustomerState& s) { ordered.emplace_back(id, &s); });
   std::sort(ordered.begin(), ordered.end());
+  return ordered;
+}
+}  // namespace
+
+std::unique_ptr<const Models> BuildModels(const ModelOptions& options,
+                                          const CustomerIndex& customers, const Catalog& catalog,
+                                          const DecisionConfig& config, TimeMs now) {
+  ModelBuilder builder(options, catalog, config, now);
+  const auto ordered = InIdOrder(customers);
   for (const auto& [id, state] : ordered) builder.Add(state->features);
   builder.Thresholds();
   for (const auto& [id, state] : ordered)
     builder.Count(*state, MayPersonalize(config.require_consent, state));
   return builder.Finish();
+}
+
+ModelPart BuildModelPart(const ModelOptions& options, const CustomerIndex& customers,
+                         const Catalog& catalog, const DecisionConfig& config, TimeMs now,
+                         const Models* global) {
+  ModelBuilder builder(options, catalog, config, now);
+  const auto ordered = InIdOrder(customers);
+  for (const auto& [id, state] : ordered) builder.Add(state->features);
+  if (global != nullptr) {
+    builder.CountWith(global->rfm, global->behaviour);
+    for (const auto& [id, state] : ordered)
+      builder.Count(*state, MayPersonalize(config.require_consent, state));
+  }
+  return builder.TakePart();
 }
 
 }  // namespace nextbest::core

@@ -30,6 +30,7 @@
 #include "core/catalog.h"
 #include "core/decision_config.h"
 #include "core/features.h"
+#include "core/model_parts.h"
 #include "core/neighbours.h"
 #include "core/repurchase.h"
 #include "core/segments.h"
@@ -72,6 +73,9 @@ struct Models {
 // new cut points), then Finish() (the neighbours and repurchase profiles,
 // over the customers added). Single-threaded; the states are only read and
 // must stay valid until Finish() returns.
+//
+// A shard builds its part instead: Add() every customer, CountWith() the
+// global cut points, Count() every customer, TakePart().
 class ModelBuilder {
  public:
   ModelBuilder(const ModelOptions& options, const Catalog& catalog, const DecisionConfig& config,
@@ -79,25 +83,39 @@ class ModelBuilder {
   ~ModelBuilder();
 
   void Add(const CustomerFeatures& f);
+  // The cut points over the customers added; Count() counts with them.
   const RfmThresholds& Thresholds();
+  // Count() counts with these instead (a shard: the last global ones).
+  void CountWith(const RfmThresholds& rfm, const BehaviourThresholds& behaviour);
   void Count(const CustomerState& s, bool personal);
   // Build time counts from the builder's construction.
   std::unique_ptr<const Models> Finish();
+  // The part of the customers added (neighbour pairs all held at once).
+  ModelPart TakePart();
 
  private:
+  void SettleValues();
+
   const ModelOptions options_;
   const Catalog& catalog_;
   const DecisionConfig& config_;
   const TimeMs now_;
-  const size_t products_;
-  std::vector<const CustomerFeatures*> customers_;
-  std::vector<double> interest_;
-  int64_t interested_ = 0;
-  std::vector<float> recency_, frequency_, monetary_;
-  std::vector<float> current_spend_, baseline_spend_;
   const std::chrono::steady_clock::time_point started_;
+  std::vector<const CustomerFeatures*> customers_;
+  std::vector<double> recency_, frequency_, monetary_;
+  std::vector<double> current_spend_, baseline_spend_;
+  ModelPart part_;
+  const RfmThresholds* counting_rfm_ = nullptr;
+  const BehaviourThresholds* counting_behaviour_ = nullptr;
   std::unique_ptr<Models> out_;
 };
+
+// The models from a part (the merge of every shard's): equal to
+// ModelBuilder's over the same customers. The segment sizes are the
+// part's (counted with its counted_with cut points).
+std::unique_ptr<const Models> ModelsFromPart(const ModelOptions& options, const ModelPart& part,
+                                             const Catalog& catalog, const DecisionConfig& config,
+                                             TimeMs now);
 
 class CustomerIndex;
 
@@ -110,5 +128,12 @@ class CustomerIndex;
 std::unique_ptr<const Models> BuildModels(const ModelOptions& options,
                                           const CustomerIndex& customers, const Catalog& catalog,
                                           const DecisionConfig& config, TimeMs now);
+
+// A shard's part over its live customers, the same way; segment sizes
+// counted with `global`'s cut points (none counted when null). Popularity
+// is left for the caller (the writer's).
+ModelPart BuildModelPart(const ModelOptions& options, const CustomerIndex& customers,
+                         const Catalog& catalog, const DecisionConfig& config, TimeMs now,
+                         const Models* global);
 
 }  // namespace nextbest::core

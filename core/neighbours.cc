@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
+#include "core/value_counts.h"
 
 namespace nextbest::core {
 namespace {
@@ -76,21 +78,27 @@ double NeighbourBuilder::PairWeight(absl::Span<const HistoryItem> h, size_t i, s
   return w;
 }
 
-NeighbourTable NeighbourBuilder::Build(absl::Span<const CustomerFeatures* const> customers) {
+std::vector<uint32_t> NeighbourBuilder::IdRanks() const {
+  // Each product's place in id order: ties compare two integers, not two
+  // strings (the order, and so the tables, are the same).
+  const size_t products = catalog_.product_count();
+  std::vector<uint32_t> rank(products);
+  std::vector<ProductIndex> by_id(products);
+  for (size_t i = 0; i < products; ++i) by_id[i] = static_cast<ProductIndex>(i);
+  std::sort(by_id.begin(), by_id.end(), [&](ProductIndex a, ProductIndex b) {
+    return catalog_.product(a).id < catalog_.product(b).id;
+  });
+  for (size_t i = 0; i < products; ++i) rank[by_id[i]] = static_cast<uint32_t>(i);
+  return rank;
+}
+
+template <typename Emit>
+void NeighbourBuilder::Run(absl::Span<const CustomerFeatures* const> customers, int64_t budget,
+                           Emit emit) {
   const size_t products = catalog_.product_count();
   const size_t window = static_cast<size_t>(std::max(1, o_.pair_window));
   const size_t limit = static_cast<size_t>(std::max(1, o_.history_per_customer));
-  // Each product's place in id order: ties compare two integers, not two
-  // strings (the order, and so the tables, are the same).
-  std::vector<uint32_t> rank(products);
-  {
-    std::vector<ProductIndex> by_id(products);
-    for (size_t i = 0; i < products; ++i) by_id[i] = static_cast<ProductIndex>(i);
-    std::sort(by_id.begin(), by_id.end(), [&](ProductIndex a, ProductIndex b) {
-      return catalog_.product(a).id < catalog_.product(b).id;
-    });
-    for (size_t i = 0; i < products; ++i) rank[by_id[i]] = static_cast<uint32_t>(i);
-  }
+  const std::vector<uint32_t> rank = IdRanks();
   auto id_less = [&rank](ProductIndex a, ProductIndex b) { return rank[a] < rank[b]; };
 
   // Pass 1: every history with two products or more, ordered once and kept
@@ -98,7 +106,7 @@ NeighbourTable NeighbourBuilder::Build(absl::Span<const CustomerFeatures* const>
   // per product, and the pairs each product is in.
   std::vector<HistoryItem> all, h;
   std::vector<size_t> starts = {0};
-  std::vector<double> holders(products, 0);
+  std::vector<int64_t> holders(products, 0);
   std::vector<int64_t> load(products, 0);
   for (const CustomerFeatures* f : customers) {
     History(products, *f, kind_, limit, id_less, h);
@@ -113,24 +121,16 @@ NeighbourTable NeighbourBuilder::Build(absl::Span<const CustomerFeatures* const>
   }
   passes_ = 1;
 
-  NeighbourTable t;
-  t.offsets_.reserve(products + 1);
-  t.offsets_.push_back(0);
-  const size_t keep = static_cast<size_t>(std::max(1, o_.neighbours_per_product));
-  const double beta = o_.popularity_damping;
-  std::vector<std::vector<std::pair<ProductIndex, double>>> rows;
-  std::vector<Neighbour> row;
+  std::vector<Row> rows;
   for (size_t lo = 0; lo < products;) {
     // The next block: as many products as fit the pass budget (at least one).
     size_t hi = lo;
     int64_t pairs = 0;
-    while (hi < products && (hi == lo || pairs + load[hi] <= o_.build_pairs_per_pass)) {
-      pairs += load[hi++];
-    }
+    while (hi < products && (hi == lo || pairs + load[hi] <= budget)) pairs += load[hi++];
     rows.assign(hi - lo, {});
     if (pairs > 0) {
       ++passes_;
-      absl::flat_hash_map<uint64_t, double> counts;
+      absl::flat_hash_map<uint64_t, int64_t> counts;
       const auto blo = static_cast<ProductIndex>(lo), bhi = static_cast<ProductIndex>(hi);
       for (size_t c = 0; c + 1 < starts.size(); ++c) {
         const auto h = absl::MakeConstSpan(all.data() + starts[c], starts[c + 1] - starts[c]);
@@ -143,7 +143,7 @@ NeighbourTable NeighbourBuilder::Build(absl::Span<const CustomerFeatures* const>
           for (size_t j = from; j < to; ++j) {
             if (j == i || h[j].product == a) continue;
             counts[(static_cast<uint64_t>(a - blo) << 32) | h[j].product] +=
-                PairWeight(h, i, j, customer);
+                std::llround(PairWeight(h, i, j, customer) * kPairWeightUnit);
           }
         }
       }
@@ -151,25 +151,87 @@ NeighbourTable NeighbourBuilder::Build(absl::Span<const CustomerFeatures* const>
         rows[key >> 32].push_back({static_cast<ProductIndex>(key & 0xffffffffu), c});
       }
     }
-    for (size_t a = lo; a < hi; ++a) {
-      row.clear();
-      const double na = std::pow(holders[a], 1 - beta);
-      for (const auto& [b, c] : rows[a - lo]) {
-        const double score = c / (na * std::pow(holders[b], beta)) * c / (c + o_.shrink);
-        row.push_back({b, static_cast<float>(score)});
-      }
-      auto better = [&](const Neighbour& x, const Neighbour& y) {
-        return x.score != y.score ? x.score > y.score : id_less(x.product, y.product);
-      };
-      const size_t n = std::min(keep, row.size());
-      std::partial_sort(row.begin(), row.begin() + n, row.end(), better);
-      t.items_.insert(t.items_.end(), row.begin(), row.begin() + n);
-      t.offsets_.push_back(static_cast<uint32_t>(t.items_.size()));
-    }
+    for (size_t a = lo; a < hi; ++a) emit(static_cast<ProductIndex>(a), rows[a - lo], holders);
     lo = hi;
+  }
+}
+
+void NeighbourBuilder::AppendScored(const Row& counts, int64_t holders_a,
+                                    const std::vector<int64_t>& holders,
+                                    const std::vector<uint32_t>& rank, NeighbourTable& t) const {
+  const size_t keep = static_cast<size_t>(std::max(1, o_.neighbours_per_product));
+  const double beta = o_.popularity_damping;
+  std::vector<Neighbour> row;
+  row.reserve(counts.size());
+  const double na = std::pow(static_cast<double>(holders_a), 1 - beta);
+  for (const auto& [b, count] : counts) {
+    const double c = static_cast<double>(count) / kPairWeightUnit;
+    const double score =
+        c / (na * std::pow(static_cast<double>(holders[b]), beta)) * c / (c + o_.shrink);
+    row.push_back({b, static_cast<float>(score)});
+  }
+  auto better = [&](const Neighbour& x, const Neighbour& y) {
+    return x.score != y.score ? x.score > y.score : rank[x.product] < rank[y.product];
+  };
+  const size_t n = std::min(keep, row.size());
+  std::partial_sort(row.begin(), row.begin() + n, row.end(), better);
+  t.items_.insert(t.items_.end(), row.begin(), row.begin() + n);
+  t.offsets_.push_back(static_cast<uint32_t>(t.items_.size()));
+}
+
+NeighbourTable NeighbourBuilder::Build(absl::Span<const CustomerFeatures* const> customers) {
+  NeighbourTable t;
+  t.offsets_.reserve(catalog_.product_count() + 1);
+  t.offsets_.push_back(0);
+  const std::vector<uint32_t> rank = IdRanks();
+  Run(customers, o_.build_pairs_per_pass,
+      [&](ProductIndex a, const Row& row, const std::vector<int64_t>& holders) {
+        AppendScored(row, holders[a], holders, rank, t);
+      });
+  t.items_.shrink_to_fit();
+  return t;
+}
+
+PairCounts NeighbourBuilder::Count(absl::Span<const CustomerFeatures* const> customers) {
+  PairCounts out;
+  out.rows.resize(catalog_.product_count());
+  Run(customers, std::numeric_limits<int64_t>::max(),
+      [&](ProductIndex a, const Row& row, const std::vector<int64_t>& holders) {
+        if (a == 0) out.holders = holders;
+        out.rows[a] = row;
+        std::sort(out.rows[a].begin(), out.rows[a].end());
+      });
+  return out;
+}
+
+NeighbourTable NeighbourBuilder::FromCounts(const PairCounts& counts) const {
+  const size_t products = catalog_.product_count();
+  NeighbourTable t;
+  t.offsets_.reserve(products + 1);
+  t.offsets_.push_back(0);
+  const std::vector<uint32_t> rank = IdRanks();
+  std::vector<int64_t> holders(products, 0);
+  for (size_t p = 0; p < products && p < counts.holders.size(); ++p) holders[p] = counts.holders[p];
+  static const Row kNone;
+  for (size_t a = 0; a < products; ++a) {
+    const Row& row = a < counts.rows.size() ? counts.rows[a] : kNone;
+    AppendScored(row, holders[a], holders, rank, t);
   }
   t.items_.shrink_to_fit();
   return t;
+}
+
+void PairCounts::Merge(const PairCounts& other) {
+  if (holders.size() < other.holders.size()) holders.resize(other.holders.size(), 0);
+  for (size_t p = 0; p < other.holders.size(); ++p) holders[p] += other.holders[p];
+  if (rows.size() < other.rows.size()) rows.resize(other.rows.size());
+  for (size_t a = 0; a < other.rows.size(); ++a) MergeAdding(rows[a], other.rows[a]);
+}
+
+size_t PairCounts::pairs() const {
+  size_t n = 0;
+  for (const auto& row : rows) n += row.size();
+  return n;
 }
 
 namespace {

@@ -86,6 +86,21 @@ struct HistoryItem {
 void CustomerHistory(const Catalog& catalog, const CustomerFeatures& f, HistoryKind kind,
                      size_t limit, std::vector<HistoryItem>& out);
 
+// A pair weight as counted: in units of 2^-32, so that sums are integers
+// and come out the same in any order — one node over every customer, or
+// shards over their own customers added up (core/model_parts.h).
+inline constexpr double kPairWeightUnit = 4294967296.0;
+
+// The counts behind a table, before scoring: what a shard contributes.
+// Adding two shards' counts gives the counts of their customers together.
+struct PairCounts {
+  std::vector<int64_t> holders;  // by product: customers with it in their history
+  // By product: (neighbour, summed weight in kPairWeightUnit), by neighbour.
+  std::vector<std::vector<std::pair<ProductIndex, int64_t>>> rows;
+  void Merge(const PairCounts& other);
+  size_t pairs() const;
+};
+
 // Builds one table over `customers` (in id order). Single-threaded; the
 // states are only read.
 class NeighbourBuilder {
@@ -93,12 +108,27 @@ class NeighbourBuilder {
   NeighbourBuilder(const NeighbourOptions& options, const Catalog& catalog, HistoryKind kind)
       : o_(options), catalog_(catalog), kind_(kind) {}
   NeighbourTable Build(absl::Span<const CustomerFeatures* const> customers);
+  // The counts alone, every pair held at once (no pass budget): a shard's
+  // part of the population's table.
+  PairCounts Count(absl::Span<const CustomerFeatures* const> customers);
+  // The table from counts (merged over shards): equal to Build over the
+  // same customers.
+  NeighbourTable FromCounts(const PairCounts& counts) const;
   // Passes over the customers the last Build needed (1 + blocks).
   int passes() const { return passes_; }
 
  private:
+  using Row = std::vector<std::pair<ProductIndex, int64_t>>;
+  // Counts every pair in blocks of products within `budget` pairs, calling
+  // `emit(product, row, holders)` for every product in index order.
+  template <typename Emit>
+  void Run(absl::Span<const CustomerFeatures* const> customers, int64_t budget, Emit emit);
   // The weight of the pair (i, j) of one history, i != j, from i's side.
   double PairWeight(absl::Span<const HistoryItem> h, size_t i, size_t j, double customer) const;
+  // Scores one product's row and appends its strongest neighbours to `t`.
+  void AppendScored(const Row& row, int64_t holders_a, const std::vector<int64_t>& holders,
+                    const std::vector<uint32_t>& rank, NeighbourTable& t) const;
+  std::vector<uint32_t> IdRanks() const;
 
   const NeighbourOptions o_;
   const Catalog& catalog_;

@@ -19,6 +19,7 @@
 #include "absl/types/span.h"
 #include "core/catalog.h"
 #include "core/features.h"
+#include "core/value_counts.h"
 
 namespace nextbest::core {
 
@@ -37,6 +38,19 @@ struct RepurchaseProfile {
   double RepeatShare() const { return pairs > 0 ? static_cast<double>(repeats) / pairs : 0; }
 };
 
+// The counts behind the profiles: what a shard contributes; two shards'
+// counts merge into the counts of their customers together.
+struct RepurchaseCounts {
+  struct Category {
+    int64_t pairs = 0;
+    int64_t repeats = 0;
+    ValueCounts intervals;  // typical intervals of the repeats, ms
+  };
+  std::vector<Category> categories;  // by category index
+  Category shop;
+  void Merge(const RepurchaseCounts& other);
+};
+
 class RepurchaseProfiles {
  public:
   // The category's profile (the shop's when it has too few pairs); the
@@ -48,9 +62,13 @@ class RepurchaseProfiles {
   size_t consumable_categories() const;
   size_t categories() const { return categories_.size(); }
 
-  // Over the customers' purchase histories.
+  // Over the customers' purchase histories: FromCounts(Count(...)).
   static RepurchaseProfiles Build(const RepurchaseOptions& options, const Catalog& catalog,
                                   absl::Span<const CustomerFeatures* const> customers);
+  static RepurchaseCounts Count(const Catalog& catalog,
+                                absl::Span<const CustomerFeatures* const> customers);
+  static RepurchaseProfiles FromCounts(const RepurchaseOptions& options,
+                                       const RepurchaseCounts& counts);
 
  private:
   std::vector<RepurchaseProfile> categories_;

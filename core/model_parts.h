@@ -1,0 +1,79 @@
+#pragma once
+// A model part: what one shard knows of the population, as counts that add
+// up. A cluster's shards each hold their own customers (core/partitioning.h);
+// the population's models (neighbours, repurchase profiles, category
+// interest, RFM and behaviour cut points, segment sizes) and trending lists
+// must still be the whole shop's. Every shard builds the part of its own
+// customers, the parts travel through the engine (server/cluster_models.cc)
+// and every node merges them and builds the models from the sum
+// (ModelsFromPart in core/models.h).
+//
+// Everything a part holds merges exactly, so the models from merged parts
+// equal the models one node builds over every customer:
+//   - counts (customers, holders, repurchase pairs and repeats, segment
+//     sizes) are integers;
+//   - sums of real weights (pair weights, category interest shares) are
+//     kept in units of 2^-32, as integers, on one node as in a part, so
+//     the order of addition cannot change them;
+//   - cut points and medians come from exact multisets (ValueCounts).
+// Segment sizes need the population's cut points before counting: a part
+// counts them with the cut points of the last global build (one build
+// behind; equal to one node's once two builds have seen the same events).
+// Trending popularity is a decayed sum of doubles: merged shards equal one
+// node up to rounding (relative 1e-12; the README states it).
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/decision_config.h"
+#include "core/neighbours.h"
+#include "core/repurchase.h"
+#include "core/segments.h"
+#include "core/trending.h"
+#include "core/types.h"
+#include "core/value_counts.h"
+
+namespace nextbest::core {
+
+// A category interest share (0..1) as counted.
+inline constexpr double kInterestUnit = 4294967296.0;
+
+struct ModelPart {
+  TimeMs built_at = 0;  // cut points, spend halves and recency count from here
+  int64_t customers = 0;
+  int64_t interested = 0;                         // customers with a positive affinity
+  std::vector<int64_t> interest;                  // by category: shares summed, in kInterestUnit
+  ValueCounts recency_days, frequency, monetary;  // customers with a purchase
+  ValueCounts current_spend, baseline_spend;      // positive ones
+  PairCounts co_purchase, co_view;
+  RepurchaseCounts repurchase;
+
+  // Segment sizes, counted with the cut points in `counted_with` (a part
+  // from a shard counts with the last global ones; population 0: none yet,
+  // and the sizes are 0).
+  RfmThresholds counted_with;
+  BehaviourThresholds counted_with_behaviour;
+  std::array<int64_t, kRfmSegmentCount> rfm_sizes{};
+  std::array<int64_t, kBehaviourCount> behaviour_sizes{};
+  int64_t behaviour_priority = 0;
+  std::vector<std::pair<std::string, int64_t>> rule_segment_sizes;  // by segment id
+
+  // Product popularity decayed to `built_at` (trending; the writer's own).
+  std::vector<ProductPopularity> popularity;  // by product
+  StorePopularity store_popularity;           // by store
+};
+
+// Adds `from` into `into` (indices of the same catalog). Popularity is
+// decayed to the later of the two build times first.
+void MergePart(ModelPart& into, const ModelPart& from, double popularity_half_life_days);
+
+// Adds `from`'s popularity into `into`, both at their own reference times.
+void MergePopularity(std::vector<ProductPopularity>& into,
+                     const std::vector<ProductPopularity>& from, double half_life_days);
+void MergeStorePopularity(StorePopularity& into, const StorePopularity& from,
+                          double half_life_days);
+
+}  // namespace nextbest::core

@@ -1,0 +1,241 @@
+#include "storage/model_part_codec.h"
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "storage/codec.h"
+
+namespace nextbest::storage {
+namespace {
+
+using core::CategoryIndex;
+using core::ProductIndex;
+
+void ValuesToRecord(const core::ValueCounts& v, v1::ValueCountsRecord& r) {
+  for (const auto& [value, count] : v.items()) {
+    r.add_values(value);
+    r.add_counts(count);
+  }
+}
+
+core::ValueCounts ValuesFromRecord(const v1::ValueCountsRecord& r) {
+  std::vector<std::pair<double, int64_t>> items;
+  const int n = std::min(r.values_size(), r.counts_size());
+  items.reserve(n);
+  for (int i = 0; i < n; ++i) items.push_back({r.values(i), r.counts(i)});
+  return core::ValueCounts::FromSorted(std::move(items));
+}
+
+void PairsToRecord(const core::PairCounts& c, v1::PairCountsRecord& r) {
+  for (int64_t h : c.holders) r.add_holders(h);
+  for (size_t a = 0; a < c.rows.size(); ++a) {
+    if (c.rows[a].empty()) continue;
+    v1::PairRowRecord& row = *r.add_rows();
+    row.set_product(static_cast<int32_t>(a));
+    for (const auto& [b, w] : c.rows[a]) {
+      row.add_neighbours(static_cast<int32_t>(b));
+      row.add_weights(w);
+    }
+  }
+}
+
+void RepurchaseToRecord(const core::RepurchaseCounts::Category& c, v1::RepurchaseCountsRecord& r) {
+  r.set_pairs(c.pairs);
+  r.set_repeats(c.repeats);
+  ValuesToRecord(c.intervals, *r.mutable_intervals());
+}
+
+core::RepurchaseCounts::Category RepurchaseFromRecord(const v1::RepurchaseCountsRecord& r) {
+  core::RepurchaseCounts::Category c;
+  c.pairs = r.pairs();
+  c.repeats = r.repeats();
+  c.intervals = ValuesFromRecord(r.intervals());
+  return c;
+}
+
+// The record's tables mapped onto the local catalog.
+struct Mapping {
+  std::vector<std::optional<ProductIndex>> products;
+  std::vector<std::optional<CategoryIndex>> categories;
+  int64_t unknown = 0;
+
+  template <typename T>
+  absl::StatusOr<std::optional<T>> At(const std::vector<std::optional<T>>& table, int64_t i,
+                                      const char* what) {
+    if (i < 0 || static_cast<size_t>(i) >= table.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("model part: ", what, " ", i, " out of range"));
+    }
+    if (!table[i]) ++unknown;
+    return table[i];
+  }
+};
+
+absl::Status PairsFromRecord(const v1::PairCountsRecord& r, Mapping& m, size_t products,
+                             core::PairCounts& out) {
+  out.holders.assign(products, 0);
+  out.rows.assign(products, {});
+  for (int i = 0; i < r.holders_size(); ++i) {
+    ASSIGN_OR_RETURN(auto p, m.At(m.products, i, "product"));
+    if (p) out.holders[*p] += r.holders(i);
+  }
+  for (const v1::PairRowRecord& row : r.rows()) {
+    ASSIGN_OR_RETURN(auto a, m.At(m.products, row.product(), "product"));
+    if (!a) continue;
+    auto& into = out.rows[*a];
+    const int n = std::min(row.neighbours_size(), row.weights_size());
+    for (int k = 0; k < n; ++k) {
+      ASSIGN_OR_RETURN(auto b, m.At(m.products, row.neighbours(k), "product"));
+      if (b) into.push_back({*b, row.weights(k)});
+    }
+    std::sort(into.begin(), into.end());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+v1::ModelPartRecord ModelPartToRecord(const core::ModelPart& part, const core::Catalog& catalog) {
+  v1::ModelPartRecord r;
+  r.set_built_at_ms(part.built_at);
+  r.set_customers(part.customers);
+  r.set_interested(part.interested);
+  const size_t categories = std::min(part.interest.size(), catalog.category_count());
+  for (size_t c = 0; c < catalog.category_count(); ++c) {
+    r.add_categories(catalog.category_name(static_cast<CategoryIndex>(c)));
+  }
+  for (size_t c = 0; c < catalog.category_count(); ++c) {
+    r.add_interest(c < categories ? part.interest[c] : 0);
+  }
+  ValuesToRecord(part.recency_days, *r.mutable_recency_days());
+  ValuesToRecord(part.frequency, *r.mutable_frequency());
+  ValuesToRecord(part.monetary, *r.mutable_monetary());
+  ValuesToRecord(part.current_spend, *r.mutable_current_spend());
+  ValuesToRecord(part.baseline_spend, *r.mutable_baseline_spend());
+  for (size_t p = 0; p < catalog.product_count(); ++p) r.add_products(catalog.product(p).id);
+  PairsToRecord(part.co_purchase, *r.mutable_co_purchase());
+  PairsToRecord(part.co_view, *r.mutable_co_view());
+  for (size_t c = 0; c < catalog.category_count(); ++c) {
+    RepurchaseToRecord(c < part.repurchase.categories.size() ? part.repurchase.categories[c]
+                                                             : core::RepurchaseCounts::Category{},
+                       *r.add_repurchase());
+  }
+  RepurchaseToRecord(part.repurchase.shop, *r.mutable_repurchase_shop());
+  v1::RfmCutsRecord& cuts = *r.mutable_counted_with();
+  cuts.set_population(part.counted_with.population);
+  for (double v : part.counted_with.recency_days) cuts.add_recency_days(v);
+  for (double v : part.counted_with.frequency) cuts.add_frequency(v);
+  for (double v : part.counted_with.monetary) cuts.add_monetary(v);
+  cuts.set_top_current_minor(part.counted_with_behaviour.top_current_minor);
+  cuts.set_median_baseline_minor(part.counted_with_behaviour.median_baseline_minor);
+  for (int64_t n : part.rfm_sizes) r.add_rfm_sizes(n);
+  for (int64_t n : part.behaviour_sizes) r.add_behaviour_sizes(n);
+  r.set_behaviour_priority(part.behaviour_priority);
+  for (const auto& [id, n] : part.rule_segment_sizes) {
+    v1::SegmentSizeRecord& s = *r.add_rule_segment_sizes();
+    s.set_segment(id);
+    s.set_customers(n);
+  }
+  for (size_t p = 0; p < part.popularity.size() && p < catalog.product_count(); ++p) {
+    if (part.popularity[p].ref == 0) continue;
+    v1::PartPopularityRecord& e = *r.add_popularity();
+    e.set_product(static_cast<int32_t>(p));
+    *e.mutable_popularity() = codec::PopularityToRecord(part.popularity[p], catalog);
+  }
+  for (size_t s = 0; s < part.store_popularity.size() && s < catalog.store_count(); ++s) {
+    if (part.store_popularity[s].empty()) continue;
+    v1::PartStoreRecord& e = *r.add_store_popularity();
+    e.set_store(catalog.store(static_cast<core::StoreIndex>(s)).id);
+    std::vector<std::pair<ProductIndex, core::StoreScore>> sorted(part.store_popularity[s].begin(),
+                                                                  part.store_popularity[s].end());
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [p, score] : sorted) {
+      if (p >= catalog.product_count()) continue;
+      e.add_products(static_cast<int32_t>(p));
+      *e.add_scores() = codec::StoreScoreToRecord(score);
+    }
+  }
+  return r;
+}
+
+absl::StatusOr<DecodedPart> ModelPartFromRecord(const v1::ModelPartRecord& r,
+                                                const core::Catalog& catalog) {
+  Mapping m;
+  for (const std::string& id : r.products()) m.products.push_back(catalog.FindProduct(id));
+  for (const std::string& path : r.categories()) m.categories.push_back(catalog.FindCategory(path));
+
+  DecodedPart out;
+  core::ModelPart& part = out.part;
+  part.built_at = r.built_at_ms();
+  part.customers = r.customers();
+  part.interested = r.interested();
+  part.interest.assign(catalog.category_count(), 0);
+  for (int i = 0; i < r.interest_size(); ++i) {
+    ASSIGN_OR_RETURN(auto c, m.At(m.categories, i, "category"));
+    if (c) part.interest[*c] += r.interest(i);
+  }
+  part.recency_days = ValuesFromRecord(r.recency_days());
+  part.frequency = ValuesFromRecord(r.frequency());
+  part.monetary = ValuesFromRecord(r.monetary());
+  part.current_spend = ValuesFromRecord(r.current_spend());
+  part.baseline_spend = ValuesFromRecord(r.baseline_spend());
+  const size_t products = catalog.product_count();
+  RETURN_IF_ERROR(PairsFromRecord(r.co_purchase(), m, products, part.co_purchase));
+  RETURN_IF_ERROR(PairsFromRecord(r.co_view(), m, products, part.co_view));
+  part.repurchase.categories.assign(catalog.category_count(), {});
+  for (int i = 0; i < r.repurchase_size(); ++i) {
+    ASSIGN_OR_RETURN(auto c, m.At(m.categories, i, "category"));
+    if (!c) continue;
+    core::RepurchaseCounts::Category& into = part.repurchase.categories[*c];
+    const core::RepurchaseCounts::Category from = RepurchaseFromRecord(r.repurchase(i));
+    into.pairs += from.pairs;
+    into.repeats += from.repeats;
+    into.intervals.Merge(from.intervals);
+  }
+  part.repurchase.shop = RepurchaseFromRecord(r.repurchase_shop());
+  const v1::RfmCutsRecord& cuts = r.counted_with();
+  part.counted_with.population = cuts.population();
+  for (int i = 0; i < 4; ++i) {
+    part.counted_with.recency_days[i] = i < cuts.recency_days_size() ? cuts.recency_days(i) : 0;
+    part.counted_with.frequency[i] = i < cuts.frequency_size() ? cuts.frequency(i) : 0;
+    part.counted_with.monetary[i] = i < cuts.monetary_size() ? cuts.monetary(i) : 0;
+  }
+  part.counted_with_behaviour.top_current_minor = cuts.top_current_minor();
+  part.counted_with_behaviour.median_baseline_minor = cuts.median_baseline_minor();
+  for (int i = 0; i < r.rfm_sizes_size() && i < core::kRfmSegmentCount; ++i) {
+    part.rfm_sizes[i] = r.rfm_sizes(i);
+  }
+  for (int i = 0; i < r.behaviour_sizes_size() && i < core::kBehaviourCount; ++i) {
+    part.behaviour_sizes[i] = r.behaviour_sizes(i);
+  }
+  part.behaviour_priority = r.behaviour_priority();
+  for (const v1::SegmentSizeRecord& s : r.rule_segment_sizes()) {
+    part.rule_segment_sizes.push_back({s.segment(), s.customers()});
+  }
+  part.popularity.assign(products, {});
+  for (const v1::PartPopularityRecord& e : r.popularity()) {
+    ASSIGN_OR_RETURN(auto p, m.At(m.products, e.product(), "product"));
+    if (p) part.popularity[*p] = codec::PopularityFromRecord(e.popularity(), catalog);
+  }
+  part.store_popularity.assign(catalog.store_count(), {});
+  for (const v1::PartStoreRecord& e : r.store_popularity()) {
+    const std::optional<core::StoreIndex> s = catalog.FindStore(e.store());
+    if (!s) {
+      ++m.unknown;
+      continue;
+    }
+    const int n = std::min(e.products_size(), e.scores_size());
+    for (int k = 0; k < n; ++k) {
+      ASSIGN_OR_RETURN(auto p, m.At(m.products, e.products(k), "product"));
+      if (p) part.store_popularity[*s][*p] = codec::StoreScoreFromRecord(e.scores(k));
+    }
+  }
+  out.unknown = m.unknown;
+  return out;
+}
+
+}  // namespace nextbest::storage

@@ -1,0 +1,108 @@
+// A model part travels in id space (storage/model_part_codec.h): read onto
+// a catalog whose indices differ, every count lands on the same product,
+// category and store; what the reader's catalog lacks is counted, not
+// misplaced; a damaged record is refused.
+
+#include "storage/model_part_codec.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace nextbest::storage {
+namespace {
+
+constexpr core::TimeMs kNow = 1'700'000'000'000;
+
+// Products p1..pN (categories A, B alternately), stores s1, s2; `reversed`
+// interns them in the opposite order; `skip` leaves one product out.
+std::unique_ptr<const core::Catalog> Catalog(bool reversed, int skip = 0) {
+  auto empty = core::Catalog::Empty({"NL", "BE"}, "EUR");
+  core::CatalogBuilder b(**empty);
+  for (int k = 0; k < 2; ++k) {
+    const int s = reversed ? 2 - k : k + 1;
+    b.UpsertStore({absl::StrCat("s", s), static_cast<core::CountryIndex>(s % 2), "", ""});
+  }
+  for (int k = 0; k < 6; ++k) {
+    const int i = reversed ? 6 - k : k + 1;
+    if (i == skip) continue;
+    core::Product p;
+    p.id = absl::StrCat("p", i);
+    p.name = p.id;
+    p.category_path = {i % 2 ? "A" : "B"};
+    p.active = true;
+    b.UpsertProduct(std::move(p));
+  }
+  return b.Build();
+}
+
+core::ProductIndex P(const core::Catalog& c, int i) { return *c.FindProduct(absl::StrCat("p", i)); }
+
+TEST(ModelPartCodecTest, CountsLandOnTheSameIdsInAnotherCatalog) {
+  auto writer = Catalog(false), reader = Catalog(true);
+  core::ModelPart part;
+  part.built_at = kNow;
+  part.customers = 10;
+  part.interested = 4;
+  part.interest.assign(writer->category_count(), 0);
+  part.interest[*writer->FindCategory("B")] = 3 << 20;
+  part.frequency = core::ValueCounts::Of({1, 1, 2, 5});
+  part.co_purchase.holders.assign(6, 0);
+  part.co_purchase.holders[P(*writer, 2)] = 7;
+  part.co_purchase.rows.assign(6, {});
+  part.co_purchase.rows[P(*writer, 1)] = {{P(*writer, 2), 11}, {P(*writer, 3), 5}};
+  std::sort(part.co_purchase.rows[P(*writer, 1)].begin(),
+            part.co_purchase.rows[P(*writer, 1)].end());
+  part.repurchase.categories.assign(writer->category_count(), {});
+  part.repurchase.categories[*writer->FindCategory("A")].pairs = 9;
+  part.repurchase.shop.repeats = 2;
+  part.counted_with.population = 4;
+  part.counted_with.frequency = {1, 1, 2, 5};
+  part.rfm_sizes[3] = 2;
+  part.rule_segment_sizes = {{"vip", 3}};
+  part.popularity.assign(6, {});
+  part.popularity[P(*writer, 4)].ref = kNow;
+  part.popularity[P(*writer, 4)].overall = 2.5;
+  part.popularity[P(*writer, 4)].by_market[*writer->FindMarket("BE")] = 1.5;
+  part.store_popularity.assign(2, {});
+  part.store_popularity[*writer->FindStore("s2")][P(*writer, 5)] = {kNow, 4};
+
+  const v1::ModelPartRecord record = ModelPartToRecord(part, *writer);
+  v1::ModelPartRecord wire;
+  ASSERT_TRUE(wire.ParseFromString(record.SerializeAsString()));
+  auto decoded = ModelPartFromRecord(wire, *reader);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  const core::ModelPart& got = decoded->part;
+  EXPECT_EQ(decoded->unknown, 0);
+  EXPECT_EQ(got.built_at, kNow);
+  EXPECT_EQ(got.customers, 10);
+  EXPECT_EQ(got.interest[*reader->FindCategory("B")], 3 << 20);
+  EXPECT_EQ(got.frequency, part.frequency);
+  EXPECT_EQ(got.co_purchase.holders[P(*reader, 2)], 7);
+  const auto& row = got.co_purchase.rows[P(*reader, 1)];
+  ASSERT_EQ(row.size(), 2u);
+  for (const auto& [b, w] : row) EXPECT_EQ(w, b == P(*reader, 2) ? 11 : 5);
+  EXPECT_TRUE(std::is_sorted(row.begin(), row.end()));
+  EXPECT_EQ(got.repurchase.categories[*reader->FindCategory("A")].pairs, 9);
+  EXPECT_EQ(got.repurchase.shop.repeats, 2);
+  EXPECT_EQ(got.counted_with.frequency, part.counted_with.frequency);
+  EXPECT_EQ(got.rfm_sizes, part.rfm_sizes);
+  EXPECT_EQ(got.rule_segment_sizes, part.rule_segment_sizes);
+  EXPECT_EQ(got.popularity[P(*reader, 4)].overall, 2.5);
+  EXPECT_EQ(got.popularity[P(*reader, 4)].by_market[*reader->FindMarket("BE")], 1.5);
+  EXPECT_EQ(got.store_popularity[*reader->FindStore("s2")].at(P(*reader, 5)).score, 4);
+
+  // A reader that lacks p2: its pair and holders are counted as unknown.
+  auto lacking = Catalog(true, /*skip=*/2);
+  auto partial = ModelPartFromRecord(wire, *lacking);
+  ASSERT_TRUE(partial.ok());
+  EXPECT_EQ(partial->unknown, 2);  // p2's holders and the pair p1-p2
+  EXPECT_EQ(partial->part.co_purchase.rows[P(*lacking, 1)].size(), 1u);
+
+  // An index outside the record's own table: refused.
+  wire.mutable_co_purchase()->mutable_rows(0)->set_neighbours(0, 99);
+  EXPECT_EQ(ModelPartFromRecord(wire, *reader).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace nextbest::storage

@@ -17,6 +17,7 @@
 #include "core/live_state.h"
 #include "core/models.h"
 #include "core/trending.h"
+#include "storage/model_part_codec.h"
 
 namespace nextbest::core {
 namespace {
@@ -147,6 +148,43 @@ void BM_BuildModels(benchmark::State& state) {
   state.counters["neighbours"] = static_cast<double>(neighbours);
 }
 BENCHMARK(BM_BuildModels)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+// A cluster's models build (server/cluster_models.cc) over the same
+// customers: the part (every pair held at once), encoded as it travels,
+// decoded and turned into models. The world as one shard: the sum of the
+// shards' work, to set beside BM_BuildModels in the same run.
+void BM_ModelPartBuildEncodeDecode(benchmark::State& state) {
+  bench::World& w = TheWorld();
+  const Catalog& catalog = *w.live.catalog.Get();
+  size_t bytes = 0, pairs = 0;
+  double build = 0, encode = 0, decode = 0, models = 0;
+  for (auto _ : state) {
+    ReadGuard guard(w.live.epochs);
+    auto t0 = std::chrono::steady_clock::now();
+    ModelPart part = BuildModelPart(ModelOptions(), w.live.customers, catalog, *w.live.config.Get(),
+                                    kNow, w.live.models.Get());
+    auto t1 = std::chrono::steady_clock::now();
+    const std::string wire = storage::ModelPartToRecord(part, catalog).SerializeAsString();
+    auto t2 = std::chrono::steady_clock::now();
+    storage::v1::ModelPartRecord record;
+    record.ParseFromString(wire);
+    auto decoded = storage::ModelPartFromRecord(record, catalog);
+    auto t3 = std::chrono::steady_clock::now();
+    auto m = ModelsFromPart(ModelOptions(), decoded->part, catalog, *w.live.config.Get(), kNow);
+    auto t4 = std::chrono::steady_clock::now();
+    auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+    build = secs(t0, t1), encode = secs(t1, t2), decode = secs(t2, t3), models = secs(t3, t4);
+    bytes = wire.size();
+    pairs = part.co_purchase.pairs() + part.co_view.pairs();
+  }
+  state.counters["pairs"] = static_cast<double>(pairs);
+  state.counters["part_MB"] = static_cast<double>(bytes) / 1e6;
+  state.counters["build_s"] = build;
+  state.counters["encode_s"] = encode;
+  state.counters["decode_s"] = decode;
+  state.counters["models_s"] = models;
+}
+BENCHMARK(BM_ModelPartBuildEncodeDecode)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 void BM_BuildTrending(benchmark::State& state) {
   bench::World& w = TheWorld();

@@ -13,8 +13,7 @@ CustomerIndex::Table::Table(size_t capacity)
   for (size_t i = 0; i < capacity; ++i) slots[i].store(nullptr, std::memory_order_relaxed);
 }
 
-CustomerIndex::CustomerIndex(EpochDomain& domain)
-    : domain_(domain), table_(new Table(1024)) {}
+CustomerIndex::CustomerIndex(EpochDomain& domain) : domain_(domain), table_(new Table(1024)) {}
 
 CustomerIndex::~CustomerIndex() {
   Table* t = table_.load(std::memory_order_acquire);

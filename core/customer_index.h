@@ -17,8 +17,8 @@
 #include <memory>
 #include <string>
 #include <vector>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "core/epoch.h"
 
 namespace nextbest::core {

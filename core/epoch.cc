@@ -35,8 +35,7 @@ struct EpochDomain::ThreadState {
   }
 };
 
-EpochDomain::EpochDomain()
-    : id_(next_domain_id.fetch_add(1)), slots_(new Slot[kMaxReaders]) {
+EpochDomain::EpochDomain() : id_(next_domain_id.fetch_add(1)), slots_(new Slot[kMaxReaders]) {
   std::lock_guard<std::mutex> lock(live_domains_mu);
   LiveDomains()[id_] = this;
 }
@@ -76,8 +75,7 @@ void EpochDomain::Enter() {
   if (claim.depth++ > 0) return;
   // The announcement must be visible before any published pointer is read;
   // the fence pairs with the one in Reclaim() (store-load ordering).
-  claim.slot->epoch.store(global_epoch_.load(std::memory_order_acquire),
-                          std::memory_order_seq_cst);
+  claim.slot->epoch.store(global_epoch_.load(std::memory_order_acquire), std::memory_order_seq_cst);
   std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 

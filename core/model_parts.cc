@@ -49,7 +49,7 @@ void MergePart(ModelPart& into, const ModelPart& from, double popularity_half_li
   into.interested += from.interested;
   if (into.interest.size() < from.interest.size()) into.interest.resize(from.interest.size(), 0);
   for (size_t c = 0; c < from.interest.size(); ++c) into.interest[c] += from.interest[c];
-  into.recency_days.Merge(from.recency_days);
+  into.last_purchase.Merge(from.last_purchase);
   into.frequency.Merge(from.frequency);
   into.monetary.Merge(from.monetary);
   into.current_spend.Merge(from.current_spend);

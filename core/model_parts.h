@@ -19,8 +19,9 @@
 // Segment sizes need the population's cut points before counting: a part
 // counts them with the cut points of the last global build (one build
 // behind; equal to one node's once two builds have seen the same events).
-// Trending popularity is a decayed sum of doubles: merged shards equal one
-// node up to rounding (relative 1e-12; the README states it).
+// Trending popularity is a decayed sum of doubles added in another order:
+// merged shards equal one node up to rounding (relative ~1e-15, below the
+// float a trending list keeps; the README states it).
 
 #include <array>
 #include <cstdint>
@@ -44,10 +45,11 @@ inline constexpr double kInterestUnit = 4294967296.0;
 struct ModelPart {
   TimeMs built_at = 0;  // cut points, spend halves and recency count from here
   int64_t customers = 0;
-  int64_t interested = 0;                         // customers with a positive affinity
-  std::vector<int64_t> interest;                  // by category: shares summed, in kInterestUnit
-  ValueCounts recency_days, frequency, monetary;  // customers with a purchase
-  ValueCounts current_spend, baseline_spend;      // positive ones
+  int64_t interested = 0;         // customers with a positive affinity
+  std::vector<int64_t> interest;  // by category: shares summed, in kInterestUnit
+  // Customers with a purchase: last purchase times (ms), orders, net spend.
+  ValueCounts last_purchase, frequency, monetary;
+  ValueCounts current_spend, baseline_spend;  // positive ones
   PairCounts co_purchase, co_view;
   RepurchaseCounts repurchase;
 

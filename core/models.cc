@@ -18,12 +18,18 @@ std::array<double, 4> Cuts(const ValueCounts& v) {
   return cuts;
 }
 
-// The population's cut points; Quintile() counts cut points passed, so a
-// value equal to a cut point belongs to the lower quintile (recency: to
-// the better one).
-void SetThresholds(const ModelPart& part, Models& out) {
+// The population's cut points at `now`; Quintile() counts cut points
+// passed, so a value equal to a cut point belongs to the lower quintile
+// (recency: to the better one). Recency cut q is the days since the
+// (n - 1 - rank)-th last purchase: days since fall as purchase times rise.
+void SetThresholds(const ModelPart& part, TimeMs now, Models& out) {
   out.rfm.population = part.frequency.total();
-  out.rfm.recency_days = Cuts(part.recency_days);
+  const int64_t n = part.last_purchase.total();
+  for (int q = 1; q <= 4 && n > 0; ++q) {
+    const int64_t k = std::min(n - 1, n * q / 5);
+    out.rfm.recency_cut_times[q - 1] = static_cast<TimeMs>(part.last_purchase.AtRank(n - 1 - k));
+  }
+  out.rfm = RecencyCutsAt(out.rfm, now);
   out.rfm.frequency = Cuts(part.frequency);
   out.rfm.monetary = Cuts(part.monetary);
   out.behaviour.top_current_minor = part.current_spend.Quantile(0.9);
@@ -110,21 +116,20 @@ void ModelBuilder::Add(const CustomerFeatures& f) {
   if (spend.current_minor > 0) current_spend_.push_back(value(spend.current_minor));
   if (spend.baseline_minor > 0) baseline_spend_.push_back(value(spend.baseline_minor));
   if (f.orders > 0) {
-    recency_.push_back(
-        value(static_cast<float>(std::max<TimeMs>(0, now_ - f.last_purchase)) / kMsPerDay));
+    last_purchase_.push_back(static_cast<double>(f.last_purchase));
     frequency_.push_back(value(f.orders));
     monetary_.push_back(value(f.spend_minor));
   }
 }
 
 void ModelBuilder::SettleValues() {
-  if (!recency_.empty() || !current_spend_.empty() || !baseline_spend_.empty()) {
-    part_.recency_days = ValueCounts::Of(std::move(recency_));
+  if (!last_purchase_.empty() || !current_spend_.empty() || !baseline_spend_.empty()) {
+    part_.last_purchase = ValueCounts::Of(std::move(last_purchase_));
     part_.frequency = ValueCounts::Of(std::move(frequency_));
     part_.monetary = ValueCounts::Of(std::move(monetary_));
     part_.current_spend = ValueCounts::Of(std::move(current_spend_));
     part_.baseline_spend = ValueCounts::Of(std::move(baseline_spend_));
-    for (auto* v : {&recency_, &frequency_, &monetary_, &current_spend_, &baseline_spend_}) {
+    for (auto* v : {&last_purchase_, &frequency_, &monetary_, &current_spend_, &baseline_spend_}) {
       std::vector<double>().swap(*v);
     }
   }
@@ -132,13 +137,14 @@ void ModelBuilder::SettleValues() {
 
 const RfmThresholds& ModelBuilder::Thresholds() {
   SettleValues();
-  SetThresholds(part_, *out_);
+  SetThresholds(part_, now_, *out_);
   CountWith(out_->rfm, out_->behaviour);
   return out_->rfm;
 }
 
 void ModelBuilder::CountWith(const RfmThresholds& rfm, const BehaviourThresholds& behaviour) {
-  part_.counted_with = rfm;
+  // Recency as at this build, whenever the cut points were taken.
+  part_.counted_with = RecencyCutsAt(rfm, now_);
   part_.counted_with_behaviour = behaviour;
   counting_rfm_ = &part_.counted_with;
   counting_behaviour_ = &part_.counted_with_behaviour;
@@ -165,7 +171,7 @@ std::unique_ptr<const Models> ModelBuilder::Finish() {
   SettleValues();
   Models& m = *out_;
   m.customers = part_.customers;
-  SetThresholds(part_, m);
+  SetThresholds(part_, now_, m);
   m.rfm_sizes = part_.rfm_sizes;
   m.behaviour_sizes = part_.behaviour_sizes;
   m.behaviour_priority = part_.behaviour_priority;
@@ -207,7 +213,7 @@ std::unique_ptr<const Models> ModelsFromPart(const ModelOptions& options, const 
   Models& m = *out;
   m.built_at = now;
   m.customers = part.customers;
-  SetThresholds(part, m);
+  SetThresholds(part, now, m);
   m.rfm_sizes = part.rfm_sizes;
   m.behaviour_sizes = part.behaviour_sizes;
   m.behaviour_priority = part.behaviour_priority;

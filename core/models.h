@@ -102,7 +102,7 @@ class ModelBuilder {
   const TimeMs now_;
   const std::chrono::steady_clock::time_point started_;
   std::vector<const CustomerFeatures*> customers_;
-  std::vector<double> recency_, frequency_, monetary_;
+  std::vector<double> last_purchase_, frequency_, monetary_;
   std::vector<double> current_spend_, baseline_spend_;
   ModelPart part_;
   const RfmThresholds* counting_rfm_ = nullptr;

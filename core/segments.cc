@@ -18,9 +18,9 @@ int Quintile(double v, const std::array<double, 4>& cuts, bool higher_better) {
 }
 
 constexpr const char* kRfmNames[kRfmSegmentCount] = {
-    "",         "champions",     "loyal",          "potential_loyalist",
-    "new",      "promising",     "need_attention", "about_to_sleep",
-    "at_risk",  "cant_lose",     "hibernating",    "lost"};
+    "",        "champions", "loyal",          "potential_loyalist",
+    "new",     "promising", "need_attention", "about_to_sleep",
+    "at_risk", "cant_lose", "hibernating",    "lost"};
 
 int AgeAt(int32_t birth_year, TimeMs now) {
   // Civil year of `now` (days since epoch -> year), good to a day.
@@ -34,12 +34,22 @@ int AgeAt(int32_t birth_year, TimeMs now) {
 RfmScores ScoreRfm(const CustomerFeatures& f, const RfmThresholds& t, TimeMs now) {
   RfmScores s;
   if (f.orders <= 0 || t.population == 0) return s;
-  const double days = static_cast<double>(std::max<TimeMs>(0, now - f.last_purchase)) / kMsPerDay;
-  s.r = Quintile(days, t.recency_days, /*higher_better=*/false);
+  // Rounded as the cut points are: the customer at a cut point equals it.
+  s.r = Quintile(RecencyCutDays(f.last_purchase, now), t.recency_days, /*higher_better=*/false);
   s.f = Quintile(f.orders, t.frequency, true);
   s.m = Quintile(static_cast<double>(f.spend_minor), t.monetary, true);
   s.segment = NameRfm(s.r, s.f, s.m, f.orders);
   return s;
+}
+
+double RecencyCutDays(TimeMs last_purchase, TimeMs now) {
+  return static_cast<float>(std::max<TimeMs>(0, now - last_purchase)) / kMsPerDay;
+}
+
+RfmThresholds RecencyCutsAt(RfmThresholds t, TimeMs now) {
+  if (t.population == 0) return t;
+  for (int q = 0; q < 4; ++q) t.recency_days[q] = RecencyCutDays(t.recency_cut_times[q], now);
+  return t;
 }
 
 RfmSegment NameRfm(int r, int f, int m, int32_t orders) {
@@ -73,7 +83,8 @@ bool ParseRfmSegment(absl::string_view name, RfmSegment& out) {
 constexpr const char* kBehaviourNames[kBehaviourCount] = {
     "", "top", "new", "growing", "loyal", "needs_attention", "dormant"};
 
-BehaviourView ClassifyBehaviour(const CustomerFeatures& f, const BehaviourThresholds& t, TimeMs now) {
+BehaviourView ClassifyBehaviour(const CustomerFeatures& f, const BehaviourThresholds& t,
+                                TimeMs now) {
   BehaviourView v;
   if (f.orders <= 0) return v;
   v.spend = SpendAt(f, now);
@@ -186,9 +197,8 @@ bool Condition::Empty() const {
 
 bool Condition::NeedsPersonalData() const {
   return rfm_segments != 0 || rule_segments != 0 || behaviours != 0 || behaviour_priority ||
-         min_age > 0 || max_age > 0 ||
-         loyalty_member >= 0 || min_orders > 0 || min_spend_minor > 0 ||
-         !affinity_category.empty();
+         min_age > 0 || max_age > 0 || loyalty_member >= 0 || min_orders > 0 ||
+         min_spend_minor > 0 || !affinity_category.empty();
 }
 
 }  // namespace nextbest::core

@@ -22,7 +22,10 @@ namespace nextbest::core {
 // least one purchase. Recency is days since the last purchase (fewer is
 // better), frequency is orders, monetary is net spend.
 struct RfmThresholds {
-  std::array<double, 4> recency_days{};
+  std::array<double, 4> recency_days{};  // at the build: days since recency_cut_times
+  // The last-purchase times at the recency cut points: the cut points at
+  // another time are the days since these (RecencyCutsAt).
+  std::array<TimeMs, 4> recency_cut_times{};
   std::array<double, 4> frequency{};
   std::array<double, 4> monetary{};
   int64_t population = 0;  // customers with a purchase, 0 = not computed yet
@@ -34,6 +37,11 @@ struct RfmScores {
 };
 
 RfmScores ScoreRfm(const CustomerFeatures& f, const RfmThresholds& t, TimeMs now);
+
+// Days since `last_purchase` at `now`, as a cut point holds them.
+double RecencyCutDays(TimeMs last_purchase, TimeMs now);
+// The same cut points with recency_days as at `now`.
+RfmThresholds RecencyCutsAt(RfmThresholds t, TimeMs now);
 
 // Population figures behind the behaviour groups (from the models build).
 struct BehaviourThresholds {

@@ -7,10 +7,10 @@
 #define NEXTBEST_CONCAT_INNER(a, b) a##b
 #define NEXTBEST_CONCAT(a, b) NEXTBEST_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                  \
-  do {                                         \
-    ::absl::Status _st = (expr);               \
-    if (!_st.ok()) return _st;                 \
+#define RETURN_IF_ERROR(expr)    \
+  do {                           \
+    ::absl::Status _st = (expr); \
+    if (!_st.ok()) return _st;   \
   } while (0)
 
 #define ASSIGN_OR_RETURN(lhs, expr) \

@@ -20,8 +20,8 @@ void AddStoreScore(StoreScore& s, TimeMs t, double weight, double half_life_days
 }
 
 std::vector<ProductIndex> StorePopularityOverflow(
-    const absl::flat_hash_map<ProductIndex, StoreScore>& store, TimeMs now,
-    double half_life_days, size_t keep) {
+    const absl::flat_hash_map<ProductIndex, StoreScore>& store, TimeMs now, double half_life_days,
+    size_t keep) {
   if (store.size() <= 2 * keep) return {};
   std::vector<std::pair<double, ProductIndex>> all;
   all.reserve(store.size());
@@ -104,7 +104,9 @@ std::unique_ptr<const TrendingSnapshot> BuildTrending(
     for (size_t s = 0; s < stores; ++s) {
       all.clear();
       for (const auto& [p, score] : (*by_store)[s]) {
-        if (p >= catalog.product_count() || !catalog.product(p).listed || !catalog.product(p).active) continue;
+        if (p >= catalog.product_count() || !catalog.product(p).listed ||
+            !catalog.product(p).active)
+          continue;
         const double v = score.score * DecayFactor(now - score.ref, half_life_days);
         if (Keep(v)) all.push_back({p, static_cast<float>(v)});
       }

@@ -1,10 +1,10 @@
 #pragma once
 // Product popularity with time decay ("trending now"): overall, per market,
-// per leaf category, per brand and per store. The writer keeps one ProductPopularity per product (persisted with
-// each event by storage/) and periodically publishes a TrendingSnapshot: the
-// top products per market, ranked at one reference time. All scores decay
-// at the same rate, so the ranking only changes when events arrive, never
-// because time passes: a snapshot stays valid until the next publication.
+// per leaf category, per brand and per store. The writer keeps one ProductPopularity per product
+// (persisted with each event by storage/) and periodically publishes a TrendingSnapshot: the top
+// products per market, ranked at one reference time. All scores decay at the same rate, so the
+// ranking only changes when events arrive, never because time passes: a snapshot stays valid until
+// the next publication.
 
 #include <array>
 #include <memory>
@@ -43,8 +43,8 @@ void AddStoreScore(StoreScore& s, TimeMs t, double weight, double half_life_days
 // all but the `keep` most popular at `now`. Empty when within bounds. The
 // bound keeps memory at stores × 2 × keep entries whatever the history.
 std::vector<ProductIndex> StorePopularityOverflow(
-    const absl::flat_hash_map<ProductIndex, StoreScore>& store, TimeMs now,
-    double half_life_days, size_t keep);
+    const absl::flat_hash_map<ProductIndex, StoreScore>& store, TimeMs now, double half_life_days,
+    size_t keep);
 
 struct TrendingEntry {
   ProductIndex product;
@@ -68,13 +68,16 @@ struct TrendingSnapshot {
     return market == kNoCountry ? overall : by_market[market];
   }
   absl::Span<const TrendingEntry> ForCategory(CategoryIndex c) const {
-    return c < by_category.size() ? absl::MakeConstSpan(by_category[c]) : absl::Span<const TrendingEntry>();
+    return c < by_category.size() ? absl::MakeConstSpan(by_category[c])
+                                  : absl::Span<const TrendingEntry>();
   }
   absl::Span<const TrendingEntry> ForBrand(BrandIndex b) const {
-    return b < by_brand.size() ? absl::MakeConstSpan(by_brand[b]) : absl::Span<const TrendingEntry>();
+    return b < by_brand.size() ? absl::MakeConstSpan(by_brand[b])
+                               : absl::Span<const TrendingEntry>();
   }
   absl::Span<const TrendingEntry> ForStore(StoreIndex s) const {
-    return s < by_store.size() ? absl::MakeConstSpan(by_store[s]) : absl::Span<const TrendingEntry>();
+    return s < by_store.size() ? absl::MakeConstSpan(by_store[s])
+                               : absl::Span<const TrendingEntry>();
   }
   double ScoreAt(const TrendingEntry& e, TimeMs now) const {
     return e.score * DecayFactor(now - ref_time, half_life_days);

@@ -322,7 +322,11 @@ void App::RunModels() {
     models_waiters_.clear();
     lock.unlock();
     std::unique_ptr<const core::Models> models;
-    {
+    if (cluster_ != nullptr) {
+      // The whole population's, from every shard's part (only this thread
+      // replaces the models: the previous ones stay valid).
+      models = cluster_->BuildModels(config_.models, *live_, live_->models.Get(), clock_->Now());
+    } else {
       // The guard keeps the states read here alive; the writer keeps
       // publishing meanwhile (what it retires is freed after the build).
       core::ReadGuard guard(live_->epochs);

@@ -221,6 +221,18 @@ class ClusterNode::Metrics : public prometheus::Collectable {
     value(family("nextbest_cluster_bootstrap_progress",
                  "Share of the shard's log applied (1: caught up)", MetricType::Gauge),
           total_end == 0 ? 1.0 : static_cast<double>(total_applied) / total_end);
+    value(family("nextbest_cluster_model_shards",
+                 "Shards whose model parts the last models build merged (all: global models)",
+                 MetricType::Gauge),
+          node_->model_shards_.load());
+    if (const ModelExchange* x = node_->models(); x != nullptr) {
+      value(family("nextbest_cluster_model_parts_published_total",
+                   "Model parts this node published", MetricType::Counter),
+            static_cast<double>(x->parts_published()));
+      value(family("nextbest_cluster_model_parts_received_total",
+                   "Other nodes' model parts read in full", MetricType::Counter),
+            static_cast<double>(x->parts_received()));
+    }
     return out;
   }
 
@@ -295,6 +307,7 @@ absl::Status ClusterNode::Start(storage::Ingestor* ingestor, const Limits& limit
                                 core::FeatureOptions features, const core::Clock* clock) {
   (void)clock;
   ingestor_ = ingestor;
+  features_ = features;
   waiters_ = std::make_unique<Waiters>(&ingestor->applied_log());
   if (!options_.agent_address.empty()) {
     ASSIGN_OR_RETURN(agent_, Agent::Listen(options_.agent_address, &caught_up_));
@@ -312,6 +325,10 @@ absl::Status ClusterNode::Start(storage::Ingestor* ingestor, const Limits& limit
                                  limits, features, limits.max_future_skew_ms);
   consumer_ = std::make_unique<Consumer>(this, storage::LogTopic::kEvents, std::move(kafka), limits,
                                          features, limits.max_future_skew_ms);
+  ASSIGN_OR_RETURN(models_,
+                   ModelExchange::Start(options_.kafka_brokers, options_.kafka_properties,
+                                        producer_.get(), options_.models_topic, options_.shard,
+                                        options_.shards, options_.replica));
   catalog_consumer_->Start();
   consumer_->Start();
   return absl::OkStatus();
@@ -322,6 +339,7 @@ void ClusterNode::Stop() {
   if (catalog_consumer_ != nullptr) catalog_consumer_->Stop();
   agent_.reset();
   waiters_.reset();
+  models_.reset();
 }
 
 std::vector<ClusterNode::PartitionLag> ClusterNode::Lag() const {

@@ -39,6 +39,7 @@
 #include "grpcpp/server_context.h"
 #include "nextbest/v1/common.pb.h"
 #include "prometheus/collectable.h"
+#include "server/cluster_models.h"
 #include "server/metrics.h"
 #include "server/validation.h"
 #include "storage/ingestor.h"
@@ -50,6 +51,8 @@ struct ClusterOptions {
   std::string kafka_brokers;  // empty: a single process (no cluster)
   std::string events_topic = "nextbest.events";
   std::string catalog_topic = "nextbest.catalog";
+  // The shards' model parts (one partition, compacted; server/cluster_models.h).
+  std::string models_topic = "nextbest.models";
   int32_t shards = 1;
   int32_t shard = 0;
   // Replicas per shard and this node's replica number: each node serves an
@@ -137,6 +140,18 @@ class ClusterNode {
     std::atomic<int64_t> token_timeouts{0};
   };
   const Counters& counters() const { return counters_; }
+  // The model exchange (after Start()).
+  ModelExchange* models() const { return models_.get(); }
+  // One models build of the whole population (server/cluster_models.cc):
+  // this shard's part (segment sizes with `previous`'s cut points, if any)
+  // published, merged with every other shard's newest; the other shards'
+  // popularity handed to the writer for the trending lists. On the models
+  // thread, outside any ReadGuard.
+  std::unique_ptr<const core::Models> BuildModels(const core::ModelOptions& options,
+                                                  core::LiveState& live,
+                                                  const core::Models* previous, core::TimeMs now);
+  // Shards whose parts the last models build merged (this one included).
+  void set_model_shards(int32_t n) { model_shards_.store(n, std::memory_order_relaxed); }
   // Per owned events partition: the log's end and this node's position.
   struct PartitionLag {
     int32_t partition;
@@ -168,10 +183,13 @@ class ClusterNode {
   std::unique_ptr<storage::KafkaProducer> producer_;
   const core::ShardMap map_;
   storage::Ingestor* ingestor_ = nullptr;
+  core::FeatureOptions features_;
   std::unique_ptr<Consumer> consumer_;          // the shard's events partitions
   std::unique_ptr<Consumer> catalog_consumer_;  // the catalog topic
   std::unique_ptr<Waiters> waiters_;
   std::unique_ptr<Agent> agent_;
+  std::unique_ptr<ModelExchange> models_;
+  std::atomic<int32_t> model_shards_{0};
   std::atomic<bool> caught_up_{false};
   Counters counters_;
 

@@ -53,6 +53,10 @@ ABSL_FLAG(std::string, events_topic, "nextbest.events",
           "Cluster: the topic of events and customer records (keyed by customer id)");
 ABSL_FLAG(std::string, catalog_topic, "nextbest.catalog",
           "Cluster: the topic of products, stores and stock (one partition)");
+ABSL_FLAG(std::string, models_topic, "nextbest.models",
+          "Cluster mode: the Kafka topic the shards exchange their model parts through (one "
+          "partition, cleanup.policy=compact): neighbours, cut points, segment sizes and trending "
+          "are the whole population's");
 ABSL_FLAG(int, shards, 1, "Cluster: number of shards (partition p belongs to shard p % shards)");
 ABSL_FLAG(int, shard, 0, "Cluster: this node's shard, 0..shards-1");
 ABSL_FLAG(int, replicas, 1,
@@ -111,6 +115,7 @@ int main(int argc, char** argv) {
   options.cluster.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
   options.cluster.events_topic = absl::GetFlag(FLAGS_events_topic);
   options.cluster.catalog_topic = absl::GetFlag(FLAGS_catalog_topic);
+  options.cluster.models_topic = absl::GetFlag(FLAGS_models_topic);
   options.cluster.shards = absl::GetFlag(FLAGS_shards);
   options.cluster.shard = absl::GetFlag(FLAGS_shard);
   options.cluster.replicas = absl::GetFlag(FLAGS_replicas);

@@ -110,55 +110,12 @@ void Ingestor::Run() {
     }
     if (!group.empty()) ProcessGroup(group);
     group.clear();
+    SharePopularity();
     MaybePublishTrending();
     live_->epochs.Reclaim();
   }
   if (trending_dirty_) PublishTrending();
   live_->epochs.Reclaim();
-}
-
-void Ingestor::MaybePublishTrending() {
-  if (trending_dirty_ &&
-      clock_->Now() - last_trending_ms_ >= options_.trending_publish_interval_ms) {
-    PublishTrending();
-  }
-}
-
-void Ingestor::PruneStorePopularity() {
-  const core::Catalog& catalog = *live_->catalog.Get();
-  const double half_life = options_.features.popularity_half_life_days;
-  const auto keep = static_cast<size_t>(std::max(1, options_.store_trending_keep));
-  rocksdb::WriteBatch batch;
-  std::vector<std::pair<core::StoreIndex, std::vector<core::ProductIndex>>> drop;
-  for (size_t s = 0; s < store_popularity_.size() && s < catalog.store_count(); ++s) {
-    auto victims =
-        core::StorePopularityOverflow(store_popularity_[s], clock_->Now(), half_life, keep);
-    if (victims.empty()) continue;
-    for (core::ProductIndex p : victims) {
-      batch.Delete(store_->handle(Cf::kStorePopularity),
-                   keys::StoreProduct(catalog.store(s).id, catalog.product(p).id));
-    }
-    drop.emplace_back(static_cast<core::StoreIndex>(s), std::move(victims));
-  }
-  if (drop.empty()) return;
-  // Forgotten in memory only once forgotten on disk; a failed write leaves
-  // both as they were (tried again at the next rebuild).
-  if (!store_->Write(batch).ok()) return;
-  for (auto& [s, victims] : drop) {
-    for (core::ProductIndex p : victims) store_popularity_[s].erase(p);
-  }
-}
-
-void Ingestor::PublishTrending() {
-  const core::FeatureOptions& f = options_.features;
-  PruneStorePopularity();
-  live_->trending.Publish(
-      core::BuildTrending(popularity_, *live_->catalog.Get(), clock_->Now(),
-                          f.popularity_half_life_days, static_cast<size_t>(f.trending_list_size),
-                          &store_popularity_),
-      live_->epochs);
-  trending_dirty_ = false;
-  last_trending_ms_ = clock_->Now();
 }
 
 void Ingestor::ProcessGroup(std::vector<Pending>& group) {

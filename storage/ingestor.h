@@ -120,6 +120,19 @@ class Ingestor {
   // or rejected. RESOURCE_EXHAUSTED at once if the queue is full,
   // UNAVAILABLE after Stop() (then `done` is not called).
   absl::Status Submit(Command command, WriteDone done);
+
+  // Cluster mode (server/cluster_models.cc), any thread but the writer's:
+  // a copy of the writer's product and store popularity as it stands,
+  // taken on the writer thread (within decision_flush_ms); nullptr if the
+  // writer does not answer within 10 s (stopping).
+  struct Popularity {
+    std::vector<core::ProductPopularity> products;  // by product index
+    core::StorePopularity stores;                   // by store index
+  };
+  std::shared_ptr<const Popularity> CopyPopularity();
+  // The other shards' popularity (indices of this node's catalog): added to
+  // the writer's own in every trending list published from now on.
+  void SetRemotePopularity(std::shared_ptr<const Popularity> remote);
   // The same for records consumed from the cluster log: `positions` are
   // written in the command's write batch, whether the command is applied
   // or rejected (a rejected record is consumed too), and published to
@@ -161,6 +174,8 @@ class Ingestor {
   void PublishTrending();
   void MaybePublishTrending();
   void PruneStorePopularity();
+  // ingest_popularity.cc: answers CopyPopularity, takes SetRemotePopularity.
+  void SharePopularity();
 
   absl::Status Apply(const RecordEvents& c, Group& g, WriteResult& r);
   absl::Status Apply(const UpsertCustomers& c, Group& g, WriteResult& r);
@@ -203,6 +218,15 @@ class Ingestor {
   absl::flat_hash_map<std::string, int64_t> erased_;
   bool trending_dirty_ = false;
   core::TimeMs last_trending_ms_ = 0;
+
+  // Popularity shared with the other shards (ingest_popularity.cc).
+  std::mutex share_mu_;
+  std::condition_variable share_cv_;
+  bool copy_wanted_ = false;
+  uint64_t copies_made_ = 0;
+  std::shared_ptr<const Popularity> copy_;
+  std::shared_ptr<const Popularity> remote_, remote_in_use_;  // remote_in_use_: writer only
+  bool remote_changed_ = false;
 
   std::mutex mu_;
   std::condition_variable cv_;

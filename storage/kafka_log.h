@@ -79,6 +79,10 @@ class KafkaProducer {
   std::thread poller_;
 };
 
+// A start offset: the partition's first retained record (a compacted
+// topic read in full).
+inline constexpr int64_t kKafkaOffsetBeginning = -2;
+
 class KafkaConsumer {
  public:
   struct Assignment {

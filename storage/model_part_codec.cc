@@ -110,7 +110,7 @@ v1::ModelPartRecord ModelPartToRecord(const core::ModelPart& part, const core::C
   for (size_t c = 0; c < catalog.category_count(); ++c) {
     r.add_interest(c < categories ? part.interest[c] : 0);
   }
-  ValuesToRecord(part.recency_days, *r.mutable_recency_days());
+  ValuesToRecord(part.last_purchase, *r.mutable_last_purchase_ms());
   ValuesToRecord(part.frequency, *r.mutable_frequency());
   ValuesToRecord(part.monetary, *r.mutable_monetary());
   ValuesToRecord(part.current_spend, *r.mutable_current_spend());
@@ -127,6 +127,7 @@ v1::ModelPartRecord ModelPartToRecord(const core::ModelPart& part, const core::C
   v1::RfmCutsRecord& cuts = *r.mutable_counted_with();
   cuts.set_population(part.counted_with.population);
   for (double v : part.counted_with.recency_days) cuts.add_recency_days(v);
+  for (core::TimeMs t : part.counted_with.recency_cut_times) cuts.add_recency_cut_times(t);
   for (double v : part.counted_with.frequency) cuts.add_frequency(v);
   for (double v : part.counted_with.monetary) cuts.add_monetary(v);
   cuts.set_top_current_minor(part.counted_with_behaviour.top_current_minor);
@@ -178,7 +179,7 @@ absl::StatusOr<DecodedPart> ModelPartFromRecord(const v1::ModelPartRecord& r,
     ASSIGN_OR_RETURN(auto c, m.At(m.categories, i, "category"));
     if (c) part.interest[*c] += r.interest(i);
   }
-  part.recency_days = ValuesFromRecord(r.recency_days());
+  part.last_purchase = ValuesFromRecord(r.last_purchase_ms());
   part.frequency = ValuesFromRecord(r.frequency());
   part.monetary = ValuesFromRecord(r.monetary());
   part.current_spend = ValuesFromRecord(r.current_spend());
@@ -201,6 +202,8 @@ absl::StatusOr<DecodedPart> ModelPartFromRecord(const v1::ModelPartRecord& r,
   part.counted_with.population = cuts.population();
   for (int i = 0; i < 4; ++i) {
     part.counted_with.recency_days[i] = i < cuts.recency_days_size() ? cuts.recency_days(i) : 0;
+    part.counted_with.recency_cut_times[i] =
+        i < cuts.recency_cut_times_size() ? cuts.recency_cut_times(i) : 0;
     part.counted_with.frequency[i] = i < cuts.frequency_size() ? cuts.frequency(i) : 0;
     part.counted_with.monetary[i] = i < cuts.monetary_size() ? cuts.monetary(i) : 0;
   }

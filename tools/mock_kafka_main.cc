@@ -8,7 +8,8 @@
 // NOT_SERVING). Not for production: a real Kafka (or Redpanda, MSK,
 // Event Hubs, Confluent) replaces it with the same node flags.
 //
-//   nextbest-mock-kafka --brokers=3 --topics=nextbest.events:12,nextbest.catalog:1 \
+//   nextbest-mock-kafka --brokers=3
+//   --topics=nextbest.events:12,nextbest.catalog:1,nextbest.models:1 \
 //       --bootstrap_file=/tmp/kafka.addr
 
 #include <librdkafka/rdkafka.h>
@@ -28,7 +29,8 @@
 
 ABSL_FLAG(int, brokers, 3, "Brokers in the mock cluster");
 ABSL_FLAG(std::vector<std::string>, topics,
-          (std::vector<std::string>{"nextbest.events:12", "nextbest.catalog:1"}),
+          (std::vector<std::string>{"nextbest.events:12", "nextbest.catalog:1",
+                                    "nextbest.models:1"}),
           "Topics to create, NAME:PARTITIONS (replication factor: min(3, brokers))");
 ABSL_FLAG(std::string, bootstrap_file, "",
           "Write the bootstrap servers (HOST:PORT,...) to this file once listening");

@@ -22,7 +22,7 @@ PY
 # start_kafka: sets $brokers.
 start_kafka() {
   "$bin/tools/nextbest-mock-kafka" --brokers=3 \
-    --topics="nextbest.events:$partitions,nextbest.catalog:1" \
+    --topics="nextbest.events:$partitions,nextbest.catalog:1,nextbest.models:1" \
     --bootstrap_file="$work/kafka.addr" >"$work/kafka.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do [ -s "$work/kafka.addr" ] && break; sleep 0.05; done

@@ -152,9 +152,11 @@ TEST(ModelPartsTest, MergedShardsGiveTheSingleNodeModelsExactly) {
   ASSERT_GT(single->co_view.entries(), 100u);
   ASSERT_GT(single->build_passes, 3);
 
-  // Round 1: no global cut points yet, so no segment sizes.
+  // Round 1: no global cut points yet, so no segment sizes. Built three
+  // days earlier than the parts (the models of a previous interval): the
+  // recency cut points are the same purchase times, days since them later.
   const auto first =
-      ModelsFromPart(o, Merged(w, o, config, nullptr, epochs), *w.catalog, config, kNow);
+      ModelsFromPart(o, Merged(w, o, config, nullptr, epochs), *w.catalog, config, kNow - 3 * kDay);
   EXPECT_EQ(first->customers, single->customers);
   EXPECT_EQ(NeighboursText(first->co_purchase, *w.catalog),
             NeighboursText(single->co_purchase, *w.catalog));
@@ -162,7 +164,9 @@ TEST(ModelPartsTest, MergedShardsGiveTheSingleNodeModelsExactly) {
             NeighboursText(single->co_view, *w.catalog));
   EXPECT_EQ(first->fingerprint, single->fingerprint);
   EXPECT_EQ(first->rfm.population, single->rfm.population);
-  EXPECT_EQ(first->rfm.recency_days, single->rfm.recency_days);
+  EXPECT_EQ(first->rfm.recency_cut_times, single->rfm.recency_cut_times);
+  EXPECT_EQ(RecencyCutsAt(first->rfm, kNow).recency_days, single->rfm.recency_days);
+  EXPECT_NEAR(first->rfm.recency_days[2] + 3, single->rfm.recency_days[2], 1e-4);
   EXPECT_EQ(first->rfm.frequency, single->rfm.frequency);
   EXPECT_EQ(first->rfm.monetary, single->rfm.monetary);
   EXPECT_EQ(first->behaviour.top_current_minor, single->behaviour.top_current_minor);
@@ -180,8 +184,8 @@ TEST(ModelPartsTest, MergedShardsGiveTheSingleNodeModelsExactly) {
   EXPECT_GT(single->repurchase.shop().repeats, 0);
   EXPECT_EQ(first->rfm_sizes, decltype(first->rfm_sizes){});
 
-  // Round 2: counted with round 1's global cut points, the sizes add up to
-  // the single node's.
+  // Round 2: counted with round 1's global cut points (as at the parts'
+  // build), the sizes add up to the single node's.
   const auto second =
       ModelsFromPart(o, Merged(w, o, config, first.get(), epochs), *w.catalog, config, kNow);
   EXPECT_EQ(second->rfm_sizes, single->rfm_sizes);

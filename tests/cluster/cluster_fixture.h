@@ -28,6 +28,8 @@ constexpr int kShards = 3;
 constexpr int kReplicas = 2;
 constexpr int kPartitions = 12;
 constexpr int kCustomers = 680;  // about 100,000 events
+// Long enough for a token never to run out on a loaded machine.
+constexpr int kTokenWaitMs = 10000;
 
 // Loopback ports the kernel considers free, all different: each socket
 // stays bound until all are chosen.
@@ -196,7 +198,7 @@ class ClusterTest : public ::testing::Test {
                 "--verify_checksums=false",
                 // The tests check what a token guarantees, not how fast on a
                 // loaded machine: a wait long enough never to run out.
-                "--consistency_wait_ms=10000"}))
+                absl::StrCat("--consistency_wait_ms=", kTokenWaitMs)}))
         << n.process->log();
   }
 

@@ -526,6 +526,26 @@ TEST_F(ClusterTest, AConsistencyTokenMakesTheNextRecommendSeeTheWrite) {
     for (const auto& item : out.items()) shown.insert(item.product_id());
     EXPECT_TRUE(shown.count(absl::StrCat("p", round))) << "round " << round;
   }
+  // A token this node cannot have applied (a position past the log's end):
+  // answered after --consistency_wait_ms with what it has, saying so.
+  v1::RecommendRequest rec;
+  rec.set_customer_id(customer);
+  rec.mutable_context()->set_placement("homepage.door_jou_bekeken");
+  v1::ConsistencyToken::Position* ahead = rec.mutable_after()->add_positions();
+  ahead->set_topic("nextbest.events");
+  ahead->set_partition(core::KafkaPartition(customer, kPartitions));
+  ahead->set_offset(1'000'000'000);
+  const int metrics = nodes_[owner * kReplicas + 1].process->metrics_port();
+  const int64_t timeouts = MetricValue(metrics, "nextbest_cluster_token_timeouts_total");
+  v1::RecommendResponse out;
+  const auto asked = std::chrono::steady_clock::now();
+  ASSERT_TRUE(
+      Unary([&](grpc::ClientContext* c) { return reader->Recommend(c, rec, &out); }, "", true)
+          .ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - asked, std::chrono::milliseconds(kTokenWaitMs));
+  EXPECT_TRUE(out.token_pending());
+  EXPECT_GT(out.items_size(), 0);  // what it has: the views applied so far
+  EXPECT_EQ(MetricValue(metrics, "nextbest_cluster_token_timeouts_total"), timeouts + 1);
 }
 
 // Consent and erasure about a customer of another shard: forwarded to the

@@ -156,7 +156,7 @@ BENCHMARK(BM_BuildModels)->Unit(benchmark::kMillisecond)->Iterations(1);
 void BM_ModelPartBuildEncodeDecode(benchmark::State& state) {
   bench::World& w = TheWorld();
   const Catalog& catalog = *w.live.catalog.Get();
-  size_t bytes = 0, pairs = 0;
+  size_t bytes = 0, items = 0;
   double build = 0, encode = 0, decode = 0, models = 0;
   for (auto _ : state) {
     ReadGuard guard(w.live.epochs);
@@ -175,9 +175,9 @@ void BM_ModelPartBuildEncodeDecode(benchmark::State& state) {
     auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
     build = secs(t0, t1), encode = secs(t1, t2), decode = secs(t2, t3), models = secs(t3, t4);
     bytes = wire.size();
-    pairs = part.co_purchase.pairs() + part.co_view.pairs();
+    items = part.co_purchase.items.size() + part.co_view.items.size();
   }
-  state.counters["pairs"] = static_cast<double>(pairs);
+  state.counters["history_items"] = static_cast<double>(items);
   state.counters["part_MB"] = static_cast<double>(bytes) / 1e6;
   state.counters["build_s"] = build;
   state.counters["encode_s"] = encode;

@@ -12,9 +12,10 @@
 // equal the models one node builds over every customer:
 //   - counts (customers, holders, repurchase pairs and repeats, segment
 //     sizes) are integers;
-//   - sums of real weights (pair weights, category interest shares) are
-//     kept in units of 2^-32, as integers, on one node as in a part, so
-//     the order of addition cannot change them;
+//   - neighbours come from the customers' histories themselves (product
+//     sequences without the customer), counted by the same code as on one
+//     node; pair weights and category interest shares are summed in units
+//     of 2^-32, as integers, so the order of addition cannot change them;
 //   - cut points and medians come from exact multisets (ValueCounts).
 // Segment sizes need the population's cut points before counting: a part
 // counts them with the cut points of the last global build (one build
@@ -50,7 +51,10 @@ struct ModelPart {
   // Customers with a purchase: last purchase times (ms), orders, net spend.
   ValueCounts last_purchase, frequency, monetary;
   ValueCounts current_spend, baseline_spend;  // positive ones
-  PairCounts co_purchase, co_view;
+  // Purchase and view histories (times zeroed unless pair_half_life_days
+  // uses them): neighbours are built from the merged histories with the
+  // single node's own bounded passes.
+  NeighbourHistories co_purchase, co_view;
   RepurchaseCounts repurchase;
 
   // Segment sizes, counted with the cut points in `counted_with` (a part

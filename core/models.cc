@@ -196,10 +196,15 @@ std::unique_ptr<const Models> ModelBuilder::Finish() {
 
 ModelPart ModelBuilder::TakePart() {
   SettleValues();
-  NeighbourBuilder co_purchase(options_.co_purchase, catalog_, HistoryKind::kBought);
-  part_.co_purchase = co_purchase.Count(customers_);
-  NeighbourBuilder co_view(options_.co_view, catalog_, HistoryKind::kViewed);
-  part_.co_view = co_view.Count(customers_);
+  auto histories = [&](const NeighbourOptions& o, HistoryKind kind) {
+    NeighbourHistories h = NeighbourBuilder(o, catalog_, kind).Histories(customers_);
+    if (o.pair_half_life_days <= 0) {
+      for (HistoryItem& item : h.items) item.time_s = 0;  // not needed: not shared
+    }
+    return h;
+  };
+  part_.co_purchase = histories(options_.co_purchase, HistoryKind::kBought);
+  part_.co_view = histories(options_.co_view, HistoryKind::kViewed);
   part_.repurchase = RepurchaseProfiles::Count(catalog_, customers_);
   std::vector<const CustomerFeatures*>().swap(customers_);
   return std::move(part_);
@@ -225,10 +230,11 @@ std::unique_ptr<const Models> ModelsFromPart(const ModelOptions& options, const 
     }
     m.rule_segment_sizes.push_back(size);
   }
-  m.co_purchase = NeighbourBuilder(options.co_purchase, catalog, HistoryKind::kBought)
-                      .FromCounts(part.co_purchase);
-  m.co_view =
-      NeighbourBuilder(options.co_view, catalog, HistoryKind::kViewed).FromCounts(part.co_view);
+  NeighbourBuilder co_purchase(options.co_purchase, catalog, HistoryKind::kBought);
+  m.co_purchase = co_purchase.FromHistories(part.co_purchase);
+  NeighbourBuilder co_view(options.co_view, catalog, HistoryKind::kViewed);
+  m.co_view = co_view.FromHistories(part.co_view);
+  m.build_passes = co_purchase.passes() + co_view.passes();
   m.fingerprint =
       NeighboursFingerprint(m.co_view, catalog, NeighboursFingerprint(m.co_purchase, catalog));
   m.repurchase = RepurchaseProfiles::FromCounts(options.repurchase, part.repurchase);

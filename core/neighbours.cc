@@ -2,11 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
-#include "core/value_counts.h"
 
 namespace nextbest::core {
 namespace {
@@ -92,41 +90,67 @@ std::vector<uint32_t> NeighbourBuilder::IdRanks() const {
   return rank;
 }
 
-template <typename Emit>
-void NeighbourBuilder::Run(absl::Span<const CustomerFeatures* const> customers, int64_t budget,
-                           Emit emit) {
+NeighbourHistories NeighbourBuilder::Histories(
+    absl::Span<const CustomerFeatures* const> customers) const {
   const size_t products = catalog_.product_count();
-  const size_t window = static_cast<size_t>(std::max(1, o_.pair_window));
   const size_t limit = static_cast<size_t>(std::max(1, o_.history_per_customer));
   const std::vector<uint32_t> rank = IdRanks();
   auto id_less = [&rank](ProductIndex a, ProductIndex b) { return rank[a] < rank[b]; };
-
-  // Pass 1: every history with two products or more, ordered once and kept
-  // in one flat array (8 bytes a product) for the block passes; customers
-  // per product, and the pairs each product is in.
-  std::vector<HistoryItem> all, h;
-  std::vector<size_t> starts = {0};
-  std::vector<int64_t> holders(products, 0);
-  std::vector<int64_t> load(products, 0);
+  NeighbourHistories out;
+  out.holders.assign(products, 0);
+  std::vector<HistoryItem> h;
   for (const CustomerFeatures* f : customers) {
     History(products, *f, kind_, limit, id_less, h);
-    const size_t n = h.size();
+    for (const HistoryItem& item : h) out.holders[item.product] += 1;
+    if (h.size() < 2) continue;
+    out.items.insert(out.items.end(), h.begin(), h.end());
+    out.starts.push_back(out.items.size());
+  }
+  return out;
+}
+
+void NeighbourHistories::Merge(const NeighbourHistories& other) {
+  if (holders.size() < other.holders.size()) holders.resize(other.holders.size(), 0);
+  for (size_t p = 0; p < other.holders.size(); ++p) holders[p] += other.holders[p];
+  const size_t base = items.size();
+  items.insert(items.end(), other.items.begin(), other.items.end());
+  for (size_t h = 1; h < other.starts.size(); ++h) starts.push_back(base + other.starts[h]);
+}
+
+NeighbourTable NeighbourBuilder::FromHistories(const NeighbourHistories& histories) {
+  const size_t products = catalog_.product_count();
+  const size_t window = static_cast<size_t>(std::max(1, o_.pair_window));
+  const std::vector<uint32_t> rank = IdRanks();
+  std::vector<int64_t> holders(products, 0);
+  for (size_t p = 0; p < products && p < histories.holders.size(); ++p) {
+    holders[p] = histories.holders[p];
+  }
+  // The pairs each product is in, for the pass budget.
+  std::vector<int64_t> load(products, 0);
+  const auto& all = histories.items;
+  const auto& starts = histories.starts;
+  for (size_t c = 0; c + 1 < starts.size(); ++c) {
+    const size_t n = starts[c + 1] - starts[c];
     for (size_t i = 0; i < n; ++i) {
-      holders[h[i].product] += 1;
-      load[h[i].product] += static_cast<int64_t>(std::min(window, i) + std::min(window, n - 1 - i));
+      const ProductIndex p = all[starts[c] + i].product;
+      if (p < products) {
+        load[p] += static_cast<int64_t>(std::min(window, i) + std::min(window, n - 1 - i));
+      }
     }
-    if (n < 2) continue;
-    all.insert(all.end(), h.begin(), h.end());
-    starts.push_back(all.size());
   }
   passes_ = 1;
 
+  NeighbourTable t;
+  t.offsets_.reserve(products + 1);
+  t.offsets_.push_back(0);
   std::vector<Row> rows;
   for (size_t lo = 0; lo < products;) {
     // The next block: as many products as fit the pass budget (at least one).
     size_t hi = lo;
     int64_t pairs = 0;
-    while (hi < products && (hi == lo || pairs + load[hi] <= budget)) pairs += load[hi++];
+    while (hi < products && (hi == lo || pairs + load[hi] <= o_.build_pairs_per_pass)) {
+      pairs += load[hi++];
+    }
     rows.assign(hi - lo, {});
     if (pairs > 0) {
       ++passes_;
@@ -141,7 +165,7 @@ void NeighbourBuilder::Run(absl::Span<const CustomerFeatures* const> customers, 
           if (a < blo || a >= bhi) continue;
           const size_t from = i > window ? i - window : 0, to = std::min(n, i + window + 1);
           for (size_t j = from; j < to; ++j) {
-            if (j == i || h[j].product == a) continue;
+            if (j == i || h[j].product == a || h[j].product >= products) continue;
             counts[(static_cast<uint64_t>(a - blo) << 32) | h[j].product] +=
                 std::llround(PairWeight(h, i, j, customer) * kPairWeightUnit);
           }
@@ -151,19 +175,23 @@ void NeighbourBuilder::Run(absl::Span<const CustomerFeatures* const> customers, 
         rows[key >> 32].push_back({static_cast<ProductIndex>(key & 0xffffffffu), c});
       }
     }
-    for (size_t a = lo; a < hi; ++a) emit(static_cast<ProductIndex>(a), rows[a - lo], holders);
+    for (size_t a = lo; a < hi; ++a) {
+      AppendScored(rows[a - lo], holders, static_cast<ProductIndex>(a), rank, t);
+    }
     lo = hi;
   }
+  t.items_.shrink_to_fit();
+  return t;
 }
 
-void NeighbourBuilder::AppendScored(const Row& counts, int64_t holders_a,
-                                    const std::vector<int64_t>& holders,
-                                    const std::vector<uint32_t>& rank, NeighbourTable& t) const {
+void NeighbourBuilder::AppendScored(const Row& counts, const std::vector<int64_t>& holders,
+                                    ProductIndex a, const std::vector<uint32_t>& rank,
+                                    NeighbourTable& t) const {
   const size_t keep = static_cast<size_t>(std::max(1, o_.neighbours_per_product));
   const double beta = o_.popularity_damping;
   std::vector<Neighbour> row;
   row.reserve(counts.size());
-  const double na = std::pow(static_cast<double>(holders_a), 1 - beta);
+  const double na = std::pow(static_cast<double>(holders[a]), 1 - beta);
   for (const auto& [b, count] : counts) {
     const double c = static_cast<double>(count) / kPairWeightUnit;
     const double score =
@@ -180,58 +208,7 @@ void NeighbourBuilder::AppendScored(const Row& counts, int64_t holders_a,
 }
 
 NeighbourTable NeighbourBuilder::Build(absl::Span<const CustomerFeatures* const> customers) {
-  NeighbourTable t;
-  t.offsets_.reserve(catalog_.product_count() + 1);
-  t.offsets_.push_back(0);
-  const std::vector<uint32_t> rank = IdRanks();
-  Run(customers, o_.build_pairs_per_pass,
-      [&](ProductIndex a, const Row& row, const std::vector<int64_t>& holders) {
-        AppendScored(row, holders[a], holders, rank, t);
-      });
-  t.items_.shrink_to_fit();
-  return t;
-}
-
-PairCounts NeighbourBuilder::Count(absl::Span<const CustomerFeatures* const> customers) {
-  PairCounts out;
-  out.rows.resize(catalog_.product_count());
-  Run(customers, std::numeric_limits<int64_t>::max(),
-      [&](ProductIndex a, const Row& row, const std::vector<int64_t>& holders) {
-        if (a == 0) out.holders = holders;
-        out.rows[a] = row;
-        std::sort(out.rows[a].begin(), out.rows[a].end());
-      });
-  return out;
-}
-
-NeighbourTable NeighbourBuilder::FromCounts(const PairCounts& counts) const {
-  const size_t products = catalog_.product_count();
-  NeighbourTable t;
-  t.offsets_.reserve(products + 1);
-  t.offsets_.push_back(0);
-  const std::vector<uint32_t> rank = IdRanks();
-  std::vector<int64_t> holders(products, 0);
-  for (size_t p = 0; p < products && p < counts.holders.size(); ++p) holders[p] = counts.holders[p];
-  static const Row kNone;
-  for (size_t a = 0; a < products; ++a) {
-    const Row& row = a < counts.rows.size() ? counts.rows[a] : kNone;
-    AppendScored(row, holders[a], holders, rank, t);
-  }
-  t.items_.shrink_to_fit();
-  return t;
-}
-
-void PairCounts::Merge(const PairCounts& other) {
-  if (holders.size() < other.holders.size()) holders.resize(other.holders.size(), 0);
-  for (size_t p = 0; p < other.holders.size(); ++p) holders[p] += other.holders[p];
-  if (rows.size() < other.rows.size()) rows.resize(other.rows.size());
-  for (size_t a = 0; a < other.rows.size(); ++a) MergeAdding(rows[a], other.rows[a]);
-}
-
-size_t PairCounts::pairs() const {
-  size_t n = 0;
-  for (const auto& row : rows) n += row.size();
-  return n;
+  return FromHistories(Histories(customers));
 }
 
 namespace {

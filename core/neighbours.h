@@ -87,18 +87,24 @@ void CustomerHistory(const Catalog& catalog, const CustomerFeatures& f, HistoryK
                      size_t limit, std::vector<HistoryItem>& out);
 
 // A pair weight as counted: in units of 2^-32, so that sums are integers
-// and come out the same in any order — one node over every customer, or
-// shards over their own customers added up (core/model_parts.h).
+// and come out the same in any order of the customers.
 inline constexpr double kPairWeightUnit = 4294967296.0;
 
-// The counts behind a table, before scoring: what a shard contributes.
-// Adding two shards' counts gives the counts of their customers together.
-struct PairCounts {
+// What a table is built from: every customer's history (their distinct
+// products in time order, at most history_per_customer), without the
+// customer. A shard's histories merged with the others' give the whole
+// population's, from which every node builds exactly the table one node
+// builds over all customers (core/model_parts.h). Histories are in no
+// particular customer order: the counts are integers, their sums do not
+// depend on it.
+struct NeighbourHistories {
   std::vector<int64_t> holders;  // by product: customers with it in their history
-  // By product: (neighbour, summed weight in kPairWeightUnit), by neighbour.
-  std::vector<std::vector<std::pair<ProductIndex, int64_t>>> rows;
-  void Merge(const PairCounts& other);
-  size_t pairs() const;
+  // Histories of two products or more, one after another: history h is
+  // items[starts[h] .. starts[h + 1]).
+  std::vector<HistoryItem> items;
+  std::vector<size_t> starts = {0};
+  void Merge(const NeighbourHistories& other);
+  size_t histories() const { return starts.size() - 1; }
 };
 
 // Builds one table over `customers` (in id order). Single-threaded; the
@@ -108,25 +114,18 @@ class NeighbourBuilder {
   NeighbourBuilder(const NeighbourOptions& options, const Catalog& catalog, HistoryKind kind)
       : o_(options), catalog_(catalog), kind_(kind) {}
   NeighbourTable Build(absl::Span<const CustomerFeatures* const> customers);
-  // The counts alone, every pair held at once (no pass budget): a shard's
-  // part of the population's table.
-  PairCounts Count(absl::Span<const CustomerFeatures* const> customers);
-  // The table from counts (merged over shards): equal to Build over the
-  // same customers.
-  NeighbourTable FromCounts(const PairCounts& counts) const;
+  // Build is FromHistories(Histories(customers)).
+  NeighbourHistories Histories(absl::Span<const CustomerFeatures* const> customers) const;
+  NeighbourTable FromHistories(const NeighbourHistories& histories);
   // Passes over the customers the last Build needed (1 + blocks).
   int passes() const { return passes_; }
 
  private:
   using Row = std::vector<std::pair<ProductIndex, int64_t>>;
-  // Counts every pair in blocks of products within `budget` pairs, calling
-  // `emit(product, row, holders)` for every product in index order.
-  template <typename Emit>
-  void Run(absl::Span<const CustomerFeatures* const> customers, int64_t budget, Emit emit);
   // The weight of the pair (i, j) of one history, i != j, from i's side.
   double PairWeight(absl::Span<const HistoryItem> h, size_t i, size_t j, double customer) const;
   // Scores one product's row and appends its strongest neighbours to `t`.
-  void AppendScored(const Row& row, int64_t holders_a, const std::vector<int64_t>& holders,
+  void AppendScored(const Row& row, const std::vector<int64_t>& holders, ProductIndex a,
                     const std::vector<uint32_t>& rank, NeighbourTable& t) const;
   std::vector<uint32_t> IdRanks() const;
 

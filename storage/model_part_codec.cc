@@ -29,16 +29,16 @@ core::ValueCounts ValuesFromRecord(const v1::ValueCountsRecord& r) {
   return core::ValueCounts::FromSorted(std::move(items));
 }
 
-void PairsToRecord(const core::PairCounts& c, v1::PairCountsRecord& r) {
-  for (int64_t h : c.holders) r.add_holders(h);
-  for (size_t a = 0; a < c.rows.size(); ++a) {
-    if (c.rows[a].empty()) continue;
-    v1::PairRowRecord& row = *r.add_rows();
-    row.set_product(static_cast<int32_t>(a));
-    for (const auto& [b, w] : c.rows[a]) {
-      row.add_neighbours(static_cast<int32_t>(b));
-      row.add_weights(w);
-    }
+void HistoriesToRecord(const core::NeighbourHistories& h, v1::HistoriesRecord& r) {
+  for (int64_t n : h.holders) r.add_holders(n);
+  r.mutable_products()->Reserve(static_cast<int>(h.items.size()));
+  r.mutable_times()->Reserve(static_cast<int>(h.items.size()));
+  for (const core::HistoryItem& item : h.items) {
+    r.add_products(static_cast<int32_t>(item.product));
+    r.add_times(item.time_s);
+  }
+  for (size_t k = 0; k + 1 < h.starts.size(); ++k) {
+    r.add_lengths(static_cast<int32_t>(h.starts[k + 1] - h.starts[k]));
   }
 }
 
@@ -74,24 +74,34 @@ struct Mapping {
   }
 };
 
-absl::Status PairsFromRecord(const v1::PairCountsRecord& r, Mapping& m, size_t products,
-                             core::PairCounts& out) {
+absl::Status HistoriesFromRecord(const v1::HistoriesRecord& r, Mapping& m, size_t products,
+                                 core::NeighbourHistories& out) {
+  out = core::NeighbourHistories();
   out.holders.assign(products, 0);
-  out.rows.assign(products, {});
   for (int i = 0; i < r.holders_size(); ++i) {
     ASSIGN_OR_RETURN(auto p, m.At(m.products, i, "product"));
     if (p) out.holders[*p] += r.holders(i);
   }
-  for (const v1::PairRowRecord& row : r.rows()) {
-    ASSIGN_OR_RETURN(auto a, m.At(m.products, row.product(), "product"));
-    if (!a) continue;
-    auto& into = out.rows[*a];
-    const int n = std::min(row.neighbours_size(), row.weights_size());
-    for (int k = 0; k < n; ++k) {
-      ASSIGN_OR_RETURN(auto b, m.At(m.products, row.neighbours(k), "product"));
-      if (b) into.push_back({*b, row.weights(k)});
+  if (r.times_size() != r.products_size()) {
+    return absl::InvalidArgumentError("model part: history times and products differ in number");
+  }
+  int64_t at = 0;
+  for (int32_t length : r.lengths()) {
+    if (length < 0 || at + length > r.products_size()) {
+      return absl::InvalidArgumentError("model part: history lengths exceed the products");
     }
-    std::sort(into.begin(), into.end());
+    size_t kept = 0;
+    for (int32_t k = 0; k < length; ++k, ++at) {
+      ASSIGN_OR_RETURN(auto p, m.At(m.products, r.products(static_cast<int>(at)), "product"));
+      if (!p) continue;  // a product this catalog lacks: the history without it
+      out.items.push_back({*p, r.times(static_cast<int>(at))});
+      ++kept;
+    }
+    if (kept >= 2) {
+      out.starts.push_back(out.items.size());
+    } else {
+      out.items.resize(out.items.size() - kept);
+    }
   }
   return absl::OkStatus();
 }
@@ -116,8 +126,8 @@ v1::ModelPartRecord ModelPartToRecord(const core::ModelPart& part, const core::C
   ValuesToRecord(part.current_spend, *r.mutable_current_spend());
   ValuesToRecord(part.baseline_spend, *r.mutable_baseline_spend());
   for (size_t p = 0; p < catalog.product_count(); ++p) r.add_products(catalog.product(p).id);
-  PairsToRecord(part.co_purchase, *r.mutable_co_purchase());
-  PairsToRecord(part.co_view, *r.mutable_co_view());
+  HistoriesToRecord(part.co_purchase, *r.mutable_co_purchase());
+  HistoriesToRecord(part.co_view, *r.mutable_co_view());
   for (size_t c = 0; c < catalog.category_count(); ++c) {
     RepurchaseToRecord(c < part.repurchase.categories.size() ? part.repurchase.categories[c]
                                                              : core::RepurchaseCounts::Category{},
@@ -185,8 +195,8 @@ absl::StatusOr<DecodedPart> ModelPartFromRecord(const v1::ModelPartRecord& r,
   part.current_spend = ValuesFromRecord(r.current_spend());
   part.baseline_spend = ValuesFromRecord(r.baseline_spend());
   const size_t products = catalog.product_count();
-  RETURN_IF_ERROR(PairsFromRecord(r.co_purchase(), m, products, part.co_purchase));
-  RETURN_IF_ERROR(PairsFromRecord(r.co_view(), m, products, part.co_view));
+  RETURN_IF_ERROR(HistoriesFromRecord(r.co_purchase(), m, products, part.co_purchase));
+  RETURN_IF_ERROR(HistoriesFromRecord(r.co_view(), m, products, part.co_view));
   part.repurchase.categories.assign(catalog.category_count(), {});
   for (int i = 0; i < r.repurchase_size(); ++i) {
     ASSIGN_OR_RETURN(auto c, m.At(m.categories, i, "category"));

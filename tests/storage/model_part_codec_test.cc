@@ -49,10 +49,13 @@ TEST(ModelPartCodecTest, CountsLandOnTheSameIdsInAnotherCatalog) {
   part.frequency = core::ValueCounts::Of({1, 1, 2, 5});
   part.co_purchase.holders.assign(6, 0);
   part.co_purchase.holders[P(*writer, 2)] = 7;
-  part.co_purchase.rows.assign(6, {});
-  part.co_purchase.rows[P(*writer, 1)] = {{P(*writer, 2), 11}, {P(*writer, 3), 5}};
-  std::sort(part.co_purchase.rows[P(*writer, 1)].begin(),
-            part.co_purchase.rows[P(*writer, 1)].end());
+  // Two histories: p1 p2 p3 and p1 p2.
+  part.co_purchase.items = {{P(*writer, 1), 10},
+                            {P(*writer, 2), 20},
+                            {P(*writer, 3), 30},
+                            {P(*writer, 1), 40},
+                            {P(*writer, 2), 50}};
+  part.co_purchase.starts = {0, 3, 5};
   part.repurchase.categories.assign(writer->category_count(), {});
   part.repurchase.categories[*writer->FindCategory("A")].pairs = 9;
   part.repurchase.shop.repeats = 2;
@@ -79,10 +82,11 @@ TEST(ModelPartCodecTest, CountsLandOnTheSameIdsInAnotherCatalog) {
   EXPECT_EQ(got.interest[*reader->FindCategory("B")], 3 << 20);
   EXPECT_EQ(got.frequency, part.frequency);
   EXPECT_EQ(got.co_purchase.holders[P(*reader, 2)], 7);
-  const auto& row = got.co_purchase.rows[P(*reader, 1)];
-  ASSERT_EQ(row.size(), 2u);
-  for (const auto& [b, w] : row) EXPECT_EQ(w, b == P(*reader, 2) ? 11 : 5);
-  EXPECT_TRUE(std::is_sorted(row.begin(), row.end()));
+  ASSERT_EQ(got.co_purchase.histories(), 2u);
+  ASSERT_EQ(got.co_purchase.items.size(), 5u);
+  EXPECT_EQ(got.co_purchase.items[2].product, P(*reader, 3));
+  EXPECT_EQ(got.co_purchase.items[2].time_s, 30u);
+  EXPECT_EQ(got.co_purchase.items[4].product, P(*reader, 2));
   EXPECT_EQ(got.repurchase.categories[*reader->FindCategory("A")].pairs, 9);
   EXPECT_EQ(got.repurchase.shop.repeats, 2);
   EXPECT_EQ(got.counted_with.frequency, part.counted_with.frequency);
@@ -92,15 +96,17 @@ TEST(ModelPartCodecTest, CountsLandOnTheSameIdsInAnotherCatalog) {
   EXPECT_EQ(got.popularity[P(*reader, 4)].by_market[*reader->FindMarket("BE")], 1.5);
   EXPECT_EQ(got.store_popularity[*reader->FindStore("s2")].at(P(*reader, 5)).score, 4);
 
-  // A reader that lacks p2: its pair and holders are counted as unknown.
+  // A reader that lacks p2: what names it is counted as unknown.
   auto lacking = Catalog(true, /*skip=*/2);
   auto partial = ModelPartFromRecord(wire, *lacking);
   ASSERT_TRUE(partial.ok());
-  EXPECT_EQ(partial->unknown, 2);  // p2's holders and the pair p1-p2
-  EXPECT_EQ(partial->part.co_purchase.rows[P(*lacking, 1)].size(), 1u);
+  EXPECT_EQ(partial->unknown, 3);  // p2's holders and its place in both histories
+  // p1 p3 stays a history; p1 alone is none.
+  ASSERT_EQ(partial->part.co_purchase.histories(), 1u);
+  EXPECT_EQ(partial->part.co_purchase.items[1].product, P(*lacking, 3));
 
   // An index outside the record's own table: refused.
-  wire.mutable_co_purchase()->mutable_rows(0)->set_neighbours(0, 99);
+  wire.mutable_co_purchase()->set_products(1, 99);
   EXPECT_EQ(ModelPartFromRecord(wire, *reader).status().code(), absl::StatusCode::kInvalidArgument);
 }
 

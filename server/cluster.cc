@@ -221,6 +221,8 @@ class ClusterNode::Metrics : public prometheus::Collectable {
     value(family("nextbest_cluster_bootstrap_progress",
                  "Share of the shard's log applied (1: caught up)", MetricType::Gauge),
           total_end == 0 ? 1.0 : static_cast<double>(total_applied) / total_end);
+    value(family("nextbest_cluster_shards", "Shards in the cluster (--shards)", MetricType::Gauge),
+          node_->options_.shards);
     value(family("nextbest_cluster_model_shards",
                  "Shards whose model parts the last models build merged (all: global models)",
                  MetricType::Gauge),

@@ -109,7 +109,7 @@ check(any(j["job_name"] == "nextbest" for j in config["scrape_configs"]), "prome
 rules = yaml.safe_load(open(os.path.join(prom, "alerts.yml")))
 names = {r["alert"] for g in rules["groups"] for r in g["rules"]}
 for needed in ("NextbestErrorRatioHigh", "NextbestDecisionP99High", "NextbestIngestLagHigh",
-               "NextbestWriteErrors", "NextbestDiskFilling"):
+               "NextbestWriteErrors", "NextbestDiskFilling", "NextbestModelsNotGlobal"):
     check(needed in names, f"alert {needed}")
 
 # Grafana: equal to the generator's output; panels with queries.

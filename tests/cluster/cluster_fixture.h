@@ -33,7 +33,7 @@ constexpr int kTokenWaitMs = 10000;
 
 // Loopback ports the kernel considers free, all different: each socket
 // stays bound until all are chosen.
-std::vector<int> FreePorts(int n) {
+inline std::vector<int> FreePorts(int n) {
   std::vector<int> fds, ports;
   for (int i = 0; i < n; ++i) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -78,7 +78,7 @@ class Child {
   pid_t pid_ = 0;
 };
 
-std::string ReadFile(const std::string& path) {
+inline std::string ReadFile(const std::string& path) {
   std::ifstream f(path);
   std::stringstream s;
   s << f.rdbuf();
@@ -86,7 +86,7 @@ std::string ReadFile(const std::string& path) {
 }
 
 // Sum of the cluster's partition lag on a node's /metrics (-1: not known).
-int64_t MetricsLag(int metrics_port) {
+inline int64_t MetricsLag(int metrics_port) {
   const std::string out = "/tmp/nextbest-cluster-metrics-" + std::to_string(metrics_port);
   const std::string cmd =
       "curl -s -m 2 http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics > " + out;
@@ -104,7 +104,7 @@ int64_t MetricsLag(int metrics_port) {
   return any ? lag : -1;
 }
 
-int64_t MetricValue(int metrics_port, const std::string& name) {
+inline int64_t MetricValue(int metrics_port, const std::string& name) {
   const std::string out = "/tmp/nextbest-cluster-metric-" + std::to_string(metrics_port);
   const std::string cmd =
       "curl -s -m 2 http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics > " + out;
@@ -120,7 +120,7 @@ int64_t MetricValue(int metrics_port, const std::string& name) {
 // What a profile holds of the customer's own state: the figures computed
 // at the time of the request (decayed scores, days since) and from the
 // population models (segments) are left out.
-std::string Stateful(v1::GetProfileResponse p) {
+inline std::string Stateful(v1::GetProfileResponse p) {
   p.clear_computed_at();
   p.clear_segments();
   v1::Features* f = p.mutable_features();

@@ -200,7 +200,11 @@ std::unique_ptr<const core::Models> ClusterNode::BuildModels(const core::ModelOp
     part.popularity = own->products;
     part.store_popularity = own->stores;
   }
-  if (absl::Status s = models_->Publish(part, catalog); !s.ok()) {
+  // A node still catching up (starting, or rebuilt from the log) holds part
+  // of its shard only: its part would replace its peer's complete one.
+  if (!CaughtUp()) {
+    Log("cluster models: not caught up with the log yet; this build publishes no part");
+  } else if (absl::Status s = models_->Publish(part, catalog); !s.ok()) {
     Log("cluster models: publishing shard %d's part: %s", options_.shard, s.ToString());
   }
   ModelExchange::Others others = models_->Gather(catalog, half_life, /*timeout_ms=*/10000);

@@ -17,8 +17,10 @@
 // shards' popularity is added to the writer's own for the trending lists
 // until the next build.
 //
-// A shard whose part is missing (no node of it has built yet) is left out
-// and counted in nextbest_cluster_model_shards.
+// A node publishes only once caught up with its shard's log (a starting or
+// rebuilding replica would replace its peer's complete part with a partial
+// one). A shard whose part is missing (no node of it has built yet) is
+// left out and counted in nextbest_cluster_model_shards.
 
 #include <atomic>
 #include <condition_variable>

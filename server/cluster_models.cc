@@ -10,7 +10,6 @@
 #include "server/log.h"
 #include "storage/ingestor.h"
 #include "storage/model_part_codec.h"
-#include "storage/records.pb.h"
 
 namespace nextbest::server {
 namespace {
@@ -76,36 +75,34 @@ void ModelExchange::Run() {
 }
 
 void ModelExchange::Take(const storage::KafkaRecord& record) {
-  storage::v1::ModelChunkRecord chunk;
-  if (record.type != kModelPartType || !chunk.ParseFromString(record.value) || chunk.shard() < 0 ||
-      chunk.shard() >= shards_ || chunk.count() < 1 || chunk.index() < 0 ||
-      chunk.index() >= chunk.count()) {
+  absl::StatusOr<storage::ModelChunk> chunk = storage::ParseModelChunk(record.value, shards_);
+  if (record.type != kModelPartType || !chunk.ok()) {
     ++bad_;
     return;
   }
   std::lock_guard<std::mutex> lock(mu_);
-  Assembly& a = pending_[{chunk.shard(), chunk.replica()}];
-  if (a.generation != chunk.generation() || a.count != chunk.count()) {
-    a = Assembly{chunk.generation(), chunk.count(), std::vector<std::string>(chunk.count()), 0};
+  Assembly& a = pending_[{chunk->shard, chunk->replica}];
+  if (a.generation != chunk->generation || a.count != chunk->count) {
+    a = Assembly{chunk->generation, chunk->count, std::vector<std::string>(chunk->count), 0};
   }
-  std::string& slot = a.chunks[chunk.index()];
+  std::string& slot = a.chunks[chunk->index];
   if (slot.empty()) ++a.have;
-  slot = std::move(*chunk.mutable_data());
+  slot = std::move(chunk->data);
   if (a.have < a.count) return;
-  Complete& c = latest_[chunk.shard()];
+  Complete& c = latest_[chunk->shard];
   if (a.generation > c.generation) {
     c.generation = a.generation;
     c.bytes.clear();
     for (const std::string& piece : a.chunks) c.bytes += piece;
     ++received_;
   }
-  pending_.erase({chunk.shard(), chunk.replica()});
+  pending_.erase({chunk->shard, chunk->replica});
 }
 
 absl::Status ModelExchange::Publish(const core::ModelPart& part, const core::Catalog& catalog) {
-  const std::string bytes = storage::ModelPartToRecord(part, catalog).SerializeAsString();
-  const auto count =
-      static_cast<int32_t>(std::max<size_t>(1, (bytes.size() + kChunkBytes - 1) / kChunkBytes));
+  const std::vector<std::string> chunks =
+      storage::EncodeModelPartChunks(part, catalog, shard_, replica_, kChunkBytes);
+  const auto count = static_cast<int32_t>(chunks.size());
   struct Acks {
     std::mutex mu;
     std::condition_variable cv;
@@ -115,16 +112,9 @@ absl::Status ModelExchange::Publish(const core::ModelPart& part, const core::Cat
   auto acks = std::make_shared<Acks>();
   acks->left = count;
   for (int32_t i = 0; i < count; ++i) {
-    storage::v1::ModelChunkRecord chunk;
-    chunk.set_shard(shard_);
-    chunk.set_replica(replica_);
-    chunk.set_generation(part.built_at);
-    chunk.set_index(i);
-    chunk.set_count(count);
-    chunk.set_data(bytes.substr(i * kChunkBytes, kChunkBytes));
     absl::Status queued = producer_->Produce(
-        topic_, absl::StrCat("shard-", shard_, "/replica-", replica_, "/", i),
-        chunk.SerializeAsString(), kModelPartType, "",
+        topic_, absl::StrCat("shard-", shard_, "/replica-", replica_, "/", i), chunks[i],
+        kModelPartType, "",
         [acks](absl::Status s, int32_t, int64_t) {
           std::lock_guard<std::mutex> lock(acks->mu);
           if (!s.ok() && acks->status.ok()) acks->status = s;
@@ -162,12 +152,7 @@ ModelExchange::Others ModelExchange::Gather(const core::Catalog& catalog,
   }
   for (int32_t s = 0; s < shards_; ++s) {
     if (s == shard_ || latest[s].generation < 0) continue;
-    storage::v1::ModelPartRecord record;
-    if (!record.ParseFromString(latest[s].bytes)) {
-      ++bad_;
-      continue;
-    }
-    absl::StatusOr<storage::DecodedPart> part = storage::ModelPartFromRecord(record, catalog);
+    absl::StatusOr<storage::DecodedPart> part = storage::DecodeModelPart(latest[s].bytes, catalog);
     if (!part.ok()) {
       Log("cluster models: shard %d's part refused: %s", s, part.status().ToString());
       ++bad_;

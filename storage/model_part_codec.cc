@@ -251,4 +251,51 @@ absl::StatusOr<DecodedPart> ModelPartFromRecord(const v1::ModelPartRecord& r,
   return out;
 }
 
+std::vector<std::string> EncodeModelPartChunks(const core::ModelPart& part,
+                                               const core::Catalog& catalog, int32_t shard,
+                                               int32_t replica, size_t chunk_bytes) {
+  const std::string bytes = ModelPartToRecord(part, catalog).SerializeAsString();
+  const size_t count = std::max<size_t>(1, (bytes.size() + chunk_bytes - 1) / chunk_bytes);
+  std::vector<std::string> out;
+  out.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    v1::ModelChunkRecord chunk;
+    chunk.set_shard(shard);
+    chunk.set_replica(replica);
+    chunk.set_generation(part.built_at);
+    chunk.set_index(static_cast<int32_t>(i));
+    chunk.set_count(static_cast<int32_t>(count));
+    chunk.set_data(bytes.substr(i * chunk_bytes, chunk_bytes));
+    out.push_back(chunk.SerializeAsString());
+  }
+  return out;
+}
+
+absl::StatusOr<ModelChunk> ParseModelChunk(const std::string& value, int32_t shards) {
+  v1::ModelChunkRecord r;
+  if (!r.ParseFromString(value)) return absl::InvalidArgumentError("model chunk: not a record");
+  if (r.shard() < 0 || r.shard() >= shards || r.count() < 1 || r.index() < 0 ||
+      r.index() >= r.count()) {
+    return absl::InvalidArgumentError(absl::StrCat("model chunk: shard ", r.shard(), ", piece ",
+                                                   r.index(), " of ", r.count(), " out of range"));
+  }
+  ModelChunk c;
+  c.shard = r.shard();
+  c.replica = r.replica();
+  c.generation = r.generation();
+  c.index = r.index();
+  c.count = r.count();
+  c.data = std::move(*r.mutable_data());
+  return c;
+}
+
+absl::StatusOr<DecodedPart> DecodeModelPart(const std::string& bytes,
+                                            const core::Catalog& catalog) {
+  v1::ModelPartRecord record;
+  if (!record.ParseFromString(bytes)) {
+    return absl::InvalidArgumentError("model part: not a record");
+  }
+  return ModelPartFromRecord(record, catalog);
+}
+
 }  // namespace nextbest::storage

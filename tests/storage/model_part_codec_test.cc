@@ -110,5 +110,37 @@ TEST(ModelPartCodecTest, CountsLandOnTheSameIdsInAnotherCatalog) {
   EXPECT_EQ(ModelPartFromRecord(wire, *reader).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ModelPartCodecTest, ChunksJoinIntoThePartAndBadOnesAreRefused) {
+  auto catalog = Catalog(false);
+  core::ModelPart part;
+  part.built_at = kNow;
+  part.customers = 3;
+  part.frequency = core::ValueCounts::Of({1, 2, 2, 3, 5, 8, 13});
+  for (int i = 0; i < 40; ++i) part.co_view.items.push_back({P(*catalog, 1 + i % 6), 0});
+  part.co_view.starts = {0, 20, 40};
+  const auto chunks = EncodeModelPartChunks(part, *catalog, 2, 1, /*chunk_bytes=*/16);
+  ASSERT_GT(chunks.size(), 3u);
+  std::string joined;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    auto c = ParseModelChunk(chunks[i], /*shards=*/3);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->shard, 2);
+    EXPECT_EQ(c->replica, 1);
+    EXPECT_EQ(c->generation, kNow);
+    EXPECT_EQ(c->index, static_cast<int32_t>(i));
+    EXPECT_EQ(c->count, static_cast<int32_t>(chunks.size()));
+    joined += c->data;
+  }
+  auto decoded = DecodeModelPart(joined, *catalog);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->part.customers, 3);
+  EXPECT_EQ(decoded->part.frequency, part.frequency);
+  EXPECT_EQ(decoded->part.co_view.histories(), 2u);
+  // A shard the cluster does not have, or not a chunk at all.
+  EXPECT_FALSE(ParseModelChunk(chunks[0], /*shards=*/2).ok());
+  EXPECT_FALSE(ParseModelChunk("\xff\xff garbage", 3).ok());
+  EXPECT_FALSE(DecodeModelPart(joined.substr(0, joined.size() / 2), *catalog).ok());
+}
+
 }  // namespace
 }  // namespace nextbest::storage

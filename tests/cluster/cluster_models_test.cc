@@ -1,7 +1,8 @@
 // Global models in the cluster, as real processes (mock Kafka, 3 shards ×
 // 2 replicas, HAProxy; server/cluster_models.h): the shards exchange their
 // model parts through the models topic, and on the same events every node
-// serves what a single process builds over all customers.
+// serves what a single process builds over all customers, and answers its
+// customers as that process does.
 
 #include <gtest/gtest.h>
 
@@ -87,12 +88,13 @@ TEST_F(ClusterTest, ModelsAndTrendingAreTheWholePopulationsEqualToASingleNode) {
   ASSERT_GT(expected.co_purchase_pairs(), 0);
   ASSERT_GT(expected_segments.rfm_population(), 0);
 
-  auto populair = [&](const std::shared_ptr<grpc::Channel>& channel, const std::string& id) {
+  auto answer = [&](const std::shared_ptr<grpc::Channel>& channel, const std::string& id,
+                    const std::string& placement) {
     auto stub = v1::DecisionService::NewStub(channel);
     v1::RecommendRequest req;
     req.set_customer_id(id);
     req.set_request_id("same-rotation");
-    req.mutable_context()->set_placement("homepage.populair");
+    req.mutable_context()->set_placement(placement);
     v1::RecommendResponse resp;
     EXPECT_TRUE(Unary([&](grpc::ClientContext* c) { return stub->Recommend(c, req, &resp); }, id,
                       /*forwarded=*/true)
@@ -129,14 +131,18 @@ TEST_F(ClusterTest, ModelsAndTrendingAreTheWholePopulationsEqualToASingleNode) {
       EXPECT_EQ(seg.segments(k).customers(), expected_segments.segments(k).customers())
           << seg.segments(k).segment();
     }
-    // Trending over the whole population's events, for customers of every shard.
+    // Answers for customers of the node's shard.
     for (int i = 1, asked = 0; i <= 60 && asked < 3; ++i) {
       const std::string id = absl::StrCat("c", i);
       if (core::ShardMap{kPartitions, kShards}.ShardOf(id) != n.shard) continue;
       ++asked;
-      const std::vector<std::string> want = populair(single_channel, id);
-      EXPECT_FALSE(want.empty());
-      EXPECT_EQ(populair(n.process->Channel(), id), want) << id;
+      // Trending, and the personal lists built on neighbours, segments and
+      // trending: the single process's answers.
+      for (const char* placement : {"homepage.populair", "homepage.speciaal_voor_jou"}) {
+        const std::vector<std::string> want = answer(single_channel, id, placement);
+        EXPECT_FALSE(want.empty());
+        EXPECT_EQ(answer(n.process->Channel(), id, placement), want) << id << " " << placement;
+      }
     }
   }
 

@@ -61,8 +61,15 @@ void ModelExchange::Run() {
     records.clear();
     absl::Status s = consumer_->Poll(records, 64, 100);
     if (!s.ok()) {
-      Log("cluster models: reading %s: %s", topic_, s.ToString());
+      // E.g. the topic's start moved past this reader (retention instead of
+      // compaction, or the mock cluster's bound): read it again from its
+      // start; parts already held are only replaced by newer ones.
+      Log("cluster models: reading %s: %s; reading it again from its start", topic_, s.ToString());
       std::this_thread::sleep_for(std::chrono::seconds(1));
+      if (absl::Status a = consumer_->Assign({{topic_, 0, storage::kKafkaOffsetBeginning}});
+          !a.ok()) {
+        Log("cluster models: %s", a.ToString());
+      }
       continue;
     }
     for (const storage::KafkaRecord& r : records) Take(r);

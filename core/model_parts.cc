@@ -62,13 +62,13 @@ void MergePart(ModelPart& into, const ModelPart& from, double popularity_half_li
     into.behaviour_sizes[i] += from.behaviour_sizes[i];
   }
   into.behaviour_priority += from.behaviour_priority;
-  for (const auto& [id, n] : from.rule_segment_sizes) {
+  for (const std::pair<std::string, int64_t>& size : from.rule_segment_sizes) {
     auto it = std::find_if(into.rule_segment_sizes.begin(), into.rule_segment_sizes.end(),
-                           [&](const auto& e) { return e.first == id; });
+                           [&size](const auto& e) { return e.first == size.first; });
     if (it == into.rule_segment_sizes.end()) {
-      into.rule_segment_sizes.push_back({id, n});
+      into.rule_segment_sizes.push_back(size);
     } else {
-      it->second += n;
+      it->second += size.second;
     }
   }
   MergePopularity(into.popularity, from.popularity, popularity_half_life_days);

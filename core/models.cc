@@ -146,19 +146,18 @@ void ModelBuilder::CountWith(const RfmThresholds& rfm, const BehaviourThresholds
   // Recency as at this build, whenever the cut points were taken.
   part_.counted_with = RecencyCutsAt(rfm, now_);
   part_.counted_with_behaviour = behaviour;
-  counting_rfm_ = &part_.counted_with;
-  counting_behaviour_ = &part_.counted_with_behaviour;
+  counting_ = true;
 }
 
 void ModelBuilder::Count(const CustomerState& s, bool personal) {
-  if (counting_rfm_ == nullptr) return;
+  if (!counting_) return;
   ConditionInput in;
   in.customer = &s;
   in.personal = personal;
   in.country = s.attributes.country;
   in.now = now_;
-  const SegmentView v =
-      SegmentCustomer(counting_rfm_, counting_behaviour_, config_.segments, catalog_, in);
+  const SegmentView v = SegmentCustomer(&part_.counted_with, &part_.counted_with_behaviour,
+                                        config_.segments, catalog_, in);
   ++part_.rfm_sizes[static_cast<int>(v.rfm.segment)];
   ++part_.behaviour_sizes[static_cast<int>(v.behaviour.group)];
   part_.behaviour_priority += v.behaviour.priority;

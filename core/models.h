@@ -105,8 +105,7 @@ class ModelBuilder {
   std::vector<double> last_purchase_, frequency_, monetary_;
   std::vector<double> current_spend_, baseline_spend_;
   ModelPart part_;
-  const RfmThresholds* counting_rfm_ = nullptr;
-  const BehaviourThresholds* counting_behaviour_ = nullptr;
+  bool counting_ = false;  // Count() counts, with part_.counted_with*
   std::unique_ptr<Models> out_;
 };
 

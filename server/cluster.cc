@@ -234,6 +234,10 @@ class ClusterNode::Metrics : public prometheus::Collectable {
       value(family("nextbest_cluster_model_parts_received_total",
                    "Other nodes' model parts read in full", MetricType::Counter),
             static_cast<double>(x->parts_received()));
+      value(family("nextbest_cluster_model_records_refused_total",
+                   "Models-topic records or parts this node could not read (logged)",
+                   MetricType::Counter),
+            static_cast<double>(x->bad_records()));
     }
     return out;
   }

@@ -112,6 +112,8 @@ TEST_F(ClusterTest, ModelsAndTrendingAreTheWholePopulationsEqualToASingleNode) {
     EXPECT_EQ(got.co_view_pairs(), expected.co_view_pairs());
     EXPECT_EQ(got.consumable_categories(), expected.consumable_categories());
     EXPECT_EQ(MetricValue(n.process->metrics_port(), "nextbest_cluster_model_shards"), kShards);
+    EXPECT_EQ(
+        MetricValue(n.process->metrics_port(), "nextbest_cluster_model_records_refused_total"), 0);
 
     const v1::ListSegmentsResponse seg = segments(n.process->Channel());
     EXPECT_EQ(seg.rfm_population(), expected_segments.rfm_population());

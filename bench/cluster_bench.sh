@@ -44,7 +44,7 @@ echo "$out" | grep "events recorded"
 printf "cluster: %d events acknowledged by Kafka in %.2f s (%.0f/s); applied on every node after %.2f s (%.0f/s)\n" \
   "$events" "$(echo "$t1 - $t0" | bc)" "$(echo "$events / ($t1 - $t0)" | bc -l)" \
   "$(echo "$t2 - $t0" | bc)" "$(echo "$events / ($t2 - $t0)" | bc -l)"
-"$bin/server/nextbest-server" --grpc_address=127.0.0.1:0 --metrics_address= \
+"$bin/server/nextbest-server" --grpc_address=127.0.0.1:0 --metrics_address= --http_address= \
   --data_dir="$work/single" --admin_token_file="$work/admin_token" 2>"$work/single.log" &
 single=$!
 for _ in $(seq 1 300); do grep -q "serving gRPC" "$work/single.log" && break; sleep 0.1; done

@@ -5,7 +5,7 @@ set -euo pipefail
 server_bin=$1 cli_bin=$2 load_bin=$3
 dir=$(mktemp -d)
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
-"$server_bin" --grpc_address=127.0.0.1:0 --metrics_address= --data_dir="$dir/data" 2>"$dir/log" &
+"$server_bin" --grpc_address=127.0.0.1:0 --metrics_address= --http_address= --data_dir="$dir/data" 2>"$dir/log" &
 pid=$!
 for _ in $(seq 1 300); do grep -q "serving gRPC" "$dir/log" && break; sleep 0.1; done
 port=$(sed -n 's/.*serving gRPC on port \([0-9]*\).*/\1/p' "$dir/log")

@@ -217,6 +217,18 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
         absl::StrCat("cannot listen on ", options.grpc_address, " (in use or invalid)"));
   }
 
+  if (!options.http_address.empty()) {
+    app->gateway_ = std::make_unique<HttpGateway>(
+        app->server_->InProcessChannel(grpc::ChannelArguments()), options.http);
+    HttpServerOptions http;
+    http.address = options.http_address;
+    http.threads = options.http_threads;
+    ASSIGN_OR_RETURN(app->http_,
+                     HttpServer::Start(
+                         http, [g = app->gateway_.get()](const HttpRequest& in, HttpResponse& out) {
+                           g->Handle(in, out);
+                         }));
+  }
   if (!options.metrics_address.empty()) {
     try {
       app->exposer_ = std::make_unique<prometheus::Exposer>(options.metrics_address);
@@ -486,6 +498,10 @@ void App::RunTicker() {
 void App::Shutdown(absl::Duration drain) {
   if (shut_down_) return;
   shut_down_ = true;
+  if (http_) {
+    http_->Stop(static_cast<int>(absl::ToInt64Milliseconds(drain)));
+    Log("HTTP server stopped");
+  }
   if (server_) {
     server_->GetHealthCheckService()->SetServingStatus(false);
     server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(drain));

@@ -21,6 +21,8 @@
 #include "server/cluster.h"
 #include "server/config.h"
 #include "server/experiment_metrics.h"
+#include "server/http_gateway.h"
+#include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/services.h"
 #include "storage/ingestor.h"
@@ -56,6 +58,11 @@ struct AppOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
+  // The HTTP/JSON API and the marketer console (server/http_gateway.h);
+  // empty address: none.
+  std::string http_address;
+  int http_threads = 2;
+  HttpGatewayOptions http;
   // Cluster mode when cluster.kafka_brokers is set (server/cluster.h).
   ClusterOptions cluster;
 };
@@ -71,6 +78,7 @@ class App final : public AdminOps {
 
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
+  int http_port() const { return http_ != nullptr ? http_->port() : 0; }
   const storage::RecoveryStats& recovery() const { return ingestor_->recovery(); }
 
   // Health NOT_SERVING, stop accepting calls, let in-flight calls finish
@@ -120,6 +128,8 @@ class App final : public AdminOps {
   std::unique_ptr<BatchPool> batch_pool_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<HttpGateway> gateway_;  // calls server_ in process
+  std::unique_ptr<HttpServer> http_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
 

@@ -17,6 +17,14 @@ ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
           "gRPC listen address HOST:PORT (port 0: any free port)");
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
           "Prometheus /metrics address HOST:PORT (port 0: any; empty: off)");
+ABSL_FLAG(std::string, http_address, "127.0.0.1:8080",
+          "host:port of the HTTP/JSON API and the marketer console (/console/); empty: none");
+ABSL_FLAG(int, http_threads, 2, "HTTP event loops (each serves its connections' calls in turn)");
+ABSL_FLAG(std::vector<std::string>, http_cors_origins, {},
+          "Origins a browser may call the HTTP API from (e.g. https://www.shop.example); * any");
+ABSL_FLAG(int64_t, http_max_stream_bytes, 64 << 20,
+          "HTTP answers of streaming RPCs (JSON lines) are buffered up to this size");
+ABSL_FLAG(bool, http_console, true, "Serve the marketer console under /console/");
 ABSL_FLAG(std::string, data_dir, "./data", "RocksDB data directory (created if missing)");
 ABSL_FLAG(std::string, config, "",
           "Config file (protobuf text format of nextbest.config.v1.ServerConfig)");
@@ -100,6 +108,11 @@ int main(int argc, char** argv) {
   options.grpc_address = absl::GetFlag(FLAGS_grpc_address);
   options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.http_address = absl::GetFlag(FLAGS_http_address);
+  options.http_threads = absl::GetFlag(FLAGS_http_threads);
+  options.http.cors_origins = absl::GetFlag(FLAGS_http_cors_origins);
+  options.http.max_stream_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_http_max_stream_bytes));
+  options.http.console = absl::GetFlag(FLAGS_http_console);
   options.config_path = absl::GetFlag(FLAGS_config);
   options.request_metrics = absl::GetFlag(FLAGS_request_metrics);
   options.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
@@ -139,11 +152,12 @@ int main(int argc, char** argv) {
     nextbest::server::Log("cannot start: %s", app.status().ToString());
     return 1;
   }
-  nextbest::server::Log("serving gRPC on port %d, metrics on port %d, data in %s%s",
-                        (*app)->grpc_port(), (*app)->metrics_port(), options.data_dir,
-                        options.tls_cert_file.empty()        ? " (plaintext)"
-                        : options.tls_client_ca_file.empty() ? " (TLS)"
-                                                             : " (mutual TLS)");
+  nextbest::server::Log(
+      "serving gRPC on port %d, metrics on port %d, HTTP on port %d, data in %s%s",
+      (*app)->grpc_port(), (*app)->metrics_port(), (*app)->http_port(), options.data_dir,
+      options.tls_cert_file.empty()        ? " (plaintext)"
+      : options.tls_client_ca_file.empty() ? " (TLS)"
+                                           : " (mutual TLS)");
 
   int sig = 0;
   // SIGHUP: reload the config file; a bad one is logged and ignored.

@@ -100,7 +100,7 @@ Metrics::Metrics(const std::vector<std::string>& placements, bool request_metric
     : registry_(std::make_shared<prometheus::Registry>()), request_metrics_(request_metrics) {
   auto& requests = prometheus::BuildCounter()
                        .Name("nextbest_requests_total")
-                       .Help("gRPC requests handled, by method and status code")
+                       .Help("API requests handled (gRPC and HTTP/JSON alike), by method and status code")
                        .Register(*registry_);
   latency_ = std::make_shared<AtomicHistogramFamily>(
       "nextbest_request_duration_seconds", "Time from handler entry to Finish, by method", "rpc",

@@ -53,7 +53,7 @@ plan_nodes() {
 start_node() {
   local i=$1
   shift
-  "$bin/server/nextbest-server" --grpc_address="127.0.0.1:${node_port[$i]}" \
+  "$bin/server/nextbest-server" --grpc_address="127.0.0.1:${node_port[$i]}" --http_address= \
     --metrics_address=127.0.0.1:0 --data_dir="$work/node-$i" \
     --admin_token_file="$work/admin_token" --kafka_brokers="$brokers" \
     --shards="$shards" --shard="${node_shard[$i]}" --replicas="$replicas" \

@@ -94,7 +94,8 @@ class ServerProcess {
     int pipe_fds[2];
     if (pipe(pipe_fds) != 0) return false;
     std::vector<std::string> args = {NEXTBEST_SERVER_BIN, "--grpc_address=127.0.0.1:0",
-                                     "--metrics_address=127.0.0.1:0", "--data_dir=" + data_dir};
+                                     "--metrics_address=127.0.0.1:0", "--http_address=127.0.0.1:0",
+                                     "--data_dir=" + data_dir};
     if (test_token) {
       std::filesystem::create_directories(data_dir);
       const std::string token_file = data_dir + "/test_admin_token";
@@ -149,6 +150,7 @@ class ServerProcess {
   int grpc_port() const { return grpc_port_; }
   pid_t pid() const { return pid_; }
   int metrics_port() const { return metrics_port_; }
+  int http_port() const { return http_port_; }
   std::string target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
   // Calls carry the test admin token (every scope).
   std::shared_ptr<grpc::Channel> Channel() const {
@@ -173,6 +175,9 @@ class ServerProcess {
       if (std::regex_search(buf, m, serving)) {
         grpc_port_ = std::stoi(m[1]);
         metrics_port_ = std::stoi(m[2]);
+        std::cmatch h;
+        static const std::regex http("HTTP on port ([0-9]+)");
+        if (std::regex_search(buf, h, http)) http_port_ = std::stoi(h[1]);
         cv_.notify_all();
       }
     }
@@ -189,6 +194,7 @@ class ServerProcess {
   std::string log_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
+  int http_port_ = 0;
   bool eof_ = false;
 };
 

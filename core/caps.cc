@@ -82,6 +82,20 @@ OfferLedger::Reservation OfferLedger::TryReserve(const OfferSpec& offer,
   return Reservation::kOk;
 }
 
+OfferLedger::Reservation OfferLedger::Check(const OfferSpec& offer, absl::string_view customer_id,
+                                            TimeMs now) {
+  if (offer.total_cap < 0) return Reservation::kTotalCap;
+  if (offer.per_customer_cap > 0 && !customer_id.empty() &&
+      ShownTo(offer, customer_id, now) >= offer.per_customer_cap) {
+    return Reservation::kCustomerCap;
+  }
+  if (offer.total_cap > 0 && offer.counters != nullptr &&
+      offer.counters->served.load(std::memory_order_relaxed) >= offer.total_cap) {
+    return Reservation::kTotalCap;
+  }
+  return Reservation::kOk;
+}
+
 int OfferLedger::ShownTo(const OfferSpec& offer, absl::string_view customer_id, TimeMs now) {
   const Key key = MakeKey(customer_id, offer.id);
   Shard& shard = ShardFor(key);

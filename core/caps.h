@@ -60,6 +60,8 @@ class OfferLedger {
   // cap is reached. Exact under concurrent calls.
   enum class Reservation : uint8_t { kOk, kCustomerCap, kTotalCap };
   Reservation TryReserve(const OfferSpec& offer, absl::string_view customer_id, TimeMs now);
+  // What TryReserve would answer, reserving nothing (previews).
+  Reservation Check(const OfferSpec& offer, absl::string_view customer_id, TimeMs now);
   // Showings of `offer` to the customer within the rolling period before `now`.
   int ShownTo(const OfferSpec& offer, absl::string_view customer_id, TimeMs now);
 

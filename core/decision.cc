@@ -239,7 +239,10 @@ void Select(Pipeline& p) {
     if (c.offer >= 0) {
       if (p.request.ledger != nullptr) {
         const OfferSpec& o = p.request.config->offers[c.offer];
-        const auto res = p.request.ledger->TryReserve(o, p.request.customer_id, p.request.now);
+        const auto res =
+            p.request.preview
+                ? p.request.ledger->Check(o, p.request.customer_id, p.request.now)
+                : p.request.ledger->TryReserve(o, p.request.customer_id, p.request.now);
         if (res != OfferLedger::Reservation::kOk) {
           p.Drop(c.product, c.offer,
                  res == OfferLedger::Reservation::kCustomerCap ? DropRule::kOfferCustomerCap

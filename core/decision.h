@@ -131,6 +131,7 @@ struct DecisionRequest {
   absl::string_view customer_id;            // for per-customer caps
   const Models* models = nullptr;           // nullptr: no neighbours/segments yet
   OfferLedger* ledger = nullptr;            // nullptr: caps not reserved (benchmarks)
+  bool preview = false;                     // caps checked, nothing reserved
   Explanation* explain = nullptr;           // nullptr: no explanation work
   CountryIndex country = kNoCountry;        // kNoCountry: store's, customer's, default
   StoreIndex store = kNoStore;

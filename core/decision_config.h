@@ -109,7 +109,8 @@ struct OfferSpec {
   std::string title;
   std::string text;  // shown as the reason, e.g. "2e halve prijs op koffie"
   Condition eligibility;
-  TimeMs start = 0, end = 0;  // [start, end); 0 = open
+  std::string eligibility_text;  // as written in the config, for display only
+  TimeMs start = 0, end = 0;     // [start, end); 0 = open
   double priority = 1;
   double value = 1;
   std::vector<std::string> placements;

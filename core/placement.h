@@ -57,6 +57,8 @@ struct Arbitration {
 
 struct PlacementSpec {
   std::string id;
+  // The placement as written in the config (text), for display only.
+  std::string config_text;
   std::vector<SourceSpec> sources;
   int default_count = 10;
   int max_count = 50;

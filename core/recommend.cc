@@ -108,13 +108,14 @@ absl::StatusOr<Recommendation> Recommend(const Snapshot& s, const RecommendQuery
   if (!q.request_id.empty()) d.rotation_seed = StableHash(q.request_id, 3) | 1;  // non-zero
   d.require_consent = s.config.require_consent;
   d.now = time;
+  d.preview = q.preview;
 
   Recommendation out;
   out.placement = spec;
   out.ran = d.placement;
   out.assignment = assignment;
   out.time = d.now;
-  if (s.ids != nullptr) out.id = s.ids->Next(time);
+  if (s.ids != nullptr && !q.preview) out.id = s.ids->Next(time);
   if (q.explain) d.explain = &out.explanation.emplace();
   out.decision = Decide(catalog, s.trending, d);
   if (assignment.control && !out.decision.personalized && WantsPersonal(*spec)) {
@@ -122,7 +123,7 @@ absl::StatusOr<Recommendation> Recommend(const Snapshot& s, const RecommendQuery
                                 ? FallbackReason::kHoldout
                                 : FallbackReason::kControl;
   }
-  if (assignment.Any() && s.log != nullptr) Log(s, q, out);
+  if (assignment.Any() && s.log != nullptr && !q.preview) Log(s, q, out);
   return out;
 }
 

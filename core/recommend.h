@@ -59,6 +59,10 @@ struct RecommendQuery {
   std::optional<TimeMs> time;    // the decision time; default `now`
   absl::string_view request_id;  // rotation seed; empty: no rotation
   bool explain = false;
+  // What the customer would be shown, counting nothing: no cap showing
+  // reserved, no decision id, nothing logged for attribution or
+  // experiments (the marketer console; support tools).
+  bool preview = false;
 };
 
 struct Recommendation {

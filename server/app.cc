@@ -197,6 +197,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   app->admin_ = std::make_unique<AdminServiceImpl>(deps);
   app->privacy_ = std::make_unique<PrivacyServiceImpl>(deps);
   app->experiments_ = std::make_unique<ExperimentServiceImpl>(deps);
+  app->insight_ = std::make_unique<InsightServiceImpl>(deps);
   app->decisions_->SetMessageAllocatorFor_Recommend(&app->recommend_allocator_);
   app->customers_->SetMessageAllocatorFor_GetProfile(&app->profile_allocator_);
 
@@ -211,6 +212,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   builder.RegisterService(app->admin_.get());
   builder.RegisterService(app->privacy_.get());
   builder.RegisterService(app->experiments_.get());
+  builder.RegisterService(app->insight_.get());
   app->server_ = builder.BuildAndStart();
   if (app->server_ == nullptr || app->grpc_port_ == 0) {
     return absl::UnavailableError(

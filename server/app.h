@@ -120,6 +120,7 @@ class App final : public AdminOps {
   std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<PrivacyServiceImpl> privacy_;
   std::unique_ptr<ExperimentServiceImpl> experiments_;
+  std::unique_ptr<InsightServiceImpl> insight_;
   std::shared_ptr<ExperimentMetrics> experiment_metrics_;
   std::shared_ptr<prometheus::Collectable> cluster_metrics_;
   bool serving_ = false;  // health, in cluster mode (ticker thread)

@@ -106,6 +106,7 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p,
                                                 const std::string& field) {
   core::PlacementSpec spec;
   spec.id = p.id();
+  google::protobuf::TextFormat::PrintToString(p, &spec.config_text);
   if (spec.id.empty()) return Invalid(field + ".id", "required");
   if (p.sources_size() == 0) return Invalid(field + ".sources", "at least one source");
   for (int i = 0; i < p.sources_size(); ++i) {
@@ -242,6 +243,7 @@ absl::StatusOr<core::OfferSpec> ToOffer(const cfg::OfferConfig& o, const std::st
   auto cond = ToCondition(o.eligibility(), field + ".eligibility", markets, segments);
   if (!cond.ok()) return cond.status();
   out.eligibility = std::move(*cond);
+  if (o.has_eligibility()) out.eligibility_text = o.eligibility().ShortDebugString();
   auto start = ParseDate(o.start(), field + ".start");
   if (!start.ok()) return start.status();
   auto end = ParseDate(o.end(), field + ".end");

@@ -35,6 +35,7 @@ absl::Status DecisionServiceImpl::Decide(const v1::RecommendRequest& request,
   if (ctx.has_time()) q.time = ToTimeMs(ctx.time());
   q.request_id = request.request_id();
   q.explain = request.explain();
+  q.preview = request.preview();
 
   core::ReadGuard guard(deps_.live->epochs);
   const core::Snapshot snapshot = core::Snapshot::Of(*deps_.live);

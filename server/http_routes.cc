@@ -20,6 +20,7 @@
 #include "nextbest/v1/decisions.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
 #include "nextbest/v1/experiments.grpc.pb.h"
+#include "nextbest/v1/insight.grpc.pb.h"
 #include "nextbest/v1/privacy.grpc.pb.h"
 #include "server/http_gateway.h"
 
@@ -108,7 +109,8 @@ struct HttpGateway::Routes {
         catalog(v1::CatalogService::NewStub(channel)),
         privacy(v1::PrivacyService::NewStub(channel)),
         experiments(v1::ExperimentService::NewStub(channel)),
-        admin(v1::AdminService::NewStub(channel)) {}
+        admin(v1::AdminService::NewStub(channel)),
+        insight(v1::InsightService::NewStub(channel)) {}
 
   std::unique_ptr<v1::DecisionService::Stub> decisions;
   std::unique_ptr<v1::EventService::Stub> events;
@@ -117,6 +119,7 @@ struct HttpGateway::Routes {
   std::unique_ptr<v1::PrivacyService::Stub> privacy;
   std::unique_ptr<v1::ExperimentService::Stub> experiments;
   std::unique_ptr<v1::AdminService::Stub> admin;
+  std::unique_ptr<v1::InsightService::Stub> insight;
   std::vector<HttpRoute> table;
 };
 
@@ -130,6 +133,7 @@ std::unique_ptr<HttpGateway::Routes> HttpGateway::MakeRoutes(
   using P = v1::PrivacyService::Stub;
   using X = v1::ExperimentService::Stub;
   using A = v1::AdminService::Stub;
+  using I = v1::InsightService::Stub;
   constexpr bool kBody = true, kQuery = false;
   auto add = [&](const char* method, const char* path, const char* rpc, Invoker invoke,
                  bool stream_out = false) {
@@ -175,6 +179,9 @@ std::unique_ptr<HttpGateway::Routes> HttpGateway::MakeRoutes(
       Unary(r->admin.get(), &A::RebuildModels, kBody));
   add("GET", "/v1/segments", "ListSegments", Unary(r->admin.get(), &A::ListSegments, kQuery));
   add("POST", "/v1/checkpoints", "Checkpoint", Unary(r->admin.get(), &A::Checkpoint, kBody));
+  // InsightService
+  add("GET", "/v1/config", "DescribeConfig", Unary(r->insight.get(), &I::DescribeConfig, kQuery));
+  add("GET", "/v1/status", "GetStatus", Unary(r->insight.get(), &I::GetStatus, kQuery));
   return r;
 }
 

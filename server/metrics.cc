@@ -50,6 +50,26 @@ std::vector<prometheus::MetricFamily> AtomicHistogramFamily::Collect() const {
   return {family};
 }
 
+double AtomicHistogramFamily::Quantile(double q) const {
+  std::vector<uint64_t> counts(bounds_.size() + 1, 0);
+  uint64_t total = 0;
+  for (const auto& s : series_) {
+    for (size_t i = 0; i <= bounds_.size(); ++i) {
+      const uint64_t c = s->counts[i].load(std::memory_order_relaxed);
+      counts[i] += c;
+      total += c;
+    }
+  }
+  if (total == 0) return 0;
+  const double rank = q * static_cast<double>(total);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds_.size(); ++i) {
+    cumulative += counts[i];
+    if (static_cast<double>(cumulative) >= rank) return bounds_[i];
+  }
+  return std::numeric_limits<double>::infinity();
+}
+
 const char* RpcName(Rpc rpc) {
   switch (rpc) {
     case Rpc::kRecordEvents:
@@ -76,6 +96,10 @@ const char* RpcName(Rpc rpc) {
       return "RebuildModels";
     case Rpc::kListSegments:
       return "ListSegments";
+    case Rpc::kDescribeConfig:
+      return "DescribeConfig";
+    case Rpc::kGetStatus:
+      return "GetStatus";
     case Rpc::kDecideForAll:
       return "DecideForAll";
     case Rpc::kSetConsent:

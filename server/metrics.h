@@ -36,6 +36,9 @@ class AtomicHistogramFamily final : public prometheus::Collectable {
     s.sum_ns.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
   }
   std::vector<prometheus::MetricFamily> Collect() const override;
+  // The upper bound of the bucket holding quantile `q` of every series'
+  // observations together (0 with none; +Inf past the last bound).
+  double Quantile(double q) const;
 
  private:
   struct Series {
@@ -68,6 +71,8 @@ enum class Rpc : int {
   kCheckpoint,
   kListErasures,
   kGetExperimentReport,
+  kDescribeConfig,
+  kGetStatus,
   kCount
 };
 
@@ -94,6 +99,13 @@ class Metrics {
   void RecordDecision(size_t placement, double seconds) {
     if (request_metrics_) decision_->Observe(placement, seconds);
   }
+
+  // Read back for the console (InsightService.GetStatus).
+  int64_t CallsOk(Rpc rpc) const {
+    return static_cast<int64_t>(requests_[static_cast<int>(rpc)][0]->Value());
+  }
+  int64_t EventsAccepted() const { return static_cast<int64_t>(events_accepted_->Value()); }
+  double DecisionQuantile(double q) const { return decision_->Quantile(q); }
 
   struct Snapshot {
     double queue_depth;

@@ -29,6 +29,8 @@ Scope RpcScope(Rpc rpc) {
     case Rpc::kListErasures:
       return Scope::kPrivacy;
     case Rpc::kGetExperimentReport:
+    case Rpc::kDescribeConfig:
+    case Rpc::kGetStatus:
       return Scope::kReport;
     case Rpc::kCount:
       break;

@@ -17,6 +17,7 @@
 #include "nextbest/v1/decisions.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
 #include "nextbest/v1/experiments.grpc.pb.h"
+#include "nextbest/v1/insight.grpc.pb.h"
 #include "nextbest/v1/privacy.grpc.pb.h"
 #include "server/auth.h"
 #include "server/batch_pool.h"
@@ -182,6 +183,21 @@ class ExperimentServiceImpl final : public v1::ExperimentService::CallbackServic
 
  private:
   const ServiceDeps deps_;
+};
+
+class InsightServiceImpl final : public v1::InsightService::CallbackService {
+ public:
+  explicit InsightServiceImpl(const ServiceDeps& deps);
+  grpc::ServerUnaryReactor* DescribeConfig(grpc::CallbackServerContext* ctx,
+                                           const v1::DescribeConfigRequest* request,
+                                           v1::DescribeConfigResponse* response) override;
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* ctx,
+                                      const v1::GetStatusRequest* request,
+                                      v1::GetStatusResponse* response) override;
+
+ private:
+  const ServiceDeps deps_;
+  const core::TimeMs started_at_;
 };
 
 }  // namespace nextbest::server

@@ -18,6 +18,8 @@ ABSL_FLAG(std::string, exclude, "", "recommend: comma-separated product ids neve
 ABSL_FLAG(bool, explain, false, "recommend: explain sources, scores and dropped candidates");
 ABSL_FLAG(std::string, request_id, "",
           "recommend: the request's id (placements with rotation vary by it)");
+ABSL_FLAG(bool, preview, false,
+          "recommend: what the customer would see, counting nothing (no cap showing, no log)");
 ABSL_FLAG(int64_t, max_customers, 0, "newsletter: stop after this many customers (0 = all)");
 ABSL_FLAG(std::vector<std::string>, shard_targets, {},
           "newsletter in a cluster: one node of every shard, HOST:PORT,... (each runs over its "
@@ -105,6 +107,7 @@ int Recommend() {
   ctx->set_channel(ParseChannel(absl::GetFlag(FLAGS_channel)));
   req.set_explain(absl::GetFlag(FLAGS_explain));
   req.set_request_id(absl::GetFlag(FLAGS_request_id));
+  req.set_preview(absl::GetFlag(FLAGS_preview));
   auto time = TimeFlag();
   if (!time.ok()) return Usage("recommend: " + std::string(time.status().message()));
   if (time->has_value()) *ctx->mutable_time() = ToTimestamp(**time);

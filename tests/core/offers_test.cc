@@ -74,6 +74,30 @@ TEST_F(OfferTest, PerCustomerAndTotalCapsAreExact) {
   EXPECT_EQ(Offers(Decide(*catalog_, *trending_, r)), (std::vector<std::string>{"a", "later"}));
 }
 
+// A preview obeys the caps but reserves nothing: the customer's real
+// requests still get every showing.
+TEST_F(OfferTest, PreviewObeysCapsAndReservesNothing) {
+  config_.offers[0].per_customer_cap = 1;
+  config_.offers[3].total_cap = 1;
+  const PlacementSpec& spec = config_.placements[0];
+  CustomerState c = Consenting();
+  auto shown = [&](bool preview) {
+    DecisionRequest r = Request(spec, &c);
+    r.customer_id = "c-preview";
+    r.preview = preview;
+    std::vector<std::string> ids;
+    for (const auto& it : Decide(*catalog_, *trending_, r).items) {
+      if (it.offer >= 0) ids.push_back(config_.offers[it.offer].id);
+    }
+    return ids;
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(shown(true), (std::vector<std::string>{"a", "push"}));
+  EXPECT_EQ(config_.offers[3].counters->served.load(), 0);
+  EXPECT_EQ(shown(false), (std::vector<std::string>{"a", "push"}));  // reserves both
+  EXPECT_EQ(shown(true), std::vector<std::string>{}) << "a capped preview shows what is left";
+  EXPECT_EQ(shown(false), std::vector<std::string>{});
+}
+
 TEST_F(OfferTest, CapsHoldUnderConcurrentRequests) {
   config_.offers[0].per_customer_cap = 3;
   config_.offers[0].cap_period_ms = 7 * kDay;

@@ -18,6 +18,7 @@
 #include "nextbest/v1/decisions.grpc.pb.h"
 #include "nextbest/v1/events.grpc.pb.h"
 #include "nextbest/v1/experiments.grpc.pb.h"
+#include "nextbest/v1/insight.grpc.pb.h"
 #include "nextbest/v1/privacy.grpc.pb.h"
 #include "tests/server/server_process.h"
 
@@ -170,6 +171,14 @@ std::vector<RpcCase> AllRpcs() {
          v1::GetExperimentReportResponse resp;
          return stub->GetExperimentReport(&ctx, v1::GetExperimentReportRequest(), &resp)
              .error_code();
+       }},
+      {"DescribeConfig", "REPORT",
+       [](auto ch) {
+         return Unary(ch, &v1::InsightService::Stub::DescribeConfig, v1::DescribeConfigRequest());
+       }},
+      {"GetStatus", "REPORT",
+       [](auto ch) {
+         return Unary(ch, &v1::InsightService::Stub::GetStatus, v1::GetStatusRequest());
        }},
   };
 }

@@ -122,10 +122,11 @@ const char* RpcName(Rpc rpc) {
 
 Metrics::Metrics(const std::vector<std::string>& placements, bool request_metrics)
     : registry_(std::make_shared<prometheus::Registry>()), request_metrics_(request_metrics) {
-  auto& requests = prometheus::BuildCounter()
-                       .Name("nextbest_requests_total")
-                       .Help("API requests handled (gRPC and HTTP/JSON alike), by method and status code")
-                       .Register(*registry_);
+  auto& requests =
+      prometheus::BuildCounter()
+          .Name("nextbest_requests_total")
+          .Help("API requests handled (gRPC and HTTP/JSON alike), by method and status code")
+          .Register(*registry_);
   latency_ = std::make_shared<AtomicHistogramFamily>(
       "nextbest_request_duration_seconds", "Time from handler entry to Finish, by method", "rpc",
       std::vector<double>{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3,

@@ -11,6 +11,9 @@ grpc::ServerUnaryReactor* CatalogServiceImpl::UpsertProducts(
       [&] { return AsCommand(ToUpsertProducts(*request, deps_.limits)); }, response,
       [](const storage::WriteResult& r, v1::UpsertProductsResponse& out) {
         out.set_upserted(static_cast<int32_t>(r.accepted));
+        out.set_created(static_cast<int32_t>(r.created));
+        out.set_unchanged(static_cast<int32_t>(r.unchanged));
+        out.set_updated(static_cast<int32_t>(r.accepted - r.created - r.unchanged));
       });
 }
 

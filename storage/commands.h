@@ -151,6 +151,8 @@ struct WriteResult {
   int64_t duplicates = 0;  // events already recorded earlier
   // Events of an erased customer timestamped before the erasure: dropped.
   int64_t suppressed = 0;
+  int64_t created = 0;    // UpsertProducts: new products (of accepted)
+  int64_t unchanged = 0;  // UpsertProducts: equal to the catalog's (of accepted)
   Erasure erasure;                       // EraseCustomer
   bool consent_personalization = false;  // SetConsent: the consents now
   bool consent_marketing_email = false;

@@ -35,10 +35,18 @@ absl::Status Ingestor::Apply(const UpsertCustomers& c, Group& g, WriteResult& r)
 
 absl::Status Ingestor::Apply(const UpsertProducts& c, Group& g, WriteResult& r) {
   for (const core::Product& p : c.products) {
-    g.batch().Put(store_->handle(Cf::kProducts), p.id,
-                  codec::ProductToRecord(p).SerializeAsString());
-    g.catalog().UpsertProduct(p);
+    std::string record = codec::ProductToRecord(p).SerializeAsString();
     ++r.accepted;
+    const core::Catalog& now = g.catalog().current();
+    const std::optional<core::ProductIndex> existing = now.FindProduct(p.id);
+    if (!existing.has_value() || !now.product(*existing).listed) {
+      ++r.created;
+    } else if (codec::ProductToRecord(now.product(*existing)).SerializeAsString() == record) {
+      ++r.unchanged;  // a feed sent again: nothing to write or publish
+      continue;
+    }
+    g.batch().Put(store_->handle(Cf::kProducts), p.id, record);
+    g.catalog().UpsertProduct(p);
   }
   return absl::OkStatus();
 }

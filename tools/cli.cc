@@ -23,6 +23,8 @@ ABSL_FLAG(std::string, store, "", "Store id");
 ABSL_FLAG(std::string, time, "",
           "Event time (track) or decision time (recommend), RFC 3339; default now");
 ABSL_FLAG(std::string, channel, "web", "web|app|store|email|call_center");
+ABSL_FLAG(std::string, file, "",
+          "track: JSON-lines events (- for stdin); import: the file (.csv, .jsonl, .xml)");
 ABSL_FLAG(std::string, out, "", "newsletter, erasures: write to this file instead of stdout");
 ABSL_FLAG(std::string, tls_ca_file, "", "Connect with TLS, trusting this CA (PEM)");
 ABSL_FLAG(std::string, tls_cert_file, "", "Client certificate (PEM) for mutual TLS");

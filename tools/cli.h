@@ -35,6 +35,7 @@ ABSL_DECLARE_FLAG(std::string, store);
 ABSL_DECLARE_FLAG(std::string, time);
 ABSL_DECLARE_FLAG(std::string, channel);
 ABSL_DECLARE_FLAG(std::string, out);
+ABSL_DECLARE_FLAG(std::string, file);
 ABSL_DECLARE_FLAG(std::string, token_file);
 ABSL_DECLARE_FLAG(std::string, data_dir);
 
@@ -127,7 +128,8 @@ int Erase();
 int Export();
 int Erasures();
 int HashToken();
-int Eval();  // cli_eval.cc
+int Import(absl::string_view kind);  // cli_import.cc: products, stock, events
+int Eval();                          // cli_eval.cc
 int World();
 
 }  // namespace nextbest::cli

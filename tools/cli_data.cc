@@ -19,7 +19,6 @@
 #include "tools/cli.h"
 #include "tools/demo_retailer.h"
 
-ABSL_FLAG(std::string, file, "", "track: JSON-lines file of events (- for stdin)");
 ABSL_FLAG(std::string, type, "", "track: view|add_to_cart|remove_from_cart|purchase|return");
 ABSL_FLAG(int, quantity, 1, "track: quantity");
 ABSL_FLAG(std::string, size, "", "track: the size bought or returned (purchase/return), e.g. M");

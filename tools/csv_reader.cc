@@ -68,6 +68,7 @@ absl::Status CsvReader::Fill() {
   while (rows_.empty() && !eof_) {
     in_.read(buf, sizeof buf);
     const size_t n = static_cast<size_t>(in_.gcount());
+    bytes_read_ += static_cast<int64_t>(n);
     if (n > 0 && csv_parse(&parser_->p, buf, n, OnField, OnRecord, &sink) != n) {
       return absl::InvalidArgumentError(absl::StrCat(path_, ": malformed CSV near record ",
                                                      record_ + 1, ": ",

@@ -33,6 +33,8 @@ class CsvReader {
   absl::StatusOr<bool> Next(std::vector<std::string>& row);
   // The record number of the row last returned (the header is 1).
   int64_t record() const { return record_; }
+  // Bytes of the file parsed so far (for progress).
+  int64_t bytes_read() const { return bytes_read_; }
 
  private:
   CsvReader() = default;
@@ -47,6 +49,7 @@ class CsvReader {
   std::vector<std::string> current_;
   bool eof_ = false;
   int64_t record_ = 0;
+  int64_t bytes_read_ = 0;
 };
 
 }  // namespace nextbest::tools

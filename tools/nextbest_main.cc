@@ -19,6 +19,7 @@ struct Command {
   const char* name;
   int (*run)();
   const char* summary;
+  int (*run_kind)(absl::string_view) = nullptr;  // commands with a kind: `import products`
 };
 
 constexpr Command kCommands[] = {
@@ -47,6 +48,9 @@ constexpr Command kCommands[] = {
      "every erasure on record (hashes and times), for backups"},
     {"hash-token", nextbest::cli::HashToken,
      "the token_sha256 of a caller's token (--new_token makes one)"},
+    {"import", nullptr,
+     "load products|stock|events from a file (--file; CSV, JSON lines, Merchant XML)",
+     nextbest::cli::Import},
     {"eval", nextbest::cli::Eval,
      "offline evaluation of the placements on an interaction log (--events)"},
     {"world", nextbest::cli::World, "write a generated world's log for eval (--world=demo|hard)"},
@@ -70,10 +74,16 @@ std::string UsageText() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(UsageText());
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() != 2) return nextbest::cli::Usage("expected exactly one command");
+  if (args.size() < 2) return nextbest::cli::Usage("expected a command");
   const std::string name = args[1];
   for (const Command& c : kCommands) {
-    if (name == c.name) return c.run();
+    if (name != c.name) continue;
+    if (c.run_kind != nullptr) {
+      if (args.size() != 3) return nextbest::cli::Usage(name + ": expected a kind, e.g. products");
+      return c.run_kind(args[2]);
+    }
+    if (args.size() != 2) return nextbest::cli::Usage("expected exactly one command");
+    return c.run();
   }
   return nextbest::cli::Usage("unknown command '" + name + "'");
 }

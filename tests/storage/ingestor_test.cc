@@ -114,6 +114,34 @@ TEST_F(IngestorTest, EventsForUnknownProductsAreKeptAndLinkUpWhenListed) {
   EXPECT_TRUE(live_->catalog.Get()->product(*idx).listed);
 }
 
+// A feed sent again: equal products are counted unchanged and not written;
+// a changed one is updated; an unlisted one (known from events) is created.
+TEST_F(IngestorTest, UpsertProductsCountsCreatedUpdatedUnchanged) {
+  LoadCatalog();
+  ASSERT_TRUE(Record({View("c1", "e1", "p-seen", kT0)}).ok());
+  core::Product a;
+  a.id = "p-a";
+  a.name = "A";
+  a.category_path = {"X"};
+  a.active = true;
+  core::Product seen = a;
+  seen.id = "p-seen";
+  auto first = ingestor_->SubmitAndWait(UpsertProducts{{a, seen}});
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->accepted, 2);
+  EXPECT_EQ(first->created, 2);
+  EXPECT_EQ(first->unchanged, 0);
+  core::Product changed = a;
+  changed.name = "A, renamed";
+  auto second = ingestor_->SubmitAndWait(UpsertProducts{{changed, seen}});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->accepted, 2);
+  EXPECT_EQ(second->created, 0);
+  EXPECT_EQ(second->unchanged, 1);
+  const core::Catalog& catalog = *live_->catalog.Get();
+  EXPECT_EQ(catalog.product(*catalog.FindProduct("p-a")).name, "A, renamed");
+}
+
 TEST_F(IngestorTest, EverythingIsRecoveredAfterReopen) {
   LoadCatalog();
   UpsertCustomers c;

@@ -220,8 +220,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const AppOptions& options,
   }
 
   if (!options.http_address.empty()) {
-    app->gateway_ = std::make_unique<HttpGateway>(
-        app->server_->InProcessChannel(grpc::ChannelArguments()), options.http);
+    app->gateway_ =
+        std::make_unique<HttpGateway>(app->server_->InProcessChannel(grpc::ChannelArguments()),
+                                      options.http, app->decisions_.get());
     HttpServerOptions http;
     http.address = options.http_address;
     http.threads = options.http_threads;

@@ -48,6 +48,17 @@ absl::Status DecisionServiceImpl::Decide(const v1::RecommendRequest& request,
   return absl::OkStatus();
 }
 
+grpc::Status DecisionServiceImpl::RecommendDirect(absl::string_view authorization,
+                                                  const v1::RecommendRequest& request,
+                                                  v1::RecommendResponse& response) {
+  const auto start = Clock::now();
+  absl::Status s = AuthorizeHeader(deps_, authorization, Rpc::kRecommend);
+  if (s.ok()) s = Decide(request, response);
+  grpc::Status g = ToGrpcStatus(s);
+  deps_.metrics->RecordRpc(Rpc::kRecommend, g.error_code(), SecondsSince(start));
+  return g;
+}
+
 grpc::ServerUnaryReactor* DecisionServiceImpl::Recommend(grpc::CallbackServerContext* ctx,
                                                          const v1::RecommendRequest* request,
                                                          v1::RecommendResponse* response) {

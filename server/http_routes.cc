@@ -23,6 +23,7 @@
 #include "nextbest/v1/insight.grpc.pb.h"
 #include "nextbest/v1/privacy.grpc.pb.h"
 #include "server/http_gateway.h"
+#include "server/services.h"
 
 namespace nextbest::server {
 namespace {
@@ -99,6 +100,18 @@ Invoker ClientStream(Stub* stub,
   };
 }
 
+// Recommend without the in-process round trip (see http_gateway.h).
+Invoker DirectRecommend(DecisionServiceImpl* decisions, bool from_body) {
+  return [decisions, from_body](HttpCall& call) {
+    v1::RecommendRequest request;
+    if (grpc::Status s = call.Fill(request, from_body); !s.ok()) return s;
+    v1::RecommendResponse response;
+    grpc::Status s = decisions->RecommendDirect(call.request().authorization, request, response);
+    if (s.ok()) call.Append(response);
+    return s;
+  };
+}
+
 }  // namespace
 
 struct HttpGateway::Routes {
@@ -124,7 +137,7 @@ struct HttpGateway::Routes {
 };
 
 std::unique_ptr<HttpGateway::Routes> HttpGateway::MakeRoutes(
-    const std::shared_ptr<grpc::Channel>& channel) {
+    const std::shared_ptr<grpc::Channel>& channel, DecisionServiceImpl* decisions) {
   auto r = std::make_unique<Routes>(channel);
   using D = v1::DecisionService::Stub;
   using E = v1::EventService::Stub;
@@ -140,10 +153,12 @@ std::unique_ptr<HttpGateway::Routes> HttpGateway::MakeRoutes(
     r->table.push_back(HttpRoute::Parse(method, path, rpc, std::move(invoke), stream_out));
   };
   // DecisionService
+  const bool direct = decisions != nullptr && decisions->direct_ok();
   add("POST", "/v1/customers/{customer_id}:recommend", "Recommend",
-      Unary(r->decisions.get(), &D::Recommend, kBody));
+      direct ? DirectRecommend(decisions, kBody) : Unary(r->decisions.get(), &D::Recommend, kBody));
   add("GET", "/v1/customers/{customer_id}:recommend", "Recommend",
-      Unary(r->decisions.get(), &D::Recommend, kQuery));
+      direct ? DirectRecommend(decisions, kQuery)
+             : Unary(r->decisions.get(), &D::Recommend, kQuery));
   add("GET", "/v1/ping", "Ping", Unary(r->decisions.get(), &D::Ping, kQuery));
   add("POST", "/v1/decisions:decideForAll", "DecideForAll",
       ServerStream(r->decisions.get(), &D::DecideForAll, kBody), true);
@@ -187,8 +202,9 @@ std::unique_ptr<HttpGateway::Routes> HttpGateway::MakeRoutes(
 
 const std::vector<HttpRoute>& HttpGateway::table() const { return routes_->table; }
 
-HttpGateway::HttpGateway(std::shared_ptr<grpc::Channel> channel, HttpGatewayOptions options)
-    : options_(std::move(options)), routes_(MakeRoutes(channel)) {}
+HttpGateway::HttpGateway(std::shared_ptr<grpc::Channel> channel, HttpGatewayOptions options,
+                         DecisionServiceImpl* decisions)
+    : options_(std::move(options)), routes_(MakeRoutes(channel, decisions)) {}
 
 HttpGateway::~HttpGateway() = default;
 

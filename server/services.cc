@@ -43,4 +43,10 @@ absl::Status Authorize(const ServiceDeps& deps, const grpc::ServerContextBase& c
   return deps.auth->Get()->Check(ctx, RpcScope(rpc), RpcName(rpc));
 }
 
+absl::Status AuthorizeHeader(const ServiceDeps& deps, absl::string_view authorization, Rpc rpc) {
+  core::ReadGuard guard(deps.live->epochs);
+  return deps.auth->Get()->Authorize(
+      RpcScope(rpc), authorization.empty() ? nullptr : &authorization, {}, RpcName(rpc));
+}
+
 }  // namespace nextbest::server

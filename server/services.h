@@ -69,6 +69,8 @@ Scope RpcScope(Rpc rpc);
 // OK if the call may run: its scope is open to anonymous callers or its
 // credential's caller holds it; UNAUTHENTICATED / PERMISSION_DENIED.
 absl::Status Authorize(const ServiceDeps& deps, const grpc::ServerContextBase& ctx, Rpc rpc);
+// The same for a caller who sent `authorization` (empty: none) over HTTP.
+absl::Status AuthorizeHeader(const ServiceDeps& deps, absl::string_view authorization, Rpc rpc);
 
 class EventServiceImpl final : public v1::EventService::CallbackService {
  public:
@@ -129,6 +131,13 @@ class DecisionServiceImpl final : public v1::DecisionService::CallbackService {
   // Recommend without gRPC around it: validation, the decision, the
   // response (also what the request fuzzer drives).
   absl::Status Decide(const v1::RecommendRequest& request, v1::RecommendResponse& response);
+  // The HTTP gateway's Recommend (server/http_gateway.h): the caller's
+  // `authorization` header checked as gRPC's metadata is, then Decide, and
+  // the same `rpc="Recommend"` metric — without a gRPC round trip. Not in
+  // cluster mode (the gateway then calls through gRPC, which forwards).
+  grpc::Status RecommendDirect(absl::string_view authorization, const v1::RecommendRequest& request,
+                               v1::RecommendResponse& response);
+  bool direct_ok() const { return deps_.cluster == nullptr; }
 
  private:
   const ServiceDeps deps_;

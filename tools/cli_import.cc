@@ -113,9 +113,10 @@ grpc::Status SendBatch(std::vector<FeedRecordOf<M>>& batch, Summary& sum, Send s
 }
 
 void PrintSummary(absl::string_view what, const Summary& s) {
-  std::printf("%s: %lld read, %lld sent", std::string(what).c_str(),
-              static_cast<long long>(s.read), static_cast<long long>(s.sent));
-  if (s.skipped > 0) std::printf(", %lld skipped (loaded before)", static_cast<long long>(s.skipped));
+  std::printf("%s: %lld read, %lld sent", std::string(what).c_str(), static_cast<long long>(s.read),
+              static_cast<long long>(s.sent));
+  if (s.skipped > 0)
+    std::printf(", %lld skipped (loaded before)", static_cast<long long>(s.skipped));
   if (what == "products") {
     std::printf(" (created %lld, updated %lld, unchanged %lld)", static_cast<long long>(s.created),
                 static_cast<long long>(s.updated), static_cast<long long>(s.unchanged));
@@ -127,10 +128,10 @@ void PrintSummary(absl::string_view what, const Summary& s) {
   }
   std::printf(", %zu rejected\n", s.rejected.size());
   if (s.out_of_order > 0) {
-    std::printf("  %lld events earlier than one before them (first at line %lld): loaded; sort "
-                "the file by time for the exact order\n",
-                static_cast<long long>(s.out_of_order),
-                static_cast<long long>(s.first_out_of_order_line));
+    std::printf(
+        "  %lld events earlier than one before them (first at line %lld): loaded; sort "
+        "the file by time for the exact order\n",
+        static_cast<long long>(s.out_of_order), static_cast<long long>(s.first_out_of_order_line));
   }
   for (const auto& [line, reason] : s.rejected) {
     std::printf("  line %lld: %s\n", static_cast<long long>(line), reason.c_str());
@@ -140,8 +141,8 @@ void PrintSummary(absl::string_view what, const Summary& s) {
 // Reads all records, batches them and sends each batch with `send`;
 // `acknowledged` runs after each batch the server took.
 template <typename M, typename Send>
-int Run(absl::string_view what, tools::FeedReader<M>& reader, int64_t skip, Summary& sum,
-        Send send, const std::function<void(int64_t records)>& acknowledged = nullptr) {
+int Run(absl::string_view what, tools::FeedReader<M>& reader, int64_t skip, Summary& sum, Send send,
+        const std::function<void(int64_t records)>& acknowledged = nullptr) {
   const std::string file = absl::GetFlag(FLAGS_file);
   tools::Progress progress(std::string(what), FileSize(file));
   const size_t batch_size = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_batch)));
@@ -204,28 +205,28 @@ int ImportProducts() {
   if (!reader.ok()) return Usage(std::string(reader.status().message()));
   Summary sum;
   v1::CatalogService::Stub stub(Channel());
-  return Run<v1::Product>(
-      "products", **reader, 0, sum, [&](std::vector<FeedRecordOf<v1::Product>>& batch) {
-        v1::UpsertProductsRequest req;
-        v1::SetStockRequest stock;
-        for (const auto& r : batch) {
-          *req.add_products() = r.message;
-          if (r.stock.has_value()) *stock.add_levels() = *r.stock;
-        }
-        grpc::ClientContext ctx;
-        SetDeadline(ctx);
-        v1::UpsertProductsResponse resp;
-        grpc::Status s = stub.UpsertProducts(&ctx, req, &resp);
-        if (!s.ok()) return s;
-        sum.created += resp.created();
-        sum.updated += resp.updated();
-        sum.unchanged += resp.unchanged();
-        if (stock.levels_size() == 0) return s;
-        grpc::ClientContext stock_ctx;
-        SetDeadline(stock_ctx);
-        v1::SetStockResponse stock_resp;
-        return stub.SetStock(&stock_ctx, stock, &stock_resp);
-      });
+  return Run<v1::Product>("products", **reader, 0, sum,
+                          [&](std::vector<FeedRecordOf<v1::Product>>& batch) {
+                            v1::UpsertProductsRequest req;
+                            v1::SetStockRequest stock;
+                            for (const auto& r : batch) {
+                              *req.add_products() = r.message;
+                              if (r.stock.has_value()) *stock.add_levels() = *r.stock;
+                            }
+                            grpc::ClientContext ctx;
+                            SetDeadline(ctx);
+                            v1::UpsertProductsResponse resp;
+                            grpc::Status s = stub.UpsertProducts(&ctx, req, &resp);
+                            if (!s.ok()) return s;
+                            sum.created += resp.created();
+                            sum.updated += resp.updated();
+                            sum.unchanged += resp.unchanged();
+                            if (stock.levels_size() == 0) return s;
+                            grpc::ClientContext stock_ctx;
+                            SetDeadline(stock_ctx);
+                            v1::SetStockResponse stock_resp;
+                            return stub.SetStock(&stock_ctx, stock, &stock_resp);
+                          });
 }
 
 int ImportStock() {
@@ -233,17 +234,17 @@ int ImportStock() {
   if (!reader.ok()) return Usage(std::string(reader.status().message()));
   Summary sum;
   v1::CatalogService::Stub stub(Channel());
-  return Run<v1::StockLevel>(
-      "stock", **reader, 0, sum, [&](std::vector<FeedRecordOf<v1::StockLevel>>& batch) {
-        v1::SetStockRequest req;
-        for (const auto& r : batch) *req.add_levels() = r.message;
-        grpc::ClientContext ctx;
-        SetDeadline(ctx);
-        v1::SetStockResponse resp;
-        grpc::Status s = stub.SetStock(&ctx, req, &resp);
-        if (s.ok()) sum.accepted += resp.updated();
-        return s;
-      });
+  return Run<v1::StockLevel>("stock", **reader, 0, sum,
+                             [&](std::vector<FeedRecordOf<v1::StockLevel>>& batch) {
+                               v1::SetStockRequest req;
+                               for (const auto& r : batch) *req.add_levels() = r.message;
+                               grpc::ClientContext ctx;
+                               SetDeadline(ctx);
+                               v1::SetStockResponse resp;
+                               grpc::Status s = stub.SetStock(&ctx, req, &resp);
+                               if (s.ok()) sum.accepted += resp.updated();
+                               return s;
+                             });
 }
 
 int ImportEvents() {

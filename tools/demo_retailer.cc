@@ -22,10 +22,17 @@ struct CountryInfo {
 
 const std::vector<CountryInfo>& Countries() {
   static const auto* c = new std::vector<CountryInfo>{
-      {"NL", 0.70, 0.70, "nl",
+      {"NL",
+       0.70,
+       0.70,
+       "nl",
        {"Amsterdam", "Rotterdam", "Utrecht", "Den Haag", "Eindhoven", "Groningen", "Tilburg",
         "Almere", "Breda", "Nijmegen", "Haarlem", "Arnhem", "Zwolle", "Leiden", "Maastricht"}},
-      {"BE", 0.17, 0.18, "nl", {"Antwerpen", "Gent", "Brussel", "Brugge", "Leuven", "Hasselt", "Mechelen"}},
+      {"BE",
+       0.17,
+       0.18,
+       "nl",
+       {"Antwerpen", "Gent", "Brussel", "Brugge", "Leuven", "Hasselt", "Mechelen"}},
       {"DE", 0.06, 0.05, "de", {"Köln", "Düsseldorf", "Aachen", "Münster", "Essen", "Duisburg"}},
       {"FR", 0.04, 0.04, "fr", {"Paris", "Lille", "Lyon", "Strasbourg", "Nantes"}},
       {"LU", 0.01, 0.01, "fr", {"Luxembourg", "Esch-sur-Alzette"}},
@@ -37,8 +44,8 @@ const std::vector<CountryInfo>& Countries() {
 // Personas: the categories a customer likes, and habits (category, days).
 struct Persona {
   const char* name;
-  std::vector<int> tastes;                    // category indices
-  std::vector<std::pair<int, int>> habits;    // (category, interval days)
+  std::vector<int> tastes;                  // category indices
+  std::vector<std::pair<int, int>> habits;  // (category, interval days)
   double sessions_per_year;
 };
 
@@ -49,48 +56,161 @@ DemoRetailer::DemoRetailer(const RetailerSize& size) : size_(size) {
     // Today's UTC midnight: the same data all day long, so a reload is a
     // no-op (every event a duplicate) rather than a conflict.
     const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
     size_.now_ms = now - now % kDayMs;
   }
   const std::vector<std::string> kids_sizes = {"50/56", "62/68", "74/80", "86/92", "98/104"};
   const std::vector<std::string> adult_sizes = {"XS", "S", "M", "L", "XL"};
   categories_ = {
-      {{"Bakkerij", "Tompouce"}, {"Tompouce", "Tompoucen 2 stuks", "Oranje tompouce", "Mini tompoucen 6 stuks"}, 135, 450, 0, {}},
-      {{"Bakkerij", "Rookworst"}, {"Rookworst", "Rookworst 2 stuks", "Vegetarische rookworst", "Rookworst met mosterd"}, 299, 599, 10, {}},
-      {{"Bakkerij", "Koek"}, {"Stroopwafels 10 stuks", "Speculaas", "Ontbijtkoek", "Gevulde koeken 4 stuks"}, 149, 399, 0, {}},
-      {{"Baby", "Luiers"}, {"Luiers maat 3 (56 stuks)", "Luiers maat 4 (50 stuks)", "Luierbroekjes maat 5", "Zwemluiers"}, 699, 1499, 14, {}},
-      {{"Baby", "Verzorging"}, {"Billendoekjes 3 x 64", "Babyshampoo", "Zinkzalf", "Babyolie"}, 249, 699, 21, {}},
-      {{"Baby", "Rompers"}, {"Romper biologisch katoen", "Romper lange mouw 2 stuks", "Rompertje gestreept", "Boxpak"}, 599, 1499, 0, kids_sizes},
-      {{"Kleding", "Dames"}, {"T-shirt dames", "Jeans mom fit", "Trui gebreid", "Blouse viscose", "Legging"}, 999, 3999, 0, adult_sizes},
-      {{"Kleding", "Heren"}, {"T-shirt heren", "Chino slim fit", "Overhemd", "Sweater"}, 1299, 3999, 0, adult_sizes},
-      {{"Kleding", "Ondergoed"}, {"Sokken 5 paar", "Boxershorts 3 stuks", "Hipsters 3 stuks", "Enkelsokken 7 paar"}, 499, 1499, 60, adult_sizes},
-      {{"Huishouden", "Schoonmaak"}, {"Vaatwastabletten 40 stuks", "Allesreiniger", "Vaatdoekjes 5 stuks", "Afwasmiddel"}, 149, 899, 30, {}},
-      {{"Huishouden", "Keuken"}, {"Theedoek", "Snijplank bamboe", "Vershoudbakjes 3 stuks", "Pannenlap"}, 299, 1499, 0, {}},
-      {{"Koffie & thee", "Koffie"}, {"Koffiebonen 1 kg", "Koffiepads 36 stuks", "Filterkoffie 500 g", "Koffiecups 20 stuks"}, 399, 1299, 30, {}},
-      {{"Koffie & thee", "Thee"}, {"Groene thee 20 zakjes", "Rooibos thee", "Muntthee", "Theeglas 2 stuks"}, 149, 699, 45, {}},
-      {{"Beauty", "Verzorging"}, {"Handcrème", "Douchegel", "Bodylotion", "Shampoo", "Tandpasta"}, 199, 899, 40, {}},
+      {{"Bakkerij", "Tompouce"},
+       {"Tompouce", "Tompoucen 2 stuks", "Oranje tompouce", "Mini tompoucen 6 stuks"},
+       135,
+       450,
+       0,
+       {}},
+      {{"Bakkerij", "Rookworst"},
+       {"Rookworst", "Rookworst 2 stuks", "Vegetarische rookworst", "Rookworst met mosterd"},
+       299,
+       599,
+       10,
+       {}},
+      {{"Bakkerij", "Koek"},
+       {"Stroopwafels 10 stuks", "Speculaas", "Ontbijtkoek", "Gevulde koeken 4 stuks"},
+       149,
+       399,
+       0,
+       {}},
+      {{"Baby", "Luiers"},
+       {"Luiers maat 3 (56 stuks)", "Luiers maat 4 (50 stuks)", "Luierbroekjes maat 5",
+        "Zwemluiers"},
+       699,
+       1499,
+       14,
+       {}},
+      {{"Baby", "Verzorging"},
+       {"Billendoekjes 3 x 64", "Babyshampoo", "Zinkzalf", "Babyolie"},
+       249,
+       699,
+       21,
+       {}},
+      {{"Baby", "Rompers"},
+       {"Romper biologisch katoen", "Romper lange mouw 2 stuks", "Rompertje gestreept", "Boxpak"},
+       599,
+       1499,
+       0,
+       kids_sizes},
+      {{"Kleding", "Dames"},
+       {"T-shirt dames", "Jeans mom fit", "Trui gebreid", "Blouse viscose", "Legging"},
+       999,
+       3999,
+       0,
+       adult_sizes},
+      {{"Kleding", "Heren"},
+       {"T-shirt heren", "Chino slim fit", "Overhemd", "Sweater"},
+       1299,
+       3999,
+       0,
+       adult_sizes},
+      {{"Kleding", "Ondergoed"},
+       {"Sokken 5 paar", "Boxershorts 3 stuks", "Hipsters 3 stuks", "Enkelsokken 7 paar"},
+       499,
+       1499,
+       60,
+       adult_sizes},
+      {{"Huishouden", "Schoonmaak"},
+       {"Vaatwastabletten 40 stuks", "Allesreiniger", "Vaatdoekjes 5 stuks", "Afwasmiddel"},
+       149,
+       899,
+       30,
+       {}},
+      {{"Huishouden", "Keuken"},
+       {"Theedoek", "Snijplank bamboe", "Vershoudbakjes 3 stuks", "Pannenlap"},
+       299,
+       1499,
+       0,
+       {}},
+      {{"Koffie & thee", "Koffie"},
+       {"Koffiebonen 1 kg", "Koffiepads 36 stuks", "Filterkoffie 500 g", "Koffiecups 20 stuks"},
+       399,
+       1299,
+       30,
+       {}},
+      {{"Koffie & thee", "Thee"},
+       {"Groene thee 20 zakjes", "Rooibos thee", "Muntthee", "Theeglas 2 stuks"},
+       149,
+       699,
+       45,
+       {}},
+      {{"Beauty", "Verzorging"},
+       {"Handcrème", "Douchegel", "Bodylotion", "Shampoo", "Tandpasta"},
+       199,
+       899,
+       40,
+       {}},
       {{"Beauty", "Make-up"}, {"Mascara", "Lipbalsem", "Nagellak", "Foundation"}, 299, 1299, 0, {}},
-      {{"Elektronica", "Audio"}, {"Bluetooth speaker", "Oordopjes draadloos", "Koptelefoon", "Wekkerradio"}, 1499, 4999, 0, {}},
-      {{"Elektronica", "Accessoires"}, {"USB-C kabel 1 m", "Powerbank 10.000 mAh", "Oplader 20 W", "Batterijen AA 8 stuks"}, 399, 2499, 0, {}},
-      {{"Feest", "Ballonnen"}, {"Ballonnen 20 stuks", "Cijferballon", "Slinger", "Confetti"}, 199, 799, 0, {}},
-      {{"Feest", "Verjaardag"}, {"Verjaardagskaarsjes", "Feesthoedjes 8 stuks", "Taartversiering", "Uitdeelzakjes"}, 199, 699, 0, {}},
-      {{"Foto", "Fotoservice"}, {"Fotoboek A4 liggend", "Foto's afdrukken 10x15", "Fotokalender", "Canvas 30x40"}, 499, 4999, 0, {}},
-      {{"Schrijfwaren", "Schriften"}, {"Schrift A4 gelinieerd", "Notitieboek", "Pennen 10 stuks", "Markeerstiften"}, 149, 799, 0, {}},
-      {{"Wonen", "Decoratie"}, {"Geurkaars", "Fotolijst 13x18", "Vaas", "Kussenhoes"}, 399, 2499, 0, {}},
+      {{"Elektronica", "Audio"},
+       {"Bluetooth speaker", "Oordopjes draadloos", "Koptelefoon", "Wekkerradio"},
+       1499,
+       4999,
+       0,
+       {}},
+      {{"Elektronica", "Accessoires"},
+       {"USB-C kabel 1 m", "Powerbank 10.000 mAh", "Oplader 20 W", "Batterijen AA 8 stuks"},
+       399,
+       2499,
+       0,
+       {}},
+      {{"Feest", "Ballonnen"},
+       {"Ballonnen 20 stuks", "Cijferballon", "Slinger", "Confetti"},
+       199,
+       799,
+       0,
+       {}},
+      {{"Feest", "Verjaardag"},
+       {"Verjaardagskaarsjes", "Feesthoedjes 8 stuks", "Taartversiering", "Uitdeelzakjes"},
+       199,
+       699,
+       0,
+       {}},
+      {{"Foto", "Fotoservice"},
+       {"Fotoboek A4 liggend", "Foto's afdrukken 10x15", "Fotokalender", "Canvas 30x40"},
+       499,
+       4999,
+       0,
+       {}},
+      {{"Schrijfwaren", "Schriften"},
+       {"Schrift A4 gelinieerd", "Notitieboek", "Pennen 10 stuks", "Markeerstiften"},
+       149,
+       799,
+       0,
+       {}},
+      {{"Wonen", "Decoratie"},
+       {"Geurkaars", "Fotolijst 13x18", "Vaas", "Kussenhoes"},
+       399,
+       2499,
+       0,
+       {}},
   };
   // Partner brands (fictional) next to HEMA's own label, by category.
   std::vector<std::vector<std::string>> partner(categories_.size());
   const std::vector<std::pair<int, std::vector<std::string>>> partner_brands = {
-      {3, {"Kleine Beer"}},          {5, {"Kleine Beer"}},
-      {6, {"Denim & Co", "Basic Line"}}, {7, {"Denim & Co", "Basic Line"}},
-      {11, {"Bonenmeester", "Koffiebranderij Noord"}}, {12, {"Theehuis"}},
-      {13, {"Puur Natuur", "Glow Lab"}}, {14, {"Glow Lab"}},
-      {15, {"Soundwave", "Voltix"}}, {16, {"Voltix"}},
-      {17, {"Party Time"}},          {18, {"Party Time"}},
+      {3, {"Kleine Beer"}},
+      {5, {"Kleine Beer"}},
+      {6, {"Denim & Co", "Basic Line"}},
+      {7, {"Denim & Co", "Basic Line"}},
+      {11, {"Bonenmeester", "Koffiebranderij Noord"}},
+      {12, {"Theehuis"}},
+      {13, {"Puur Natuur", "Glow Lab"}},
+      {14, {"Glow Lab"}},
+      {15, {"Soundwave", "Voltix"}},
+      {16, {"Voltix"}},
+      {17, {"Party Time"}},
+      {18, {"Party Time"}},
   };
   for (const auto& [ci, brands] : partner_brands) partner[ci] = brands;
-  const std::vector<std::string> variants = {"", "wit", "zwart", "roze", "blauw", "groen", "geel",
-                                             "naturel", "grijs", "rood", "oker", "lila"};
+  const std::vector<std::string> variants = {"",     "wit",     "zwart", "roze", "blauw", "groen",
+                                             "geel", "naturel", "grijs", "rood", "oker",  "lila"};
 
   // Stores, spread over the countries by share.
   const auto& countries = Countries();
@@ -177,14 +297,15 @@ void DemoRetailer::ForEachStockLevel(const std::function<void(const v1::StockLev
 }
 
 const char* DemoRetailer::PersonaName(int index) {
-  static const char* kNames[] = {"young parent", "coffee lover", "fashion fan", "party planner",
-                                 "home & household", "beauty fan", "snack lover"};
+  static const char* kNames[] = {"young parent",     "coffee lover", "fashion fan", "party planner",
+                                 "home & household", "beauty fan",   "snack lover"};
   return kNames[(index - 1) % 7];
 }
 
 std::string DemoRetailer::CustomerSize(int index, const std::vector<std::string>& sizes) const {
   if (sizes.empty()) return "";
-  std::mt19937_64 rng(size_.seed * 104723 + static_cast<uint64_t>(index) * 7 + sizes.front().size());
+  std::mt19937_64 rng(size_.seed * 104723 + static_cast<uint64_t>(index) * 7 +
+                      sizes.front().size());
   // The middle size or one either side (S, M or L of XS..XL).
   const size_t n = sizes.size();
   const size_t mid = n / 2;
@@ -238,7 +359,9 @@ std::vector<v1::Event> DemoRetailer::CustomerEvents(int index) const {
   };
   const Persona& persona = kPersonas[(index - 1) % kPersonas.size()];
   std::mt19937_64 rng(size_.seed * 7919 + index * 104729ull);
-  auto uniform = [&](double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng); };
+  auto uniform = [&](double a, double b) {
+    return std::uniform_real_distribution<double>(a, b)(rng);
+  };
   const v1::Customer attrs = CustomerAttributes(index);
   const std::string customer_id = attrs.customer_id();
   const int64_t start = size_.now_ms - static_cast<int64_t>(size_.days) * kDayMs;
@@ -287,7 +410,8 @@ std::vector<v1::Event> DemoRetailer::CustomerEvents(int index) const {
 
   // Browsing sessions: views, some carts, some purchases.
   const double activity = uniform(0.3, 1.7);
-  const int sessions = std::max(1, static_cast<int>(persona.sessions_per_year * activity * size_.days / 365.0));
+  const int sessions =
+      std::max(1, static_cast<int>(persona.sessions_per_year * activity * size_.days / 365.0));
   for (int s = 0; s < sessions; ++s) {
     int64_t t = start + static_cast<int64_t>(uniform(0, 1) * (end - start));
     const v1::Channel channel = rng() % 3 == 0 ? v1::CHANNEL_APP : v1::CHANNEL_WEB;

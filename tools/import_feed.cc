@@ -199,8 +199,8 @@ class CsvStock final : public FeedReader<v1::StockLevel> {
     }
     int32_t q = 0;
     if (!absl::SimpleAtoi(Columns::Get(row, quantity_), &q) || q < 0) {
-      out.rejected = absl::StrCat("quantity: '", Columns::Get(row, quantity_),
-                                  "' is not a whole number >= 0");
+      out.rejected =
+          absl::StrCat("quantity: '", Columns::Get(row, quantity_), "' is not a whole number >= 0");
     }
     out.message.set_quantity(q);
     return true;
@@ -264,7 +264,8 @@ class CsvOrders final : public FeedReader<v1::Event> {
     const std::string channel = absl::AsciiStrToUpper(Columns::Get(pending_, channel_));
     v1::Channel ch = e.store_id().empty() ? v1::CHANNEL_WEB : v1::CHANNEL_STORE;
     if (!channel.empty() && !v1::Channel_Parse("CHANNEL_" + channel, &ch) && out.rejected.empty()) {
-      out.rejected = absl::StrCat("channel: '", channel, "' is not web, app, store, email or call_center");
+      out.rejected =
+          absl::StrCat("channel: '", channel, "' is not web, app, store, email or call_center");
     }
     e.set_channel(ch);
     e.mutable_order()->set_order_id(order);
@@ -301,9 +302,9 @@ class CsvOrders final : public FeedReader<v1::Event> {
     line->set_quantity(q);
     line->set_size(Columns::Get(row, size_));
     const std::string currency = Columns::Get(row, currency_);
-    if (absl::Status s = ParsePrice(Columns::Get(row, price_),
-                                    currency.empty() ? options_.currency : currency,
-                                    line->mutable_unit_price());
+    if (absl::Status s =
+            ParsePrice(Columns::Get(row, price_), currency.empty() ? options_.currency : currency,
+                       line->mutable_unit_price());
         !s.ok()) {
       return absl::StrCat("unit_price: ", s.message());
     }

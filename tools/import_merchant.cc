@@ -105,8 +105,8 @@ class MerchantFeed final : public FeedReader<v1::Product> {
     }
     const std::string availability = absl::AsciiStrToLower(first({"g:availability"}));
     if (!options_.country.empty() && !availability.empty()) {
-      const bool in_stock = availability == "in_stock" || availability == "in stock" ||
-                            availability == "backorder";
+      const bool in_stock =
+          availability == "in_stock" || availability == "in stock" || availability == "backorder";
       v1::StockLevel& level = out.stock.emplace();
       level.set_product_id(p.product_id());
       level.set_online_country(options_.country);

@@ -128,7 +128,7 @@ int Erase();
 int Export();
 int Erasures();
 int HashToken();
-int Import(absl::string_view kind);  // cli_import.cc: products, stock, events
+int Import(absl::string_view kind);  // cli_import.cc: products, stores, stock, events
 int Eval();                          // cli_eval.cc
 int World();
 

@@ -229,6 +229,24 @@ int ImportProducts() {
                           });
 }
 
+int ImportStores() {
+  auto reader = tools::OpenStoreFeed(absl::GetFlag(FLAGS_file));
+  if (!reader.ok()) return Usage(std::string(reader.status().message()));
+  Summary sum;
+  v1::CatalogService::Stub stub(Channel());
+  return Run<v1::Store>("stores", **reader, 0, sum,
+                        [&](std::vector<FeedRecordOf<v1::Store>>& batch) {
+                          v1::UpsertStoresRequest req;
+                          for (const auto& r : batch) *req.add_stores() = r.message;
+                          grpc::ClientContext ctx;
+                          SetDeadline(ctx);
+                          v1::UpsertStoresResponse resp;
+                          grpc::Status s = stub.UpsertStores(&ctx, req, &resp);
+                          if (s.ok()) sum.accepted += resp.upserted();
+                          return s;
+                        });
+}
+
 int ImportStock() {
   auto reader = tools::OpenStockFeed(absl::GetFlag(FLAGS_file), FeedOptionsFromFlags());
   if (!reader.ok()) return Usage(std::string(reader.status().message()));
@@ -300,9 +318,10 @@ int ImportEvents() {
 int Import(absl::string_view kind) {
   if (absl::GetFlag(FLAGS_file).empty()) return Usage("import: --file is required");
   if (kind == "products") return ImportProducts();
+  if (kind == "stores") return ImportStores();
   if (kind == "stock") return ImportStock();
   if (kind == "events") return ImportEvents();
-  return Usage(absl::StrCat("import: products, stock or events, not '", kind, "'"));
+  return Usage(absl::StrCat("import: products, stores, stock or events, not '", kind, "'"));
 }
 
 }  // namespace nextbest::cli

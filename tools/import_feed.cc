@@ -166,6 +166,40 @@ class CsvProducts final : public FeedReader<v1::Product> {
   int id_, name_, category_, brand_, price_, currency_, sizes_, tags_, active_, available_from_;
 };
 
+class CsvStores final : public FeedReader<v1::Store> {
+ public:
+  explicit CsvStores(std::unique_ptr<CsvReader> csv) : csv_(std::move(csv)) {
+    Columns c(*csv_);
+    id_ = c.Find({"store_id", "id"});
+    country_ = c.Find({"country"});
+    name_ = c.Find({"name"});
+    city_ = c.Find({"city"});
+  }
+  absl::Status Check() const {
+    if (id_ < 0 || country_ < 0) {
+      return absl::InvalidArgumentError("the CSV header needs store_id and country");
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> Next(FeedRecord<v1::Store>& out) override {
+    std::vector<std::string> row;
+    absl::StatusOr<bool> more = csv_->Next(row);
+    if (!more.ok() || !*more) return more;
+    out = FeedRecord<v1::Store>();
+    out.line = csv_->record();
+    out.message.set_store_id(Columns::Get(row, id_));
+    out.message.set_country(absl::AsciiStrToUpper(Columns::Get(row, country_)));
+    out.message.set_name(Columns::Get(row, name_));
+    out.message.set_city(Columns::Get(row, city_));
+    return true;
+  }
+  int64_t bytes_read() const override { return csv_->bytes_read(); }
+
+ private:
+  std::unique_ptr<CsvReader> csv_;
+  int id_, country_, name_, city_;
+};
+
 class CsvStock final : public FeedReader<v1::StockLevel> {
  public:
   explicit CsvStock(std::unique_ptr<CsvReader> csv) : csv_(std::move(csv)) {
@@ -367,6 +401,18 @@ absl::StatusOr<std::unique_ptr<FeedReader<v1::Product>>> OpenProductFeed(
   absl::StatusOr<std::unique_ptr<CsvReader>> csv = OpenCsv(path);
   if (!csv.ok()) return csv.status();
   return CheckedCsv<v1::Product>(std::make_unique<CsvProducts>(std::move(*csv), options));
+}
+
+absl::StatusOr<std::unique_ptr<FeedReader<v1::Store>>> OpenStoreFeed(const std::string& path) {
+  if (HasExtension(path, ".jsonl") || HasExtension(path, ".ndjson")) {
+    return JsonLinesReader<v1::Store>::Open(path);
+  }
+  if (!HasExtension(path, ".csv")) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": stores come as .csv or .jsonl"));
+  }
+  absl::StatusOr<std::unique_ptr<CsvReader>> csv = OpenCsv(path);
+  if (!csv.ok()) return csv.status();
+  return CheckedCsv<v1::Store>(std::make_unique<CsvStores>(std::move(*csv)));
 }
 
 absl::StatusOr<std::unique_ptr<FeedReader<v1::StockLevel>>> OpenStockFeed(

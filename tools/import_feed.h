@@ -9,6 +9,7 @@
 //   products: product_id|id, name|title, category (levels split by ">" or
 //             "/"), brand, price ("12.99" or "12.99 EUR"), currency, sizes
 //             and tags ("|"-separated), active (true|false), available_from
+//   stores:   store_id|id, country, name, city
 //   stock:    product_id, store_id | online_country, quantity
 //   events:   order_id, customer_id, time (RFC 3339 or "YYYY-MM-DD
 //             HH:MM:SS" UTC), product_id, quantity, unit_price, currency,
@@ -61,6 +62,7 @@ class FeedReader {
 // By the file's extension: .csv, .jsonl/.ndjson, .xml (products only).
 absl::StatusOr<std::unique_ptr<FeedReader<v1::Product>>> OpenProductFeed(
     const std::string& path, const FeedOptions& options);
+absl::StatusOr<std::unique_ptr<FeedReader<v1::Store>>> OpenStoreFeed(const std::string& path);
 absl::StatusOr<std::unique_ptr<FeedReader<v1::StockLevel>>> OpenStockFeed(
     const std::string& path, const FeedOptions& options);
 // Order history: the CSV's lines of one order become one PURCHASE (or

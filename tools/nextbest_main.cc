@@ -49,7 +49,7 @@ constexpr Command kCommands[] = {
     {"hash-token", nextbest::cli::HashToken,
      "the token_sha256 of a caller's token (--new_token makes one)"},
     {"import", nullptr,
-     "load products|stock|events from a file (--file; CSV, JSON lines, Merchant XML)",
+     "load products|stores|stock|events from a file (--file; CSV, JSON lines, Merchant XML)",
      nextbest::cli::Import},
     {"eval", nextbest::cli::Eval,
      "offline evaluation of the placements on an interaction log (--events)"},

@@ -100,10 +100,15 @@ try:
     out = cli(port, "import", "products", "--file=" + changed, check_rc=3)
     check("(created 0, updated 1, unchanged 0), 1 rejected" in out.stdout and
           "line 2: products[" in out.stdout, "server refusal mapped to its line: " + out.stdout)
+    stores = write("stores.csv", "store_id,country,name,city\ns1,nl,HEMA Utrecht,Utrecht\n"
+                   "s2,XX,Nowhere,Nowhere\n")
+    out = cli(port, "import", "stores", "--file=" + stores, check_rc=3)
+    check("2 read, 1 sent (updated 1), 1 rejected" in out.stdout and "stores[" in out.stdout,
+          out.stdout)
     stock = write("stock.csv", "product_id,online_country,store_id,quantity\n"
-                  "p1,NL,,10\np2,NL,,0\np4,NL,,3\nnope,NL,,1\n")
+                  "p1,NL,,10\np2,NL,,0\np4,NL,,3\nnope,NL,,1\np1,,s1,4\n")
     out = cli(port, "import", "stock", "--file=" + stock, check_rc=3)
-    check("4 read, 3 sent (updated 3), 1 rejected" in out.stdout and
+    check("5 read, 4 sent (updated 4), 1 rejected" in out.stdout and
           "line 5: levels[" in out.stdout and "unknown product 'nope'" in out.stdout, out.stdout)
     out = cli(port, "import", "stock", "--file=" + stock, "--strict")
     check(out.returncode == 5 or out.returncode == 3, "--strict stops (exit %d)" % out.returncode)

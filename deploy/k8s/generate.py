@@ -28,7 +28,8 @@ import haproxy_config  # noqa: E402
 
 
 def node_args(shard, shards, replicas, peers):
-    return ("exec nextbest-server --grpc_address=0.0.0.0:50051 --metrics_address=0.0.0.0:9464 "
+    return ("exec nextbest-server --grpc_address=0.0.0.0:50051 --http_address=0.0.0.0:8080 "
+            "--metrics_address=0.0.0.0:9464 "
             "--data_dir=/var/lib/nextbest --config=/etc/nextbest/nextbest.textproto "
             "--admin_token_file=/etc/nextbest-secret/admin_token "
             "--kafka_brokers=$(KAFKA_BROKERS) "
@@ -69,6 +70,7 @@ spec:
   selector: {{app: nextbest, shard: "{s}"}}
   ports:
     - {{name: grpc, port: 50051}}
+    - {{name: http, port: 8080}}
     - {{name: metrics, port: 9464}}
     - {{name: agent, port: 7400}}
 """)
@@ -109,6 +111,7 @@ spec:
               valueFrom: {{configMapKeyRef: {{name: nextbest-kafka, key: brokers}}}}
           ports:
             - {{name: grpc, containerPort: 50051}}
+            - {{name: http, containerPort: 8080}}
             - {{name: metrics, containerPort: 9464}}
             - {{name: agent, containerPort: 7400}}
           startupProbe:

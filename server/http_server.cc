@@ -235,6 +235,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
              std::chrono::steady_clock::now() < deadline) {
         h2o_evloop_run(l->ctx.loop, 10);
       }
+      // HTTP/2's graceful-shutdown timer stays armed without connections;
+      // the context cannot be disposed with a timer linked.
+      if (h2o_timeout_is_linked(&l->ctx.http2._graceful_shutdown_timeout)) {
+        h2o_timeout_unlink(&l->ctx.http2._graceful_shutdown_timeout);
+      }
+      h2o_evloop_run(l->ctx.loop, 0);  // the listener's deferred close
     });
   }
   return server;

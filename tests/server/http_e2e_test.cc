@@ -317,6 +317,10 @@ TEST_F(HttpTest, ServesTheConsoleWithAPolicyThatKeepsItOnThisOrigin) {
   for (const char* asset : {"/console/console.js", "/console/console.css"}) {
     EXPECT_EQ(Http("GET", asset, "", "").status, 200) << asset;
   }
+  // After HTTP/1.1 and HTTP/2 calls, SIGTERM still drains and exits cleanly.
+  EXPECT_EQ(Http("GET", "/v1/ping", "", "", "--http2-prior-knowledge").status, 200);
+  EXPECT_EQ(server_->Stop(SIGTERM), 0) << server_->log();
+  EXPECT_NE(server_->log().find("HTTP server stopped"), std::string::npos) << server_->log();
 }
 
 }  // namespace

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/customer_value.h"
 #include "core/decision_config.h"
 #include "core/neighbours.h"
 #include "core/repurchase.h"
@@ -66,6 +67,13 @@ struct ModelPart {
   std::array<int64_t, kBehaviourCount> behaviour_sizes{};
   int64_t behaviour_priority = 0;
   std::vector<std::pair<std::string, int64_t>> rule_segment_sizes;  // by segment id
+
+  // The purchase and value models' fit data, per market (BG/NBD times in
+  // whole days at built_at).
+  CustomerValueData customer_value;
+  // Churn-risk bands, counted with the last global models (like the
+  // segment sizes; a single node counts with its own new fit).
+  std::array<int64_t, kChurnRiskCount> churn_risk_sizes{};
 
   // Product popularity decayed to `built_at` (trending; the writer's own).
   std::vector<ProductPopularity> popularity;  // by product

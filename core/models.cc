@@ -72,6 +72,12 @@ std::vector<std::vector<ProductIndex>> NewArrivals(const ModelOptions& o, const 
   return out;
 }
 
+// The purchase and value models from the part's fit data.
+void SetCustomerValue(const ModelOptions& o, const ModelPart& part, Models& out) {
+  out.customer_value = FitCustomerValue(o.customer_value, part.customer_value);
+  out.churn_risk_sizes = part.churn_risk_sizes;
+}
+
 double SecondsSince(std::chrono::steady_clock::time_point started) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
@@ -94,9 +100,11 @@ ModelBuilder::ModelBuilder(const ModelOptions& options, const Catalog& catalog,
 
 ModelBuilder::~ModelBuilder() = default;
 
-void ModelBuilder::Add(const CustomerFeatures& f) {
+void ModelBuilder::Add(const CustomerFeatures& f, CountryIndex country) {
   ++part_.customers;
   customers_.push_back(&f);
+  countries_.push_back(country);
+  AddCustomerValue(f, country, now_, part_.customer_value);
 
   // The customer's shares of interest, summed over the population.
   double total = 0;
@@ -123,6 +131,7 @@ void ModelBuilder::Add(const CustomerFeatures& f) {
 }
 
 void ModelBuilder::SettleValues() {
+  for (auto& [country, counts] : part_.customer_value) counts.Compact();
   if (!last_purchase_.empty() || !current_spend_.empty() || !baseline_spend_.empty()) {
     part_.last_purchase = ValueCounts::Of(std::move(last_purchase_));
     part_.frequency = ValueCounts::Of(std::move(frequency_));
@@ -142,7 +151,9 @@ const RfmThresholds& ModelBuilder::Thresholds() {
   return out_->rfm;
 }
 
-void ModelBuilder::CountWith(const RfmThresholds& rfm, const BehaviourThresholds& behaviour) {
+void ModelBuilder::CountWith(const RfmThresholds& rfm, const BehaviourThresholds& behaviour,
+                             const CustomerValueModels* value) {
+  counted_with_value_ = value;
   // Recency as at this build, whenever the cut points were taken.
   part_.counted_with = RecencyCutsAt(rfm, now_);
   part_.counted_with_behaviour = behaviour;
@@ -161,6 +172,14 @@ void ModelBuilder::Count(const CustomerState& s, bool personal) {
   ++part_.rfm_sizes[static_cast<int>(v.rfm.segment)];
   ++part_.behaviour_sizes[static_cast<int>(v.behaviour.group)];
   part_.behaviour_priority += v.behaviour.priority;
+  if (counted_with_value_ != nullptr) {
+    const CustomerValueModel& model = counted_with_value_->For(s.attributes.country);
+    PurchaseSummary sum;
+    if (model.purchases_fitted && SummarizePurchases(s.features, now_, sum)) {
+      const double p = ProbabilityAlive(model.purchases, sum.x, sum.t_x, sum.T);
+      ++part_.churn_risk_sizes[static_cast<int>(RiskOf(options_.customer_value, p))];
+    }
+  }
   for (size_t i = 0; i < part_.rule_segment_sizes.size(); ++i) {
     if (in.rule_segments >> i & 1) ++part_.rule_segment_sizes[i].second;
   }
@@ -187,7 +206,17 @@ std::unique_ptr<const Models> ModelBuilder::Finish() {
       NeighboursFingerprint(m.co_view, catalog_, NeighboursFingerprint(m.co_purchase, catalog_));
   m.repurchase = RepurchaseProfiles::Build(options_.repurchase, catalog_, customers_);
   SetInterest(part_, m);
+  SetCustomerValue(options_, part_, m);
+  m.churn_risk_sizes = {};  // counted with this build's own fit
+  for (size_t i = 0; i < customers_.size(); ++i) {
+    const CustomerValueModel& model = m.customer_value.For(countries_[i]);
+    PurchaseSummary s;
+    if (!model.purchases_fitted || !SummarizePurchases(*customers_[i], now_, s)) continue;
+    const double p = ProbabilityAlive(model.purchases, s.x, s.t_x, s.T);
+    ++m.churn_risk_sizes[static_cast<int>(RiskOf(options_.customer_value, p))];
+  }
   std::vector<const CustomerFeatures*>().swap(customers_);
+  std::vector<CountryIndex>().swap(countries_);
   m.new_arrivals = NewArrivals(options_, catalog_, now_);
   m.build_seconds = SecondsSince(started_);
   return std::move(out_);
@@ -206,6 +235,7 @@ ModelPart ModelBuilder::TakePart() {
   part_.co_view = histories(options_.co_view, HistoryKind::kViewed);
   part_.repurchase = RepurchaseProfiles::Count(catalog_, customers_);
   std::vector<const CustomerFeatures*>().swap(customers_);
+  std::vector<CountryIndex>().swap(countries_);
   return std::move(part_);
 }
 
@@ -238,6 +268,7 @@ std::unique_ptr<const Models> ModelsFromPart(const ModelOptions& options, const 
       NeighboursFingerprint(m.co_view, catalog, NeighboursFingerprint(m.co_purchase, catalog));
   m.repurchase = RepurchaseProfiles::FromCounts(options.repurchase, part.repurchase);
   SetInterest(part, m);
+  SetCustomerValue(options, part, m);
   m.new_arrivals = NewArrivals(options, catalog, now);
   m.build_seconds = SecondsSince(started);
   return out;
@@ -260,7 +291,7 @@ std::unique_ptr<const Models> BuildModels(const ModelOptions& options,
                                           const DecisionConfig& config, TimeMs now) {
   ModelBuilder builder(options, catalog, config, now);
   const auto ordered = InIdOrder(customers);
-  for (const auto& [id, state] : ordered) builder.Add(state->features);
+  for (const auto& [id, state] : ordered) builder.Add(state->features, state->attributes.country);
   builder.Thresholds();
   for (const auto& [id, state] : ordered)
     builder.Count(*state, MayPersonalize(config.require_consent, state));
@@ -272,9 +303,9 @@ ModelPart BuildModelPart(const ModelOptions& options, const CustomerIndex& custo
                          const Models* global) {
   ModelBuilder builder(options, catalog, config, now);
   const auto ordered = InIdOrder(customers);
-  for (const auto& [id, state] : ordered) builder.Add(state->features);
+  for (const auto& [id, state] : ordered) builder.Add(state->features, state->attributes.country);
   if (global != nullptr) {
-    builder.CountWith(global->rfm, global->behaviour);
+    builder.CountWith(global->rfm, global->behaviour, &global->customer_value);
     for (const auto& [id, state] : ordered)
       builder.Count(*state, MayPersonalize(config.require_consent, state));
   }

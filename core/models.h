@@ -10,7 +10,10 @@
 //     affinity sources rank a customer's distinctive tastes, not the
 //     categories everybody likes;
 //   - new arrivals per category (newest first);
-//   - RFM quintile cut points, and the size of every segment.
+//   - RFM quintile cut points, and the size of every segment;
+//   - the purchase (BG/NBD) and value (Gamma-Gamma) models behind every
+//     customer's P(alive), expected orders and lifetime value
+//     (core/customer_value.h), and the churn-risk band sizes.
 //
 // A build is a deterministic function of the customers' states (read in id
 // order, ties broken by product id), so a restart gives the same models,
@@ -28,6 +31,7 @@
 
 #include "absl/types/span.h"
 #include "core/catalog.h"
+#include "core/customer_value.h"
 #include "core/decision_config.h"
 #include "core/features.h"
 #include "core/model_parts.h"
@@ -44,6 +48,7 @@ struct ModelOptions {
   RepurchaseOptions repurchase;
   int new_arrival_days = 30;
   int new_arrivals_per_category = 20;
+  CustomerValueOptions customer_value;
 };
 
 struct Models {
@@ -66,6 +71,8 @@ struct Models {
   int64_t behaviour_priority = 0;             // customers flagged for attention
   std::vector<std::string> rule_segment_ids;  // the config's segments at build time
   std::vector<int64_t> rule_segment_sizes;
+  CustomerValueModels customer_value;
+  std::array<int64_t, kChurnRiskCount> churn_risk_sizes{};  // by ChurnRisk, at the build
 };
 
 // Two passes over the population: Add() every customer (in id order),
@@ -82,11 +89,12 @@ class ModelBuilder {
                TimeMs now);
   ~ModelBuilder();
 
-  void Add(const CustomerFeatures& f);
+  void Add(const CustomerFeatures& f, CountryIndex country = kNoCountry);
   // The cut points over the customers added; Count() counts with them.
   const RfmThresholds& Thresholds();
   // Count() counts with these instead (a shard: the last global ones).
-  void CountWith(const RfmThresholds& rfm, const BehaviourThresholds& behaviour);
+  void CountWith(const RfmThresholds& rfm, const BehaviourThresholds& behaviour,
+                 const CustomerValueModels* value = nullptr);
   void Count(const CustomerState& s, bool personal);
   // Build time counts from the builder's construction.
   std::unique_ptr<const Models> Finish();
@@ -102,10 +110,12 @@ class ModelBuilder {
   const TimeMs now_;
   const std::chrono::steady_clock::time_point started_;
   std::vector<const CustomerFeatures*> customers_;
+  std::vector<CountryIndex> countries_;  // parallel to customers_
   std::vector<double> last_purchase_, frequency_, monetary_;
   std::vector<double> current_spend_, baseline_spend_;
   ModelPart part_;
   bool counting_ = false;  // Count() counts, with part_.counted_with*
+  const CustomerValueModels* counted_with_value_ = nullptr;
   std::unique_ptr<Models> out_;
 };
 

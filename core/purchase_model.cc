@@ -12,6 +12,14 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// Above this a + b the dropout probability is the same for everyone to
+// within a few per mille (sd of p ≈ √(p (1 − p) / (a + b))): the fit stops
+// there rather than walk the likelihood's ridge towards a, b → ∞.
+constexpr double kMaxDropoutConcentration = 1e5;
+// The expectation averages over p's posterior in closed form once its
+// relative variance is at most this (see ExpectedPurchases).
+constexpr double kNarrowDropout = 1e-3;
+
 // ln(e^u + e^v) without overflow.
 double LogAddExp(double u, double v) {
   const double hi = std::max(u, v), lo = std::min(u, v);
@@ -73,21 +81,43 @@ double ExpectedPurchases(const BgNbdParams& m, double x, double t_x, double T, d
   // is 1 − (1 − z)^ε F, F = 1 + Σ_{k≥1} terms, each a multiple of ε. Written
   // as −C / ε · [expm1(ε L) + (1 − z)^ε (F − 1)], L = ln(1 − z), every part
   // divided by ε stays exact as a → 1 (and is its limit at a = 1).
-  const double A = m.a + m.b - 1 - m.r, eps = m.a - 1, C = m.a + m.b + x - 1;
   const double L = std::log(m.alpha + T) - std::log(m.alpha + T + t);  // ln(1 − z), < 0
+  const double beta_a = m.a, beta_b = m.b + x;  // p's posterior: Beta(a, b + x)
+  const double rel_var = beta_b / (beta_a * (beta_a + beta_b + 1));
+  if (rel_var <= kNarrowDropout) {
+    // An alive customer with rate λ and dropout p buys (1 − e^(−λ p t)) / p
+    // before dropping out; over λ's posterior Gamma(r + x, α + T) that is
+    // f(p) = (1 − ((α + T) / (α + T + p t))^(r + x)) / p. Over a narrow p,
+    // the two-point rule at its mean ± sd (exact for cubics in p; error of
+    // the order of rel_var²) — where the series would need ~a / (1 − z)
+    // terms.
+    auto f = [&](double p) {
+      return -std::expm1((m.r + x) * (std::log(m.alpha + T) - std::log(m.alpha + T + p * t))) / p;
+    };
+    const double mean = beta_a / (beta_a + beta_b), sd = mean * std::sqrt(rel_var);
+    return 0.5 * (f(mean - sd) + f(mean + sd)) * ProbabilityAlive(m, x, t_x, T);
+  }
+  const double A = m.a + m.b - 1 - m.r, eps = m.a - 1, C = m.a + m.b + x - 1;
   const double z = -std::expm1(L);
   // H = C · (F − 1) / ε = Σ_{k≥1} A (A+1)_(k−1) (ε+1)_(k−1) / ((C+1)_(k−1) k!) z^k:
   // no division by C, so C near 0 (x = 0, a + b near 1) is fine too.
-  double term = A * z, sum = 0;
+  // For a well above 1 and z near 1 the terms grow like (1 − z)^−ε before
+  // they fall: summed scaled by e^−shift, and (1 − z)^ε H taken as
+  // e^(εL + shift) · sum, which is of the order of the answer.
+  double term = A * z, sum = 0, shift = 0;
   const double tail_factor = 1 / std::max(1 - z, 1e-300);
   for (int k = 1; k < 2'000'000; ++k) {
     sum += term;
     term *= (A + k) * (eps + k) / ((C + k) * (k + 1)) * z;
     if (std::abs(term) * tail_factor <= 1e-12 * std::abs(sum) || term == 0) break;
+    if (std::abs(sum) > 1e200) {
+      sum *= 1e-200, term *= 1e-200;
+      shift += 200 * std::log(10.0);
+    }
     if (!std::isfinite(sum)) break;
   }
   const double expm1_over_eps = eps == 0 ? L : std::expm1(eps * L) / eps;
-  const double alive_purchases = -(C * expm1_over_eps + std::exp(eps * L) * sum);
+  const double alive_purchases = -(C * expm1_over_eps + std::exp(eps * L + shift) * sum);
   // Bounded by what an alive customer who never drops out buys on average:
   // (r + x) / (α + T) · t. Outside [0, that], or not finite, the series lost
   // its digits (a far above 1 with z near 1); the bound is then the answer.
@@ -178,7 +208,11 @@ BgNbdFit FitBgNbd(BgNbdFitData data) {
     for (double p : v) {
       if (std::abs(p) > 20) return kInf;  // e^±20: far outside any sensible model
     }
-    return -BgNbdLogLikelihood(params(v), data) / n;
+    const BgNbdParams m = params(v);
+    // Everyone's dropout alike: the likelihood rises towards a, b → ∞ along
+    // a ridge; the fit stops at a wall instead of walking it for ever.
+    if (m.a + m.b > kMaxDropoutConcentration) return kInf;
+    return -BgNbdLogLikelihood(m, data) / n;
   };
   const NelderMeadResult best =
       NelderMead(objective, {0.0, std::log(alpha0), 0.0, 0.0}, NelderMeadOptions{});

@@ -41,6 +41,10 @@ double ProbabilityAlive(const BgNbdParams& m, double x, double t_x, double T);
 // to 2F1(a + b − 1 − r, a − 1; a + b + x − 1; z), whose terms do not grow
 // with x, and summed to a relative 1e-10 (z = t / (α + T + t); the series
 // needs more terms as z nears 1: a brand-new customer and a long horizon).
+// Where p's posterior Beta(a, b + x) is narrow (relative variance ≤ 10^-3:
+// a in the hundreds or more, when the series would need ~a / (1 − z)
+// terms), E[(1 − ((α + T) / (α + T + p t))^(r + x)) / p] · P(alive) over it
+// by the two-point rule at its mean ± sd instead (error ~10^-6).
 double ExpectedPurchases(const BgNbdParams& m, double x, double t_x, double T, double t);
 
 // Expected purchases in (T, T + months · 30 days], each month's discounted
@@ -81,6 +85,8 @@ struct BgNbdFit {
 };
 
 // Maximum likelihood over log-parameters (Nelder-Mead, core/optimize.h).
+// Where dropout is homogeneous the likelihood keeps rising as a, b → ∞;
+// the fit stops at a + b = 10^5, a model as good as the limit.
 // The data must hold at least one customer with a repeat purchase; the
 // fit is otherwise not identified and `converged` is false.
 BgNbdFit FitBgNbd(BgNbdFitData data);

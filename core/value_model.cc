@@ -18,10 +18,10 @@ bool GammaGammaParams::valid() const {
 
 double ExpectedOrderValue(const GammaGammaParams& g, double x, double mean_value) {
   if (!g.valid() || !(x >= 0) || !std::isfinite(x)) return 0;
-  if (x == 0 || !(mean_value > 0) || !std::isfinite(mean_value)) {
-    return g.p * g.gamma / (g.q - 1);
-  }
-  return (g.gamma + x * mean_value) * g.p / (g.p * x + g.q - 1);
+  if (x == 0) return g.p * g.gamma / (g.q - 1);
+  // A mean of 0 or less (everything returned) counts as 0.
+  const double m = std::isfinite(mean_value) ? std::max(mean_value, 0.0) : 0.0;
+  return (g.gamma + x * m) * g.p / (g.p * x + g.q - 1);
 }
 
 double GammaGammaLogLikelihood(const GammaGammaParams& g, double x, double m) {

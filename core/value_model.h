@@ -23,8 +23,8 @@ struct GammaGammaParams {
   bool valid() const;
 };
 
-// E[M | x, m]; the population's mean p γ / (q − 1) for x = 0. 0 when the
-// model is not valid.
+// E[M | x, m]; the population's mean p γ / (q − 1) for x = 0; m below 0
+// (returns above purchases) counts as 0. 0 when the model is not valid.
 double ExpectedOrderValue(const GammaGammaParams& g, double x, double mean_value);
 
 // ln f(m | p, q, γ, x), the density of a customer's mean order value:

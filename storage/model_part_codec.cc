@@ -106,6 +106,61 @@ absl::Status HistoriesFromRecord(const v1::HistoriesRecord& r, Mapping& m, size_
   return absl::OkStatus();
 }
 
+void CustomerValueToRecord(const core::ModelPart& part, const core::Catalog& catalog,
+                           v1::ModelPartRecord& r) {
+  for (const auto& [country, counts] : part.customer_value) {
+    v1::CustomerValueCountsRecord& c = *r.add_customer_value();
+    if (country != core::kNoCountry) c.set_market(catalog.market_code(country));
+    for (const auto& p : counts.purchases) {
+      c.add_purchase_x(p.x);
+      c.add_purchase_t_x(p.t_x);
+      c.add_purchase_t(p.T);
+      c.add_purchase_count(p.count);
+    }
+    for (const auto& v : counts.values) {
+      c.add_value_orders(v.orders);
+      c.add_value_spend_minor(v.spend_minor);
+      c.add_value_count(v.count);
+    }
+  }
+  for (int64_t n : part.churn_risk_sizes) r.add_churn_risk_sizes(n);
+}
+
+absl::Status CustomerValueFromRecord(const v1::ModelPartRecord& r, const core::Catalog& catalog,
+                                     Mapping& m, core::ModelPart& part) {
+  for (const v1::CustomerValueCountsRecord& c : r.customer_value()) {
+    core::CountryIndex country = core::kNoCountry;
+    if (!c.market().empty()) {
+      const std::optional<core::CountryIndex> found = catalog.FindMarket(c.market());
+      if (!found) {
+        ++m.unknown;  // a market this node does not serve: its customers count as none
+      } else {
+        country = *found;
+      }
+    }
+    const int n = c.purchase_x_size();
+    if (c.purchase_t_x_size() != n || c.purchase_t_size() != n || c.purchase_count_size() != n ||
+        c.value_spend_minor_size() != c.value_orders_size() ||
+        c.value_count_size() != c.value_orders_size()) {
+      return absl::InvalidArgumentError("model part: customer value columns differ in length");
+    }
+    core::CustomerValueData one;
+    core::CustomerValueCounts& into = one[country];
+    for (int i = 0; i < n; ++i) {
+      into.purchases.push_back(
+          {c.purchase_x(i), c.purchase_t_x(i), c.purchase_t(i), c.purchase_count(i)});
+    }
+    for (int i = 0; i < c.value_orders_size(); ++i) {
+      into.values.push_back({c.value_orders(i), c.value_spend_minor(i), c.value_count(i)});
+    }
+    core::MergeCustomerValue(part.customer_value, one);
+  }
+  for (int i = 0; i < r.churn_risk_sizes_size() && i < core::kChurnRiskCount; ++i) {
+    part.churn_risk_sizes[i] = r.churn_risk_sizes(i);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 v1::ModelPartRecord ModelPartToRecord(const core::ModelPart& part, const core::Catalog& catalog) {
@@ -150,6 +205,7 @@ v1::ModelPartRecord ModelPartToRecord(const core::ModelPart& part, const core::C
     s.set_segment(id);
     s.set_customers(n);
   }
+  CustomerValueToRecord(part, catalog, r);
   for (size_t p = 0; p < part.popularity.size() && p < catalog.product_count(); ++p) {
     if (part.popularity[p].ref == 0) continue;
     v1::PartPopularityRecord& e = *r.add_popularity();
@@ -229,6 +285,7 @@ absl::StatusOr<DecodedPart> ModelPartFromRecord(const v1::ModelPartRecord& r,
   for (const v1::SegmentSizeRecord& s : r.rule_segment_sizes()) {
     part.rule_segment_sizes.push_back({s.segment(), s.customers()});
   }
+  RETURN_IF_ERROR(CustomerValueFromRecord(r, catalog, m, part));
   part.popularity.assign(products, {});
   for (const v1::PartPopularityRecord& e : r.popularity()) {
     ASSIGN_OR_RETURN(auto p, m.At(m.products, e.product(), "product"));

@@ -144,7 +144,8 @@ TEST(ModelPartsTest, MergedShardsGiveTheSingleNodeModelsExactly) {
   const World w;
   const DecisionConfig config = WithSegments();
   ModelOptions o;
-  o.co_purchase.build_pairs_per_pass = 500;  // the single node in bounded passes
+  o.co_purchase.build_pairs_per_pass = 500;     // the single node in bounded passes
+  o.customer_value.min_market_customers = 200;  // both markets get their own
   EpochDomain epochs;
   auto all = w.Index(epochs, -1);
   const auto single = BuildModels(o, *all, *w.catalog, config, kNow);
@@ -183,6 +184,26 @@ TEST(ModelPartsTest, MergedShardsGiveTheSingleNodeModelsExactly) {
   }
   EXPECT_GT(single->repurchase.shop().repeats, 0);
   EXPECT_EQ(first->rfm_sizes, decltype(first->rfm_sizes){});
+  // The purchase and value models: the same cells, so the same fit to the bit.
+  auto same_fit = [](const CustomerValueModel& a, const CustomerValueModel& b) {
+    EXPECT_TRUE(a.purchases_fitted);
+    EXPECT_EQ(a.purchases_fitted, b.purchases_fitted);
+    EXPECT_EQ(a.value_fitted, b.value_fitted);
+    EXPECT_EQ(a.purchase_customers, b.purchase_customers);
+    EXPECT_EQ(a.value_customers, b.value_customers);
+    EXPECT_EQ(a.purchases.r, b.purchases.r);
+    EXPECT_EQ(a.purchases.alpha, b.purchases.alpha);
+    EXPECT_EQ(a.purchases.a, b.purchases.a);
+    EXPECT_EQ(a.purchases.b, b.purchases.b);
+    EXPECT_EQ(a.value.p, b.value.p);
+    EXPECT_EQ(a.value.gamma, b.value.gamma);
+  };
+  same_fit(first->customer_value.population, single->customer_value.population);
+  ASSERT_EQ(single->customer_value.markets.size(), 2u);
+  ASSERT_EQ(first->customer_value.markets.size(), 2u);
+  same_fit(first->customer_value.For(0), single->customer_value.For(0));
+  same_fit(first->customer_value.For(1), single->customer_value.For(1));
+  EXPECT_EQ(first->churn_risk_sizes, decltype(first->churn_risk_sizes){});
 
   // Round 2: counted with round 1's global cut points (as at the parts'
   // build), the sizes add up to the single node's.
@@ -194,6 +215,12 @@ TEST(ModelPartsTest, MergedShardsGiveTheSingleNodeModelsExactly) {
   EXPECT_EQ(second->rule_segment_ids, single->rule_segment_ids);
   EXPECT_EQ(second->rule_segment_sizes, single->rule_segment_sizes);
   EXPECT_GT(single->rule_segment_sizes[0], 0);
+  EXPECT_EQ(second->churn_risk_sizes, single->churn_risk_sizes);
+  int64_t banded = 0;
+  for (int64_t n : single->churn_risk_sizes) banded += n;
+  EXPECT_EQ(banded, single->customer_value.population.purchase_customers);
+  EXPECT_GT(single->churn_risk_sizes[static_cast<int>(ChurnRisk::kHigh)], 0);
+  EXPECT_GT(single->churn_risk_sizes[static_cast<int>(ChurnRisk::kLow)], 0);
   EXPECT_EQ(second->fingerprint, single->fingerprint);
 }
 

@@ -132,6 +132,56 @@ TEST(PurchaseModelTest, NoNanOrInfinityAnywhere) {
   }
 }
 
+TEST(PurchaseModelTest, NarrowDropoutTakesTheTwoPointRule) {
+  // Eq. 10 evaluated independently at 1200 digits (mpmath hyp2f1), x = 3,
+  // t_x = T = 0, t = 365, r = 0.8, α = 25: at a = 200, b = 800 through the
+  // series (its terms near e^700 before they fall, summed scaled); at
+  // a = 800, b = 3200 and a = 2000, b = 8000 through the two-point rule.
+  EXPECT_NEAR(ExpectedPurchases({0.8, 25, 200, 800}, 3, 0, 0, 365), 4.006801029651458, 1e-9);
+  EXPECT_NEAR(ExpectedPurchases({0.8, 25, 800, 3200}, 3, 0, 0, 365), 3.9849804986996404, 1e-5);
+  EXPECT_NEAR(ExpectedPurchases({0.8, 25, 2000, 8000}, 3, 0, 0, 365), 3.9806328994698448, 1e-6);
+  // Either side of the switch (relative variance b' / (a (a + b' + 1)) = 10^-3,
+  // b' = b + x) alike.
+  const double b = 3200, b_x = b + 3;
+  const double a0 = (-(b_x + 1) + std::sqrt((b_x + 1) * (b_x + 1) + 4000 * b_x)) / 2;
+  for (const double T : {0.0, 30.0, 400.0}) {
+    for (const double t : {30.0, 365.0, 3650.0}) {
+      const double series = ExpectedPurchases({0.8, 25, a0 * (1 - 1e-9), b}, 3, T / 2, T, t);
+      const double narrow = ExpectedPurchases({0.8, 25, a0 * (1 + 1e-9), b}, 3, T / 2, T, t);
+      EXPECT_NEAR(series, narrow, 1e-5 * narrow) << "T " << T << " t " << t;
+    }
+  }
+}
+
+TEST(PurchaseModelTest, EveryoneDroppingOutAlikeFitsANarrowBeta) {
+  // p = 0.2 for every customer: a and b grow together (up to the fit's wall
+  // at a + b = 10^5), their ratio stays at p.
+  std::mt19937_64 rng(3);
+  std::gamma_distribution<double> lambda(1.5, 1 / 15.0);
+  std::uniform_real_distribution<double> unit(0, 1);
+  BgNbdFitData data;
+  for (int i = 0; i < 5000; ++i) {
+    const double l = lambda(rng), T = 30 + 300 * unit(rng);
+    double t = 0, t_x = 0;
+    int x = 0;
+    while (true) {
+      t += std::exponential_distribution<double>(l)(rng);
+      if (t > T) break;
+      ++x;
+      t_x = t;
+      if (unit(rng) < 0.2) break;
+    }
+    data.Add(x, static_cast<int32_t>(t_x), static_cast<int32_t>(T));
+  }
+  const BgNbdFit fit = FitBgNbd(data);
+  std::printf("homogeneous dropout: r %.3f alpha %.2f a %.1f b %.1f (%d evaluations)\n",
+              fit.params.r, fit.params.alpha, fit.params.a, fit.params.b, fit.evaluations);
+  ASSERT_TRUE(fit.converged);
+  EXPECT_GT(fit.params.a + fit.params.b, 1e3);
+  EXPECT_NEAR(fit.params.a / (fit.params.a + fit.params.b), 0.2, 0.03);
+  EXPECT_NEAR(fit.params.r / fit.params.alpha, 0.1, 0.015);
+}
+
 TEST(PurchaseModelTest, LongerHorizonsExpectMoreAndDiscountingLess) {
   const double e30 = ExpectedPurchases(kCdnow, 2, 30, 39, 30);
   const double e90 = ExpectedPurchases(kCdnow, 2, 30, 39, 90);

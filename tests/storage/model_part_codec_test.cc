@@ -63,6 +63,10 @@ TEST(ModelPartCodecTest, CountsLandOnTheSameIdsInAnotherCatalog) {
   part.counted_with.frequency = {1, 1, 2, 5};
   part.rfm_sizes[3] = 2;
   part.rule_segment_sizes = {{"vip", 3}};
+  part.customer_value[1].purchases = {{0, 0, 12, 5}, {3, 40, 90, 2}};
+  part.customer_value[1].values = {{4, 12000, 2}};
+  part.customer_value[core::kNoCountry].purchases = {{1, 2, 3, 1}};
+  part.churn_risk_sizes = {0, 4, 2, 1};
   part.popularity.assign(6, {});
   part.popularity[P(*writer, 4)].ref = kNow;
   part.popularity[P(*writer, 4)].overall = 2.5;
@@ -92,6 +96,18 @@ TEST(ModelPartCodecTest, CountsLandOnTheSameIdsInAnotherCatalog) {
   EXPECT_EQ(got.counted_with.frequency, part.counted_with.frequency);
   EXPECT_EQ(got.rfm_sizes, part.rfm_sizes);
   EXPECT_EQ(got.rule_segment_sizes, part.rule_segment_sizes);
+  EXPECT_EQ(got.churn_risk_sizes, part.churn_risk_sizes);
+  // Fit data per market, by the market's code (BE is 1 in both catalogs).
+  ASSERT_EQ(got.customer_value.size(), 2u);
+  const auto& be = got.customer_value.at(*reader->FindMarket("BE"));
+  ASSERT_EQ(be.purchases.size(), 2u);
+  EXPECT_EQ(be.purchases[1].x, 3);
+  EXPECT_EQ(be.purchases[1].t_x, 40);
+  EXPECT_EQ(be.purchases[1].T, 90);
+  EXPECT_EQ(be.purchases[1].count, 2);
+  ASSERT_EQ(be.values.size(), 1u);
+  EXPECT_EQ(be.values[0].spend_minor, 12000);
+  EXPECT_EQ(got.customer_value.at(core::kNoCountry).purchases[0].T, 3);
   EXPECT_EQ(got.popularity[P(*reader, 4)].overall, 2.5);
   EXPECT_EQ(got.popularity[P(*reader, 4)].by_market[*reader->FindMarket("BE")], 1.5);
   EXPECT_EQ(got.store_popularity[*reader->FindStore("s2")].at(P(*reader, 5)).score, 4);

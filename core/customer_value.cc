@@ -120,6 +120,7 @@ CustomerValueModels FitCustomerValue(const CustomerValueOptions& options,
                                      const CustomerValueData& data) {
   const auto started = std::chrono::steady_clock::now();
   CustomerValueModels out;
+  out.options = options;
   std::vector<const CustomerValueCounts*> every;
   for (const auto& [country, counts] : data) every.push_back(&counts);
   out.population = Fit(every, out.evaluations);
@@ -154,27 +155,56 @@ double CustomerPAlive(const CustomerValueModels& models, const CustomerFeatures&
   return ProbabilityAlive(m.purchases, s.x, s.t_x, s.T);
 }
 
-CustomerValue ValueCustomer(const CustomerValueOptions& options, const CustomerValueModels& models,
-                            const CustomerFeatures& f, CountryIndex country, TimeMs now) {
+double CustomerExpectedOrders(const CustomerValueModels& models, const CustomerFeatures& f,
+                              CountryIndex country, TimeMs now, int days) {
+  const CustomerValueModel& m = models.For(country);
+  PurchaseSummary s;
+  if (!m.purchases_fitted || !SummarizePurchases(f, now, s)) return 0;
+  return ExpectedPurchases(m.purchases, s.x, s.t_x, s.T, days);
+}
+
+namespace {
+
+// E[order value] × discounted expected orders (0 without a value model).
+double Clv(const CustomerValueOptions& o, const CustomerValueModel& m, const CustomerFeatures& f,
+           const PurchaseSummary& s, double& expected_order_minor) {
+  expected_order_minor = 0;
+  if (!m.value_fitted) return 0;
+  // Gamma-Gamma over every order (the first included), net of returns.
+  const double mean = static_cast<double>(std::max<int64_t>(f.spend_minor, 0)) / f.orders;
+  expected_order_minor = ExpectedOrderValue(m.value, f.orders, mean);
+  return expected_order_minor * DiscountedExpectedPurchases(m.purchases, s.x, s.t_x, s.T,
+                                                            o.clv_months, o.monthly_discount);
+}
+
+}  // namespace
+
+double CustomerClv(const CustomerValueModels& models, const CustomerFeatures& f,
+                   CountryIndex country, TimeMs now) {
+  const CustomerValueModel& m = models.For(country);
+  PurchaseSummary s;
+  if (!m.purchases_fitted || !SummarizePurchases(f, now, s)) return 0;
+  double order = 0;
+  return Clv(models.options, m, f, s, order);
+}
+
+CustomerValue ValueCustomer(const CustomerValueModels& models, const CustomerFeatures& f,
+                            CountryIndex country, TimeMs now) {
+  const CustomerValueOptions& options = models.options;
   CustomerValue v;
   const CustomerValueModel& m = models.For(country);
   PurchaseSummary s;
   if (!m.purchases_fitted || !SummarizePurchases(f, now, s)) return v;
   v.known = true;
+  v.clv_months = options.clv_months;
+  if (&m != &models.population) v.model_market = country;
   v.p_alive = ProbabilityAlive(m.purchases, s.x, s.t_x, s.T);
   v.risk = RiskOf(options, v.p_alive);
   v.expected_orders_30 = ExpectedPurchases(m.purchases, s.x, s.t_x, s.T, 30);
   v.expected_orders_90 = ExpectedPurchases(m.purchases, s.x, s.t_x, s.T, 90);
   v.expected_orders_365 = ExpectedPurchases(m.purchases, s.x, s.t_x, s.T, 365);
-  if (m.value_fitted) {
-    // Gamma-Gamma over every order (the first included), net of returns.
-    const double mean = static_cast<double>(std::max<int64_t>(f.spend_minor, 0)) / f.orders;
-    v.expected_order_minor = ExpectedOrderValue(m.value, f.orders, mean);
-    v.clv_minor = v.expected_order_minor * DiscountedExpectedPurchases(m.purchases, s.x, s.t_x, s.T,
-                                                                       options.clv_months,
-                                                                       options.monthly_discount);
-    v.clv_at_risk_minor = v.clv_minor * (1 - v.p_alive);
-  }
+  v.clv_minor = Clv(options, m, f, s, v.expected_order_minor);
+  v.clv_at_risk_minor = v.clv_minor * (1 - v.p_alive);
   return v;
 }
 

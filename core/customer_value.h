@@ -87,6 +87,7 @@ struct CustomerValueModel {
 };
 
 struct CustomerValueModels {
+  CustomerValueOptions options;  // those of the fit: horizon, discount, bands
   CustomerValueModel population;
   std::map<CountryIndex, CustomerValueModel> markets;  // those with their own fit
   double fit_seconds = 0;
@@ -109,13 +110,21 @@ struct CustomerValue {
   double clv_minor = 0;          // discounted, over options.clv_months
   double clv_at_risk_minor = 0;  // clv × (1 − p_alive)
   ChurnRisk risk = ChurnRisk::kNone;
+  int clv_months = 0;
+  CountryIndex model_market = kNoCountry;  // whose own models; kNoCountry: the population's
 };
-CustomerValue ValueCustomer(const CustomerValueOptions& options, const CustomerValueModels& models,
-                            const CustomerFeatures& f, CountryIndex country, TimeMs now);
+CustomerValue ValueCustomer(const CustomerValueModels& models, const CustomerFeatures& f,
+                            CountryIndex country, TimeMs now);
 
-// P(alive) and the band alone (closed form: tens of nanoseconds).
+// The figures one at a time, for conditions: P(alive) (closed form: tens
+// of nanoseconds; 0 for an unknown future), expected orders in the next
+// `days` (one series: ~0.15 µs), CLV (four: ~0.5 µs).
 double CustomerPAlive(const CustomerValueModels& models, const CustomerFeatures& f,
                       CountryIndex country, TimeMs now);
+double CustomerExpectedOrders(const CustomerValueModels& models, const CustomerFeatures& f,
+                              CountryIndex country, TimeMs now, int days);
+double CustomerClv(const CustomerValueModels& models, const CustomerFeatures& f,
+                   CountryIndex country, TimeMs now);
 ChurnRisk RiskOf(const CustomerValueOptions& options, double p_alive);
 
 }  // namespace nextbest::core

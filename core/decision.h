@@ -37,6 +37,7 @@
 #include "absl/types/span.h"
 #include "core/caps.h"
 #include "core/catalog.h"
+#include "core/customer_value.h"
 #include "core/decision_config.h"
 #include "core/features.h"
 #include "core/models.h"
@@ -121,6 +122,7 @@ struct Explanation {
   std::vector<ItemExplanation> items;  // parallel to Decision::items
   std::vector<DroppedCandidate> dropped;
   size_t candidates = 0;  // products and offers considered
+  CustomerValue future;   // the customer's, at the decision (core/customer_value.h)
   static constexpr size_t kMaxDropped = 100;
 };
 

@@ -72,6 +72,15 @@ struct Condition {
   int64_t min_spend_minor = 0;
   std::string affinity_category;  // category path prefix; "" = none
   double min_affinity = 0;        // share of the customer's affinity, 0..1
+  // The customer's future (core/customer_value.h); 0 = no bound. A
+  // customer without an order, or before the first models build, matches
+  // none of these.
+  double min_p_alive = 0, max_p_alive = 0;  // 0..1
+  double min_expected_orders = 0;           // in the next expected_orders_days
+  int expected_orders_days = 90;
+  int64_t min_clv_minor = 0;
+  uint8_t churn_risks = 0;  // bit per ChurnRisk; 0 = any
+  bool NeedsFuture() const;
   bool Empty() const;
   bool NeedsPersonalData() const;
 };

@@ -72,12 +72,6 @@ std::vector<std::vector<ProductIndex>> NewArrivals(const ModelOptions& o, const 
   return out;
 }
 
-// The purchase and value models from the part's fit data.
-void SetCustomerValue(const ModelOptions& o, const ModelPart& part, Models& out) {
-  out.customer_value = FitCustomerValue(o.customer_value, part.customer_value);
-  out.churn_risk_sizes = part.churn_risk_sizes;
-}
-
 double SecondsSince(std::chrono::steady_clock::time_point started) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
@@ -103,7 +97,6 @@ ModelBuilder::~ModelBuilder() = default;
 void ModelBuilder::Add(const CustomerFeatures& f, CountryIndex country) {
   ++part_.customers;
   customers_.push_back(&f);
-  countries_.push_back(country);
   AddCustomerValue(f, country, now_, part_.customer_value);
 
   // The customer's shares of interest, summed over the population.
@@ -147,7 +140,11 @@ void ModelBuilder::SettleValues() {
 const RfmThresholds& ModelBuilder::Thresholds() {
   SettleValues();
   SetThresholds(part_, now_, *out_);
-  CountWith(out_->rfm, out_->behaviour);
+  // Fitted before counting, so that the churn bands and the conditions on
+  // the customer's future count with this build's own models.
+  out_->customer_value = FitCustomerValue(options_.customer_value, part_.customer_value);
+  value_fitted_ = true;
+  CountWith(out_->rfm, out_->behaviour, &out_->customer_value);
   return out_->rfm;
 }
 
@@ -167,6 +164,7 @@ void ModelBuilder::Count(const CustomerState& s, bool personal) {
   in.personal = personal;
   in.country = s.attributes.country;
   in.now = now_;
+  in.future = counted_with_value_;
   const SegmentView v = SegmentCustomer(&part_.counted_with, &part_.counted_with_behaviour,
                                         config_.segments, catalog_, in);
   ++part_.rfm_sizes[static_cast<int>(v.rfm.segment)];
@@ -177,7 +175,7 @@ void ModelBuilder::Count(const CustomerState& s, bool personal) {
     PurchaseSummary sum;
     if (model.purchases_fitted && SummarizePurchases(s.features, now_, sum)) {
       const double p = ProbabilityAlive(model.purchases, sum.x, sum.t_x, sum.T);
-      ++part_.churn_risk_sizes[static_cast<int>(RiskOf(options_.customer_value, p))];
+      ++part_.churn_risk_sizes[static_cast<int>(RiskOf(counted_with_value_->options, p))];
     }
   }
   for (size_t i = 0; i < part_.rule_segment_sizes.size(); ++i) {
@@ -206,17 +204,10 @@ std::unique_ptr<const Models> ModelBuilder::Finish() {
       NeighboursFingerprint(m.co_view, catalog_, NeighboursFingerprint(m.co_purchase, catalog_));
   m.repurchase = RepurchaseProfiles::Build(options_.repurchase, catalog_, customers_);
   SetInterest(part_, m);
-  SetCustomerValue(options_, part_, m);
-  m.churn_risk_sizes = {};  // counted with this build's own fit
-  for (size_t i = 0; i < customers_.size(); ++i) {
-    const CustomerValueModel& model = m.customer_value.For(countries_[i]);
-    PurchaseSummary s;
-    if (!model.purchases_fitted || !SummarizePurchases(*customers_[i], now_, s)) continue;
-    const double p = ProbabilityAlive(model.purchases, s.x, s.t_x, s.T);
-    ++m.churn_risk_sizes[static_cast<int>(RiskOf(options_.customer_value, p))];
-  }
+  if (!value_fitted_)
+    m.customer_value = FitCustomerValue(options_.customer_value, part_.customer_value);
+  m.churn_risk_sizes = part_.churn_risk_sizes;
   std::vector<const CustomerFeatures*>().swap(customers_);
-  std::vector<CountryIndex>().swap(countries_);
   m.new_arrivals = NewArrivals(options_, catalog_, now_);
   m.build_seconds = SecondsSince(started_);
   return std::move(out_);
@@ -235,7 +226,6 @@ ModelPart ModelBuilder::TakePart() {
   part_.co_view = histories(options_.co_view, HistoryKind::kViewed);
   part_.repurchase = RepurchaseProfiles::Count(catalog_, customers_);
   std::vector<const CustomerFeatures*>().swap(customers_);
-  std::vector<CountryIndex>().swap(countries_);
   return std::move(part_);
 }
 
@@ -268,7 +258,8 @@ std::unique_ptr<const Models> ModelsFromPart(const ModelOptions& options, const 
       NeighboursFingerprint(m.co_view, catalog, NeighboursFingerprint(m.co_purchase, catalog));
   m.repurchase = RepurchaseProfiles::FromCounts(options.repurchase, part.repurchase);
   SetInterest(part, m);
-  SetCustomerValue(options, part, m);
+  m.customer_value = FitCustomerValue(options.customer_value, part.customer_value);
+  m.churn_risk_sizes = part.churn_risk_sizes;
   m.new_arrivals = NewArrivals(options, catalog, now);
   m.build_seconds = SecondsSince(started);
   return out;

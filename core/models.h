@@ -110,12 +110,12 @@ class ModelBuilder {
   const TimeMs now_;
   const std::chrono::steady_clock::time_point started_;
   std::vector<const CustomerFeatures*> customers_;
-  std::vector<CountryIndex> countries_;  // parallel to customers_
   std::vector<double> last_purchase_, frequency_, monetary_;
   std::vector<double> current_spend_, baseline_spend_;
   ModelPart part_;
   bool counting_ = false;  // Count() counts, with part_.counted_with*
   const CustomerValueModels* counted_with_value_ = nullptr;
+  bool value_fitted_ = false;  // by Thresholds(), into out_
   std::unique_ptr<Models> out_;
 };
 

@@ -37,6 +37,7 @@ void AddOfferCandidates(Pipeline& p) {
   in.now = r.now;
   // Population figures only with consent: no RFM or behaviour otherwise.
   const bool scored = p.personal && r.models != nullptr;
+  in.future = scored ? &r.models->customer_value : nullptr;
   SegmentCustomer(scored ? &r.models->rfm : nullptr, scored ? &r.models->behaviour : nullptr,
                   r.config->segments, p.catalog, in);
   p.out.rfm = in.rfm;
@@ -83,6 +84,7 @@ void NoteHeldBackOffers(Pipeline& p) {
   in.country = p.out.country;
   in.channel = r.channel;
   in.now = r.now;
+  in.future = r.models ? &r.models->customer_value : nullptr;
   SegmentCustomer(r.models ? &r.models->rfm : nullptr, r.models ? &r.models->behaviour : nullptr,
                   r.config->segments, p.catalog, in);
   p.out.held_back_rfm = in.rfm;

@@ -47,8 +47,11 @@ double ProbabilityAlive(const BgNbdParams& m, double x, double t_x, double T);
 // by the two-point rule at its mean ± sd instead (error ~10^-6).
 double ExpectedPurchases(const BgNbdParams& m, double x, double t_x, double T, double t);
 
-// Expected purchases in (T, T + months · 30 days], each month's discounted
-// by (1 + monthly_discount)^-k for the k-th month; times in days.
+// Expected purchases in (T, T + H], H = months · 30 days, each discounted
+// continuously at (1 + monthly_discount) per 30 days: ∫_0^H e^(−δs) dE(s),
+// δ = ln(1 + monthly_discount) / 30, taken as e^(−δH) E(H) + δ ∫ e^(−δs) E(s)
+// ds with a 3-point Gauss-Legendre integral (within 0.3 % of the exact
+// one; four evaluations of the series). Times in days.
 double DiscountedExpectedPurchases(const BgNbdParams& m, double x, double t_x, double T, int months,
                                    double monthly_discount);
 

@@ -118,6 +118,10 @@ absl::StatusOr<Recommendation> Recommend(const Snapshot& s, const RecommendQuery
   if (s.ids != nullptr && !q.preview) out.id = s.ids->Next(time);
   if (q.explain) d.explain = &out.explanation.emplace();
   out.decision = Decide(catalog, s.trending, d);
+  if (out.explanation && d.models != nullptr && MayPersonalize(d.require_consent, d.customer)) {
+    out.explanation->future = ValueCustomer(d.models->customer_value, d.customer->features,
+                                            d.customer->attributes.country, d.now);
+  }
   if (assignment.control && !out.decision.personalized && WantsPersonal(*spec)) {
     out.decision.fallback = assignment.holdout == Assignment::Holdout::kHeldOut
                                 ? FallbackReason::kHoldout

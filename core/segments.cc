@@ -122,6 +122,45 @@ bool ParseBehaviour(absl::string_view name, Behaviour& out) {
   return false;
 }
 
+namespace {
+
+// The customer's future against the condition's bounds (in.customer set).
+bool FutureMatches(const Condition& c, const ConditionInput& in) {
+  if (in.future == nullptr) return false;
+  const CustomerFeatures& f = in.customer->features;
+  ConditionInput::FutureCache& cache = in.cache;
+  if (cache.p_alive == -1) {
+    const CustomerValueModel& m = in.future->For(in.country);
+    PurchaseSummary s;
+    cache.p_alive = m.purchases_fitted && SummarizePurchases(f, in.now, s)
+                        ? ProbabilityAlive(m.purchases, s.x, s.t_x, s.T)
+                        : -2;  // no order, or no fitted model
+  }
+  const double p = cache.p_alive;
+  if (p < 0) return false;
+  if (c.min_p_alive > 0 && p < c.min_p_alive) return false;
+  if (c.max_p_alive > 0 && p > c.max_p_alive) return false;
+  if (c.churn_risks != 0 &&
+      !(c.churn_risks >> static_cast<int>(RiskOf(in.future->options, p)) & 1)) {
+    return false;
+  }
+  if (c.min_expected_orders > 0) {
+    if (cache.expected_days != c.expected_orders_days) {
+      cache.expected_days = c.expected_orders_days;
+      cache.expected_orders =
+          CustomerExpectedOrders(*in.future, f, in.country, in.now, c.expected_orders_days);
+    }
+    if (cache.expected_orders < c.min_expected_orders) return false;
+  }
+  if (c.min_clv_minor > 0) {
+    if (cache.clv_minor < 0) cache.clv_minor = CustomerClv(*in.future, f, in.country, in.now);
+    if (cache.clv_minor < static_cast<double>(c.min_clv_minor)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool Matches(const Condition& c, const Catalog& catalog, const ConditionInput& in) {
   if (c.countries != 0 && (in.country == kNoCountry || !(c.countries >> in.country & 1))) {
     return false;
@@ -161,7 +200,7 @@ bool Matches(const Condition& c, const Catalog& catalog, const ConditionInput& i
     }
     if (total <= 0 || match / total < c.min_affinity || match <= 0) return false;
   }
-  return true;
+  return !c.NeedsFuture() || FutureMatches(c, in);
 }
 
 uint64_t RuleSegments(const std::vector<SegmentSpec>& segments, const Catalog& catalog,
@@ -198,7 +237,12 @@ bool Condition::Empty() const {
 bool Condition::NeedsPersonalData() const {
   return rfm_segments != 0 || rule_segments != 0 || behaviours != 0 || behaviour_priority ||
          min_age > 0 || max_age > 0 || loyalty_member >= 0 || min_orders > 0 ||
-         min_spend_minor > 0 || !affinity_category.empty();
+         min_spend_minor > 0 || !affinity_category.empty() || NeedsFuture();
+}
+
+bool Condition::NeedsFuture() const {
+  return min_p_alive > 0 || max_p_alive > 0 || min_expected_orders > 0 || min_clv_minor > 0 ||
+         churn_risks != 0;
 }
 
 }  // namespace nextbest::core

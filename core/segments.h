@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "core/catalog.h"
+#include "core/customer_value.h"
 #include "core/decision_config.h"
 #include "core/features.h"
 #include "core/types.h"
@@ -98,6 +99,17 @@ struct ConditionInput {
   bool behaviour_priority = false;
   uint64_t rule_segments = 0;  // bits of the segments the customer is in
   TimeMs now = 0;
+  // The purchase and value models, for conditions on the customer's future
+  // (nullptr: none yet). What they give is computed at most once per input,
+  // when a condition first asks.
+  const CustomerValueModels* future = nullptr;
+  struct FutureCache {
+    double p_alive = -1;  // -1: not computed yet, -2: unknown future
+    int expected_days = 0;
+    double expected_orders = 0;
+    double clv_minor = -1;
+  };
+  mutable FutureCache cache;
 };
 
 bool Matches(const Condition& c, const Catalog& catalog, const ConditionInput& in);

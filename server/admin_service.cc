@@ -80,6 +80,13 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListSegments(grpc::CallbackServerCon
       seg->set_kind("rule");
       seg->set_customers(m->rule_segment_sizes[i]);
     }
+    for (int i = 1; i < core::kChurnRiskCount; ++i) {
+      v1::SegmentSize* seg = response->add_segments();
+      seg->set_segment(core::ChurnRiskName(static_cast<core::ChurnRisk>(i)));
+      seg->set_kind("churn_risk");
+      seg->set_customers(m->churn_risk_sizes[i]);
+    }
+    AddCustomerValueModels(m->customer_value, *deps_.live->catalog.Get(), *response);
     response->set_rfm_population(m->rfm.population);
     for (double c : m->rfm.recency_days) response->add_recency_days_cuts(c);
     for (double c : m->rfm.frequency) response->add_frequency_cuts(c);

@@ -141,6 +141,25 @@ absl::Status ParseNeighbours(const cfg::NeighbourConfig& c, const std::string& f
   return InRange(n.shrink, field + ".shrink", 0, 1e6);
 }
 
+absl::Status ParseCustomerValue(const cfg::CustomerValueConfig& c, core::CustomerValueOptions& v) {
+  const std::string field = "models.customer_value";
+  v.min_market_customers = Or(c.min_market_customers(), v.min_market_customers);
+  v.clv_months = Or(c.clv_months(), v.clv_months);
+  if (c.has_monthly_discount()) v.monthly_discount = c.monthly_discount();
+  if (c.has_high_risk_below()) v.high_risk_below = c.high_risk_below();
+  if (c.has_medium_risk_below()) v.medium_risk_below = c.medium_risk_below();
+  RETURN_IF_ERROR(Within(v.min_market_customers, field + ".min_market_customers", int64_t{100},
+                         int64_t{1} << 40));
+  RETURN_IF_ERROR(Within(v.clv_months, field + ".clv_months", 1, 120));
+  RETURN_IF_ERROR(InRange(v.monthly_discount, field + ".monthly_discount", 0, 0.5));
+  RETURN_IF_ERROR(InRange(v.high_risk_below, field + ".high_risk_below", 0, 1));
+  RETURN_IF_ERROR(InRange(v.medium_risk_below, field + ".medium_risk_below", 0, 1));
+  if (v.medium_risk_below < v.high_risk_below) {
+    return Invalid(field + ".medium_risk_below", "must be >= high_risk_below");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseModels(const cfg::ModelConfig& c, ServiceConfig& out) {
   core::ModelOptions& m = out.models;
   out.model_interval_seconds = Or(c.rebuild_interval_seconds(), out.model_interval_seconds);
@@ -164,7 +183,8 @@ absl::Status ParseModels(const cfg::ModelConfig& c, ServiceConfig& out) {
   r.min_pairs = Or(c.repurchase().min_pairs(), r.min_pairs);
   RETURN_IF_ERROR(
       InRange(r.consumable_repeat_share, "models.repurchase.consumable_repeat_share", 0, 1));
-  return Within(r.min_pairs, "models.repurchase.min_pairs", 1, 1'000'000);
+  RETURN_IF_ERROR(Within(r.min_pairs, "models.repurchase.min_pairs", 1, 1'000'000));
+  return ParseCustomerValue(c.customer_value(), m.customer_value);
 }
 
 absl::Status ParsePrivacy(const cfg::PrivacyConfig& c, ServiceConfig& out) {

@@ -23,6 +23,34 @@ constexpr const char* kShippedConfig =
 #include "server/shipped_config.inc"
     ;
 
+// The conditions on the customer's future (core/customer_value.h).
+absl::Status ParseFuture(const cfg::ConditionConfig& c, const std::string& field,
+                         core::Condition& out) {
+  out.min_p_alive = c.min_p_alive();
+  out.max_p_alive = c.max_p_alive();
+  RETURN_IF_ERROR(InRange(out.min_p_alive, field + ".min_p_alive", 0, 1));
+  RETURN_IF_ERROR(InRange(out.max_p_alive, field + ".max_p_alive", 0, 1));
+  if (out.max_p_alive > 0 && out.max_p_alive < out.min_p_alive) {
+    return Invalid(field + ".max_p_alive", "must be >= min_p_alive");
+  }
+  out.min_expected_orders = c.min_expected_orders();
+  RETURN_IF_ERROR(InRange(out.min_expected_orders, field + ".min_expected_orders", 0, 1e6));
+  out.expected_orders_days = Or(c.expected_orders_days(), out.expected_orders_days);
+  RETURN_IF_ERROR(InRange(out.expected_orders_days, field + ".expected_orders_days", 1, 3650));
+  if (c.min_clv_minor() < 0) return Invalid(field + ".min_clv_minor", "must be >= 0");
+  out.min_clv_minor = c.min_clv_minor();
+  for (int i = 0; i < c.churn_risks_size(); ++i) {
+    core::ChurnRisk risk;
+    if (!core::ParseChurnRisk(c.churn_risks(i), risk)) {
+      return Invalid(
+          absl::StrCat(field, ".churn_risks[", i, "]"),
+          absl::StrCat("unknown churn risk '", c.churn_risks(i), "': low, medium or high"));
+    }
+    out.churn_risks |= static_cast<uint8_t>(1u << static_cast<int>(risk));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const std::string& field,
                                             const std::vector<std::string>& markets,
                                             const std::vector<core::SegmentSpec>& earlier) {
@@ -97,6 +125,7 @@ absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const
   if (out.min_affinity > 0 && out.affinity_category.empty()) {
     return Invalid(field + ".affinity_category", "required with min_affinity");
   }
+  RETURN_IF_ERROR(ParseFuture(c, field, out));
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "server/convert.h"
 
+#include <cmath>
+
 #include "absl/strings/str_format.h"
 #include "core/segments.h"
 #include "server/validation.h"
@@ -11,6 +13,22 @@ void SetMoney(int64_t minor, const std::string& currency, v1::Money* m) {
   m->set_currency(currency);
 }
 bool Known(const core::Catalog& c, core::ProductIndex p) { return p < c.product_count(); }
+
+void FillFuture(const core::CustomerValue& v, const core::Catalog& catalog, v1::CustomerFuture& f) {
+  f.set_p_alive(v.p_alive);
+  f.set_churn_risk(core::ChurnRiskName(v.risk));
+  f.set_expected_orders_30d(v.expected_orders_30);
+  f.set_expected_orders_90d(v.expected_orders_90);
+  f.set_expected_orders_365d(v.expected_orders_365);
+  auto minor = [](double x) { return static_cast<int64_t>(std::llround(x)); };
+  SetMoney(minor(v.expected_order_minor), catalog.currency(), f.mutable_expected_order_value());
+  SetMoney(minor(v.clv_minor), catalog.currency(), f.mutable_clv());
+  f.set_clv_months(v.clv_months);
+  SetMoney(minor(v.clv_at_risk_minor), catalog.currency(), f.mutable_clv_at_risk());
+  if (v.model_market < catalog.market_count()) {
+    f.set_model_market(catalog.market_code(v.model_market));
+  }
+}
 }  // namespace
 
 void FillProfile(const std::string& customer_id, const core::CustomerState& state,
@@ -99,6 +117,7 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
   in.personal = true;
   in.country = a.country;
   in.now = now;
+  in.future = models ? &models->customer_value : nullptr;
   const core::SegmentView v =
       core::SegmentCustomer(models ? &models->rfm : nullptr, models ? &models->behaviour : nullptr,
                             config.segments, catalog, in);
@@ -114,6 +133,33 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
   }
   for (size_t i = 0; i < config.segments.size(); ++i) {
     if (in.rule_segments >> i & 1) seg->add_rule_segments(config.segments[i].id);
+  }
+  if (models == nullptr) return;
+  const core::CustomerValue future =
+      core::ValueCustomer(models->customer_value, state.features, a.country, now);
+  if (future.known) FillFuture(future, catalog, *out.mutable_future());
+}
+
+void AddCustomerValueModels(const core::CustomerValueModels& models, const core::Catalog& catalog,
+                            v1::ListSegmentsResponse& out) {
+  auto add = [&](const std::string& market, const core::CustomerValueModel& m) {
+    v1::CustomerValueModel* o = out.add_customer_value_models();
+    o->set_market(market);
+    o->set_customers(m.purchase_customers);
+    o->set_repeat_customers(m.value_customers);
+    o->set_purchases_fitted(m.purchases_fitted);
+    o->set_r(m.purchases.r);
+    o->set_alpha(m.purchases.alpha);
+    o->set_a(m.purchases.a);
+    o->set_b(m.purchases.b);
+    o->set_value_fitted(m.value_fitted);
+    o->set_p(m.value.p);
+    o->set_q(m.value.q);
+    o->set_gamma(m.value.gamma);
+  };
+  add("", models.population);
+  for (const auto& [country, m] : models.markets) {
+    if (country < catalog.market_count()) add(catalog.market_code(country), m);
   }
 }
 
@@ -223,6 +269,9 @@ void FillRecommendation(const core::Recommendation& r, const core::Catalog& cata
   x->set_rfm_segment(core::RfmSegmentName(d.rfm));
   x->set_config_version(config.version);
   x->set_assignment(AssignmentText(r, config));
+  if (explain->future.known) {
+    FillFuture(explain->future, catalog, *x->mutable_future());
+  }
   for (const core::DroppedCandidate& dc : explain->dropped) {
     v1::DroppedCandidate* o = x->add_dropped();
     if (Known(catalog, dc.product)) o->set_product_id(catalog.product(dc.product).id);

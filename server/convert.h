@@ -7,6 +7,8 @@
 #include "core/decision.h"
 #include "core/features.h"
 #include "core/recommend.h"
+#include "core/customer_value.h"
+#include "nextbest/v1/admin.pb.h"
 #include "nextbest/v1/customers.pb.h"
 #include "nextbest/v1/decisions.pb.h"
 #include "nextbest/v1/events.pb.h"
@@ -20,6 +22,10 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
                  const core::Catalog& catalog, const core::FeatureOptions& options,
                  const core::DecisionConfig& config, const core::Models* models, core::TimeMs now,
                  v1::GetProfileResponse& out);
+
+// The purchase and value models of a build, the population's first.
+void AddCustomerValueModels(const core::CustomerValueModels& models, const core::Catalog& catalog,
+                            v1::ListSegmentsResponse& out);
 
 // A stored event as the API's Event (export).
 void FillEvent(const storage::RawEvent& event, const std::string& currency, v1::Event& out);

@@ -56,7 +56,7 @@ int Segments() {
         std::cout << absl::StrFormat("segments (models of %s; %d customers with a purchase)\n",
                                      Ts(resp.built_at()), resp.rfm_population());
         for (const auto& seg : resp.segments()) {
-          std::cout << absl::StrFormat("  %-4s %-22s %9d\n", seg.kind(), seg.segment(),
+          std::cout << absl::StrFormat("  %-10s %-22s %9d\n", seg.kind(), seg.segment(),
                                        seg.customers());
         }
         std::cout << "  RFM cut points: recency days "
@@ -66,6 +66,23 @@ int Segments() {
         std::cout << absl::StrFormat(
             "  behaviour: %d flagged for attention; top = current spend >= %.0f cents\n",
             resp.behaviour_priority(), resp.top_current_spend_cut());
+        for (const auto& m : resp.customer_value_models()) {
+          const std::string who = m.market().empty() ? "everyone" : "market " + m.market();
+          if (!m.purchases_fitted()) {
+            std::cout << absl::StrFormat("  purchase model (%s): not fitted (%d customers)\n", who,
+                                         m.customers());
+            continue;
+          }
+          std::cout << absl::StrFormat(
+              "  purchase model (%s, %d customers): BG/NBD r %.3f alpha %.1f days a %.3f b %.3f\n",
+              who, m.customers(), m.r(), m.alpha(), m.a(), m.b());
+          if (m.value_fitted()) {
+            std::cout << absl::StrFormat(
+                "  value model (%s, %d repeat customers): Gamma-Gamma p %.2f q %.2f gamma %.0f "
+                "cents\n",
+                who, m.repeat_customers(), m.p(), m.q(), m.gamma());
+          }
+        }
       });
 }
 

@@ -75,6 +75,18 @@ void PrintProfile(const v1::GetProfileResponse& resp) {
                                    Euro(sg.current_spend()), Euro(sg.baseline_spend()));
     }
   }
+  if (resp.has_future()) {
+    const auto& fu = resp.future();
+    std::cout << absl::StrFormat(
+        "  future: P(alive) %.0f %% (churn risk %s); expected orders %.2f in 30 days, %.2f in 90, "
+        "%.2f in 365\n",
+        100 * fu.p_alive(), fu.churn_risk(), fu.expected_orders_30d(), fu.expected_orders_90d(),
+        fu.expected_orders_365d());
+    std::cout << absl::StrFormat(
+        "  value: next order %s; CLV %s over %d months, %s of it at risk (%s model)\n",
+        Euro(fu.expected_order_value()), Euro(fu.clv()), fu.clv_months(), Euro(fu.clv_at_risk()),
+        fu.model_market().empty() ? "population" : fu.model_market());
+  }
   if (!f.top_categories().empty()) {
     std::cout << "  top categories:";
     for (const auto& a : f.top_categories())

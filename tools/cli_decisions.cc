@@ -35,6 +35,14 @@ void PrintExplanation(const v1::RecommendResponse& resp) {
   std::cout << absl::StrFormat("  explanation (config v%d, %d candidates%s):\n", x.config_version(),
                                x.candidates(),
                                x.rfm_segment().empty() ? "" : ", RFM segment " + x.rfm_segment());
+  if (x.has_future()) {
+    const auto& f = x.future();
+    std::cout << absl::StrFormat(
+        "  customer: P(alive) %.0f %% (churn risk %s), %.2f orders expected in 90 days, CLV %s, "
+        "%s at risk\n",
+        100 * f.p_alive(), f.churn_risk(), f.expected_orders_90d(), Euro(f.clv()),
+        Euro(f.clv_at_risk()));
+  }
   int i = 0;
   for (const auto& it : resp.items()) {
     ++i;

@@ -47,6 +47,9 @@ struct Persona {
   std::vector<int> tastes;                  // category indices
   std::vector<std::pair<int, int>> habits;  // (category, interval days)
   double sessions_per_year;
+  // Share of the persona's customers who stop coming at some moment (the
+  // churn-prone: occasion shoppers); their events end there.
+  double lapse_share;
 };
 
 }  // namespace
@@ -349,13 +352,13 @@ v1::Customer DemoRetailer::CustomerAttributes(int index) const {
 std::vector<v1::Event> DemoRetailer::CustomerEvents(int index) const {
   // Category indices as in the constructor's table.
   static const std::vector<Persona> kPersonas = {
-      {"young parent", {3, 4, 5, 0}, {{3, 14}, {4, 21}}, 40},
-      {"coffee lover", {11, 12, 2, 10}, {{11, 30}, {12, 45}}, 25},
-      {"fashion fan", {6, 7, 8, 14}, {{8, 60}}, 30},
-      {"party planner", {17, 18, 19, 2}, {}, 20},
-      {"home & household", {9, 10, 21, 20}, {{9, 30}}, 25},
-      {"beauty fan", {13, 14, 6}, {{13, 40}}, 30},
-      {"snack lover", {0, 1, 2, 11}, {{1, 10}}, 35},
+      {"young parent", {3, 4, 5, 0}, {{3, 14}, {4, 21}}, 40, 0},
+      {"coffee lover", {11, 12, 2, 10}, {{11, 30}, {12, 45}}, 25, 0},
+      {"fashion fan", {6, 7, 8, 14}, {{8, 60}}, 30, 0},
+      {"party planner", {17, 18, 19, 2}, {}, 20, 0.6},
+      {"home & household", {9, 10, 21, 20}, {{9, 30}}, 25, 0.25},
+      {"beauty fan", {13, 14, 6}, {{13, 40}}, 30, 0},
+      {"snack lover", {0, 1, 2, 11}, {{1, 10}}, 35, 0},
   };
   const Persona& persona = kPersonas[(index - 1) % kPersonas.size()];
   std::mt19937_64 rng(size_.seed * 7919 + index * 104729ull);
@@ -461,6 +464,15 @@ std::vector<v1::Event> DemoRetailer::CustomerEvents(int index) const {
   std::sort(events.begin(), events.end(), [](const v1::Event& a, const v1::Event& b) {
     return a.time().seconds() < b.time().seconds();
   });
+  // The churn-prone stop between 30 % into the history and 90 days before
+  // its end (a random stream of its own: the others' events stay as they are).
+  std::mt19937_64 lapse_rng(size_.seed * 15485863 + static_cast<uint64_t>(index));
+  std::uniform_real_distribution<double> unit(0, 1);
+  if (size_.days >= 180 && unit(lapse_rng) < persona.lapse_share) {
+    const int64_t from = start + (end - start) * 3 / 10, to = end - 90 * kDayMs;
+    const int64_t lapse_at = from + static_cast<int64_t>(unit(lapse_rng) * (to - from));
+    while (!events.empty() && events.back().time().seconds() * 1000 > lapse_at) events.pop_back();
+  }
   return events;
 }
 

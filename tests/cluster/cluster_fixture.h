@@ -123,6 +123,7 @@ inline int64_t MetricValue(int metrics_port, const std::string& name) {
 inline std::string Stateful(v1::GetProfileResponse p) {
   p.clear_computed_at();
   p.clear_segments();
+  p.clear_future();  // from the node's models and the time of asking
   v1::Features* f = p.mutable_features();
   f->clear_tenure_days();
   f->clear_days_since_last_purchase();

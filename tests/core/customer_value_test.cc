@@ -11,6 +11,9 @@
 #include <cmath>
 #include <random>
 
+#include "core/segments.h"
+#include "tests/core/test_catalog.h"
+
 namespace nextbest::core {
 namespace {
 
@@ -158,8 +161,8 @@ TEST(CustomerValueTest, LapsedRegularsAreAtRiskAndTheFiguresAreTheModelsFormulas
   // Eight orders in a year, the last a week ago; the same eight, then silence for 300 days.
   const CustomerFeatures steady = Buyer(8, 365, 7, 8 * 4000);
   const CustomerFeatures lapsed = Buyer(8, 665, 300, 8 * 4000);
-  const CustomerValue s = ValueCustomer(o, m, steady, 0, kNow);
-  const CustomerValue l = ValueCustomer(o, m, lapsed, 0, kNow);
+  const CustomerValue s = ValueCustomer(m, steady, 0, kNow);
+  const CustomerValue l = ValueCustomer(m, lapsed, 0, kNow);
   ASSERT_TRUE(s.known && l.known);
   EXPECT_GT(s.p_alive, 0.8);
   EXPECT_LT(l.p_alive, 0.3);
@@ -186,11 +189,11 @@ TEST(CustomerValueTest, LapsedRegularsAreAtRiskAndTheFiguresAreTheModelsFormulas
             ExpectedPurchases(bg, 7, 358, 365, 360));
 
   // A customer without an order, or without a fitted model: unknown.
-  EXPECT_FALSE(ValueCustomer(o, m, CustomerFeatures{}, 0, kNow).known);
-  EXPECT_FALSE(ValueCustomer(o, CustomerValueModels{}, steady, 0, kNow).known);
+  EXPECT_FALSE(ValueCustomer(m, CustomerFeatures{}, 0, kNow).known);
+  EXPECT_FALSE(ValueCustomer(CustomerValueModels{}, steady, 0, kNow).known);
   EXPECT_EQ(CustomerPAlive(CustomerValueModels{}, steady, 0, kNow), 0);
   // Returns above purchases: value counts as 0, nothing negative.
-  const CustomerValue refunded = ValueCustomer(o, m, Buyer(3, 100, 10, -500), 0, kNow);
+  const CustomerValue refunded = ValueCustomer(m, Buyer(3, 100, 10, -500), 0, kNow);
   EXPECT_GE(refunded.clv_minor, 0);
   EXPECT_GE(refunded.expected_order_minor, 0);
 }
@@ -209,6 +212,65 @@ TEST(CustomerValueTest, RiskBandsAndTheirNames) {
   ChurnRisk parsed;
   EXPECT_FALSE(ParseChurnRisk("", parsed));
   EXPECT_FALSE(ParseChurnRisk("extreme", parsed));
+}
+
+TEST(CustomerValueTest, ConditionsOnTheFutureMatchTheFigures) {
+  CustomerValueData data;
+  for (const auto& f : Simulate(kSlow, kSpend, 8000, 9, 730)) AddCustomerValue(f, 0, kNow, data);
+  const CustomerValueModels m = FitCustomerValue(CustomerValueOptions{}, data);
+  const auto catalog = testing::MakeCatalog(10, 2);
+  CustomerState steady, lapsed, never;
+  steady.features = Buyer(8, 365, 7, 8 * 4000);
+  lapsed.features = Buyer(8, 665, 300, 8 * 4000);
+  auto input = [&](const CustomerState& s, const CustomerValueModels* future) {
+    ConditionInput in;
+    in.customer = &s;
+    in.personal = true;
+    in.country = 0;
+    in.now = kNow;
+    in.future = future;
+    return in;
+  };
+  const CustomerValue sv = ValueCustomer(m, steady.features, 0, kNow);
+  const CustomerValue lv = ValueCustomer(m, lapsed.features, 0, kNow);
+  Condition slipping;
+  slipping.max_p_alive = 0.3;
+  EXPECT_FALSE(Matches(slipping, *catalog, input(steady, &m)));
+  EXPECT_TRUE(Matches(slipping, *catalog, input(lapsed, &m)));
+  Condition high;
+  high.churn_risks = 1u << static_cast<int>(ChurnRisk::kHigh);
+  EXPECT_FALSE(Matches(high, *catalog, input(steady, &m)));
+  EXPECT_TRUE(Matches(high, *catalog, input(lapsed, &m)));
+  Condition alive;
+  alive.min_p_alive = sv.p_alive;  // a bound is inclusive
+  EXPECT_TRUE(Matches(alive, *catalog, input(steady, &m)));
+  alive.min_p_alive = std::nextafter(sv.p_alive, 2.0);
+  EXPECT_FALSE(Matches(alive, *catalog, input(steady, &m)));
+  Condition valuable;
+  valuable.min_clv_minor = static_cast<int64_t>(std::floor(sv.clv_minor));
+  EXPECT_TRUE(Matches(valuable, *catalog, input(steady, &m)));
+  valuable.min_clv_minor = static_cast<int64_t>(std::ceil(sv.clv_minor)) + 1;
+  EXPECT_FALSE(Matches(valuable, *catalog, input(steady, &m)));
+  Condition buying;
+  buying.min_expected_orders = (sv.expected_orders_365 + lv.expected_orders_365) / 2;
+  buying.expected_orders_days = 365;
+  EXPECT_TRUE(Matches(buying, *catalog, input(steady, &m)));
+  EXPECT_FALSE(Matches(buying, *catalog, input(lapsed, &m)));
+  // Two conditions on one input, each with its own horizon (the cache is per horizon).
+  const ConditionInput in = input(steady, &m);
+  Condition week = buying;
+  week.expected_orders_days = 7;
+  EXPECT_TRUE(Matches(buying, *catalog, in));
+  EXPECT_FALSE(Matches(week, *catalog, in));
+  EXPECT_TRUE(Matches(buying, *catalog, in));
+  // No models yet, no order, or no consent: no condition on the future holds,
+  // not even an upper bound.
+  EXPECT_FALSE(Matches(slipping, *catalog, input(lapsed, nullptr)));
+  EXPECT_FALSE(Matches(slipping, *catalog, input(never, &m)));
+  ConditionInput not_personal = input(lapsed, &m);
+  not_personal.personal = false;
+  EXPECT_FALSE(Matches(slipping, *catalog, not_personal));
+  EXPECT_TRUE(slipping.NeedsPersonalData());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "core/optimize.h"
@@ -190,6 +191,20 @@ TEST(PurchaseModelTest, LongerHorizonsExpectMoreAndDiscountingLess) {
   const double plain = DiscountedExpectedPurchases(days, 2, 210, 270, 12, 0);
   EXPECT_NEAR(plain, ExpectedPurchases(days, 2, 210, 270, 360), 1e-12);
   EXPECT_LT(DiscountedExpectedPurchases(days, 2, 210, 270, 12, 0.01), plain);
+  // Against the integral ∫ e^(−δs) dE(s) summed over 3600 steps, for an old,
+  // a young and a brand-new customer: within 0.3 %.
+  const double delta = std::log(1.01) / 30;
+  for (const auto& [x, t_x, T] : {std::tuple{2.0, 210.0, 270.0}, std::tuple{5.0, 20.0, 30.0},
+                                  std::tuple{0.0, 0.0, 0.0}}) {
+    double fine = 0, before = 0;
+    for (int k = 1; k <= 3600; ++k) {
+      const double s = 0.1 * k, upto = ExpectedPurchases(days, x, t_x, T, s);
+      fine += (upto - before) * std::exp(-delta * (s - 0.05));
+      before = upto;
+    }
+    EXPECT_NEAR(DiscountedExpectedPurchases(days, x, t_x, T, 12, 0.01), fine, 3e-3 * fine)
+        << x << " " << t_x << " " << T;
+  }
 }
 
 // Customers from the BG/NBD process itself: the first purchase at 0, then

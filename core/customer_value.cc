@@ -6,6 +6,9 @@
 #include <tuple>
 
 namespace nextbest::core {
+namespace {
+constexpr int32_t kFitCellDays = 7;
+}  // namespace
 
 const char* ChurnRiskName(ChurnRisk r) {
   switch (r) {
@@ -65,8 +68,15 @@ void AddCustomerValue(const CustomerFeatures& f, CountryIndex country, TimeMs no
   PurchaseSummary s;
   if (!SummarizePurchases(f, now, s)) return;
   CustomerValueCounts& c = data[country];
-  c.purchases.push_back({static_cast<int32_t>(s.x), static_cast<int32_t>(std::floor(s.t_x)),
-                         static_cast<int32_t>(std::floor(s.T)), 1});
+  // Times at the middle of their kFitCellDays-day cell: what the fit loses
+  // is a day or three on a scale of months; it evaluates ~4 x fewer cells
+  // (2.5 M customers over two years: 253 k instead of 960 k) and fits ~4 x
+  // faster. A customer's own figures use the exact days.
+  auto cell = [](double days) {
+    return static_cast<int32_t>(std::floor(days / kFitCellDays)) * kFitCellDays +
+           kFitCellDays / 2;
+  };
+  c.purchases.push_back({static_cast<int32_t>(s.x), s.x == 0 ? 0 : cell(s.t_x), cell(s.T), 1});
   if (f.orders >= 2 && f.spend_minor > 0) c.values.push_back({f.orders, f.spend_minor, 1});
 }
 
@@ -81,7 +91,9 @@ void MergeCustomerValue(CustomerValueData& into, const CustomerValueData& from) 
 
 namespace {
 
-CustomerValueModel Fit(const std::vector<const CustomerValueCounts*>& parts, int& evaluations) {
+// `start`: the population's fit, for a market's.
+CustomerValueModel Fit(const std::vector<const CustomerValueCounts*>& parts,
+                       const CustomerValueModel* start, int& evaluations) {
   CustomerValueCounts all;
   for (const CustomerValueCounts* p : parts) {
     all.purchases.insert(all.purchases.end(), p->purchases.begin(), p->purchases.end());
@@ -92,7 +104,7 @@ CustomerValueModel Fit(const std::vector<const CustomerValueCounts*>& parts, int
   BgNbdFitData purchases;
   for (const auto& p : all.purchases) purchases.Add(p.x, p.t_x, p.T, static_cast<double>(p.count));
   m.purchase_customers = static_cast<int64_t>(purchases.customers());
-  const BgNbdFit bg = FitBgNbd(std::move(purchases));
+  const BgNbdFit bg = FitBgNbd(std::move(purchases), start ? &start->purchases : nullptr);
   evaluations += bg.evaluations;
   m.purchases = bg.params;
   m.purchases_fitted = bg.converged;
@@ -102,7 +114,7 @@ CustomerValueModel Fit(const std::vector<const CustomerValueCounts*>& parts, int
                static_cast<double>(v.count));
   }
   m.value_customers = static_cast<int64_t>(values.customers());
-  const GammaGammaFit gg = FitGammaGamma(values);
+  const GammaGammaFit gg = FitGammaGamma(values, start ? &start->value : nullptr);
   evaluations += gg.evaluations;
   m.value = gg.params;
   m.value_fitted = gg.converged;
@@ -123,13 +135,13 @@ CustomerValueModels FitCustomerValue(const CustomerValueOptions& options,
   out.options = options;
   std::vector<const CustomerValueCounts*> every;
   for (const auto& [country, counts] : data) every.push_back(&counts);
-  out.population = Fit(every, out.evaluations);
+  out.population = Fit(every, nullptr, out.evaluations);
   for (const auto& [country, counts] : data) {
     if (country == kNoCountry) continue;
     int64_t customers = 0;
     for (const auto& p : counts.purchases) customers += p.count;
     if (customers < options.min_market_customers || data.size() == 1) continue;
-    CustomerValueModel m = Fit({&counts}, out.evaluations);
+    CustomerValueModel m = Fit({&counts}, &out.population, out.evaluations);
     if (!m.purchases_fitted) continue;
     // A market too small for its own value model borrows the population's.
     if (!m.value_fitted)

@@ -56,7 +56,7 @@ bool SummarizePurchases(const CustomerFeatures& f, TimeMs now, PurchaseSummary& 
 // The fit data of one market, in counts that add up exactly.
 struct CustomerValueCounts {
   struct Purchase {
-    int32_t x, t_x, T;  // whole days
+    int32_t x, t_x, T;  // days, at the middle of 7-day cells
     int64_t count;
   };
   struct Value {

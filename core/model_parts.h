@@ -69,7 +69,7 @@ struct ModelPart {
   std::vector<std::pair<std::string, int64_t>> rule_segment_sizes;  // by segment id
 
   // The purchase and value models' fit data, per market (BG/NBD times in
-  // whole days at built_at).
+  // days, 7-day cells, at built_at).
   CustomerValueData customer_value;
   // Churn-risk bands, counted with the last global models (like the
   // segment sizes; a single node counts with its own new fit).

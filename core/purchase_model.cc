@@ -202,7 +202,7 @@ double BgNbdLogLikelihood(const BgNbdParams& m, const BgNbdFitData& data) {
   return total;
 }
 
-BgNbdFit FitBgNbd(BgNbdFitData data) {
+BgNbdFit FitBgNbd(BgNbdFitData data, const BgNbdParams* start) {
   data.Compact();
   BgNbdFit fit;
   double repeat = 0, mean_x = 0, mean_T = 0;
@@ -230,8 +230,13 @@ BgNbdFit FitBgNbd(BgNbdFitData data) {
     if (m.a + m.b > kMaxDropoutConcentration) return kInf;
     return -BgNbdLogLikelihood(m, data) / n;
   };
-  const NelderMeadResult best =
-      NelderMead(objective, {0.0, std::log(alpha0), 0.0, 0.0}, NelderMeadOptions{});
+  std::vector<double> from = {0.0, std::log(alpha0), 0.0, 0.0};
+  NelderMeadOptions options;
+  if (start != nullptr && start->valid()) {
+    from = {std::log(start->r), std::log(start->alpha), std::log(start->a), std::log(start->b)};
+    options.initial_step = 0.2;
+  }
+  const NelderMeadResult best = NelderMead(objective, from, options);
   fit.params = params(best.x);
   fit.log_likelihood = -best.value * n;
   fit.evaluations = best.evaluations;

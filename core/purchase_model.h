@@ -92,6 +92,8 @@ struct BgNbdFit {
 // the fit stops at a + b = 10^5, a model as good as the limit.
 // The data must hold at least one customer with a repeat purchase; the
 // fit is otherwise not identified and `converged` is false.
-BgNbdFit FitBgNbd(BgNbdFitData data);
+// `start`: a fit of similar data (a market's from the population's):
+// fewer evaluations to the same maximum.
+BgNbdFit FitBgNbd(BgNbdFitData data, const BgNbdParams* start = nullptr);
 
 }  // namespace nextbest::core

@@ -57,7 +57,7 @@ double GammaGammaLogLikelihood(const GammaGammaParams& g, const GammaGammaFitDat
   return total;
 }
 
-GammaGammaFit FitGammaGamma(const GammaGammaFitData& data) {
+GammaGammaFit FitGammaGamma(const GammaGammaFitData& data, const GammaGammaParams* start) {
   GammaGammaFit fit;
   if (data.customers() == 0) return fit;
   double mean_m = 0;
@@ -75,9 +75,13 @@ GammaGammaFit FitGammaGamma(const GammaGammaFitData& data) {
   };
   // Start: p = q = 2 and γ so that the population mean p γ / (q − 1) is
   // the sample's mean.
-  const NelderMeadResult best =
-      NelderMead(objective, {std::log(2.0), std::log(2.0), std::log(std::max(mean_m, 1e-6) / 2)},
-                 NelderMeadOptions{});
+  std::vector<double> from = {std::log(2.0), std::log(2.0), std::log(std::max(mean_m, 1e-6) / 2)};
+  NelderMeadOptions options;
+  if (start != nullptr && start->valid()) {
+    from = {std::log(start->p), std::log(start->q), std::log(start->gamma)};
+    options.initial_step = 0.2;
+  }
+  const NelderMeadResult best = NelderMead(objective, from, options);
   fit.params = params(best.x);
   fit.log_likelihood = -best.value * n;
   fit.evaluations = best.evaluations;

@@ -59,6 +59,7 @@ struct GammaGammaFit {
   bool converged = false;  // and q > 1
 };
 
-GammaGammaFit FitGammaGamma(const GammaGammaFitData& data);
+// `start` as for FitBgNbd.
+GammaGammaFit FitGammaGamma(const GammaGammaFitData& data, const GammaGammaParams* start = nullptr);
 
 }  // namespace nextbest::core

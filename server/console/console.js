@@ -147,6 +147,14 @@ async function placementCard(placement, customer, country) {
 
 // ---- pages ---------------------------------------------------------------------
 
+// P(alive), expected orders and lifetime value (README "Each customer's future").
+function futureText(u) {
+  if (!u) return "—";
+  return "P(alive) " + Math.round(100 * num(u.pAlive)) + " % (churn risk " + u.churnRisk + ") · " +
+    num(u.expectedOrders90d).toFixed(2) + " orders in 90 days · CLV " + money(u.clv) + " over " +
+    u.clvMonths + " months, " + money(u.clvAtRisk) + " at risk";
+}
+
 async function customerPage(customer) {
   const out = $("customer-out");
   out.replaceChildren(el("p", { class: "muted", text: "Loading " + customer + " …" }));
@@ -171,6 +179,7 @@ async function customerPage(customer) {
     ["RFM", s.rfmSegment ? s.rfmSegment + " (R" + s.recency + " F" + s.frequency + " M" + s.monetary + ")" : "—"],
     ["rule segments", tags(s.ruleSegments)],
     ["behaviour", (s.behaviour || "—") + (s.behaviourPriority ? " (priority)" : "")],
+    ["future", futureText(profile.future)],
     ["top categories", tags((f.topCategories || []).map((x) => x.category))],
     ["top brands", tags((f.topBrands || []).map((x) => x.brand))],
   ]);
@@ -233,7 +242,12 @@ async function segmentsPage() {
     el("h2", { text: "Behaviour groups" }),
     el("p", {}, "Priority customers: " + r.behaviourPriority + " · top current spend cut " +
       num(r.topCurrentSpendCut).toFixed(0) + " · median baseline spend " +
-      num(r.medianBaselineSpend).toFixed(0)));
+      num(r.medianBaselineSpend).toFixed(0)),
+    el("h2", { text: "Purchase (BG/NBD) and value (Gamma-Gamma) models" }),
+    table(["model", "customers", "r", "alpha (days)", "a", "b", "p", "q", "gamma (cents)"],
+      (r.customerValueModels || []).map((m) => [m.market || "everyone", m.customers,
+        num(m.r).toFixed(3), num(m.alpha).toFixed(1), num(m.a).toFixed(3), num(m.b).toFixed(3),
+        num(m.p).toFixed(2), num(m.q).toFixed(2), num(m.gamma).toFixed(0)])));
 }
 
 async function offersPage() {

@@ -115,6 +115,12 @@ def main():
         check(not driver.find_element(By.ID, "error").is_displayed(), "no error after signing in")
         profile = json.loads(cli(a.cli, grpc_port, data, "profile", "--customer=c1", "--json"))
         country = profile["customer"]["country"]
+        # The customer's future, as gRPC's profile has it (P(alive) in whole per cent).
+        future = profile.get("future")
+        check(future is not None, "c1 has a future in the profile")
+        text = driver.find_element(By.ID, "customer-out").text
+        check("P(alive) %d %%" % round(100 * future["p_alive"]) in text,
+              "the console shows c1's P(alive) (%s)" % future["p_alive"])
         cards = driver.find_elements(By.CSS_SELECTOR, "#placement-cards .card")
         check(len(cards) == 9, "a card per placement (%d)" % len(cards))
         compared = 0
@@ -155,6 +161,10 @@ def main():
             wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, probe)))
             check(not driver.find_element(By.ID, "error").is_displayed(), page + ": no error")
             shot(page)
+            if page == "segments":
+                text = driver.find_element(By.ID, "segments-out").text
+                check("churn_risk" in text and "BG/NBD" in text,
+                      "segments: churn-risk bands and the fitted models")
         figures = driver.find_element(By.ID, "health-out").text
         check("customers in memory\n%d" % a.customers in figures, "health: customers in memory")
 

@@ -117,8 +117,8 @@ CustomerValue ValueCustomer(const CustomerValueModels& models, const CustomerFea
                             CountryIndex country, TimeMs now);
 
 // The figures one at a time, for conditions: P(alive) (closed form: tens
-// of nanoseconds; 0 for an unknown future), expected orders in the next
-// `days` (one series: ~0.15 µs), CLV (four: ~0.5 µs).
+// of nanoseconds; -1 for an unknown future: no order, or no fitted model), expected orders in the
+// next `days` (one series: ~0.15 µs), CLV (four: ~0.5 µs).
 double CustomerPAlive(const CustomerValueModels& models, const CustomerFeatures& f,
                       CountryIndex country, TimeMs now);
 double CustomerExpectedOrders(const CustomerValueModels& models, const CustomerFeatures& f,

@@ -171,12 +171,8 @@ void ModelBuilder::Count(const CustomerState& s, bool personal) {
   ++part_.behaviour_sizes[static_cast<int>(v.behaviour.group)];
   part_.behaviour_priority += v.behaviour.priority;
   if (counted_with_value_ != nullptr) {
-    const CustomerValueModel& model = counted_with_value_->For(s.attributes.country);
-    PurchaseSummary sum;
-    if (model.purchases_fitted && SummarizePurchases(s.features, now_, sum)) {
-      const double p = ProbabilityAlive(model.purchases, sum.x, sum.t_x, sum.T);
-      ++part_.churn_risk_sizes[static_cast<int>(RiskOf(counted_with_value_->options, p))];
-    }
+    const double p = CustomerPAlive(*counted_with_value_, s.features, s.attributes.country, now_);
+    if (p >= 0) ++part_.churn_risk_sizes[static_cast<int>(RiskOf(counted_with_value_->options, p))];
   }
   for (size_t i = 0; i < part_.rule_segment_sizes.size(); ++i) {
     if (in.rule_segments >> i & 1) ++part_.rule_segment_sizes[i].second;

@@ -129,12 +129,9 @@ bool FutureMatches(const Condition& c, const ConditionInput& in) {
   if (in.future == nullptr) return false;
   const CustomerFeatures& f = in.customer->features;
   ConditionInput::FutureCache& cache = in.cache;
-  if (cache.p_alive == -1) {
-    const CustomerValueModel& m = in.future->For(in.country);
-    PurchaseSummary s;
-    cache.p_alive = m.purchases_fitted && SummarizePurchases(f, in.now, s)
-                        ? ProbabilityAlive(m.purchases, s.x, s.t_x, s.T)
-                        : -2;  // no order, or no fitted model
+  if (!cache.p_alive_known) {
+    cache.p_alive = CustomerPAlive(*in.future, f, in.country, in.now);
+    cache.p_alive_known = true;
   }
   const double p = cache.p_alive;
   if (p < 0) return false;

@@ -104,7 +104,8 @@ struct ConditionInput {
   // when a condition first asks.
   const CustomerValueModels* future = nullptr;
   struct FutureCache {
-    double p_alive = -1;  // -1: not computed yet, -2: unknown future
+    bool p_alive_known = false;
+    double p_alive = -1;  // CustomerPAlive's: -1 for an unknown future
     int expected_days = 0;
     double expected_orders = 0;
     double clv_minor = -1;

@@ -191,7 +191,8 @@ TEST(CustomerValueTest, LapsedRegularsAreAtRiskAndTheFiguresAreTheModelsFormulas
   // A customer without an order, or without a fitted model: unknown.
   EXPECT_FALSE(ValueCustomer(m, CustomerFeatures{}, 0, kNow).known);
   EXPECT_FALSE(ValueCustomer(CustomerValueModels{}, steady, 0, kNow).known);
-  EXPECT_EQ(CustomerPAlive(CustomerValueModels{}, steady, 0, kNow), 0);
+  EXPECT_EQ(CustomerPAlive(CustomerValueModels{}, steady, 0, kNow), -1);
+  EXPECT_EQ(CustomerPAlive(m, CustomerFeatures{}, 0, kNow), -1);
   // Returns above purchases: value counts as 0, nothing negative.
   const CustomerValue refunded = ValueCustomer(m, Buyer(3, 100, 10, -500), 0, kNow);
   EXPECT_GE(refunded.clv_minor, 0);

@@ -200,7 +200,7 @@ double CustomerClv(const CustomerValueModels& models, const CustomerFeatures& f,
 }
 
 CustomerValue ValueCustomer(const CustomerValueModels& models, const CustomerFeatures& f,
-                            CountryIndex country, TimeMs now) {
+                            CountryIndex country, TimeMs now, bool with_expected_orders) {
   const CustomerValueOptions& options = models.options;
   CustomerValue v;
   const CustomerValueModel& m = models.For(country);
@@ -211,9 +211,11 @@ CustomerValue ValueCustomer(const CustomerValueModels& models, const CustomerFea
   if (&m != &models.population) v.model_market = country;
   v.p_alive = ProbabilityAlive(m.purchases, s.x, s.t_x, s.T);
   v.risk = RiskOf(options, v.p_alive);
-  v.expected_orders_30 = ExpectedPurchases(m.purchases, s.x, s.t_x, s.T, 30);
-  v.expected_orders_90 = ExpectedPurchases(m.purchases, s.x, s.t_x, s.T, 90);
-  v.expected_orders_365 = ExpectedPurchases(m.purchases, s.x, s.t_x, s.T, 365);
+  if (with_expected_orders) {
+    v.expected_orders_30 = ExpectedPurchases(m.purchases, s.x, s.t_x, s.T, 30);
+    v.expected_orders_90 = ExpectedPurchases(m.purchases, s.x, s.t_x, s.T, 90);
+    v.expected_orders_365 = ExpectedPurchases(m.purchases, s.x, s.t_x, s.T, 365);
+  }
   v.clv_minor = Clv(options, m, f, s, v.expected_order_minor);
   v.clv_at_risk_minor = v.clv_minor * (1 - v.p_alive);
   return v;

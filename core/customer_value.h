@@ -113,8 +113,10 @@ struct CustomerValue {
   int clv_months = 0;
   CountryIndex model_market = kNoCountry;  // whose own models; kNoCountry: the population's
 };
+// Without `with_expected_orders` the three expected_orders_* stay 0 (the
+// decision path's CLV at risk needs only P(alive) and CLV).
 CustomerValue ValueCustomer(const CustomerValueModels& models, const CustomerFeatures& f,
-                            CountryIndex country, TimeMs now);
+                            CountryIndex country, TimeMs now, bool with_expected_orders = true);
 
 // The figures one at a time, for conditions: P(alive) (closed form: tens
 // of nanoseconds; -1 for an unknown future: no order, or no fitted model), expected orders in the

@@ -168,6 +168,7 @@ void Add(Pipeline& p, const Candidate& c, Source source, const Proposal* best) {
   item.score = c.score;
   item.source = source;
   if (best != nullptr) RowFor(best->source).facts(*best, item);
+  if (c.offer >= 0) OfferFacts(p, c.offer, item);
   p.out.items.push_back(item);
   if (p.explain == nullptr) return;
   ItemExplanation& e = p.explain->items.emplace_back();
@@ -175,12 +176,13 @@ void Add(Pipeline& p, const Candidate& c, Source source, const Proposal* best) {
   e.relevance = a.use_relevance ? c.relevance : 1;
   if (c.offer >= 0) {
     const OfferSpec& o = p.request.config->offers[c.offer];
-    e.value = a.use_value ? o.value : 1;
+    e.value = p.OfferValue(o, e.value_basis);
     e.priority = a.use_priority ? o.priority : 1;
     e.context = a.use_context ? a.offer_type_weight[static_cast<int>(o.type)] : 1;
     e.context *= p.Rotation(c.product, c.offer);
   } else {
     e.value = a.use_value ? static_cast<double>(p.catalog.product(c.product).price_minor) / 100 : 1;
+    e.value_basis = a.use_value ? ValueBasis::kPrice : ValueBasis::kNone;
     e.context = a.use_context ? a.product_weight : 1;
     e.context *= p.Rotation(c.product, -1);
   }

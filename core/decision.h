@@ -75,9 +75,10 @@ enum class DropRule : uint8_t {
   kOfferOutsideWindow,
   kOfferCustomerCap,
   kOfferTotalCap,
-  kSizeNotFitting,  // none of its sizes is among the customer's known sizes
-  kBoughtDurable,   // bought before, and not consumable for the customer
-  kViewed,          // viewed before (PlacementSpec::exclude_viewed)
+  kSizeNotFitting,      // none of its sizes is among the customer's known sizes
+  kBoughtDurable,       // bought before, and not consumable for the customer
+  kViewed,              // viewed before (PlacementSpec::exclude_viewed)
+  kOfferNothingAtRisk,  // a retention offer valued by CLV at risk, and none is
 };
 const char* DropRuleName(DropRule r);
 
@@ -95,6 +96,13 @@ struct DecidedItem {
   BrandIndex brand = kNoBrand;           // brand affinity
   StoreIndex store = kNoStore;           // store trending
   bool all_markets = false;              // trending over all markets
+  // A retention offer valued by CLV at risk: the customer's figures behind
+  // it, for the reason ("loyal customer, value € 420 per year, 64 % chance
+  // still active: …"). p_alive < 0: not such an item.
+  float p_alive = -1;
+  int32_t clv_months = 0;
+  int64_t clv_minor = 0;
+  RfmSegment rfm = RfmSegment::kNone;
 };
 
 struct Contribution {
@@ -104,10 +112,20 @@ struct Contribution {
   float value;   // weight × raw / best raw of the source
 };
 
+// What an item's value factor is.
+enum class ValueBasis : uint8_t {
+  kNone = 0,    // not valued (1)
+  kPrice,       // the product's price, major units
+  kOfferValue,  // the offer's configured value
+  kClvAtRisk,   // the customer's CLV at risk, major units (retention offers)
+};
+const char* ValueBasisName(ValueBasis b);  // "", "price", "offer_value", "clv_at_risk"
+
 struct ItemExplanation {
   absl::InlinedVector<Contribution, 3> contributions;
   // The arbitration factors (1 when switched off).
   double relevance = 1, value = 1, priority = 1, context = 1;
+  ValueBasis value_basis = ValueBasis::kNone;
 };
 
 struct DroppedCandidate {
@@ -182,6 +200,11 @@ void DescribeReason(const Catalog& catalog, const DecisionConfig& config, const 
                     CountryIndex country, TimeMs now, std::string& out);
 
 const char* FallbackReasonText(FallbackReason reason);
+
+// A retention offer valued by CLV at risk (DecidedItem::p_alive ≥ 0): the
+// customer in words and figures before the offer's text, "loyal customer,
+// value € 420 per year, 64 % chance still active: "; else nothing.
+void DescribeCustomerValue(const Catalog& catalog, const DecidedItem& item, std::string& out);
 
 // The leaf of a category path "Koffie & thee/Koffie" -> "Koffie".
 absl::string_view CategoryLeaf(absl::string_view path);

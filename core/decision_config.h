@@ -122,6 +122,9 @@ struct OfferSpec {
   TimeMs start = 0, end = 0;     // [start, end); 0 = open
   double priority = 1;
   double value = 1;
+  // A retention offer: valued by the customer's CLV at risk where the
+  // placement says so (Arbitration::clv_at_risk).
+  bool retention = false;
   std::vector<std::string> placements;
   std::string product_id;    // PRODUCT_PUSH: the product (must pass every product rule)
   int per_customer_cap = 0;  // 0 = none

@@ -164,6 +164,18 @@ struct Pipeline {
   double RotationFactor(ProductIndex product, int64_t offer) const;
   // Records a left-out candidate in the explanation, if there is one.
   void Drop(ProductIndex p, int32_t offer, DropRule rule, double score);
+  // The customer's future (core/customer_value.h), valued at most once per
+  // decision and only when asked; unknown without personal data or models.
+  const CustomerValue& Future();
+  // A retention offer's value under Arbitration::clv_at_risk: the CLV at
+  // risk in major units (0: nothing at risk).
+  double ClvAtRiskValue() { return Future().known ? Future().clv_at_risk_minor / 100 : 0; }
+  // The value factor of offer `o` on this placement, and what it is.
+  double OfferValue(const OfferSpec& o, ValueBasis& basis);
+
+ private:
+  CustomerValue future_;
+  bool future_valued_ = false;
 };
 
 // Where one source's gather appends its proposals.
@@ -225,6 +237,9 @@ std::string DropDetail(const Pipeline& p, ProductIndex product, DropRule rule);
 // candidates, scored by the arbitration formula; the others are dropped
 // with their rule (offers.cc). Also settles the answer's RFM segment.
 void AddOfferCandidates(Pipeline& p);
+// A selected retention offer valued by CLV at risk: the customer's figures
+// behind its reason (DecidedItem::p_alive...); other offers: nothing.
+void OfferFacts(Pipeline& p, int32_t offer, DecidedItem& item);
 // After selection, on the control path: the offers held back (Decision::held_back_offers).
 void NoteHeldBackOffers(Pipeline& p);
 

@@ -198,9 +198,27 @@ double PopularityWeight(const FeatureOptions& o, EventType t) {
   return 0;
 }
 
+namespace {
+
+// The send-time counters (core/send_time.h), before last_seen moves on.
+void RecordActivityTime(const FeatureOptions& o, const Event& e, CustomerFeatures& f) {
+  const int units = ActivityUnits(e.type, e.channel);
+  int weekday = -1, hour = -1;
+  if (units > 0) {
+    const size_t market =
+        e.country != kNoCountry && e.country < o.market_zones.size() ? e.country : 0;
+    LocalHour(market < o.market_zones.size() ? o.market_zones[market] : absl::UTCTimeZone(), e.time,
+              weekday, hour);
+  }
+  AddActivity(f.send_time, weekday, hour, units, f.last_seen, e.time, o.send_time_half_life_days);
+}
+
+}  // namespace
+
 void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
                 CustomerFeatures& f) {
   AddSaturating(f.events, 1);
+  RecordActivityTime(o, e, f);
   UpdateMinMax(e.time, f.first_seen, f.last_seen);
   uint32_t& last = f.last_by_type_s[static_cast<int>(e.type)];
   last = std::max(last, ToSeconds(e.time));

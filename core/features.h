@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/catalog.h"
+#include "core/send_time.h"
 #include "core/types.h"
 
 namespace nextbest::core {
@@ -38,6 +39,11 @@ struct FeatureOptions {
   double purchase_weight = 5;
   double return_weight = -5;
   int trending_list_size = 500;
+  // Send time (core/send_time.h): each market's time zone, by CountryIndex
+  // (events without a market, or past the list: the first; none: UTC), and
+  // the half-life of the activity counters.
+  std::vector<absl::TimeZone> market_zones;
+  int send_time_half_life_days = 28;
 };
 
 // exp2(-dt / half_life), the decay of a weight `dt` milliseconds old.
@@ -150,7 +156,7 @@ struct CustomerFeatures {
   TimeMs first_seen = 0;  // 0 = never
   TimeMs last_seen = 0;
   // The last time of each event type, to the second (0 = never), indexed
-  // by the EventType value: 64 bytes for 16 slots.
+  // by the EventType value: 48 bytes for 12 slots.
   std::array<uint32_t, kEventTypeSlots> last_by_type_s{};
   TimeMs LastOfType(EventType t) const {
     return static_cast<TimeMs>(last_by_type_s[static_cast<int>(t)]) * 1000;
@@ -170,6 +176,8 @@ struct CustomerFeatures {
   // latest period with a purchase or return first); older ones roll off.
   int64_t spend_period_ref = 0;
   std::array<int32_t, kSpendPeriods> spend_by_period{};
+  // When the customer is active, by local hour and weekday (28 bytes).
+  SendTimeHistogram send_time;
 };
 
 struct CustomerState {

@@ -64,6 +64,7 @@ void MergePart(ModelPart& into, const ModelPart& from, double popularity_half_li
   into.behaviour_priority += from.behaviour_priority;
   for (int i = 0; i < kChurnRiskCount; ++i) into.churn_risk_sizes[i] += from.churn_risk_sizes[i];
   MergeCustomerValue(into.customer_value, from.customer_value);
+  into.send_time.Merge(from.send_time);
   for (const std::pair<std::string, int64_t>& size : from.rule_segment_sizes) {
     auto it = std::find_if(into.rule_segment_sizes.begin(), into.rule_segment_sizes.end(),
                            [&size](const auto& e) { return e.first == size.first; });

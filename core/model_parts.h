@@ -35,6 +35,7 @@
 #include "core/neighbours.h"
 #include "core/repurchase.h"
 #include "core/segments.h"
+#include "core/send_time.h"
 #include "core/trending.h"
 #include "core/types.h"
 #include "core/value_counts.h"
@@ -74,6 +75,8 @@ struct ModelPart {
   // Churn-risk bands, counted with the last global models (like the
   // segment sizes; a single node counts with its own new fit).
   std::array<int64_t, kChurnRiskCount> churn_risk_sizes{};
+  // The send-time model's fit data (core/send_time.h).
+  SendTimeCounts send_time;
 
   // Product popularity decayed to `built_at` (trending; the writer's own).
   std::vector<ProductPopularity> popularity;  // by product

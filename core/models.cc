@@ -98,6 +98,7 @@ void ModelBuilder::Add(const CustomerFeatures& f, CountryIndex country) {
   ++part_.customers;
   customers_.push_back(&f);
   AddCustomerValue(f, country, now_, part_.customer_value);
+  part_.send_time.Add(f.send_time);
 
   // The customer's shares of interest, summed over the population.
   double total = 0;
@@ -203,6 +204,7 @@ std::unique_ptr<const Models> ModelBuilder::Finish() {
   if (!value_fitted_)
     m.customer_value = FitCustomerValue(options_.customer_value, part_.customer_value);
   m.churn_risk_sizes = part_.churn_risk_sizes;
+  m.send_time = FitSendTime(part_.send_time);
   std::vector<const CustomerFeatures*>().swap(customers_);
   m.new_arrivals = NewArrivals(options_, catalog_, now_);
   m.build_seconds = SecondsSince(started_);
@@ -256,6 +258,7 @@ std::unique_ptr<const Models> ModelsFromPart(const ModelOptions& options, const 
   SetInterest(part, m);
   m.customer_value = FitCustomerValue(options.customer_value, part.customer_value);
   m.churn_risk_sizes = part.churn_risk_sizes;
+  m.send_time = FitSendTime(part.send_time);
   m.new_arrivals = NewArrivals(options, catalog, now);
   m.build_seconds = SecondsSince(started);
   return out;

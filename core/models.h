@@ -73,6 +73,7 @@ struct Models {
   std::vector<int64_t> rule_segment_sizes;
   CustomerValueModels customer_value;
   std::array<int64_t, kChurnRiskCount> churn_risk_sizes{};  // by ChurnRisk, at the build
+  SendTimeModel send_time;  // the population's activity pattern (core/send_time.h)
 };
 
 // Two passes over the population: Add() every customer (in id order),

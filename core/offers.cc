@@ -2,6 +2,8 @@
 // propensity, and the arbitration score. Caps are reserved when an offer
 // is selected (decision.cc, through the OfferLedger).
 
+#include <cmath>
+
 #include "core/bandit.h"
 #include "core/caps.h"
 #include "core/decision_internal.h"
@@ -24,6 +26,28 @@ double Propensity(const Pipeline& p, const OfferSpec& o, uint32_t index, RfmSegm
 }
 
 }  // namespace
+
+const CustomerValue& Pipeline::Future() {
+  if (!future_valued_) {
+    future_valued_ = true;
+    const CustomerFeatures* f = features();
+    if (f != nullptr && request.models != nullptr) {
+      future_ = ValueCustomer(request.models->customer_value, *f, out.country, request.now,
+                              /*with_expected_orders=*/false);
+    }
+  }
+  return future_;
+}
+
+double Pipeline::OfferValue(const OfferSpec& o, ValueBasis& basis) {
+  const Arbitration& a = spec.arbitration;
+  if (a.clv_at_risk && o.retention) {
+    basis = ValueBasis::kClvAtRisk;
+    return ClvAtRiskValue();
+  }
+  basis = a.use_value || a.clv_at_risk ? ValueBasis::kOfferValue : ValueBasis::kNone;
+  return basis == ValueBasis::kOfferValue ? o.value : 1;
+}
 
 void AddOfferCandidates(Pipeline& p) {
   const PlacementSpec& spec = p.spec;
@@ -61,14 +85,29 @@ void AddOfferCandidates(Pipeline& p) {
         continue;
       }
     }
+    ValueBasis basis;
+    const double value = p.OfferValue(o, basis);
+    if (basis == ValueBasis::kClvAtRisk && !(value > 0)) {
+      p.Drop(product, offer, DropRule::kOfferNothingAtRisk, 0);
+      continue;
+    }
     const double relevance = Propensity(p, o, idx, in.rfm);
-    double score = a.use_relevance ? relevance : 1;
-    if (a.use_value) score *= o.value;
+    double score = (a.use_relevance ? relevance : 1) * value;
     if (a.use_priority) score *= o.priority;
     if (a.use_context) score *= a.offer_type_weight[static_cast<int>(o.type)];
     const double rotated = score * p.Rotation(product, idx);
     p.s.candidates.push_back({product, offer, rotated, rotated, relevance, kEnd, kEnd});
   }
+}
+
+void OfferFacts(Pipeline& p, int32_t offer, DecidedItem& item) {
+  if (!p.spec.arbitration.clv_at_risk || !p.request.config->offers[offer].retention) return;
+  const CustomerValue& v = p.Future();
+  if (!v.known) return;
+  item.p_alive = static_cast<float>(v.p_alive);
+  item.clv_minor = std::llround(v.clv_minor);
+  item.clv_months = v.clv_months;
+  item.rfm = p.out.rfm;
 }
 
 void NoteHeldBackOffers(Pipeline& p) {

@@ -46,9 +46,15 @@ struct ProductFilter {
 // value = price in major units, priority = 1, context = product_weight.
 // Offers: relevance = propensity (smoothed click rate), value and priority
 // from the offer, context = offer_type_weight[type].
+// With clv_at_risk, offers are valued (as with use_value) and a retention
+// offer's value is the customer's CLV at risk, CLV × (1 − P(alive)), in
+// major units (core/customer_value.h): retention offers go to valuable
+// customers who are slipping; for a customer with nothing at risk (no
+// order, or no fitted model) a retention offer is left out.
 struct Arbitration {
   bool use_relevance = true;
   bool use_value = false;
+  bool clv_at_risk = false;
   bool use_priority = true;
   bool use_context = true;
   double product_weight = 1;

@@ -1,6 +1,10 @@
 // The words of an answer: reason texts (each source's own, sources.cc),
 // fallback texts and the names of the rules that drop candidates.
 
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/decision_internal.h"
 
 namespace nextbest::core {
@@ -73,8 +77,73 @@ const char* DropRuleName(DropRule r) {
       return "bought_durable";
     case DropRule::kViewed:
       return "viewed";
+    case DropRule::kOfferNothingAtRisk:
+      return "offer_nothing_at_risk";
   }
   return "";
+}
+
+const char* ValueBasisName(ValueBasis b) {
+  switch (b) {
+    case ValueBasis::kNone:
+      return "";
+    case ValueBasis::kPrice:
+      return "price";
+    case ValueBasis::kOfferValue:
+      return "offer_value";
+    case ValueBasis::kClvAtRisk:
+      return "clv_at_risk";
+  }
+  return "";
+}
+
+namespace {
+
+// The customer in the words of a call-centre agent, from their RFM segment.
+const char* CustomerWords(RfmSegment s) {
+  switch (s) {
+    case RfmSegment::kChampions:
+      return "top customer";
+    case RfmSegment::kLoyal:
+      return "loyal customer";
+    case RfmSegment::kPotentialLoyalist:
+    case RfmSegment::kPromising:
+      return "promising customer";
+    case RfmSegment::kNew:
+      return "new customer";
+    case RfmSegment::kNeedAttention:
+      return "regular customer, needs attention";
+    case RfmSegment::kAboutToSleep:
+      return "customer falling asleep";
+    case RfmSegment::kAtRisk:
+      return "valuable customer at risk";
+    case RfmSegment::kCantLose:
+      return "big customer slipping away";
+    case RfmSegment::kHibernating:
+      return "hibernating customer";
+    case RfmSegment::kLost:
+      return "lapsed customer";
+    case RfmSegment::kNone:
+      break;
+  }
+  return "customer";
+}
+
+}  // namespace
+
+void DescribeCustomerValue(const Catalog& catalog, const DecidedItem& item, std::string& out) {
+  if (item.p_alive < 0) return;
+  const std::string& currency = catalog.currency();
+  const std::string symbol = currency == "EUR" ? "€" : currency;
+  const int64_t units = (item.clv_minor + 50) / 100;
+  absl::StrAppend(&out, CustomerWords(item.rfm), ", value ", symbol, " ", units);
+  if (item.clv_months == 12) {
+    out.append(" per year");
+  } else {
+    absl::StrAppend(&out, " over ", item.clv_months, " months");
+  }
+  absl::StrAppendFormat(
+      &out, ", %d %% chance still active: ", static_cast<int>(std::lround(item.p_alive * 100)));
 }
 
 }  // namespace nextbest::core

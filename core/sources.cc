@@ -361,10 +361,11 @@ void DescribeBrand(const Catalog& catalog, const DecisionConfig&, const DecidedI
 // --- offers: candidates come from offers.cc; the reason is the offer's ---
 
 void NoFacts(const Proposal&, DecidedItem&) {}
-void DescribeOffer(const Catalog&, const DecisionConfig& config, const DecidedItem& item,
+void DescribeOffer(const Catalog& catalog, const DecisionConfig& config, const DecidedItem& item,
                    CountryIndex, TimeMs, std::string& out) {
   if (item.offer >= 0 && static_cast<size_t>(item.offer) < config.offers.size()) {
     const OfferSpec& o = config.offers[item.offer];
+    DescribeCustomerValue(catalog, item, out);
     out.append(o.text.empty() ? o.title : o.text);
   }
 }

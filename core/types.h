@@ -44,9 +44,8 @@ enum class EventType : uint8_t {
 };
 inline constexpr int kEventTypeCount = 10;  // one more than the largest value
 // Per-customer recency per event type is kept in this many slots (indexed
-// by the enum value): room for the event types the next features bring
-// (product impressions and clicks, contacts, newsletter opens...).
-inline constexpr int kEventTypeSlots = 16;
+// by the enum value): room for two more event types (48 bytes).
+inline constexpr int kEventTypeSlots = 12;
 static_assert(kEventTypeCount <= kEventTypeSlots);
 
 enum class Channel : uint8_t {

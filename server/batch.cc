@@ -15,6 +15,7 @@
 #include "core/status_macros.h"
 #include "server/convert.h"
 #include "server/enums.h"
+#include "server/send_schedule.h"
 #include "server/status_mapping.h"
 #include "server/validation.h"
 
@@ -108,6 +109,7 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
     now_ = request_.has_time() ? ToTimeMs(request_.time()) : deps_.clock->Now();
     channel_ = request_.channel() == v1::CHANNEL_UNSPECIFIED ? core::Channel::kEmail
                                                              : ToCore(request_.channel());
+    ASSIGN_OR_RETURN(schedule_, SendSchedule::Make(request_.send_time(), deps_.features, now_));
     return absl::OkStatus();
   }
 
@@ -185,8 +187,12 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
         return absl::AbortedError(
             absl::StrCat("a config reload during the run: ", r.status().message()));
       }
-      FillCustomerDecision(q.customer_id, *r, snapshot.catalog, snapshot.config,
-                           *msg.add_decisions());
+      v1::CustomerDecision& out = *msg.add_decisions();
+      FillCustomerDecision(q.customer_id, *r, snapshot.catalog, snapshot.config, out);
+      const std::optional<core::TimeMs> send_at =
+          schedule_.SendAt(state->features, r->decision.country, snapshot.models,
+                           core::MayPersonalize(snapshot.config.require_consent, state));
+      if (send_at) *out.mutable_send_at() = FromTimeMs(*send_at);
     }
     return absl::OkStatus();
   }
@@ -238,6 +244,7 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
   std::vector<core::CustomerIndex::Handle> handles_;
   core::TimeMs now_ = 0;
   core::Channel channel_ = core::Channel::kEmail;
+  SendSchedule schedule_;
 
   std::mutex mu_;
   std::deque<v1::DecideForAllResponse> ready_;  // front = being written

@@ -1,7 +1,9 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/container/flat_hash_set.h"
@@ -116,7 +118,41 @@ absl::Status ParseFeatures(const cfg::FeatureConfig& c, core::FeatureOptions& ou
   RETURN_IF_ERROR(Within(out.max_category_affinities, "features.max_category_affinities", 1, 1000));
   RETURN_IF_ERROR(Within(out.max_brand_affinities, "features.max_brand_affinities", 1, 1000));
   RETURN_IF_ERROR(Within(out.max_known_sizes, "features.max_known_sizes", 1, 1000));
+  out.send_time_half_life_days = Or(c.send_time_half_life_days(), out.send_time_half_life_days);
+  RETURN_IF_ERROR(
+      Within(out.send_time_half_life_days, "features.send_time_half_life_days", 1, 3650));
   return Within(out.trending_list_size, "features.trending_list_size", 1, 100000);
+}
+
+// Each market's time zone (send times are local hours), loaded from the
+// system's zone database (tzdata).
+absl::Status ParseTimeZones(const cfg::ServerConfig& c, const std::vector<std::string>& markets,
+                            core::FeatureOptions& out) {
+  static const std::map<std::string, std::string> kDefaults = {
+      {"NL", "Europe/Amsterdam"}, {"BE", "Europe/Brussels"}, {"LU", "Europe/Luxembourg"},
+      {"FR", "Europe/Paris"},     {"DE", "Europe/Berlin"},   {"AT", "Europe/Vienna"}};
+  for (const auto& [market, zone] : c.time_zones()) {
+    if (std::find(markets.begin(), markets.end(), market) == markets.end()) {
+      return Invalid(absl::StrCat("time_zones[", market, "]"), "not one of the markets");
+    }
+  }
+  out.market_zones.clear();
+  for (const std::string& market : markets) {
+    auto given = c.time_zones().find(market);
+    auto known = kDefaults.find(market);
+    if (given == c.time_zones().end() && known == kDefaults.end()) {
+      return Invalid(absl::StrCat("time_zones[", market, "]"),
+                     "missing: give the market's IANA time zone, e.g. \"Europe/Amsterdam\"");
+    }
+    const std::string& name = given != c.time_zones().end() ? given->second : known->second;
+    absl::TimeZone zone;
+    if (!absl::LoadTimeZone(name, &zone)) {
+      return Invalid(absl::StrCat("time_zones[", market, "]"),
+                     absl::StrCat("unknown time zone '", name, "' (is tzdata installed?)"));
+    }
+    out.market_zones.push_back(zone);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ParseNeighbours(const cfg::NeighbourConfig& c, const std::string& field,
@@ -213,6 +249,7 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
   RETURN_IF_ERROR(ParseStorage(c.storage(), out.store));
   RETURN_IF_ERROR(ParseIngest(c.ingest(), out.ingest, out.max_events_per_request));
   RETURN_IF_ERROR(ParseFeatures(c.features(), out.ingest.features));
+  RETURN_IF_ERROR(ParseTimeZones(c, out.markets, out.ingest.features));
   RETURN_IF_ERROR(ParseDecisions(c, out.markets, out.decisions));
   RETURN_IF_ERROR(ParseModels(c.models(), out));
   RETURN_IF_ERROR(ParsePrivacy(c.privacy(), out));

@@ -218,6 +218,7 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p,
   core::Arbitration& arb = spec.arbitration;
   arb.use_relevance = !a.has_use_relevance() || a.use_relevance();
   arb.use_value = a.has_use_value() && a.use_value();
+  arb.clv_at_risk = a.clv_at_risk();
   arb.use_priority = !a.has_use_priority() || a.use_priority();
   arb.use_context = !a.has_use_context() || a.use_context();
   arb.product_weight = Or(a.product_weight(), arb.product_weight);
@@ -282,6 +283,7 @@ absl::StatusOr<core::OfferSpec> ToOffer(const cfg::OfferConfig& o, const std::st
   if (out.end != 0 && out.end <= out.start) return Invalid(field + ".end", "must be after start");
   out.priority = Or(o.priority(), out.priority);
   out.value = Or(o.value(), out.value);
+  out.retention = o.retention();
   RETURN_IF_ERROR(InRange(out.priority, field + ".priority", 0, 1000));
   RETURN_IF_ERROR(InRange(out.value, field + ".value", 0, 1e9));
   out.placements.assign(o.placements().begin(), o.placements().end());

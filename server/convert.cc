@@ -1,5 +1,7 @@
 #include "server/convert.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "absl/strings/str_format.h"
@@ -134,10 +136,36 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
   for (size_t i = 0; i < config.segments.size(); ++i) {
     if (in.rule_segments >> i & 1) seg->add_rule_segments(config.segments[i].id);
   }
+  // Before the first models build: smoothed towards an even spread.
+  static const core::SendTimeModel kNoModel;
+  const size_t market = a.country < options.market_zones.size() ? a.country : 0;
+  FillSendTime(
+      core::CustomerSendTime(models ? models->send_time : kNoModel, state.features.send_time),
+      market < options.market_zones.size() ? options.market_zones[market].name() : "UTC",
+      *out.mutable_send_time());
   if (models == nullptr) return;
   const core::CustomerValue future =
       core::ValueCustomer(models->customer_value, state.features, a.country, now);
   if (future.known) FillFuture(future, catalog, *out.mutable_future());
+}
+
+void FillSendTime(const core::SendTimeProfile& p, const std::string& zone,
+                  v1::SendTimeProfile& out) {
+  static constexpr const char* kDays[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                          "friday", "saturday", "sunday"};
+  std::array<int, core::kHoursPerDay> order;
+  for (int h = 0; h < core::kHoursPerDay; ++h) order[h] = h;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int x, int y) { return p.hours[x] > p.hours[y]; });
+  for (int i = 0; i < 3; ++i) {
+    v1::SendTimeProfile::Hour* h = out.add_best_hours();
+    h->set_hour(order[i]);
+    h->set_relative_rate(p.HourRate(order[i]));
+  }
+  for (int h = 0; h < core::kHoursPerDay; ++h) out.add_hour_rates(p.HourRate(h));
+  out.set_best_day(kDays[std::max_element(p.days.begin(), p.days.end()) - p.days.begin()]);
+  out.set_activity(p.activity);
+  out.set_time_zone(zone);
 }
 
 void AddCustomerValueModels(const core::CustomerValueModels& models, const core::Catalog& catalog,
@@ -259,9 +287,12 @@ void FillRecommendation(const core::Recommendation& r, const core::Catalog& cata
     x->set_value(e.value);
     x->set_priority(e.priority);
     x->set_context(e.context);
+    x->set_value_basis(core::ValueBasisName(e.value_basis));
+    const char* value_words =
+        e.value_basis == core::ValueBasis::kClvAtRisk ? "CLV at risk" : "value";
     x->set_formula(
-        absl::StrFormat("%.4g (relevance) x %.4g (value) x %.4g (priority) x %.4g (context) = %.4g",
-                        e.relevance, e.value, e.priority, e.context, item.score));
+        absl::StrFormat("%.4g (relevance) x %.4g (%s) x %.4g (priority) x %.4g (context) = %.4g",
+                        e.relevance, e.value, value_words, e.priority, e.context, item.score));
   }
   if (explain == nullptr) return;
   v1::Explanation* x = out.mutable_explanation();

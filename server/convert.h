@@ -4,10 +4,10 @@
 #include <string>
 
 #include "core/catalog.h"
+#include "core/customer_value.h"
 #include "core/decision.h"
 #include "core/features.h"
 #include "core/recommend.h"
-#include "core/customer_value.h"
 #include "nextbest/v1/admin.pb.h"
 #include "nextbest/v1/customers.pb.h"
 #include "nextbest/v1/decisions.pb.h"
@@ -22,6 +22,10 @@ void FillProfile(const std::string& customer_id, const core::CustomerState& stat
                  const core::Catalog& catalog, const core::FeatureOptions& options,
                  const core::DecisionConfig& config, const core::Models* models, core::TimeMs now,
                  v1::GetProfileResponse& out);
+
+// A customer's send-time pattern (core/send_time.h) in `zone`.
+void FillSendTime(const core::SendTimeProfile& p, const std::string& zone,
+                  v1::SendTimeProfile& out);
 
 // The purchase and value models of a build, the population's first.
 void AddCustomerValueModels(const core::CustomerValueModels& models, const core::Catalog& catalog,

@@ -81,17 +81,6 @@ absl::Status ValidateMoney(const v1::Money& m, bool present, const std::string& 
   return absl::OkStatus();
 }
 
-absl::Status ValidateTimestamp(const google::protobuf::Timestamp& t, const std::string& field) {
-  // Timestamp's own range, 0001-01-01 to 9999-12-31 (beyond it the
-  // conversion to milliseconds would overflow).
-  if (t.seconds() < -62'135'596'800 || t.seconds() > 253'402'300'799) {
-    return Invalid(field + ".seconds", "must be within 0001-01-01..9999-12-31");
-  }
-  if (t.nanos() < 0 || t.nanos() > 999'999'999)
-    return Invalid(field + ".nanos", "must be 0..999999999");
-  return absl::OkStatus();
-}
-
 absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::string& f,
                                              const Limits& l, core::TimeMs now) {
   storage::RawEvent r;
@@ -191,6 +180,17 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
 }
 
 }  // namespace
+
+absl::Status ValidateTimestamp(const google::protobuf::Timestamp& t, const std::string& field) {
+  // Timestamp's own range, 0001-01-01 to 9999-12-31 (beyond it the
+  // conversion to milliseconds would overflow).
+  if (t.seconds() < -62'135'596'800 || t.seconds() > 253'402'300'799) {
+    return Invalid(field + ".seconds", "must be within 0001-01-01..9999-12-31");
+  }
+  if (t.nanos() < 0 || t.nanos() > 999'999'999)
+    return Invalid(field + ".nanos", "must be 0..999999999");
+  return absl::OkStatus();
+}
 
 absl::Status PrefixField(absl::string_view prefix, const absl::Status& s) {
   if (s.ok()) return s;

@@ -62,6 +62,8 @@ absl::Status ValidateDecideForAll(const v1::DecideForAllRequest& r);
 // sub-message, e.g. core's "count: ..." as "context.count: ...").
 absl::Status PrefixField(absl::string_view prefix, const absl::Status& s);
 
+// INVALID_ARGUMENT naming `field` for a timestamp out of Timestamp's range.
+absl::Status ValidateTimestamp(const google::protobuf::Timestamp& t, const std::string& field);
 core::TimeMs ToTimeMs(const google::protobuf::Timestamp& t);
 google::protobuf::Timestamp FromTimeMs(core::TimeMs ms);
 

@@ -112,6 +112,11 @@ v1::FeaturesRecord FeaturesToRecord(const core::CustomerFeatures& f, const core:
   r.set_last_purchase_ms(f.last_purchase);
   r.set_spend_minor(f.spend_minor);
   r.set_returns(f.returns);
+  if (!f.send_time.Empty()) {
+    std::string& st = *r.mutable_send_time();
+    st.assign(f.send_time.hours.begin(), f.send_time.hours.end());
+    st.append(f.send_time.days.begin(), f.send_time.days.end());
+  }
   for (const auto& v : f.recently_viewed) {
     auto* rv = r.add_recently_viewed();
     rv->set_product_id(catalog.product(v.product).id);
@@ -177,6 +182,13 @@ core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,
   f.last_purchase = Time(r.last_purchase_ms());
   f.spend_minor = r.spend_minor();
   f.returns = Count(r.returns());
+  // Send-time counters: exactly 28 bytes, else none (a record from before them).
+  if (r.send_time().size() == f.send_time.hours.size() + f.send_time.days.size()) {
+    const std::string& st = r.send_time();
+    std::copy(st.begin(), st.begin() + 24, f.send_time.hours.begin());
+    std::copy(st.begin() + 24, st.end(), f.send_time.days.begin());
+    f.send_time.days[3] &= 0x0F;  // seven nibbles: the eighth stays 0
+  }
   f.recently_viewed.reserve(r.recently_viewed_size());
   f.affinities.reserve(r.affinities_size());
   f.purchases.reserve(r.purchases_size());

@@ -1,6 +1,7 @@
 #include "storage/model_part_codec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <vector>
 
@@ -124,6 +125,46 @@ void CustomerValueToRecord(const core::ModelPart& part, const core::Catalog& cat
     }
   }
   for (int64_t n : part.churn_risk_sizes) r.add_churn_risk_sizes(n);
+  const core::SendTimeCounts& st = part.send_time;
+  v1::SendTimeCountsRecord& sr = *r.mutable_send_time();
+  for (double x : st.hour_shares) sr.add_hour_shares(x);
+  for (double x : st.day_shares) sr.add_day_shares(x);
+  sr.set_hour_share_squares(st.hour_share_squares);
+  sr.set_day_share_squares(st.day_share_squares);
+  sr.set_hour_inverse_n(st.hour_inverse_n);
+  sr.set_day_inverse_n(st.day_inverse_n);
+  sr.set_hour_customers(st.hour_customers);
+  sr.set_day_customers(st.day_customers);
+  sr.set_customers(st.customers);
+}
+
+absl::Status SendTimeFromRecord(const v1::SendTimeCountsRecord& sr, core::SendTimeCounts& st) {
+  if (sr.customers() == 0) return absl::OkStatus();  // none, or a part from before send times
+  if (sr.hour_shares_size() != core::kHoursPerDay || sr.day_shares_size() != core::kDaysPerWeek) {
+    return absl::InvalidArgumentError("model part: send_time needs 24 hour and 7 day shares");
+  }
+  auto finite = [](double x) { return std::isfinite(x) && x >= 0; };
+  for (int i = 0; i < core::kHoursPerDay; ++i) st.hour_shares[i] = sr.hour_shares(i);
+  for (int i = 0; i < core::kDaysPerWeek; ++i) st.day_shares[i] = sr.day_shares(i);
+  st.hour_share_squares = sr.hour_share_squares();
+  st.day_share_squares = sr.day_share_squares();
+  st.hour_inverse_n = sr.hour_inverse_n();
+  st.day_inverse_n = sr.day_inverse_n();
+  st.hour_customers = sr.hour_customers();
+  st.day_customers = sr.day_customers();
+  st.customers = sr.customers();
+  bool ok = st.customers > 0 && st.hour_customers >= 0 && st.day_customers >= 0;
+  for (double x : st.hour_shares) ok &= finite(x);
+  for (double x : st.day_shares) ok &= finite(x);
+  for (double x :
+       {st.hour_share_squares, st.day_share_squares, st.hour_inverse_n, st.day_inverse_n}) {
+    ok &= finite(x);
+  }
+  if (!ok) {
+    st = {};
+    return absl::InvalidArgumentError("model part: send_time figures out of range");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CustomerValueFromRecord(const v1::ModelPartRecord& r, const core::Catalog& catalog,
@@ -158,6 +199,7 @@ absl::Status CustomerValueFromRecord(const v1::ModelPartRecord& r, const core::C
   for (int i = 0; i < r.churn_risk_sizes_size() && i < core::kChurnRiskCount; ++i) {
     part.churn_risk_sizes[i] = r.churn_risk_sizes(i);
   }
+  RETURN_IF_ERROR(SendTimeFromRecord(r.send_time(), part.send_time));
   return absl::OkStatus();
 }
 

@@ -87,6 +87,17 @@ void PrintProfile(const v1::GetProfileResponse& resp) {
         Euro(fu.expected_order_value()), Euro(fu.clv()), fu.clv_months(), Euro(fu.clv_at_risk()),
         fu.model_market().empty() ? "population" : fu.model_market());
   }
+  if (resp.has_send_time()) {
+    const auto& st = resp.send_time();
+    std::cout << "  best send time:";
+    for (const auto& h : st.best_hours()) {
+      std::cout << absl::StrFormat(" %02d:00 (x%.1f)", h.hour(), h.relative_rate());
+    }
+    std::cout << absl::StrFormat("; best day %s; %s, %s\n", st.best_day(), st.time_zone(),
+                                 st.activity() > 0
+                                     ? absl::StrFormat("from %.0f activity units", st.activity())
+                                     : std::string("the population's pattern (no activity yet)"));
+  }
   if (!f.top_categories().empty()) {
     std::cout << "  top categories:";
     for (const auto& a : f.top_categories())

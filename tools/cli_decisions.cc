@@ -1,15 +1,18 @@
 // nextbest recommend | newsletter | ping: the decision calls.
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
 #include "nextbest/v1/decisions.grpc.pb.h"
 #include "tools/cli.h"
 
@@ -21,6 +24,14 @@ ABSL_FLAG(std::string, request_id, "",
 ABSL_FLAG(bool, preview, false,
           "recommend: what the customer would see, counting nothing (no cap showing, no log)");
 ABSL_FLAG(int64_t, max_customers, 0, "newsletter: stop after this many customers (0 = all)");
+ABSL_FLAG(std::string, send_time, "",
+          "newsletter: 'best' (each customer's best local hour in the window) or an RFC 3339 "
+          "time for everyone; empty: no send_at");
+ABSL_FLAG(std::string, send_from, "",
+          "newsletter: the send window's start, RFC 3339 (default: now)");
+ABSL_FLAG(int, send_window_hours, 24, "newsletter: the send window's length in hours");
+ABSL_FLAG(std::string, send_hours, "",
+          "newsletter: only these local hours each day, e.g. 7-20 (07:00 to 20:59)");
 ABSL_FLAG(std::vector<std::string>, shard_targets, {},
           "newsletter in a cluster: one node of every shard, HOST:PORT,... (each runs over its "
           "own shard's customers; the outputs are merged). Empty: --target alone");
@@ -85,6 +96,10 @@ void PrintRecommendation(const v1::RecommendRequest& req, const v1::RecommendRes
           it.offer().title(),
           it.product_id().empty() ? "" : "(" + it.name() + ", " + Euro(it.price()) + ")",
           it.offer().offer_id(), it.score(), 100 * it.acceptance_probability());
+      // A retention offer valued by CLV at risk: the agent's why, in words and figures.
+      if (it.reason() != it.offer().title() && it.reason() != it.offer().text()) {
+        std::cout << "      why: " << it.reason() << "\n";
+      }
       continue;
     }
     std::cout << absl::StrFormat("  %2d. %-34s %10s  %-26s %s  [%s %.3g]\n", ++i, it.name(),
@@ -134,6 +149,60 @@ int Ping() {
   return 0;
 }
 
+namespace {
+
+// --send_time, --send_from, --send_window_hours, --send_hours.
+absl::Status SetSendTime(v1::SendTimeRequest& st) {
+  const std::string mode = absl::GetFlag(FLAGS_send_time);
+  if (mode.empty()) return absl::OkStatus();
+  if (mode == "best") {
+    st.set_mode(v1::SendTimeRequest::BEST_HOUR);
+  } else {
+    st.set_mode(v1::SendTimeRequest::FIXED);
+    if (!google::protobuf::util::TimeUtil::FromString(mode, st.mutable_at())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--send_time: '", mode, "' is neither 'best' nor an RFC 3339 time"));
+    }
+    return absl::OkStatus();
+  }
+  google::protobuf::Timestamp from = google::protobuf::util::TimeUtil::GetCurrentTime();
+  if (!absl::GetFlag(FLAGS_send_from).empty() &&
+      !google::protobuf::util::TimeUtil::FromString(absl::GetFlag(FLAGS_send_from), &from)) {
+    return absl::InvalidArgumentError("--send_from: not an RFC 3339 time");
+  }
+  *st.mutable_window_start() = from;
+  *st.mutable_window_end() = from + google::protobuf::util::TimeUtil::HoursToDuration(
+                                        absl::GetFlag(FLAGS_send_window_hours));
+  const std::string hours = absl::GetFlag(FLAGS_send_hours);
+  if (!hours.empty()) {
+    int first = 0, last = 0;
+    const std::vector<std::string> parts = absl::StrSplit(hours, '-');
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &first) ||
+        !absl::SimpleAtoi(parts[1], &last)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--send_hours: '", hours, "' is not FIRST-LAST, e.g. 7-20"));
+    }
+    st.set_first_hour(first);
+    st.set_last_hour(last);
+  }
+  return absl::OkStatus();
+}
+
+// The most common send times of a run, with their share.
+void PrintSendTimes(const std::map<std::string, int64_t>& send_at, int64_t customers) {
+  if (send_at.empty()) return;
+  std::vector<std::pair<int64_t, std::string>> by_count;
+  for (const auto& [at, n] : send_at) by_count.push_back({-n, at});
+  std::sort(by_count.begin(), by_count.end());
+  std::cout << absl::StrFormat("  send_at: %d distinct times; the most common:\n", send_at.size());
+  for (size_t i = 0; i < by_count.size() && i < 5; ++i) {
+    std::cout << absl::StrFormat("    %s %9d (%.1f %%)\n", by_count[i].second, -by_count[i].first,
+                                 100.0 * -by_count[i].first / std::max<int64_t>(customers, 1));
+  }
+}
+
+}  // namespace
+
 // The newsletter run: one decision per customer, streamed (DecideForAll).
 int Newsletter() {
   v1::DecideForAllRequest req;
@@ -142,11 +211,16 @@ int Newsletter() {
   req.set_count(absl::GetFlag(FLAGS_count));
   req.set_max_customers(absl::GetFlag(FLAGS_max_customers));
   req.set_include_without_email_consent(absl::GetFlag(FLAGS_all));
+  if (absl::Status s = SetSendTime(*req.mutable_send_time()); !s.ok()) {
+    std::cerr << "newsletter: " << s.message() << "\n";
+    return 2;
+  }
+  if (req.send_time().mode() == v1::SendTimeRequest::MODE_UNSPECIFIED) req.clear_send_time();
   std::ofstream out;
   if (!absl::GetFlag(FLAGS_out).empty()) out.open(absl::GetFlag(FLAGS_out));
   int64_t customers = 0, items = 0, personalized = 0, skipped = 0;
   double seconds = 0;
-  std::map<std::string, int64_t> offers;
+  std::map<std::string, int64_t> offers, send_at;
   std::vector<std::string> targets = absl::GetFlag(FLAGS_shard_targets);
   if (targets.empty()) targets.push_back(absl::GetFlag(FLAGS_target));
   // A cluster: every shard's node in turn, each over its own customers
@@ -165,6 +239,7 @@ int Newsletter() {
         for (const auto& it : d.items()) {
           if (!it.offer_id().empty()) ++offers[it.offer_id()];
         }
+        if (d.has_send_at()) ++send_at[google::protobuf::util::TimeUtil::ToString(d.send_at())];
         if (out.is_open()) {
           std::string line;
           (void)google::protobuf::util::MessageToJsonString(d, &line);
@@ -185,6 +260,7 @@ int Newsletter() {
       seconds > 0 ? customers / seconds : 0.0, items,
       targets.size() > 1 ? absl::StrCat(" (", targets.size(), " shards)") : "");
   for (const auto& [id, n] : offers) std::cout << absl::StrFormat("  offer %-24s %9d\n", id, n);
+  PrintSendTimes(send_at, customers);
   return 0;
 }
 

@@ -2,15 +2,26 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <optional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 
 namespace nextbest::tools {
 namespace {
 
 constexpr int64_t kDayMs = 86'400'000;
+
+// `t` moved to a random minute of a shop's opening hours (09:00–19:59 local) that day.
+int64_t ShopHour(int64_t t, absl::TimeZone local, std::mt19937_64& rng) {
+  const absl::CivilDay day = absl::ToCivilDay(absl::FromUnixMillis(t), local);
+  const absl::CivilSecond at(day.year(), day.month(), day.day(), 9 + static_cast<int>(rng() % 11),
+                             static_cast<int>(rng() % 60), static_cast<int>(rng() % 60));
+  return absl::ToUnixMillis(absl::FromCivil(at, local));
+}
 
 struct CountryInfo {
   const char* code;
@@ -305,6 +316,13 @@ const char* DemoRetailer::PersonaName(int index) {
   return kNames[(index - 1) % 7];
 }
 
+int DemoRetailer::ActiveHour(int index) const {
+  // Evenings most often, then the lunch break and the early morning.
+  static constexpr int kHours[] = {7, 8, 12, 12, 13, 19, 20, 20, 21, 21, 21, 22};
+  std::mt19937_64 rng(size_.seed * 2654435761ull + static_cast<uint64_t>(index));
+  return kHours[rng() % std::size(kHours)];
+}
+
 std::string DemoRetailer::CustomerSize(int index, const std::vector<std::string>& sizes) const {
   if (sizes.empty()) return "";
   std::mt19937_64 rng(size_.seed * 104723 + static_cast<uint64_t>(index) * 7 +
@@ -411,12 +429,27 @@ std::vector<v1::Event> DemoRetailer::CustomerEvents(int index) const {
     line->set_size(size_for(product).value_or(""));
   };
 
+  // Sessions start at the customer's active hour or anywhere from 08:00 to
+  // 22:59, local time (a random stream of its own: what is bought stays).
+  absl::TimeZone local;
+  if (!absl::LoadTimeZone("Europe/Amsterdam", &local)) local = absl::FixedTimeZone(3600);
+  std::mt19937_64 hour_rng(size_.seed * 40503 + static_cast<uint64_t>(index));
+  const int active_hour = ActiveHour(index);
+  auto at_local_hour = [&](int64_t t) {
+    const int hour = hour_rng() % 3 != 0 ? active_hour : 8 + static_cast<int>(hour_rng() % 15);
+    const absl::CivilDay day = absl::ToCivilDay(absl::FromUnixMillis(t), local);
+    const absl::CivilSecond at(day.year(), day.month(), day.day(), hour,
+                               static_cast<int>(hour_rng() % 50),
+                               static_cast<int>(hour_rng() % 60));
+    return std::min(absl::ToUnixMillis(absl::FromCivil(at, local)), end - 600'000);
+  };
+
   // Browsing sessions: views, some carts, some purchases.
   const double activity = uniform(0.3, 1.7);
   const int sessions =
       std::max(1, static_cast<int>(persona.sessions_per_year * activity * size_.days / 365.0));
   for (int s = 0; s < sessions; ++s) {
-    int64_t t = start + static_cast<int64_t>(uniform(0, 1) * (end - start));
+    int64_t t = at_local_hour(start + static_cast<int64_t>(uniform(0, 1) * (end - start)));
     const v1::Channel channel = rng() % 3 == 0 ? v1::CHANNEL_APP : v1::CHANNEL_WEB;
     std::vector<int> viewed;
     const int views = 1 + static_cast<int>(rng() % 6);
@@ -454,7 +487,9 @@ std::vector<v1::Event> DemoRetailer::CustomerEvents(int index) const {
     const int64_t stop = end - static_cast<int64_t>(uniform(0, 1.6) * step);
     while (t < stop) {
       const bool in_store = !attrs.home_store_id().empty() && rng() % 2 == 0;
-      auto& e = add(v1::EVENT_TYPE_PURCHASE, t, in_store ? v1::CHANNEL_STORE : v1::CHANNEL_WEB);
+      // Shops are open from 09:00 to 19:59; online, the customer's own hours.
+      const int64_t when = in_store ? ShopHour(t, local, hour_rng) : at_local_hour(t);
+      auto& e = add(v1::EVENT_TYPE_PURCHASE, when, in_store ? v1::CHANNEL_STORE : v1::CHANNEL_WEB);
       if (in_store) e.set_store_id(attrs.home_store_id());
       e.mutable_order()->set_order_id(absl::StrCat(customer_id, "-h", seq));
       add_line(e, p, 1 + static_cast<int>(rng() % 2));

@@ -40,6 +40,11 @@ class DemoRetailer {
   // Customer `index`'s events, time-ordered.
   std::vector<v1::Event> CustomerEvents(int index) const;
   static const char* PersonaName(int index);
+  // The local hour (Europe/Amsterdam... all six markets share CET) at which
+  // customer `index` mostly browses: two thirds of their sessions start in
+  // it, the rest anywhere from 08:00 to 22:59 (the habit the send-time
+  // model should find).
+  int ActiveHour(int index) const;
 
  private:
   struct Category {

@@ -124,6 +124,11 @@ inline std::string Stateful(v1::GetProfileResponse p) {
   p.clear_computed_at();
   p.clear_segments();
   p.clear_future();  // from the node's models and the time of asking
+  // The send-time rates come from the node's models too; the activity
+  // behind them is the customer's own counters.
+  const double activity = p.send_time().activity();
+  p.clear_send_time();
+  p.mutable_send_time()->set_activity(activity);
   v1::Features* f = p.mutable_features();
   f->clear_tenure_days();
   f->clear_days_since_last_purchase();

@@ -60,6 +60,15 @@ TEST(ConfigTest, ShippedConfigLoads) {
   EXPECT_EQ(o.cap_period_ms, 7 * core::kMsPerDay);
   EXPECT_EQ(o.start, 1'793'491'200'000);  // 2026-11-01T00:00:00Z
   EXPECT_NE(o.eligibility.rule_segments, 0u);
+  // The call centre values the retention offer by CLV at risk.
+  EXPECT_TRUE((*built)->Find("callcenter.top3")->arbitration.clv_at_risk);
+  EXPECT_FALSE((*built)->Find("newsletter.blocks")->arbitration.clv_at_risk);
+  int retention = 0;
+  for (const auto& offer : c->decisions.offers) retention += offer.retention;
+  EXPECT_EQ(retention, 1);
+  // Each market's time zone.
+  ASSERT_EQ(c->ingest.features.market_zones.size(), c->markets.size());
+  EXPECT_EQ(c->ingest.features.market_zones[0].name(), "Europe/Amsterdam");
 }
 
 TEST(ConfigTest, ErrorsNameTheField) {
@@ -189,6 +198,13 @@ TEST(ConfigTest, ErrorsNameTheField) {
        ""},
       {"storage { durability: 7 }", "storage.durability"},
       {"no_such_field: 1", "line 1"},
+      {"features { send_time_half_life_days: -1 }", "features.send_time_half_life_days"},
+      {"time_zones { key: 'CH' value: 'Europe/Zurich' }", "time_zones[CH]: not one of the markets"},
+      {"markets: ['NL', 'CH']", "time_zones[CH]: missing"},
+      {"markets: ['NL', 'CH'] time_zones { key: 'CH' value: 'Europe/Zurich' } "
+       "placements { id: 'a' sources { kind: TRENDING } }",
+       ""},
+      {"time_zones { key: 'NL' value: 'Europe/Atlantis' }", "time_zones[NL]: unknown time zone"},
   };
   for (const Case& c : cases) {
     auto r = ParseConfig(c.text);

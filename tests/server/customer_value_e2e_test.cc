@@ -162,5 +162,57 @@ TEST_F(CustomerValueTest, ProfilesSegmentsAndExplanationsShowTheFuture) {
   FAIL() << "none of c1..c20 has a future";
 }
 
+// The shipped call-centre placement values the retention offer by the
+// customer's CLV at risk and tells the agent why in words and figures.
+TEST_F(CustomerValueTest, CallCentreValuesTheRetentionOfferByClvAtRisk) {
+  int shown = 0, nothing_at_risk = 0;
+  for (int c = 1; c <= 700 && shown < 5; ++c) {
+    const std::string customer = absl::StrCat("c", c);
+    v1::RecommendResponse r;
+    ASSERT_TRUE(Recommend(customer, "callcenter.top3", &r, [](v1::RecommendRequest& q) {
+                  q.set_explain(true);
+                  q.set_preview(true);
+                  q.mutable_context()->set_channel(v1::CHANNEL_CALL_CENTER);
+                }).ok());
+    for (const auto& d : r.explanation().dropped()) {
+      nothing_at_risk += d.offer_id() == "we-missen-je" && d.rule() == "offer_nothing_at_risk";
+    }
+    for (const auto& it : r.items()) {
+      const auto& x = it.explanation();
+      if (it.offer().offer_id() != "we-missen-je") {
+        if (it.has_offer()) EXPECT_EQ(x.value_basis(), "offer_value") << customer;
+        continue;
+      }
+      ++shown;
+      ASSERT_TRUE(r.explanation().has_future()) << customer;
+      const v1::CustomerFuture& f = r.explanation().future();
+      // value = CLV × (1 − P(alive)) in euros; the formula says so.
+      EXPECT_EQ(x.value_basis(), "clv_at_risk");
+      EXPECT_NEAR(x.value(), f.clv_at_risk().amount_minor() / 100.0, 0.006) << customer;
+      EXPECT_NE(x.formula().find("(CLV at risk)"), std::string::npos) << x.formula();
+      EXPECT_NEAR(it.score(), x.relevance() * x.value() * x.priority() * x.context(),
+                  1e-9 * it.score());
+      // "…, value € 128 per year, 64 % chance still active: We missen je: …"
+      const std::string words =
+          absl::StrCat(", value € ", std::llround(f.clv().amount_minor() / 100.0), " per year, ",
+                       std::lround(100 * f.p_alive()), " % chance still active: We missen je");
+      EXPECT_NE(it.reason().find(words), std::string::npos) << it.reason() << " / " << words;
+      std::string out;
+      ASSERT_EQ(
+          RunCli(server_->target(),
+                 "recommend --customer=" + customer + " --placement=callcenter.top3 --preview",
+                 &out),
+          0);
+      EXPECT_NE(out.find("why: "), std::string::npos) << out;
+      EXPECT_NE(out.find("chance still active"), std::string::npos) << out;
+    }
+  }
+  EXPECT_GE(shown, 1) << "no customer of 700 got the retention offer in the call centre";
+  std::printf(
+      "call centre: retention offer shown by CLV at risk to %d customers checked; "
+      "left out for nothing at risk %d times\n",
+      shown, nothing_at_risk);
+}
+
 }  // namespace
 }  // namespace nextbest

@@ -194,6 +194,8 @@ TEST_F(IngestorTest, EverythingIsRecoveredAfterReopen) {
   EXPECT_EQ(after->features.orders, 2);
   EXPECT_EQ(after->features.spend_minor, before.features.spend_minor);
   EXPECT_EQ(after->features.last_by_type_s, before.features.last_by_type_s);
+  EXPECT_FALSE(before.features.send_time.Empty());
+  EXPECT_EQ(after->features.send_time, before.features.send_time);
   ASSERT_EQ(after->features.recently_viewed.size(), 2u);
   EXPECT_EQ(catalog.product(after->features.recently_viewed[0].product).id, "p3");
   ASSERT_EQ(after->features.purchases.size(), 1u);

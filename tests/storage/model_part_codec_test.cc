@@ -67,6 +67,10 @@ TEST(ModelPartCodecTest, CountsLandOnTheSameIdsInAnotherCatalog) {
   part.customer_value[1].values = {{4, 12000, 2}};
   part.customer_value[core::kNoCountry].purchases = {{1, 2, 3, 1}};
   part.churn_risk_sizes = {0, 4, 2, 1};
+  core::SendTimeHistogram evening;
+  core::AddActivity(evening, 2, 20, 3, 0, kNow, 28);
+  core::AddActivity(evening, 3, 21, 1, kNow, kNow, 28);
+  part.send_time.Add(evening);
   part.popularity.assign(6, {});
   part.popularity[P(*writer, 4)].ref = kNow;
   part.popularity[P(*writer, 4)].overall = 2.5;
@@ -97,6 +101,13 @@ TEST(ModelPartCodecTest, CountsLandOnTheSameIdsInAnotherCatalog) {
   EXPECT_EQ(got.rfm_sizes, part.rfm_sizes);
   EXPECT_EQ(got.rule_segment_sizes, part.rule_segment_sizes);
   EXPECT_EQ(got.churn_risk_sizes, part.churn_risk_sizes);
+  // The send-time fit data, exactly.
+  EXPECT_EQ(got.send_time.customers, 1);
+  EXPECT_EQ(got.send_time.hour_shares, part.send_time.hour_shares);
+  EXPECT_EQ(got.send_time.day_shares, part.send_time.day_shares);
+  EXPECT_EQ(got.send_time.hour_share_squares, part.send_time.hour_share_squares);
+  EXPECT_EQ(got.send_time.hour_inverse_n, part.send_time.hour_inverse_n);
+  EXPECT_EQ(got.send_time.hour_customers, part.send_time.hour_customers);
   // Fit data per market, by the market's code (BE is 1 in both catalogs).
   ASSERT_EQ(got.customer_value.size(), 2u);
   const auto& be = got.customer_value.at(*reader->FindMarket("BE"));
@@ -120,6 +131,16 @@ TEST(ModelPartCodecTest, CountsLandOnTheSameIdsInAnotherCatalog) {
   // p1 p3 stays a history; p1 alone is none.
   ASSERT_EQ(partial->part.co_purchase.histories(), 1u);
   EXPECT_EQ(partial->part.co_purchase.items[1].product, P(*lacking, 3));
+
+  // Send-time figures that cannot be: refused.
+  v1::ModelPartRecord bad_send_time = wire;
+  bad_send_time.mutable_send_time()->set_hour_share_squares(-1);
+  EXPECT_EQ(ModelPartFromRecord(bad_send_time, *reader).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  bad_send_time = wire;
+  bad_send_time.mutable_send_time()->add_hour_shares(0.5);
+  EXPECT_EQ(ModelPartFromRecord(bad_send_time, *reader).status().code(),
+            absl::StatusCode::kInvalidArgument);
 
   // An index outside the record's own table: refused.
   wire.mutable_co_purchase()->set_products(1, 99);

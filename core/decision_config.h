@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/bandit.h"
+#include "core/contact_policy.h"
 #include "core/experiments.h"
 #include "core/placement.h"
 #include "core/sources.h"
@@ -143,6 +144,15 @@ struct LearningSpec {
   double min_segment_impressions = 200;
 };
 
+// A per-segment allowance of the contact policy: customers the condition
+// holds for may get `extra` more contacts under the cap(s) of `channel`
+// (kUnspecified: every cap).
+struct ContactOverride {
+  Condition condition;
+  Channel channel = Channel::kUnspecified;
+  int extra = 1;
+};
+
 struct DecisionConfig {
   int64_t version = 0;
   std::vector<PlacementSpec> placements;
@@ -153,6 +163,10 @@ struct DecisionConfig {
   std::vector<ExperimentSpec> experiments;
   HoldoutSpec holdout;
   LearningSpec learning;
+  // The contact policy (core/contact_policy.h), checked by placements with
+  // PlacementSpec::contact; the allowances by segment.
+  ContactRules contact;
+  std::vector<ContactOverride> contact_overrides;
   // Filled in by Build: the control answer of each placement (parallel to
   // `placements`).
   std::vector<PlacementSpec> controls;

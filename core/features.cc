@@ -193,6 +193,8 @@ double PopularityWeight(const FeatureOptions& o, EventType t) {
     case EventType::kOfferClick:
     case EventType::kProductImpression:
     case EventType::kProductClick:
+    case EventType::kContact:
+    case EventType::kComplaint:
       return 0;
   }
   return 0;
@@ -262,7 +264,11 @@ void ApplyEvent(const FeatureOptions& o, const Catalog& catalog, const Event& e,
     case EventType::kOfferClick:
     case EventType::kProductImpression:
     case EventType::kProductClick:
+    case EventType::kComplaint:
       break;  // recency per type only; feedback counts in storage/ingest_feedback.cc
+    case EventType::kContact:
+      RecordContact(o.contacts, e.time, e.channel, f.contacts);
+      break;
   }
 }
 

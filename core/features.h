@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/catalog.h"
+#include "core/contact_policy.h"
 #include "core/send_time.h"
 #include "core/types.h"
 
@@ -44,6 +45,9 @@ struct FeatureOptions {
   // the half-life of the activity counters.
   std::vector<absl::TimeZone> market_zones;
   int send_time_half_life_days = 28;
+  // The contact policy's caps (core/contact_policy.h): what each
+  // customer's contact log keeps.
+  ContactRules contacts;
 };
 
 // exp2(-dt / half_life), the decay of a weight `dt` milliseconds old.
@@ -178,6 +182,8 @@ struct CustomerFeatures {
   std::array<int32_t, kSpendPeriods> spend_by_period{};
   // When the customer is active, by local hour and weekday (28 bytes).
   SendTimeHistogram send_time;
+  // The latest reported contacts, for the contact policy (20 bytes).
+  ContactLog contacts;
 };
 
 struct CustomerState {

@@ -104,6 +104,9 @@ struct PlacementSpec {
   // request id (explores new offers; the same request id, the same answer).
   enum class Propensity : uint8_t { kMean, kThompson };
   Propensity propensity = Propensity::kMean;
+  // An answer here is a commercial contact on the request's channel: the
+  // contact policy (DecisionConfig::contact) is checked first.
+  bool contact = false;
   // Filled in by DecisionConfig::Build: offers targeting this placement,
   // and the experiments on it (indices into DecisionConfig::experiments).
   std::vector<uint32_t> offers;

@@ -1,5 +1,7 @@
 #include "core/recommend.h"
 
+#include <algorithm>
+
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -40,6 +42,38 @@ void Log(const Snapshot& s, const RecommendQuery& q, const Recommendation& r) {
   d.offer_segment =
       RfmSegmentName(r.assignment.control ? r.decision.held_back_rfm : r.decision.rfm);
   s.log->Append(std::move(d));
+}
+
+// The contact policy for a placement whose answer is a contact: quiet
+// periods and caps on the request's channel, with the allowances of the
+// overrides whose condition holds for the customer.
+ContactCheck CheckContactPolicy(const Snapshot& s, const DecisionRequest& d, CountryIndex market) {
+  const DecisionConfig& config = s.config;
+  absl::InlinedVector<int, 8> extra(config.contact.caps.size(), 0);
+  if (!config.contact_overrides.empty()) {
+    ConditionInput in;
+    in.customer = d.customer;
+    in.personal = MayPersonalize(d.require_consent, d.customer);
+    in.country = market;
+    in.channel = d.channel;
+    in.now = d.now;
+    const bool scored = in.personal && s.models != nullptr;
+    in.future = scored ? &s.models->customer_value : nullptr;
+    SegmentCustomer(scored ? &s.models->rfm : nullptr, scored ? &s.models->behaviour : nullptr,
+                    config.segments, s.catalog, in);
+    for (const ContactOverride& o : config.contact_overrides) {
+      if (!Matches(o.condition, s.catalog, in)) continue;
+      for (size_t k = 0; k < extra.size(); ++k) {
+        if (o.channel == Channel::kUnspecified || o.channel == config.contact.caps[k].channel) {
+          extra[k] = std::max(extra[k], o.extra);
+        }
+      }
+    }
+  }
+  const CustomerFeatures& f = d.customer->features;
+  return CheckContact(
+      config.contact, f.contacts, [&](EventType t) { return f.LastOfType(t); }, d.channel, d.now,
+      extra);
 }
 
 }  // namespace
@@ -115,6 +149,15 @@ absl::StatusOr<Recommendation> Recommend(const Snapshot& s, const RecommendQuery
   out.ran = d.placement;
   out.assignment = assignment;
   out.time = d.now;
+  if (spec->contact && !s.config.contact.empty() && d.customer != nullptr) {
+    const CountryIndex market =
+        catalog.MarketOf(d.country, d.store, d.customer->attributes.country);
+    out.contact = CheckContactPolicy(s, d, market);
+    if (out.contact.verdict != ContactVerdict::kOk) {  // held back: no items, no decision id
+      out.decision.country = market != kNoCountry ? market : 0;
+      return out;
+    }
+  }
   if (s.ids != nullptr && !q.preview) out.id = s.ids->Next(time);
   if (q.explain) d.explain = &out.explanation.emplace();
   out.decision = Decide(catalog, s.trending, d);

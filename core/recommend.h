@@ -73,6 +73,10 @@ struct Recommendation {
   TimeMs time = 0;  // the decision time
   Decision decision;
   std::optional<Explanation> explanation;  // with query.explain
+  // A placement whose answer is a contact (PlacementSpec::contact) and a
+  // customer the contact policy holds back: the verdict and its figures;
+  // then the decision has no items.
+  ContactCheck contact;
 };
 
 // The placement `query.placement` names, if `count` fits it: the checks

@@ -41,8 +41,13 @@ enum class EventType : uint8_t {
   kOfferClick = 7,
   kProductImpression = 8,
   kProductClick = 9,
+  // A commercial contact the caller made (an e-mail sent, a call, a push):
+  // channel, decision id. Counted by the contact policy (core/contact_policy.h).
+  kContact = 10,
+  // A complaint (e.g. to customer service): quiet periods may follow it.
+  kComplaint = 11,
 };
-inline constexpr int kEventTypeCount = 10;  // one more than the largest value
+inline constexpr int kEventTypeCount = 12;  // one more than the largest value
 // Per-customer recency per event type is kept in this many slots (indexed
 // by the enum value): room for two more event types (48 bytes).
 inline constexpr int kEventTypeSlots = 12;
@@ -55,7 +60,14 @@ enum class Channel : uint8_t {
   kStore = 3,
   kEmail = 4,
   kCallCenter = 5,
+  kPush = 6,  // app push notification
+  kSms = 7,
 };
+inline constexpr Channel kMaxChannel = Channel::kSms;
+// "web", "app", "store", "email", "call_center", "push", "sms"; "" for kUnspecified.
+const char* ChannelName(Channel c);
+// "view", ..., "contact", "complaint".
+const char* EventTypeName(EventType t);
 
 struct OrderLine {
   OrderLine() = default;

@@ -302,6 +302,23 @@ absl::StatusOr<v1::ReloadConfigResponse> App::ReloadConfig(bool allow_removing_p
           "allow_removing_placements)"));
     }
   }
+  // The contact logs keep what the start-up caps need: other caps need a restart.
+  const core::ContactRules& now_kept = config_.ingest.features.contacts;  // start-up's
+  const core::ContactRules& next_kept = next.ingest.features.contacts;
+  bool same_caps =
+      now_kept.caps.size() == next_kept.caps.size() && now_kept.max_extra == next_kept.max_extra;
+  for (size_t k = 0; same_caps && k < now_kept.caps.size(); ++k) {
+    const core::ContactCap &a = now_kept.caps[k], &b = next_kept.caps[k];
+    same_caps =
+        a.channel == b.channel && a.max_contacts == b.max_contacts && a.period_ms == b.period_ms;
+  }
+  if (!same_caps) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        config_path_,
+        ": contact_policy.caps (or an override's extra_contacts) changed: each customer's contact "
+        "log keeps what the caps of start-up need, so new caps apply after a restart; the old "
+        "config keeps serving (quiet periods and which segments an override names reload)"));
+  }
   ASSIGN_OR_RETURN(auto authorizer, Authorizer::Build(next.auth, admin_token_));
   v1::ReloadConfigResponse r;
   r.set_placements(static_cast<int32_t>(next.decisions.placements.size()));

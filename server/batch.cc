@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -28,6 +29,13 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kChunk = 500;
 // Decisions of assigned customers waiting for the writer (core/decision_log.h).
 constexpr size_t kLogBacklog = 200'000;
+
+// Customers left out of a run: without e-mail consent, or held back by
+// the contact policy (by core::ContactVerdict).
+struct Skipped {
+  int64_t consent = 0;
+  std::array<int64_t, 3> by_contact{};
+};
 
 // One call. Chunks of kChunk customers are decided as tasks on the shared
 // BatchPool, at most `max_parallel_` at once, and only while fewer than
@@ -125,7 +133,7 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
 
   void RunChunk(size_t begin) {
     v1::DecideForAllResponse msg;
-    int64_t skipped = 0;
+    Skipped skipped;
     absl::Status s = stopped() ? absl::OkStatus() : DecideChunk(begin, msg, skipped);
     bool last;
     {
@@ -137,7 +145,10 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
       }
       if (!stop_) {
         decided_ += msg.decisions_size();
-        skipped_ += skipped;
+        skipped_.consent += skipped.consent;
+        for (size_t v = 0; v < skipped.by_contact.size(); ++v) {
+          skipped_.by_contact[v] += skipped.by_contact[v];
+        }
         ready_.push_back(std::move(msg));
         ++chunks_done_;
         if (chunks_done_ == chunks_) QueueLastLocked();
@@ -156,7 +167,7 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
 
   // Decides the customers [begin, begin + kChunk) under one short read
   // guard (with the config of that moment).
-  absl::Status DecideChunk(size_t begin, v1::DecideForAllResponse& msg, int64_t& skipped) {
+  absl::Status DecideChunk(size_t begin, v1::DecideForAllResponse& msg, Skipped& skip) {
     const size_t end = std::min(handles_.size(), begin + kChunk);
     // Backpressure: assigned customers' decisions wait in the decision log
     // for the writer; the run keeps at most kLogBacklog of them waiting
@@ -177,7 +188,7 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
       const core::CustomerState* state = handles_[i].state();
       if (state == nullptr) continue;
       if (!request_.include_without_email_consent() && !state->attributes.consent_marketing_email) {
-        ++skipped;
+        ++skip.consent;
         continue;
       }
       q.customer_id = handles_[i].id();
@@ -186,6 +197,10 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
       if (!r.ok()) {  // the placement was removed or changed by a reload meanwhile
         return absl::AbortedError(
             absl::StrCat("a config reload during the run: ", r.status().message()));
+      }
+      if (r->contact.verdict != core::ContactVerdict::kOk) {  // held back by the contact policy
+        ++skip.by_contact[static_cast<int>(r->contact.verdict)];
+        continue;
       }
       v1::CustomerDecision& out = *msg.add_decisions();
       FillCustomerDecision(q.customer_id, *r, snapshot.catalog, snapshot.config, out);
@@ -201,7 +216,11 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
     v1::DecideForAllResponse last;
     last.set_last(true);
     last.set_customers_decided(decided_);
-    last.set_customers_skipped(skipped_);
+    last.set_customers_skipped(skipped_.consent);
+    last.set_skipped_contact_cap(
+        skipped_.by_contact[static_cast<int>(core::ContactVerdict::kContactCap)]);
+    last.set_skipped_quiet_period(
+        skipped_.by_contact[static_cast<int>(core::ContactVerdict::kQuietPeriod)]);
     last.set_seconds(std::chrono::duration<double>(Clock::now() - start_).count());
     ready_.push_back(std::move(last));
     last_queued_ = true;
@@ -254,7 +273,8 @@ class DecideForAllReactor final : public grpc::ServerWriteReactor<v1::DecideForA
   size_t next_chunk_ = 0;
   size_t chunks_done_ = 0;
   size_t in_flight_ = 0;
-  int64_t decided_ = 0, skipped_ = 0;
+  int64_t decided_ = 0;
+  Skipped skipped_;
   bool writing_ = false;
   bool stop_ = false;
   bool last_queued_ = false;

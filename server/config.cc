@@ -251,6 +251,8 @@ absl::StatusOr<ServiceConfig> ParseConfig(const std::string& text) {
   RETURN_IF_ERROR(ParseFeatures(c.features(), out.ingest.features));
   RETURN_IF_ERROR(ParseTimeZones(c, out.markets, out.ingest.features));
   RETURN_IF_ERROR(ParseDecisions(c, out.markets, out.decisions));
+  // What each customer's contact log keeps follows the policy's caps.
+  out.ingest.features.contacts = out.decisions.contact;
   RETURN_IF_ERROR(ParseModels(c.models(), out));
   RETURN_IF_ERROR(ParsePrivacy(c.privacy(), out));
   ASSIGN_OR_RETURN(out.auth, ParseAuthConfig(c.auth()));

@@ -51,6 +51,8 @@ absl::Status ParseFuture(const cfg::ConditionConfig& c, const std::string& field
   return absl::OkStatus();
 }
 
+}  // namespace
+
 absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const std::string& field,
                                             const std::vector<std::string>& markets,
                                             const std::vector<core::SegmentSpec>& earlier) {
@@ -68,7 +70,9 @@ absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const
       {"APP", core::Channel::kApp},
       {"STORE", core::Channel::kStore},
       {"EMAIL", core::Channel::kEmail},
-      {"CALL_CENTER", core::Channel::kCallCenter}};
+      {"CALL_CENTER", core::Channel::kCallCenter},
+      {"PUSH", core::Channel::kPush},
+      {"SMS", core::Channel::kSms}};
   for (int i = 0; i < c.channels_size(); ++i) {
     bool found = false;
     for (const auto& [name, ch] : kChannels) {
@@ -78,9 +82,9 @@ absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const
       }
     }
     if (!found) {
-      return Invalid(
-          absl::StrCat(field, ".channels[", i, "]"),
-          absl::StrCat("'", c.channels(i), "': one of WEB, APP, STORE, EMAIL, CALL_CENTER"));
+      return Invalid(absl::StrCat(field, ".channels[", i, "]"),
+                     absl::StrCat("'", c.channels(i),
+                                  "': one of WEB, APP, STORE, EMAIL, CALL_CENTER, PUSH, SMS"));
     }
   }
   for (int i = 0; i < c.rfm_segments_size(); ++i) {
@@ -128,8 +132,6 @@ absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const
   RETURN_IF_ERROR(ParseFuture(c, field, out));
   return out;
 }
-
-}  // namespace
 
 absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p,
                                                 const std::string& field) {
@@ -240,6 +242,7 @@ absl::StatusOr<core::PlacementSpec> ToPlacement(const cfg::PlacementConfig& p,
   spec.propensity = p.propensity() == cfg::PlacementConfig::THOMPSON
                         ? core::PlacementSpec::Propensity::kThompson
                         : core::PlacementSpec::Propensity::kMean;
+  spec.contact = p.contact();
   return spec;
 }
 
@@ -319,6 +322,10 @@ absl::Status ParseDecisions(cfg::ServerConfig& c, const std::vector<std::string>
       *c.mutable_segments() = shipped.segments();
       *c.mutable_offers() = shipped.offers();
     }
+    // The shipped placements that are contacts come with the shipped policy.
+    if (!c.has_contact_policy() && c.segments_size() == shipped.segments_size()) {
+      *c.mutable_contact_policy() = shipped.contact_policy();
+    }
   }
   for (int i = 0; i < c.segments_size(); ++i) {
     const auto& sc = c.segments(i);
@@ -333,6 +340,7 @@ absl::Status ParseDecisions(cfg::ServerConfig& c, const std::vector<std::string>
     d.segments.push_back({sc.id(), std::move(cond)});
   }
   if (d.segments.size() > 64) return Invalid("segments", "at most 64");
+  RETURN_IF_ERROR(ParseContactPolicy(c.contact_policy(), markets, d));
   for (int i = 0; i < c.placements_size(); ++i) {
     ASSIGN_OR_RETURN(core::PlacementSpec spec,
                      ToPlacement(c.placements(i), absl::StrCat("placements[", i, "]")));

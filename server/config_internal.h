@@ -49,6 +49,17 @@ absl::StatusOr<core::TimeMs> ParseDate(const std::string& text, const std::strin
 // (config_experiments.cc); after the placements.
 absl::Status ParseExperiments(const cfg::ServerConfig& c, core::DecisionConfig& d);
 
+// An eligibility condition; `earlier`: the segments defined before it.
+absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const std::string& field,
+                                            const std::vector<std::string>& markets,
+                                            const std::vector<core::SegmentSpec>& earlier);
+
+// The contact policy into d.contact and d.contact_overrides
+// (config_contact.cc); after the segments.
+inline constexpr int kMaxCapContacts = 5;  // core::kContactSlots
+absl::Status ParseContactPolicy(const cfg::ContactPolicyConfig& c,
+                                const std::vector<std::string>& markets, core::DecisionConfig& d);
+
 // Placements, offers, segments and the consent rule into `d` (the shipped
 // placements when the config names none).
 absl::Status ParseDecisions(cfg::ServerConfig& c, const std::vector<std::string>& markets,

@@ -245,6 +245,10 @@ void FillRecommendation(const core::Recommendation& r, const core::Catalog& cata
   if (d.fallback != core::FallbackReason::kNone)
     out.set_fallback_reason(core::FallbackReasonText(d.fallback));
   out.set_filled_with_popular(d.filled);
+  if (r.contact.verdict != core::ContactVerdict::kOk) {
+    out.set_contact_skip(core::ContactVerdictName(r.contact.verdict));
+    out.set_contact_detail(r.contact.detail);
+  }
   FillAssignment(r, config, out.mutable_experiments());
   if (!r.id.empty()) out.set_decision_id(r.id.Hex());
   if (d.country < catalog.market_count()) out.set_country(catalog.market_code(d.country));

@@ -32,6 +32,8 @@ static_assert(Same(v1::EVENT_TYPE_OFFER_IMPRESSION, core::EventType::kOfferImpre
 static_assert(Same(v1::EVENT_TYPE_OFFER_CLICK, core::EventType::kOfferClick));
 static_assert(Same(v1::EVENT_TYPE_PRODUCT_IMPRESSION, core::EventType::kProductImpression));
 static_assert(Same(v1::EVENT_TYPE_PRODUCT_CLICK, core::EventType::kProductClick));
+static_assert(Same(v1::EVENT_TYPE_CONTACT, core::EventType::kContact));
+static_assert(Same(v1::EVENT_TYPE_COMPLAINT, core::EventType::kComplaint));
 static_assert(v1::EventType_MAX == core::kEventTypeCount - 1, "an event type on one side only");
 
 // Channels.
@@ -41,8 +43,9 @@ static_assert(Same(v1::CHANNEL_APP, core::Channel::kApp));
 static_assert(Same(v1::CHANNEL_STORE, core::Channel::kStore));
 static_assert(Same(v1::CHANNEL_EMAIL, core::Channel::kEmail));
 static_assert(Same(v1::CHANNEL_CALL_CENTER, core::Channel::kCallCenter));
-static_assert(v1::Channel_MAX == static_cast<int>(core::Channel::kCallCenter),
-              "a channel on one side only");
+static_assert(Same(v1::CHANNEL_PUSH, core::Channel::kPush));
+static_assert(Same(v1::CHANNEL_SMS, core::Channel::kSms));
+static_assert(v1::Channel_MAX == static_cast<int>(core::kMaxChannel), "a channel on one side only");
 
 // Sources: the wire enum and the config's kinds.
 static_assert(Same(v1::SOURCE_RECENTLY_VIEWED, core::Source::kRecentlyViewed));

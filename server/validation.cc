@@ -175,6 +175,15 @@ absl::StatusOr<storage::RawEvent> ToRawEvent(const v1::Event& e, const std::stri
       RETURN_IF_ERROR(ValidateOptionalId(e.product_id(), f + ".product_id", l));
       r.product_id = e.product_id();
       break;
+    case core::EventType::kContact:
+      // The channel is what the contact policy counts it on.
+      if (r.channel == core::Channel::kUnspecified) {
+        return Invalid(f + ".channel", "required for a contact (EMAIL, CALL_CENTER, PUSH, SMS...)");
+      }
+      RETURN_IF_ERROR(ValidateOptionalId(e.placement(), f + ".placement", l));
+      break;
+    case core::EventType::kComplaint:
+      break;
   }
   return r;
 }

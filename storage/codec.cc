@@ -117,6 +117,7 @@ v1::FeaturesRecord FeaturesToRecord(const core::CustomerFeatures& f, const core:
     st.assign(f.send_time.hours.begin(), f.send_time.hours.end());
     st.append(f.send_time.days.begin(), f.send_time.days.end());
   }
+  for (int i = 0; i < f.contacts.size(); ++i) r.add_contacts(f.contacts.slots[i]);
   for (const auto& v : f.recently_viewed) {
     auto* rv = r.add_recently_viewed();
     rv->set_product_id(catalog.product(v.product).id);
@@ -188,6 +189,17 @@ core::CustomerFeatures FeaturesFromRecord(const v1::FeaturesRecord& r,
     std::copy(st.begin(), st.begin() + 24, f.send_time.hours.begin());
     std::copy(st.begin() + 24, st.end(), f.send_time.days.begin());
     f.send_time.days[3] &= 0x0F;  // seven nibbles: the eighth stays 0
+  }
+  // Contacts: newest first, a known channel each; anything else is dropped.
+  int kept = 0;
+  for (uint32_t slot : r.contacts()) {
+    const uint32_t channel = slot & 7;
+    if (kept == core::kContactSlots || slot >> 3 == 0 || channel == 0 ||
+        channel > static_cast<uint32_t>(core::kMaxChannel) ||
+        (kept > 0 && slot >> 3 > f.contacts.slots[kept - 1] >> 3)) {
+      continue;
+    }
+    f.contacts.slots[kept++] = slot;
   }
   f.recently_viewed.reserve(r.recently_viewed_size());
   f.affinities.reserve(r.affinities_size());

@@ -111,6 +111,8 @@ absl::Status Ingestor::Feedback(const RawEvent& e, const core::Event& ev, Group&
     case core::EventType::kView:
     case core::EventType::kRemoveFromCart:
     case core::EventType::kReturn:
+    case core::EventType::kContact:  // counted by the contact policy (core/contact_policy.h)
+    case core::EventType::kComplaint:
       return absl::OkStatus();
   }
   // A purchase: orders and revenue for every experiment the customer was

@@ -22,7 +22,7 @@ ABSL_FLAG(std::string, country, "", "Market, e.g. NL");
 ABSL_FLAG(std::string, store, "", "Store id");
 ABSL_FLAG(std::string, time, "",
           "Event time (track) or decision time (recommend), RFC 3339; default now");
-ABSL_FLAG(std::string, channel, "web", "web|app|store|email|call_center");
+ABSL_FLAG(std::string, channel, "web", "web|app|store|email|call_center|push|sms");
 ABSL_FLAG(std::string, file, "",
           "track: JSON-lines events (- for stdin); import: the file (.csv, .jsonl, .xml)");
 ABSL_FLAG(std::string, out, "", "newsletter, erasures: write to this file instead of stdout");

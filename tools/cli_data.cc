@@ -19,7 +19,10 @@
 #include "tools/cli.h"
 #include "tools/demo_retailer.h"
 
-ABSL_FLAG(std::string, type, "", "track: view|add_to_cart|remove_from_cart|purchase|return");
+ABSL_FLAG(std::string, type, "",
+          "track: view|add_to_cart|remove_from_cart|purchase|return|contact|complaint");
+ABSL_FLAG(std::string, decision_id, "",
+          "track: the decision the event answers (a contact: the decision id it carried)");
 ABSL_FLAG(int, quantity, 1, "track: quantity");
 ABSL_FLAG(std::string, size, "", "track: the size bought or returned (purchase/return), e.g. M");
 ABSL_FLAG(int64_t, price_cents, -1, "track: unit price in cents (purchase/return)");
@@ -163,19 +166,18 @@ int TrackFromFlags() {
       {"add_to_cart", v1::EVENT_TYPE_ADD_TO_CART},
       {"remove_from_cart", v1::EVENT_TYPE_REMOVE_FROM_CART},
       {"purchase", v1::EVENT_TYPE_PURCHASE},
-      {"return", v1::EVENT_TYPE_RETURN}};
-  static const std::map<std::string, v1::Channel> kChannels = {
-      {"web", v1::CHANNEL_WEB},
-      {"app", v1::CHANNEL_APP},
-      {"store", v1::CHANNEL_STORE},
-      {"email", v1::CHANNEL_EMAIL},
-      {"call_center", v1::CHANNEL_CALL_CENTER}};
+      {"return", v1::EVENT_TYPE_RETURN},
+      {"contact", v1::EVENT_TYPE_CONTACT},
+      {"complaint", v1::EVENT_TYPE_COMPLAINT}};
   auto type = kTypes.find(absl::GetFlag(FLAGS_type));
-  if (type == kTypes.end())
-    return Usage("track: --type must be view|add_to_cart|remove_from_cart|purchase|return");
-  auto channel = kChannels.find(absl::GetFlag(FLAGS_channel));
-  if (channel == kChannels.end())
-    return Usage("track: --channel must be web|app|store|email|call_center");
+  if (type == kTypes.end()) {
+    return Usage(
+        "track: --type must be view|add_to_cart|remove_from_cart|purchase|return|contact|"
+        "complaint");
+  }
+  const v1::Channel channel = ParseChannel(absl::GetFlag(FLAGS_channel));
+  if (channel == v1::CHANNEL_UNSPECIFIED)
+    return Usage("track: --channel must be web|app|store|email|call_center|push|sms");
   auto time = TimeFlag();
   if (!time.ok()) return Usage("track: " + std::string(time.status().message()));
   v1::Event e;
@@ -185,7 +187,8 @@ int TrackFromFlags() {
   e.set_customer_id(absl::GetFlag(FLAGS_customer));
   e.set_type(type->second);
   *e.mutable_time() = ToTimestamp(time->value_or(absl::Now()));
-  e.set_channel(channel->second);
+  e.set_channel(channel);
+  e.set_decision_id(absl::GetFlag(FLAGS_decision_id));
   e.set_store_id(absl::GetFlag(FLAGS_store));
   e.set_country(absl::GetFlag(FLAGS_country));
   if (type->second == v1::EVENT_TYPE_PURCHASE || type->second == v1::EVENT_TYPE_RETURN) {
@@ -195,7 +198,9 @@ int TrackFromFlags() {
     line->mutable_unit_price()->set_amount_minor(absl::GetFlag(FLAGS_price_cents));
     line->mutable_unit_price()->set_currency("EUR");
     line->set_size(absl::GetFlag(FLAGS_size));
-  } else {
+  } else if (type->second == v1::EVENT_TYPE_CONTACT) {
+    e.set_placement(absl::GetFlag(FLAGS_placement));
+  } else if (type->second != v1::EVENT_TYPE_COMPLAINT) {
     e.set_product_id(absl::GetFlag(FLAGS_product));
     if (type->second != v1::EVENT_TYPE_VIEW) e.set_quantity(absl::GetFlag(FLAGS_quantity));
   }

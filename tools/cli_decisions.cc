@@ -80,6 +80,10 @@ void PrintRecommendation(const v1::RecommendRequest& req, const v1::RecommendRes
             << resp.country() << (resp.personalized() ? ", personalized" : ", not personalized")
             << ")\n";
   if (!resp.fallback_reason().empty()) std::cout << "  note: " << resp.fallback_reason() << "\n";
+  if (!resp.contact_skip().empty()) {
+    std::cout << "  held back by the contact policy: " << resp.contact_skip() << ": "
+              << resp.contact_detail() << "\n";
+  }
   if (!resp.decision_id().empty()) {
     std::cout << "  decision " << resp.decision_id();
     for (const auto& arm : resp.experiments()) {
@@ -218,7 +222,7 @@ int Newsletter() {
   if (req.send_time().mode() == v1::SendTimeRequest::MODE_UNSPECIFIED) req.clear_send_time();
   std::ofstream out;
   if (!absl::GetFlag(FLAGS_out).empty()) out.open(absl::GetFlag(FLAGS_out));
-  int64_t customers = 0, items = 0, personalized = 0, skipped = 0;
+  int64_t customers = 0, items = 0, personalized = 0, skipped = 0, over_cap = 0, quiet = 0;
   double seconds = 0;
   std::map<std::string, int64_t> offers, send_at;
   std::vector<std::string> targets = absl::GetFlag(FLAGS_shard_targets);
@@ -251,6 +255,8 @@ int Newsletter() {
     grpc::Status s = reader->Finish();
     if (!s.ok()) return Fail(s, absl::StrCat("newsletter (", target, ")"));
     skipped += last.customers_skipped();
+    over_cap += last.skipped_contact_cap();
+    quiet += last.skipped_quiet_period();
     seconds += last.seconds();
   }
   std::cout << absl::StrFormat(
@@ -259,6 +265,11 @@ int Newsletter() {
       req.placement(), customers, personalized, skipped, seconds,
       seconds > 0 ? customers / seconds : 0.0, items,
       targets.size() > 1 ? absl::StrCat(" (", targets.size(), " shards)") : "");
+  if (over_cap + quiet > 0) {
+    std::cout << absl::StrFormat(
+        "  held back by the contact policy: %d (contact_cap %d, quiet_period %d)\n",
+        over_cap + quiet, over_cap, quiet);
+  }
   for (const auto& [id, n] : offers) std::cout << absl::StrFormat("  offer %-24s %9d\n", id, n);
   PrintSendTimes(send_at, customers);
   return 0;

@@ -298,8 +298,8 @@ class CsvOrders final : public FeedReader<v1::Event> {
     const std::string channel = absl::AsciiStrToUpper(Columns::Get(pending_, channel_));
     v1::Channel ch = e.store_id().empty() ? v1::CHANNEL_WEB : v1::CHANNEL_STORE;
     if (!channel.empty() && !v1::Channel_Parse("CHANNEL_" + channel, &ch) && out.rejected.empty()) {
-      out.rejected =
-          absl::StrCat("channel: '", channel, "' is not web, app, store, email or call_center");
+      out.rejected = absl::StrCat("channel: '", channel,
+                                  "' is not web, app, store, email, call_center, push or sms");
     }
     e.set_channel(ch);
     e.mutable_order()->set_order_id(order);

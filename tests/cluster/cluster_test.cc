@@ -187,10 +187,19 @@ TEST_F(ClusterTest, KillsDuringIngestLoseNothingApplyNothingTwiceAndRecommendKee
     std::vector<std::string> targets;
     for (int sh = 0; sh < kShards; ++sh)
       targets.push_back(nodes_[sh * kReplicas].process->target());
+    const std::string summary = dir_.path() + "/newsletter.txt";
     const std::string cmd =
         absl::StrCat(NEXTBEST_CLI_BIN, " newsletter --all --out=", out,
-                     " --shard_targets=", absl::StrJoin(targets, ","), " > /dev/null");
+                     " --shard_targets=", absl::StrJoin(targets, ","), " > ", summary);
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    // Customers the shipped contact policy holds back are counted, not decided.
+    size_t held_back = 0;
+    std::ifstream text(summary);
+    static const std::regex held("held back by the contact policy: ([0-9]+)");
+    for (std::string line; std::getline(text, line);) {
+      std::smatch m;
+      if (std::regex_search(line, m, held)) held_back = std::stoul(m[1]);
+    }
     std::multiset<std::string> decided;
     std::ifstream in(out);
     static const std::regex id("\"customerId\":\"([^\"]+)\"");
@@ -198,7 +207,7 @@ TEST_F(ClusterTest, KillsDuringIngestLoseNothingApplyNothingTwiceAndRecommendKee
       std::smatch m;
       if (std::regex_search(line, m, id)) decided.insert(m[1]);
     }
-    EXPECT_EQ(decided.size(), static_cast<size_t>(kCustomers));
+    EXPECT_EQ(decided.size() + held_back, static_cast<size_t>(kCustomers));
     EXPECT_EQ(std::set<std::string>(decided.begin(), decided.end()).size(), decided.size());
   }
 

@@ -238,6 +238,8 @@ TEST_F(PrivacyTest, EraseThroughTheCliPrintsTheReceipt) {
       EXPECT_NE(d.customer_id(), "c9");
       ++decided;
     }
+    // Customers the shipped contact policy holds back are counted, not decided.
+    if (msg.last()) decided += msg.skipped_contact_cap() + msg.skipped_quiet_period();
   }
   ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(decided, 299);

@@ -51,6 +51,18 @@ void Smooth(const std::array<double, N>& own, double n, const std::array<double,
   for (size_t i = 0; i < N; ++i) out[i] = (own[i] * n + prior * population[i]) / (n + prior);
 }
 
+// A customer's own shares of hours and days, and the view units behind them.
+struct OwnShares {
+  explicit OwnShares(const SendTimeHistogram& h) {
+    hour_n = Shares([&](size_t i) { return static_cast<double>(h.hours[i]); }, kHourScale, hours);
+    day_n =
+        Shares([&](size_t i) { return static_cast<double>(h.Day(static_cast<int>(i))); }, 1, days);
+  }
+  std::array<double, kHoursPerDay> hours;
+  std::array<double, kDaysPerWeek> days;
+  double hour_n, day_n;
+};
+
 }  // namespace
 
 bool SendTimeHistogram::Empty() const {
@@ -109,12 +121,10 @@ void LocalHour(absl::TimeZone zone, TimeMs time, int& weekday, int& hour) {
 }
 
 void SendTimeCounts::Add(const SendTimeHistogram& h) {
-  std::array<double, kHoursPerDay> hs;
-  std::array<double, kDaysPerWeek> ds;
-  const double hn =
-      Shares([&](size_t i) { return static_cast<double>(h.hours[i]); }, kHourScale, hs);
-  const double dn =
-      Shares([&](size_t i) { return static_cast<double>(h.Day(static_cast<int>(i))); }, 1, ds);
+  const OwnShares own(h);
+  const auto& hs = own.hours;
+  const auto& ds = own.days;
+  const double hn = own.hour_n, dn = own.day_n;
   if (hn <= 0) return;
   ++customers;
   for (int i = 0; i < kHoursPerDay; ++i) hour_shares[i] += hs[i];
@@ -166,12 +176,10 @@ SendTimeModel FitSendTime(const SendTimeCounts& c) {
 
 SendTimeProfile CustomerSendTime(const SendTimeModel& model, const SendTimeHistogram& h) {
   SendTimeProfile p;
-  std::array<double, kHoursPerDay> hs;
-  std::array<double, kDaysPerWeek> ds;
-  const double hn =
-      Shares([&](size_t i) { return static_cast<double>(h.hours[i]); }, kHourScale, hs);
-  const double dn =
-      Shares([&](size_t i) { return static_cast<double>(h.Day(static_cast<int>(i))); }, 1, ds);
+  const OwnShares own(h);
+  const auto& hs = own.hours;
+  const auto& ds = own.days;
+  const double hn = own.hour_n, dn = own.day_n;
   SendTimeModel uniform;
   const SendTimeModel& m = model.fitted() ? model : (uniform = FitSendTime({}));
   Smooth(hs, hn, m.hours, m.hour_prior, p.hours);

@@ -26,16 +26,7 @@ using testing::RunCli;
 class ContactPolicyTest : public testing::ServerTest {
  protected:
   void SetUp() override {
-    std::ifstream in(NEXTBEST_DEPLOY_CONFIG);
-    std::stringstream shipped;
-    shipped << in.rdbuf();
-    const std::string path = dir_.path() + "/nextbest.textproto";
-    std::ofstream(path) << shipped.str() << testing::kConfigEnd;
-    StartServer({"--config=" + path});
-    std::string out;
-    ASSERT_EQ(
-        RunCli(server_->target(), "demo-data --customers=300 --products=200 --stores=10", &out), 0)
-        << out;
+    ASSERT_NO_FATAL_FAILURE(StartShippedWithDemo("--customers=300 --products=200 --stores=10"));
   }
 
   // Customers with both consents, no purchase in the last 3 days, and (not)

@@ -26,17 +26,7 @@ using testing::RunCli;
 class CustomerValueTest : public testing::ServerTest {
  protected:
   void SetUp() override {
-    std::ifstream in(NEXTBEST_DEPLOY_CONFIG);
-    std::stringstream shipped;
-    shipped << in.rdbuf();
-    const std::string path = dir_.path() + "/nextbest.textproto";
-    std::ofstream(path) << shipped.str() << testing::kConfigEnd;
-    StartServer({"--config=" + path});
-    std::string out;
-    ASSERT_EQ(
-        RunCli(server_->target(), "demo-data --customers=700 --products=300 --stores=30", &out), 0)
-        << out;
-    ASSERT_NE(out.find("models rebuilt"), std::string::npos) << out;
+    ASSERT_NO_FATAL_FAILURE(StartShippedWithDemo("--customers=700 --products=300 --stores=30"));
   }
 
   v1::GetProfileResponse ProfileOf(const std::string& customer) {

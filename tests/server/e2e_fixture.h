@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,19 @@ class ServerTest : public ::testing::Test {
     decisions_ = v1::DecisionService::NewStub(channel_);
     admin_ = v1::AdminService::NewStub(channel_);
     privacy_ = v1::PrivacyService::NewStub(channel_);
+  }
+  // The server with the shipped config (deploy/nextbest.textproto), then
+  // the demo retailer loaded through the real CLI with `demo_flags`.
+  void StartShippedWithDemo(const std::string& demo_flags) {
+    std::ifstream in(NEXTBEST_DEPLOY_CONFIG);
+    std::stringstream shipped;
+    shipped << in.rdbuf();
+    const std::string path = dir_.path() + "/nextbest.textproto";
+    std::ofstream(path) << shipped.str() << kConfigEnd;
+    StartServer({"--config=" + path});
+    std::string out;
+    ASSERT_EQ(RunCli(server_->target(), "demo-data " + demo_flags, &out), 0) << out;
+    ASSERT_NE(out.find("models rebuilt"), std::string::npos) << out;
   }
   // SIGTERM (a clean exit is expected), then the same start again.
   void RestartServer() {

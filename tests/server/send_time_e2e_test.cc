@@ -32,19 +32,8 @@ constexpr int kCustomers = 700;
 class SendTimeTest : public testing::ServerTest {
  protected:
   void SetUp() override {
-    std::ifstream in(NEXTBEST_DEPLOY_CONFIG);
-    std::stringstream shipped;
-    shipped << in.rdbuf();
-    const std::string path = dir_.path() + "/nextbest.textproto";
-    std::ofstream(path) << shipped.str() << testing::kConfigEnd;
-    StartServer({"--config=" + path});
-    std::string out;
-    ASSERT_EQ(
-        RunCli(server_->target(),
-               absl::StrCat("demo-data --customers=", kCustomers, " --products=300 --stores=30"),
-               &out),
-        0)
-        << out;
+    ASSERT_NO_FATAL_FAILURE(StartShippedWithDemo(
+        absl::StrCat("--customers=", kCustomers, " --products=300 --stores=30")));
     ASSERT_TRUE(absl::LoadTimeZone("Europe/Amsterdam", &amsterdam_));
   }
 

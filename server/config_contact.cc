@@ -6,9 +6,7 @@
 #include "server/config_internal.h"
 
 namespace nextbest::server::config_internal {
-namespace {
 
-// "EMAIL" -> kEmail; "" -> kUnspecified (all channels).
 absl::StatusOr<core::Channel> ToChannel(const std::string& name, const std::string& field) {
   if (name.empty()) return core::Channel::kUnspecified;
   for (int c = 1; c <= static_cast<int>(core::kMaxChannel); ++c) {
@@ -19,8 +17,6 @@ absl::StatusOr<core::Channel> ToChannel(const std::string& name, const std::stri
                                      "': one of WEB, APP, STORE, EMAIL, CALL_CENTER, PUSH, SMS "
                                      "(empty: all channels)"));
 }
-
-}  // namespace
 
 absl::Status ParseContactPolicy(const cfg::ContactPolicyConfig& c,
                                 const std::vector<std::string>& markets, core::DecisionConfig& d) {

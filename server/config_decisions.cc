@@ -65,27 +65,11 @@ absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const
     }
     out.countries |= static_cast<uint16_t>(1u << (it - markets.begin()));
   }
-  static const std::pair<const char*, core::Channel> kChannels[] = {
-      {"WEB", core::Channel::kWeb},
-      {"APP", core::Channel::kApp},
-      {"STORE", core::Channel::kStore},
-      {"EMAIL", core::Channel::kEmail},
-      {"CALL_CENTER", core::Channel::kCallCenter},
-      {"PUSH", core::Channel::kPush},
-      {"SMS", core::Channel::kSms}};
   for (int i = 0; i < c.channels_size(); ++i) {
-    bool found = false;
-    for (const auto& [name, ch] : kChannels) {
-      if (c.channels(i) == name) {
-        out.channels |= static_cast<uint8_t>(1u << static_cast<int>(ch));
-        found = true;
-      }
-    }
-    if (!found) {
-      return Invalid(absl::StrCat(field, ".channels[", i, "]"),
-                     absl::StrCat("'", c.channels(i),
-                                  "': one of WEB, APP, STORE, EMAIL, CALL_CENTER, PUSH, SMS"));
-    }
+    const std::string f = absl::StrCat(field, ".channels[", i, "]");
+    ASSIGN_OR_RETURN(core::Channel ch, ToChannel(c.channels(i), f));
+    if (ch == core::Channel::kUnspecified) return Invalid(f, "empty");
+    out.channels |= static_cast<uint8_t>(1u << static_cast<int>(ch));
   }
   for (int i = 0; i < c.rfm_segments_size(); ++i) {
     core::RfmSegment seg;

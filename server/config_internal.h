@@ -49,6 +49,9 @@ absl::StatusOr<core::TimeMs> ParseDate(const std::string& text, const std::strin
 // (config_experiments.cc); after the placements.
 absl::Status ParseExperiments(const cfg::ServerConfig& c, core::DecisionConfig& d);
 
+// "EMAIL" -> kEmail (core::ChannelName upper-cased); "" -> kUnspecified.
+absl::StatusOr<core::Channel> ToChannel(const std::string& name, const std::string& field);
+
 // An eligibility condition; `earlier`: the segments defined before it.
 absl::StatusOr<core::Condition> ToCondition(const cfg::ConditionConfig& c, const std::string& field,
                                             const std::vector<std::string>& markets,

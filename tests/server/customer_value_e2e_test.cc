@@ -30,10 +30,8 @@ class CustomerValueTest : public testing::ServerTest {
   }
 
   v1::GetProfileResponse ProfileOf(const std::string& customer) {
-    v1::GetProfileRequest req;
-    req.set_customer_id(customer);
     v1::GetProfileResponse resp;
-    EXPECT_TRUE(Call(&v1::CustomerService::Stub::GetProfile, customers_.get(), req, &resp).ok());
+    EXPECT_TRUE(Profile(customer, &resp).ok()) << customer;
     return resp;
   }
 };
